@@ -1,0 +1,86 @@
+"""The checked rule set: what ``check`` produces and ``compile``/``evaluate`` consume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from engine import nodes as n
+
+ROOT = "total"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: dict[str, str]
+    valid: n.Expr | None
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """An indicator (``kind`` = "indicator") or an evaluation point (technical/manual)."""
+
+    id: str
+    label: str
+    kind: str  # indicator | technical | manual
+    parent: str | None
+    level: int  # 0 for the root, 1 for L1 ...
+    max: float
+    weight: float | None
+    aggregate: str  # for indicators
+    missing: str
+    rounds: str  # for points
+    probe: n.Expr | None
+    score: n.Expr | None
+    children: tuple[str, ...]
+    span: n.Span
+    settings: dict[str, n.Expr] = field(default_factory=dict)
+
+    @property
+    def is_point(self) -> bool:
+        return self.kind != "indicator"
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    name: str
+    attrs: dict[str, str]
+
+
+@dataclass(slots=True)
+class RuleSet:
+    name: str
+    root_dir: Path
+    settings: dict[str, n.Expr]
+    units: list[Unit]
+    unit_attrs: list[str]  # registry columns beyond code and name, in file order
+    unit_column: str
+    round_column: str
+    rounds: dict[int, date]
+    rounding: dict[str, object]
+    tables: dict[str, Table]
+    nodes: dict[str, Node]  # pre-order, root first
+    lets: dict[str, n.Expr]
+    tests: list[n.TestDecl]
+    files: list[n.RuleFile]
+
+    @property
+    def points(self) -> list[Node]:
+        return [x for x in self.nodes.values() if x.is_point]
+
+    @property
+    def indicators(self) -> list[Node]:
+        return [x for x in self.nodes.values() if not x.is_point and x.id != ROOT]
+
+    def table_has_round(self, table: str) -> bool:
+        return self.round_column in self.tables[table].columns
+
+    def unit_by(self, code_or_name: str) -> Unit | None:
+        for u in self.units:
+            if code_or_name in (u.code, u.name):
+                return u
+        return None
