@@ -395,3 +395,42 @@ _FORMULA_FNS = {
     "max": _variadic(pl.max_horizontal),
     "avg": _variadic(pl.mean_horizontal),
 }
+
+
+def row_filter(rs: RuleSet, call: n.Call, point: str | None = None) -> pl.Expr:
+    """The row condition an aggregate applies (table validity and ``where:``), for explain."""
+    table = call.args[0].id  # type: ignore[union-attr]
+    cond = _valid(rs, table)
+    where = call.kwarg("where")
+    if where is not None:
+        cond = cond & _Row(rs, table).expr(where).fill_null(False)
+    if call.fn == "entry" and point is not None:
+        cond = cond & (pl.col("point") == point)
+    return cond
+
+
+def aggregates_in(e: n.Expr, tables: dict) -> list[n.Call]:
+    """Every aggregate call in a (let-expanded) probe expression, in reading order."""
+    out: list[n.Call] = []
+
+    def walk(x: n.Expr) -> None:
+        if isinstance(x, n.Call):
+            if x.args and isinstance(x.args[0], n.Name) and x.args[0].id in tables:
+                out.append(x)
+                return
+            for a in x.args:
+                walk(a)
+            for k in x.kwargs:
+                walk(k.value)
+        elif isinstance(x, n.Binary):
+            walk(x.left)
+            walk(x.right)
+        elif isinstance(x, n.Unary):
+            walk(x.operand)
+        elif isinstance(x, n.If):
+            walk(x.cond)
+            walk(x.then)
+            walk(x.else_)
+
+    walk(e)
+    return out

@@ -155,6 +155,8 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         s = pl.col(rate_col(p.id)) * p.max
         if rounding["at"] == "points":
             s = round_half(s, digits, mode)
+        if p.missing == "zero":  # the rule says missing scores 0; its status still says why
+            s = s.fill_null(0.0)
         point_scores.append(s.alias(score_col(p.id)))
     df = df.with_columns(point_scores)
     # Bottom-up by level: every node depends on its children only.
@@ -188,4 +190,5 @@ def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
         val = (logs / den).exp() * node.max
     else:
         raise ValueError(f"no aggregator {node.aggregate}")
-    return pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
+    out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
+    return out.fill_null(0.0) if node.missing == "zero" else out

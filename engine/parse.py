@@ -59,7 +59,7 @@ SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
 @cache
 def _parser() -> Lark:
     return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", strict=True,
-                propagate_positions=True, maybe_placeholders=False)
+                propagate_positions=True, maybe_placeholders=False, cache=True)
 
 
 def parse_text(text: str, path: str = "<string>") -> n.RuleFile:

@@ -1,0 +1,164 @@
+"""AST → canonical rule text. ``parse(format(x)) == x`` for every file; comments are kept.
+
+Layout: two-space indent, one setting per line, a blank line between top-level items and
+between an indicator's children, expressions with the fewest parentheses that parse back.
+"""
+
+from __future__ import annotations
+
+import math
+
+from engine import nodes as n
+
+_PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4, "not in": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6}
+
+
+def format_number(v: float, text: str = "") -> str:
+    if text:
+        return text
+    if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def format_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+
+
+def format_expr(e: n.Expr, level: int = 0) -> str:
+    """One expression on one line, parenthesised only where the grammar needs it."""
+    text, prec = _expr(e)
+    return f"({text})" if prec < level else text
+
+
+def _expr(e: n.Expr) -> tuple[str, int]:
+    if isinstance(e, n.Number):
+        return format_number(e.value, e.text), 8 if e.value >= 0 else 7
+    if isinstance(e, n.String):
+        return format_string(e.value), 8
+    if isinstance(e, n.Bool):
+        return ("true" if e.value else "false"), 8
+    if isinstance(e, n.Null):
+        return "null", 8
+    if isinstance(e, n.Name):
+        return e.id, 8
+    if isinstance(e, n.Call):
+        args = [format_expr(a) for a in e.args] + [f"{k.name}: {format_expr(k.value)}" for k in e.kwargs]
+        return f"{e.fn}({', '.join(args)})", 8
+    if isinstance(e, n.ListLit):
+        return "[" + ", ".join(format_expr(i) for i in e.items) + "]", 8
+    if isinstance(e, n.MapLit):
+        return "{" + ", ".join(f"{_key(p)}: {format_expr(p.value)}" for p in e.pairs) + "}", 8
+    if isinstance(e, n.Unary):
+        if e.op == "not":
+            return "not " + format_expr(e.operand, 3), 3
+        inner = format_expr(e.operand, 7)
+        return "-" + (f"({inner})" if inner.startswith("-") else inner), 7
+    if isinstance(e, n.If):
+        return f"if {format_expr(e.cond)} then {format_expr(e.then)} else {format_expr(e.else_)}", 0
+    if isinstance(e, n.Binary):
+        p = _PREC[e.op]
+        if p == 4:  # comparisons do not chain: both sides are sums
+            return f"{format_expr(e.left, 5)} {e.op} {format_expr(e.right, 5)}", 4
+        return f"{format_expr(e.left, p)} {e.op} {format_expr(e.right, p + 1)}", p
+    raise TypeError(f"cannot format {type(e).__name__}")
+
+
+def _key(p: n.Pair) -> str:
+    if isinstance(p.key, float):
+        return format_number(p.key, p.key_text if p.key_text[:1].isdigit() else "")
+    if p.key_text.startswith('"') or not p.key.isidentifier():
+        return format_string(p.key)
+    return p.key
+
+
+class _Writer:
+    def __init__(self, comments: tuple[n.Comment, ...]):
+        self.comments = sorted(comments, key=lambda c: (c.line, c.col))
+        self.i = 0
+        self.lines: list[str] = []
+
+    def lead(self, line: int, indent: str) -> None:
+        while self.i < len(self.comments) and self.comments[self.i].line < line:
+            self.lines.append(indent + self.comments[self.i].text)
+            self.i += 1
+
+    def trail(self, line: int) -> str:
+        if self.i < len(self.comments) and self.comments[self.i].line == line:
+            c = self.comments[self.i]
+            self.i += 1
+            return "  " + c.text
+        return ""
+
+    def emit(self, indent: str, text: str, span: n.Span, end_line: int | None = None) -> None:
+        self.lead(span.line, indent)
+        self.lines.append(indent + text + self.trail(end_line or span.end_line))
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+
+def format_file(f: n.RuleFile) -> str:
+    """Canonical text of one rule file."""
+    w = _Writer(f.comments)
+    for item in f.items:
+        w.blank()
+        _item(w, item, "")
+    w.lead(10**9, "")
+    while w.lines and w.lines[-1] == "":
+        w.lines.pop()
+    return "\n".join(w.lines) + "\n"
+
+
+def _block(w: _Writer, indent: str, header: str, span: n.Span, body) -> None:
+    w.emit(indent, header + " {", span, span.line)
+    body(indent + "  ")
+    w.lead(span.end_line, indent + "  ")
+    w.lines.append(indent + "}" + w.trail(span.end_line))
+
+
+def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
+    for s in settings:
+        w.emit(indent, f"{s.key}: {format_expr(s.value)}", s.span)
+
+
+def _item(w: _Writer, it: n.Item, indent: str) -> None:
+    if isinstance(it, n.RulesetDecl):
+        _block(w, indent, f"ruleset {format_string(it.name)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.TableDecl):
+        def body(ind: str) -> None:
+            for c in it.columns:
+                w.emit(ind, f"{c.name}: {c.type}", c.span)
+            if it.valid is not None:
+                w.emit(ind, f"valid when {format_expr(it.valid)}", it.valid.span)
+        _block(w, indent, f"table {it.name}", it.span, body)
+    elif isinstance(it, (n.IndicatorDecl, n.PointDecl)):
+        kind = "indicator" if isinstance(it, n.IndicatorDecl) else "point"
+        header = f"{kind} {it.id} {format_string(it.label)}" + (f" under {it.under}" if it.under else "")
+
+        def body(ind: str) -> None:
+            _settings(w, ind, it.settings)
+            for child in getattr(it, "children", ()):
+                w.blank()
+                _item(w, child, ind)
+        _block(w, indent, header, it.span, body)
+    elif isinstance(it, n.LetDecl):
+        w.emit(indent, f"let {it.name} = {format_expr(it.value)}", it.span)
+    elif isinstance(it, n.TestDecl):
+        def body(ind: str) -> None:
+            for g in it.givens:
+                rows = g.rows.items
+                if not rows:
+                    w.emit(ind, f"given {g.table} []", g.span)
+                    continue
+                w.emit(ind, f"given {g.table} [", g.span, g.span.line)
+                for k, r in enumerate(rows):
+                    w.emit(ind + "  ", format_expr(r) + ("," if k < len(rows) - 1 else ""), r.span)
+                w.lines.append(ind + "]")
+            for ex in it.expects:
+                w.emit(ind, f"expect {format_string(ex.unit)} {ex.node} {ex.op} {format_expr(ex.value)}", ex.span)
+        _block(w, indent, f"test {format_string(it.name)}", it.span, body)
+    else:
+        raise TypeError(f"cannot format {type(it).__name__}")

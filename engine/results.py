@@ -1,0 +1,92 @@
+"""Scores → the published shapes: JSON document, tidy tables, files written atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from engine.evaluate import Scores, round_half, score_col, status_col
+from engine.model import ROOT, RuleSet
+
+
+def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
+    return round_half(e, int(rs.rounding["digits"]), str(rs.rounding["mode"]))  # type: ignore[arg-type]
+
+
+def indicator_list(rs: RuleSet) -> list[dict]:
+    return [{"id": x.id, "name": x.label, "level": x.level, "parent": None if x.parent == ROOT else x.parent,
+             "max": x.max, "aggregate": x.aggregate} for x in rs.indicators]
+
+
+def point_list(rs: RuleSet) -> list[dict]:
+    return [{"id": p.id, "name": p.label, "kind": p.kind, "parent": p.parent, "max": p.max,
+             "missing": p.missing, "rounds": p.rounds} for p in rs.points]
+
+
+def wide_table(sc: Scores) -> pl.DataFrame:
+    """One row per unit: registry columns, total, rank, every indicator and point (rounded), statuses."""
+    rs = sc.rs
+    cols = [pl.col("code"), pl.col("name"), *[pl.col(a) for a in rs.unit_attrs],
+            rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
+    cols += [rounded(rs, pl.col(score_col(x.id))).alias(x.id) for x in rs.indicators]
+    cols += [rounded(rs, pl.col(score_col(p.id))).alias(p.id) for p in rs.points]
+    cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
+    return sc.units.select(cols)
+
+
+def long_table(sc: Scores) -> pl.DataFrame:
+    """Tidy: one row per unit × node with score, max, rate and (for points) status."""
+    rs = sc.rs
+    frames = []
+    for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
+        frames.append(sc.units.select(
+            pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
+            pl.lit(x.kind).alias("kind"), pl.col(score_col(x.id)).alias("score"), pl.lit(x.max).alias("max"),
+            (pl.col(score_col(x.id)) / x.max).alias("rate"),
+            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
+    return pl.concat(frames).sort(["code", "level", "node"])
+
+
+def to_json(sc: Scores) -> dict:
+    """The ``score --format json`` document (a stable contract; see README)."""
+    rs = sc.rs
+    wide = wide_table(sc)
+    units = []
+    for row in wide.iter_rows(named=True):
+        u = {"code": row["code"], "name": row["name"], **{a: row[a] for a in rs.unit_attrs},
+             "total": row["total"], "rank": row["rank"],
+             "scores": {x.id: row[x.id] for x in rs.indicators},
+             "points": {p.id: row[p.id] for p in rs.points}}
+        bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
+        u["status"] = bad
+        units.append(u)
+    return {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
+            "indicators": indicator_list(rs), "points": point_list(rs), "units": units}
+
+
+def write_outputs(sc: Scores, out: Path) -> list[Path]:
+    """Write scores.parquet, scores.csv, scores_long.parquet and scores.json into ``out`` atomically.
+
+    Everything is written into a temporary sibling directory first; files are then moved in one
+    by one with ``os.replace``, so a reader never sees a half-written file.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".govindex-", dir=out))
+    try:
+        wide = wide_table(sc)
+        wide.write_parquet(tmp / "scores.parquet")
+        wide.write_csv(tmp / "scores.csv")
+        long_table(sc).write_parquet(tmp / "scores_long.parquet")
+        (tmp / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
+        written = []
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, out / f.name)
+            written.append(out / f.name)
+        return written
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
