@@ -65,6 +65,10 @@ class _Checker:
                 self.err("E207", f"table `{t.name}` has no unit column `{unit_col}`", t.span,
                          f"every fact table needs the column `{unit_col}: str` (the ruleset's unit_column)")
         rounds = self._rounds(settings, decl)
+        for key, table in (("missing", MISSING_POLICIES), ("rounds_policy", ROUND_POLICIES)):
+            if key in settings and _policy_name(settings[key], table) is None:
+                self.err("E207", f"unknown {key} `{_show(settings[key])}`", settings[key].span,
+                         did_you_mean(_show(settings[key]), table) or "one of " + ", ".join(table))
         scope = Scope({t.name: t.columns for t in tables.values()}, lets, self.diags)
         for t in tables.values():
             if t.valid is not None:
@@ -249,6 +253,16 @@ def _num(e: n.Expr | None) -> float | None:
     return e.value if isinstance(e, n.Number) else None
 
 
+def _show(e: n.Expr) -> str:
+    return getattr(e, "id", None) or str(getattr(e, "value", "?"))
+
+
+def _policy_name(e: n.Expr | None, table: dict[str, str]) -> str | None:
+    if isinstance(e, n.Null):
+        return "null"
+    return e.id if isinstance(e, n.Name) and e.id in table else None
+
+
 def _let_span(items, name: str) -> n.Span:
     for it in items:
         if isinstance(it, n.LetDecl) and it.name == name:
@@ -347,6 +361,8 @@ class _Tree:
             return default
         if isinstance(e, n.Name) and e.id in table:
             return e.id
+        if isinstance(e, n.Null) and "null" in table:  # `null` is a keyword, not a name
+            return "null"
         self.ck.err("E207", "unknown policy", e.span, did_you_mean(getattr(e, "id", ""), table) or "one of " + ", ".join(table))
         return default or next(iter(table))
 
@@ -435,7 +451,7 @@ class _Tree:
             if stype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a formula yields a number, not {stype}", s["score"].span)
         default_missing = self.settings.get("missing")
-        dm = default_missing.id if isinstance(default_missing, n.Name) and default_missing.id in MISSING_POLICIES else None
+        dm = _policy_name(default_missing, MISSING_POLICIES)
         miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
         default_rounds = self.settings.get("rounds_policy")
         dr = default_rounds.id if isinstance(default_rounds, n.Name) and default_rounds.id in ROUND_POLICIES else "latest"

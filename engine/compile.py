@@ -63,8 +63,8 @@ def compile_rules(rs: RuleSet) -> Plan:
 
 def _valid(rs: RuleSet, table: str) -> pl.Expr:
     v = rs.tables[table].valid
-    if v is None:
-        return pl.lit(True)
+    if v is None:  # a column expression, not a literal: a literal does not broadcast inside agg()
+        return pl.col(rs.unit_column).is_not_null()
     return _Row(rs, table).expr(v).fill_null(False)
 
 
