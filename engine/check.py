@@ -39,7 +39,8 @@ def check(root: Path) -> tuple[RuleSet | None, list[Diagnostic]]:
     files, diags = parse_dir(root)
     if diags:
         return None, diags
-    return _Checker(root, files).run()
+    rs, diags = _Checker(root, files).run()
+    return rs, sorted(diags, key=lambda d: (not d.is_error, d.span.path, d.span.line, d.span.col))
 
 
 class _Checker:

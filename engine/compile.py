@@ -51,7 +51,7 @@ def compile_rules(rs: RuleSet) -> Plan:
     plan = Plan()
     for t in rs.tables:
         plan.aggs[t] = {}
-        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _valid(rs, t).sum().alias(ok_col(t))]
+        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), valid_condition(rs, t).sum().alias(ok_col(t))]
     for p in rs.points:
         c = _Unit(rs, plan, p.id)
         plan.probes[p.id] = c.expr(p.probe)
@@ -61,7 +61,8 @@ def compile_rules(rs: RuleSet) -> Plan:
     return plan
 
 
-def _valid(rs: RuleSet, table: str) -> pl.Expr:
+def valid_condition(rs: RuleSet, table: str) -> pl.Expr:
+    """The row condition of a table's `valid when` rule (always true without one)."""
     v = rs.tables[table].valid
     if v is None:  # a column expression, not a literal: a literal does not broadcast inside agg()
         return pl.col(rs.unit_column).is_not_null()
@@ -179,7 +180,7 @@ _BINOPS = {
 def _agg(rs: RuleSet, call: n.Call, point: str) -> pl.Expr:
     table = call.args[0].id  # type: ignore[union-attr]
     row = _Row(rs, table)
-    cond = _valid(rs, table)
+    cond = valid_condition(rs, table)
     where = call.kwarg("where")
     if where is not None:
         cond = cond & row.expr(where).fill_null(False)
@@ -400,7 +401,7 @@ _FORMULA_FNS = {
 def row_filter(rs: RuleSet, call: n.Call, point: str | None = None) -> pl.Expr:
     """The row condition an aggregate applies (table validity and ``where:``), for explain."""
     table = call.args[0].id  # type: ignore[union-attr]
-    cond = _valid(rs, table)
+    cond = valid_condition(rs, table)
     where = call.kwarg("where")
     if where is not None:
         cond = cond & _Row(rs, table).expr(where).fill_null(False)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from engine.compile import ROUND, aggregates_in, row_filter, value_col
+from engine.compile import ROUND, valid_condition, aggregates_in, row_filter, value_col
 from engine.errors import UsageError
 from engine.evaluate import Scores, rate_col, score_col, status_col
 from engine.exprcheck import did_you_mean
@@ -92,8 +92,12 @@ def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -
         if rs.table_has_round(table):
             show = [rs.round_column, *show]
         sample = [{k: _plain(v) for k, v in r.items()} for r in matched.select(show).head(FACT_ROWS).iter_rows(named=True)]
+        invalid = df.filter(~valid_condition(rs, table)) if rs.tables[table].valid is not None else df.clear()
         out.append({"table": table, "aggregate": call.fn, "filter": format_expr(call.kwarg("where"))
-                    if call.kwarg("where") is not None else "", "matched": matched.height, "rows": sample})
+                    if call.kwarg("where") is not None else "", "matched": matched.height, "rows": sample,
+                    "invalid": invalid.height,
+                    "invalid_rows": [{k: _plain(v) for k, v in r.items()}
+                                     for r in invalid.select(show).head(FACT_ROWS).iter_rows(named=True)]})
     return out
 
 
@@ -131,9 +135,15 @@ def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
         lines.append(f"{pad}    facts    {fact['matched']} row(s) of {fact['table']}{filt}")
         for r in fact["rows"]:
             lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
+        if fact["invalid"]:
+            lines.append(f"{pad}    invalid  {fact['invalid']} row(s) of {fact['table']} fail its `valid when` rule")
+            for r in fact["invalid_rows"]:
+                lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
 
 
 def _v(v) -> str:
+    if v is None:
+        return "—"
     if isinstance(v, float):
         return f"{v:.4g}"
     if isinstance(v, str) and len(v) > 60:

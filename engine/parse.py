@@ -136,8 +136,9 @@ def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     label = None
     try:
-        label = exc.match_examples(_parser().parse, {k: v[1] for k, v in SYNTAX_EXAMPLES.items()},
-                                   use_accepts=True)
+        # Each example twice: as the first item of a file and after another item (LALR states differ).
+        examples = {k: v[1] + ["let z_ = 1\n" + x for x in v[1]] for k, v in SYNTAX_EXAMPLES.items()}
+        label = exc.match_examples(_parser().parse, examples, use_accepts=True)
     except Exception:  # noqa: BLE001 - a failed label lookup must not hide the real error
         label = None
     hint = SYNTAX_EXAMPLES[label][0] if label else ""
