@@ -12,7 +12,7 @@ from pathlib import Path
 
 from engine import nodes as n
 from engine.errors import Diagnostic, RuleError
-from engine.exprcheck import COLUMN_TYPE, Ctx, Scope, check_expr, did_you_mean
+from engine.exprcheck import Ctx, Scope, check_expr, did_you_mean
 from engine.functions import AGGREGATORS, COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from engine.model import ROOT, Node, RuleSet, Table, Unit
 from engine.parse import parse_dir
@@ -78,7 +78,7 @@ class _Checker:
                     self.err("E106", f"`valid when` needs a condition, found {ty}", t.valid.span)
                 tables[t.name] = Table(t.name, t.columns, e, t.span)
         nodes = _Tree(self, settings, scope, decl).build()
-        for name, e in lets.items():
+        for name in lets:
             if name not in scope.used_lets:
                 self.err("W501", f"`let {name}` is never used", _let_span(self.items, name), "remove it or use it")
         for t in tables.values():

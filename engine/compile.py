@@ -306,7 +306,9 @@ def _over(e: pl.Expr) -> pl.Expr:
 def _minmax(u: _Unit, e: n.Call) -> pl.Expr:
     x = _num(u.expr(e.args[0]))
     lo, hi = _over(x.min()), _over(x.max())
-    return pl.when(x.is_null()).then(None).when(hi > lo).then((x - lo) / (hi - lo)).otherwise(1.0)
+    # All units equal: nobody is ahead; a positive common value is full marks, zero is none.
+    return (pl.when(x.is_null()).then(None).when(hi > lo).then((x - lo) / (hi - lo))
+            .otherwise((x > 0).cast(pl.Float64)))
 
 
 def _zscore(u: _Unit, e: n.Call) -> pl.Expr:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from engine.compile import ROUND, valid_condition, aggregates_in, row_filter, value_col
+from engine.compile import ROUND, aggregates_in, row_filter, valid_condition, value_col
 from engine.errors import UsageError
 from engine.evaluate import Scores, rate_col, score_col, status_col
 from engine.exprcheck import did_you_mean

@@ -100,7 +100,7 @@ FORMULAS: dict[str, Signature] = {s.name: s for s in [
          "Descending threshold table (durations): the rate of the lowest threshold ≥ x, else 0."),
     _sig("log_scale", "x:num", "num", "ln(1 + x) / ln(1 + cap), capped at 1.", "cap:num"),
     _sig("sqrt_scale", "x:num", "num", "√x / √cap, capped at 1.", "cap:num"),
-    _sig("minmax", "x:num", "num", "(x − min) / (max − min) across units of the round; 1 when all equal.",
+    _sig("minmax", "x:num", "num", "(x − min) / (max − min) across units of the round; when all are equal, 1 if x > 0 else 0.",
          across_units=True),
     _sig("zscore", "x:num", "num", "z-score across units mapped to [0, 1]: (z + span) / (2·span), clamped.",
          "span?:num", across_units=True),

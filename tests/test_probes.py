@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 
 from engine.check import load
-from engine.evaluate import evaluate, status_col
 from engine.compile import value_col
+from engine.evaluate import evaluate, status_col
 from engine.facts import frames_from_rows
 
 ROWS = [
