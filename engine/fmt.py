@@ -10,6 +10,7 @@ import math
 
 from engine import nodes as n
 
+WIDTH = 100
 _PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4, "not in": 4,
          "+": 5, "-": 5, "*": 6, "/": 6}
 
@@ -121,7 +122,53 @@ def _block(w: _Writer, indent: str, header: str, span: n.Span, body) -> None:
 
 def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
     for s in settings:
-        w.emit(indent, f"{s.key}: {format_expr(s.value)}", s.span)
+        lines = wrap_expr(s.value, indent, f"{s.key}: ")
+        w.emit(indent, lines[0], s.span, s.span.line if len(lines) > 1 else None)
+        w.lines.extend(lines[1:])
+
+
+def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> list[str]:
+    """``prefix + e`` on one line if it fits in ``width``; else broken at call arguments, list
+    items and ``and``/``or``. The first line is returned without ``indent``, the others with it."""
+    one = format_expr(e)
+    if len(indent) + len(prefix) + len(one) <= width:
+        return [prefix + one]
+    inner = indent + "  "
+    if isinstance(e, n.Call) and (e.args or e.kwargs):
+        parts = [("", a) for a in e.args] + [(f"{k.name}: ", k.value) for k in e.kwargs]
+        lines = [prefix + e.fn + "("]
+        for i, (kp, a) in enumerate(parts):
+            sub = wrap_expr(a, inner, kp, width)
+            sub[-1] += "," if i < len(parts) - 1 else ""
+            lines.append(inner + sub[0])
+            lines.extend(sub[1:])
+        lines.append(indent + ")")
+        return lines
+    if isinstance(e, n.ListLit) and e.items:
+        lines, cur = [prefix + "["], ""
+        items = [format_expr(i) for i in e.items]
+        for i, it in enumerate(items):
+            piece = it + ("," if i < len(items) - 1 else "")
+            if cur and len(inner) + len(cur) + 1 + len(piece) > width:
+                lines.append(inner + cur)
+                cur = piece
+            else:
+                cur = f"{cur} {piece}" if cur else piece
+        lines.append(inner + cur)
+        lines.append(indent + "]")
+        return lines
+    if isinstance(e, n.Binary) and e.op in ("and", "or"):
+        chain, x = [], e
+        while isinstance(x, n.Binary) and x.op == e.op:
+            chain.append(x.right)
+            x = x.left
+        chain.append(x)
+        chain.reverse()
+        p = _PREC[e.op]
+        lines = [prefix + format_expr(chain[0], p)]
+        lines += [f"{inner}{e.op} {format_expr(c, p + 1)}" for c in chain[1:]]
+        return lines
+    return [prefix + one]
 
 
 def _item(w: _Writer, it: n.Item, indent: str) -> None:
