@@ -138,7 +138,7 @@ def test_inline_tests_pass_and_fail(tmp_path):
         (broken / f.name).write_text(text, encoding="utf-8")
     r = run("test", str(broken))
     assert r.exit_code == 1
-    assert "mini.rules:58:3: FAIL test \"门户得分\": 100100 portal == 1.5 (got 2)" in r.stderr
+    assert "mini.rules:63:3: FAIL test \"门户得分\": 100100 portal == 1.5 (got 2)" in r.stderr
 
 
 def test_fmt_check_and_rewrite(tmp_path):
