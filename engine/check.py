@@ -17,7 +17,7 @@ from engine.functions import AGGREGATORS, COLUMN_TYPES, MISSING_POLICIES, ROUND_
 from engine.model import ROOT, Node, RuleSet, Table, Unit
 from engine.parse import parse_dir
 
-RULESET_KEYS = {"year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
+RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
                 "max_total", "rounding", "missing", "rounds_policy", "aggregate", "description", "source"}
 INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "source"}
 POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
@@ -289,10 +289,15 @@ class _Tree:
         total = _num(self.settings.get("max_total"))
         root_agg = self._aggregate(self.settings.get("aggregate"))
         rspan = self.decl.span if self.decl else n.NOWHERE
-        if total is None:
+        if total is None and root_agg in ("wmean", "mean", "geomean"):
+            self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
+                        "e.g. max_total: 100 — the children's maxima follow from their weights")
+            total = 100.0
+        elif total is None:
             total = sum(_num(dict((s.key, s.value) for s in self.decls[c].settings).get("max")) or 0
                         for c in self.children[ROOT])
-        self._emit(ROOT, "总分", None, 0, total, None, root_agg, "null", rspan, out, {})
+        label = _text(self.settings.get("total_label"), "总分")
+        self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
         return out
 
     def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
@@ -385,6 +390,8 @@ class _Tree:
             if isinstance(d, n.PointDecl):
                 self._point(d, ident, level + 1, maxima[c], _num(s.get("weight")), s, out)
             else:
+                # An indicator's own null propagates unless it says otherwise (the ruleset's
+                # `missing:` is the default for points only).
                 miss = self._policy(s.get("missing"), MISSING_POLICIES, "null", f"indicator `{c}`", d.span)
                 self._emit(c, d.label, ident, level + 1, maxima[c], _num(s.get("weight")),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)

@@ -132,6 +132,8 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
 def _ranking(rs, wide, top: int, elapsed: float) -> None:
     from rich.table import Table
 
+    digits = int(rs.rounding["digits"])
+
     l1 = [x for x in rs.indicators if x.level == 1]
     t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")
     for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
@@ -142,7 +144,7 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],
-                  _num(r["total"]), *[_num(r[x.id]) for x in l1])
+                  _num(r["total"], digits), *[_num(r[x.id], digits) for x in l1])
     out.print(t)
     if top and len(rows) > top:
         out.print(f"… {len(rows) - top} more (use --top 0 for all, --out DIR for files)")
@@ -189,15 +191,15 @@ def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> N
 
 
 @app.command()
-def fmt(rules: Path = typer.Argument(..., help="Rule set directory or file."),
+def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or files."),
         check_only: bool = typer.Option(False, "--check", help="Only report files that would change.")) -> None:
     """Rewrite rule files in canonical layout (comments kept)."""
     def go():
         from engine.fmt import format_file
         from engine.parse import parse_file, rule_files
 
-        changed = []
-        for p in rule_files(rules):
+        changed, paths = [], [p for r in rules for p in rule_files(r)]
+        for p in paths:
             text = p.read_text(encoding="utf-8")
             new = format_file(parse_file(p))
             if new != text:
@@ -209,7 +211,7 @@ def fmt(rules: Path = typer.Argument(..., help="Rule set directory or file."),
         verb = "would reformat" if check_only else "reformatted"
         for p in changed:
             out.print(f"{verb} {p}")
-        out.print(f"{len(changed)} file(s) {verb}, {len(rule_files(rules)) - len(changed)} unchanged")
+        out.print(f"{len(changed)} file(s) {verb}, {len(paths) - len(changed)} unchanged")
         if check_only and changed:
             raise typer.Exit(1)
     _run(go)

@@ -108,7 +108,11 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
     drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:"))]
-    return df.with_columns(rates).drop(drop)
+    df = df.with_columns(rates).drop(drop)
+    # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
+    return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
+                            .then(pl.lit(NO_DATA))
+                            .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points])
 
 
 _ROUND_AGG = {

@@ -255,6 +255,7 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
         if p.required and e.kwarg(p.name) is None:
             _err(sc, "E105", f"`{sig.name}` needs `{p.name}:`", e.span, _usage(sig))
             ok = False
+    ok &= _check_constants(sc, e)
     if sig.name == "matches" and len(out_args) == 2 and isinstance(out_args[1], n.String):
         try:
             re.compile(out_args[1].value)
@@ -262,6 +263,29 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
             _err(sc, "E107", f"bad regular expression: {exc}", out_args[1].span)
             ok = False
     return replace(e, args=tuple(out_args), kwargs=tuple(kwargs)), (sig.returns if ok else None)
+
+
+# Formula parameters that would divide by zero or take the log of nothing.
+_POSITIVE = {"cap", "half_life", "span", "p10", "median"}
+
+
+def _check_constants(sc: Scope, e: n.Call) -> bool:
+    vals = {k.name: k.value.value for k in e.kwargs if isinstance(k.value, n.Number)}
+    ok = True
+    for k in e.kwargs:
+        if k.name in _POSITIVE and k.name in vals and vals[k.name] <= 0:
+            _err(sc, "E105", f"`{k.name}` of `{e.fn}` must be positive", k.value.span)
+            ok = False
+    if e.fn in ("ramp", "goalpost") and "lo" in vals and vals.get("lo") == vals.get("hi"):
+        _err(sc, "E105", f"`{e.fn}` needs lo ≠ hi", e.span, "the two goalposts must differ")
+        ok = False
+    if e.fn == "lognormal" and "p10" in vals and vals.get("p10") == vals.get("median"):
+        _err(sc, "E105", "`lognormal` needs p10 ≠ median", e.span, "p10 < median when lower is better")
+        ok = False
+    if e.fn == "sigmoid" and vals.get("steepness") == 0:
+        _err(sc, "E105", "`sigmoid` needs a steepness other than 0", e.span)
+        ok = False
+    return ok
 
 
 def _usage(sig: Signature) -> str:

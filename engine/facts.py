@@ -5,7 +5,8 @@ table ``T``, the first that exists:
 
 - ``T/`` — parquet files, usually hive-partitioned by round: ``T/round=1/part-0.parquet``;
 - ``T.parquet``;
-- ``T.csv`` — UTF-8 with a header; ``list[str]`` cells separated by ``|``.
+- ``T.csv`` — UTF-8 with a header; ``list[str]`` cells separated by ``|``; bool cells
+  yes/no, true/false, 1/0, 是/否 (anything else is null).
 
 Columns are those the rule set declares for ``T``, cast to the declared types.
 """
@@ -23,6 +24,10 @@ POLARS_TYPES: dict[str, pl.DataType] = {
     "str": pl.String(), "int": pl.Int64(), "float": pl.Float64(), "bool": pl.Boolean(),
     "date": pl.Date(), "datetime": pl.Datetime("us"), "list[str]": pl.List(pl.String()),
 }
+
+
+TRUE_TEXT = ("1", "true", "yes", "y", "是", "有")
+FALSE_TEXT = ("0", "false", "no", "n", "否", "无")
 
 
 def schema(rs: RuleSet, table: str) -> dict[str, pl.DataType]:
@@ -80,7 +85,9 @@ def _scan_csv(path: Path, want: dict[str, pl.DataType], declared: dict[str, str]
             exprs.append(pl.when(col.is_null() | (col == "")).then(pl.lit([], pl.List(pl.String())))
                          .otherwise(col.str.split("|")).alias(c))
         elif t == "bool":
-            exprs.append(col.str.to_lowercase().is_in(["1", "true", "yes", "y", "是"]).alias(c))
+            low = col.str.strip_chars().str.to_lowercase()
+            exprs.append(pl.when(low.is_in(list(TRUE_TEXT))).then(True).when(low.is_in(list(FALSE_TEXT))).then(False)
+                         .otherwise(None).alias(c))  # anything else (blank, "n/a") is unknown, not "no"
         elif t in ("date", "datetime"):
             exprs.append(col.str.to_datetime(strict=False).cast(want[c]).alias(c))
         else:

@@ -81,8 +81,13 @@ class _Writer:
         self.lines: list[str] = []
 
     def lead(self, line: int, indent: str) -> None:
+        prev = None
         while self.i < len(self.comments) and self.comments[self.i].line < line:
-            self.lines.append(indent + self.comments[self.i].text)
+            c = self.comments[self.i]
+            if prev is not None and c.line > prev + 1:
+                self.blank()  # a blank line between comment blocks is kept
+            self.lines.append(indent + c.text)
+            prev = c.line
             self.i += 1
 
     def trail(self, line: int) -> str:

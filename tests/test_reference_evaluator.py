@@ -23,11 +23,13 @@ Semantics (engine/evaluate.py docstrings, SPEC.md §2):
 
 from __future__ import annotations
 
+import functools
 import math
+import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from engine import nodes as n
@@ -176,12 +178,17 @@ TOL = 1e-9
 OK, NO_DATA, ERROR = "ok", "no_data", "error"
 
 
-@pytest.fixture(scope="module")
-def rs(tmp_path_factory) -> RuleSet:
-    d = tmp_path_factory.mktemp("reference")
+@functools.cache
+def _ruleset() -> RuleSet:
+    d = Path(tempfile.mkdtemp(prefix="govindex-reference-"))
     (d / "units.csv").write_text(UNITS_CSV, encoding="utf-8")
     (d / "reference.rules").write_text(RULES, encoding="utf-8")
     return load(d)
+
+
+@pytest.fixture
+def rs() -> RuleSet:
+    return _ruleset()
 
 
 # ---------------------------------------------------------------- the reference evaluator
@@ -329,7 +336,8 @@ def formula(e: n.Expr, xs: dict[str, object]) -> dict[str, float | None]:
                 out[u] = table[min(hits)] if hits else 0.0
         elif e.fn == "minmax":
             lo, hi = min(present.values()), max(present.values())
-            out[u] = (x - lo) / (hi - lo) if hi > lo else 1.0
+            # all equal: nobody is ahead; a positive common value is full marks, zero none
+            out[u] = (x - lo) / (hi - lo) if hi > lo else (1.0 if x > 0 else 0.0)
         elif e.fn == "rank":
             vals = list(present.values())
             below, equal = sum(v < x for v in vals), sum(v == x for v in vals)
@@ -451,23 +459,25 @@ def _diff(rs: RuleSet, got: dict, want: dict) -> list[str]:
 FEW = dict(unit="U1", round=1, kind="a", n=3, tags=["x", "y"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None)
 @given(rows=rows_strategy, rounds=rounds_strategy)
 @example(rows=[], rounds=None)  # nobody has data: every status no_data
 @example(rows=[dict(FEW, n=-1), dict(FEW, n=None, unit="U2")], rounds=None)  # rows, none valid: error
 @example(rows=[FEW, dict(FEW, round=2, n=-1), dict(FEW, unit="U2", round=3, tags=[])], rounds=None)
 @example(rows=[dict(FEW, unit=u, n=i, kind=k) for i, (u, k) in enumerate(zip(CODES, "aabbcc"))], rounds=[1])
 @example(rows=[dict(FEW, kind=None, tags=None), dict(FEW, unit="U3", tags=[], kind="c", n=7)], rounds=[1, 3])
-def test_engine_matches_reference(rs, rows, rounds):
+def test_engine_matches_reference(rows, rounds):
+    rs = _ruleset()
     got, want = _engine(rs, rows, rounds), reference(rs, rows, rounds)
     assert set(got) == set(want)
     bad = _diff(rs, got, want)
     assert not bad, "\n".join(bad[:20])
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None)
 @given(rows=rows_strategy, rounds=rounds_strategy)
-def test_scores_bounded_and_sums_add_up(rs, rows, rounds):
+def test_scores_bounded_and_sums_add_up(rows, rounds):
+    rs = _ruleset()
     got = _engine(rs, rows, rounds)
     for code, row in got.items():
         for node in rs.nodes.values():

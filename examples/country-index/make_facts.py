@@ -84,7 +84,10 @@ def answers() -> list[dict[str, object]]:
 def stats() -> list[dict[str, object]]:
     rows = []
     for code, (m, users, broadband) in sorted(COUNTRIES.items()):
-        j = lambda k: jitter(code, k)  # noqa: E731
+
+        def j(key: str, code: str = code) -> float:
+            return jitter(code, key)
+
         row: dict[str, object] = {
             "country": code,
             "round": ROUND,
