@@ -66,6 +66,10 @@ class _Checker:
                 self.err("E207", f"table `{t.name}` has no unit column `{unit_col}`", t.span,
                          f"every fact table needs the column `{unit_col}: str` (the ruleset's unit_column)")
         rounds = self._rounds(settings, decl)
+        for key in ("units", "key", "name_column", "unit_column", "round_column", "total_label", "description",
+                    "source"):
+            if key in settings and not isinstance(settings[key], n.String):
+                self.err("E207", f"`{key}` takes a quoted string", settings[key].span, f'e.g. {key}: "…"')
         for key, table in (("missing", MISSING_POLICIES), ("rounds_policy", ROUND_POLICIES)):
             if key in settings and _policy_name(settings[key], table) is None:
                 self.err("E207", f"unknown {key} `{_show(settings[key])}`", settings[key].span,
@@ -131,16 +135,24 @@ class _Checker:
         name_col = _text(settings.get("name_column"), "name")
         try:
             with path.open(encoding="utf-8", newline="") as fh:
-                rows = list(csv.DictReader(fh))
-        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+                table = list(csv.reader(fh))
+        except (OSError, ValueError, csv.Error) as exc:  # ValueError: undecodable text, NUL in the path
             self.err("E302", f"cannot read the units registry {path}: {exc}", spec.span, "a UTF-8 CSV file")
             return [], []
-        if not rows or key not in rows[0] or name_col not in rows[0]:
+        header = [h.strip() for h in table[0]] if table else []
+        if key not in header or name_col not in header:
             self.err("E302", f"{path} needs columns `{key}` and `{name_col}`", spec.span)
             return [], []
-        attrs = [c for c in rows[0] if c not in (key, name_col)]
+        attrs = [c for c in header if c not in (key, name_col)]
         units, seen = [], set()
-        for i, r in enumerate(rows, start=2):
+        for i, cells in enumerate(table[1:], start=2):
+            if not cells:
+                continue
+            if len(cells) != len(header):
+                self.err("E302", f"{path}:{i}: {len(cells)} fields, the header has {len(header)}", spec.span,
+                         "quote cells that contain commas")
+                continue
+            r = dict(zip(header, cells))
             code = (r[key] or "").strip()
             if not code or code in seen:
                 self.err("E302", f"{path}:{i}: {'empty' if not code else 'duplicate'} unit code {code!r}", spec.span)
@@ -158,11 +170,11 @@ class _Checker:
             return {}
         out = {}
         for p in spec.pairs:
-            try:
-                assert isinstance(p.key, float) and p.key == int(p.key) and isinstance(p.value, n.String)
-                out[int(p.key)] = date.fromisoformat(p.value.value)
-            except (AssertionError, ValueError):
+            day = _iso_date(p.value)
+            if not (isinstance(p.key, float) and 0 < p.key < 1e9 and p.key == int(p.key)) or day is None:
                 self.err("E207", "a round is `N: \"YYYY-MM-DD\"`", p.span, 'e.g. {1: "2018-12-10"}')
+            else:
+                out[int(p.key)] = day
         return out
 
     def _rounding(self, settings: dict[str, n.Expr]) -> dict[str, object]:
@@ -177,7 +189,7 @@ class _Checker:
             v = p.value
             if p.key == "mode" and isinstance(v, n.String) and v.value in ROUNDING_MODES:
                 out["mode"] = v.value
-            elif p.key == "digits" and isinstance(v, n.Number) and v.value == int(v.value) and 0 <= v.value <= 10:
+            elif p.key == "digits" and isinstance(v, n.Number) and 0 <= v.value <= 10 and v.value == int(v.value):
                 out["digits"] = int(v.value)
             elif p.key == "at" and isinstance(v, n.String) and v.value in ("output", "points"):
                 out["at"] = v.value
@@ -244,6 +256,15 @@ class _Checker:
                     self.err("E401", f"expectation on unknown unit {ex.unit!r}", ex.span, "use a code of the units registry")
                 if not isinstance(ex.value, (n.Number, n.Null)):
                     self.err("E401", "an expectation compares with a number or null", ex.value.span)
+
+
+def _iso_date(e: n.Expr) -> date | None:
+    if not isinstance(e, n.String):
+        return None
+    try:
+        return date.fromisoformat(e.value)
+    except ValueError:
+        return None
 
 
 def _text(e: n.Expr | None, default: str) -> str:
@@ -420,6 +441,9 @@ class _Tree:
             tot = sum(weights.values())
             return {c: max_ * w / tot for c, w in weights.items()}
         for c in kids:
+            if "weight" in kid_settings[c]:
+                self.ck.err("E207", f"`{c}` sets `weight` but `{ident}` aggregates by {agg}", kid_settings[c]["weight"].span,
+                            "weights are used by wmean, mean and geomean parents; give `max:` here")
             m = _num(kid_settings[c].get("max"))
             if m is None:
                 self.ck.err("E206", f"`{c}` needs `max:`", self.decls[c].span,

@@ -111,7 +111,11 @@ class _Row:
             if self.is_list(e.right):
                 out = pl.col(e.right.id).list.contains(self.expr(e.left))
             else:
-                out = self.expr(e.left).is_in(_literal_list(e.right))
+                items = _literal_list(e.right)
+                left = self.expr(e.left)
+                if items and all(isinstance(i, float) for i in items):
+                    left = left.cast(pl.Float64)  # number literals are floats; int columns compare as such
+                out = left.is_in(items)
             return ~out if e.op == "not in" else out
         left, right = self.expr(e.left), self.expr(e.right)
         if self.is_datetime(e.left) and isinstance(e.right, n.String):
@@ -259,7 +263,10 @@ class _Unit:
             if e.op in ("+", "-", "*", "/"):
                 left, right = _num(left), _num(right)
             if e.op in ("in", "not in"):
-                out = left.is_in(_literal_list(e.right))
+                items = _literal_list(e.right)
+                if items and all(isinstance(i, float) for i in items):
+                    left = left.cast(pl.Float64)
+                out = left.is_in(items)
                 return ~out if e.op == "not in" else out
             return _BINOPS[e.op](left, right)
         if isinstance(e, n.Call):

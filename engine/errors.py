@@ -80,7 +80,7 @@ class Diagnostic:
         out = [f"{self.span}: {kind}[{self.code} {self.name}]: {self.message}"]
         text = source if source is not None else _read(self.span.path)
         if text is not None and self.span.line > 0:
-            lines = text.splitlines()
+            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
             if self.span.line <= len(lines):
                 line = lines[self.span.line - 1]
                 gutter = f"{self.span.line:>4} | "

@@ -140,6 +140,10 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
 
 def round_half(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
     """Round like a methodologist: half_up (away from zero), half_even, down (toward 0), up."""
+    return _round(e, digits, mode) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
     scale = 10.0**digits
     if mode == "half_even":
         return e.round(digits, mode="half_to_even")

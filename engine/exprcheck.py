@@ -123,6 +123,9 @@ def _binary(e: n.Binary, ctx, sc):
         _err(sc, "E106", f"`{op}` needs a list on its right, found {rt}", e.right.span, 'e.g. `channel in ["app", "wechat"]`')
         return out, None
     # comparisons
+    if "null" in (lt, rt):
+        _err(sc, "E106", "comparing with null is never true", e.span, "use present(column) or not present(column)")
+        return out, None
     ok = lt == rt or "null" in (lt, rt) or {lt, rt} <= {"num", "bool"} or {lt, rt} == {"datetime", "str"}
     if not ok:
         _err(sc, "E106", f"cannot compare {lt} with {rt}", e.span, "both sides of a comparison must be of one type")
@@ -215,7 +218,21 @@ def _aggregate(e: n.Call, ctx: Ctx, sc: Scope):
         return e, None
     sc.used_tables.add(first.id)
     row = Ctx("row", table=first.id)
-    return _apply(e, sig, row, sc, skip_first=True)
+    if e.fn == "entry":
+        cols = sc.tables[first.id]
+        lacking = [c for c in ("point", "value") if c not in cols]
+        if lacking:
+            _err(sc, "E102", f"`entry` reads columns `point` and `value`; `{first.id}` lacks {', '.join(lacking)}",
+                 first.span, "manual-entry tables have columns point: str and value: float")
+            return e, None
+    out, t = _apply(e, sig, row, sc, skip_first=True)
+    if e.fn in ("min", "max") and t is not None and len(out.args) > 1:
+        _, vt = check_expr(out.args[1], row, replace(sc, diags=[]))
+        if vt not in ("num", "bool"):
+            _err(sc, "E106", f"`{e.fn}` over a table needs numbers, found {_TYPE_WORDS.get(vt, vt)}", out.args[1].span,
+                 "for dates use days_since(table, column) or days_between(a, b)")
+            return out, None
+    return out, t
 
 
 def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = False):
@@ -255,14 +272,16 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
         if p.required and e.kwarg(p.name) is None:
             _err(sc, "E105", f"`{sig.name}` needs `{p.name}:`", e.span, _usage(sig))
             ok = False
-    ok &= _check_constants(sc, e)
     if sig.name == "matches" and len(out_args) == 2 and isinstance(out_args[1], n.String):
-        try:
-            re.compile(out_args[1].value)
-        except re.error as exc:
-            _err(sc, "E107", f"bad regular expression: {exc}", out_args[1].span)
+        problem = regex_problem(out_args[1].value)
+        if problem:
+            _err(sc, "E107", f"bad regular expression: {problem}", out_args[1].span,
+                 "patterns use Rust regex syntax: no look-around or back-references")
             ok = False
-    return replace(e, args=tuple(out_args), kwargs=tuple(kwargs)), (sig.returns if ok else None)
+    out = replace(e, args=tuple(out_args), kwargs=tuple(kwargs))
+    if FORMULAS.get(sig.name) is sig and ok:
+        ok = _check_constants(sc, out)  # after let-expansion: `cap: 上限` is fine when 上限 is a number
+    return out, (sig.returns if ok else None)
 
 
 # Formula parameters that would divide by zero or take the log of nothing.
@@ -272,6 +291,11 @@ _POSITIVE = {"cap", "half_life", "span", "p10", "median"}
 def _check_constants(sc: Scope, e: n.Call) -> bool:
     vals = {k.name: k.value.value for k in e.kwargs if isinstance(k.value, n.Number)}
     ok = True
+    for k in e.kwargs:
+        if not isinstance(k.value, n.Number):
+            _err(sc, "E105", f"`{k.name}` of `{e.fn}` must be a number written out", k.value.span,
+                 f"e.g. {k.name}: 6")
+            ok = False
     for k in e.kwargs:
         if k.name in _POSITIVE and k.name in vals and vals[k.name] <= 0:
             _err(sc, "E105", f"`{k.name}` of `{e.fn}` must be positive", k.value.span)
@@ -286,6 +310,20 @@ def _check_constants(sc: Scope, e: n.Call) -> bool:
         _err(sc, "E105", "`sigmoid` needs a steepness other than 0", e.span)
         ok = False
     return ok
+
+
+def regex_problem(pattern: str) -> str:
+    """Why polars (Rust regex) would reject ``pattern``, or "" if it accepts it."""
+    import polars as pl
+
+    try:
+        re.compile(pattern)
+        pl.select(pl.lit("").str.contains(pattern))
+    except (re.error, OverflowError, RecursionError) as exc:
+        return str(exc)
+    except pl.exceptions.PolarsError as exc:
+        return str(exc).splitlines()[0]
+    return ""
 
 
 def _usage(sig: Signature) -> str:

@@ -7,10 +7,14 @@ between an indicator's children, expressions with the fewest parentheses that pa
 from __future__ import annotations
 
 import math
+import re
 
 from engine import nodes as n
 
 WIDTH = 100
+_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*")
+# Words the NAME terminal excludes (grammar.lark); other keywords are names inside a map.
+_KEYWORDS = {"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "under", "when"}
 _PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4, "not in": 4,
          "+": 5, "-": 5, "*": 6, "/": 6}
 
@@ -18,13 +22,15 @@ _PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, 
 def format_number(v: float, text: str = "") -> str:
     if text:
         return text
-    if math.isfinite(v) and v == int(v) and abs(v) < 1e15:
+    if not math.isfinite(v):
+        return "1e999" if v > 0 else "-1e999" if v < 0 else "0"
+    if v == int(v) and abs(v) < 1e15:
         return str(int(v))
     return repr(v)
 
 
 def format_string(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t") + '"'
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
 
 
 def format_expr(e: n.Expr, level: int = 0) -> str:
@@ -69,7 +75,7 @@ def _expr(e: n.Expr) -> tuple[str, int]:
 def _key(p: n.Pair) -> str:
     if isinstance(p.key, float):
         return format_number(p.key, p.key_text if p.key_text[:1].isdigit() else "")
-    if p.key_text.startswith('"') or not p.key.isidentifier():
+    if p.key_text.startswith('"') or not _NAME.fullmatch(p.key) or p.key in _KEYWORDS:
         return format_string(p.key)
     return p.key
 

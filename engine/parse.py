@@ -31,11 +31,13 @@ for _kw in ("ruleset", "table", "indicator", "point", "let", "test", "under", "v
 SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
     "missing ':' after a setting name": (
         "write settings as `name: value`, e.g. `max: 10`",
-        ['indicator a "A" { max 10 }', 'point p "P" { probe count(pages) }'],
+        ['indicator a "A" { max 10 }', 'point p "P" { probe count(pages) }',
+         'indicator a "A" { point p "P" { max 1 } }', 'indicator a "A" { indicator b "B" { max 1 } }'],
     ),
     "unclosed block": (
         "every '{' needs a matching '}'",
-        ['indicator a "A" { max: 10', 'point p "P" { max: 1'],
+        ['indicator a "A" { max: 10', 'point p "P" { max: 1', 'indicator a "A" { point p "P" { max: 1',
+         'indicator a "A" { point p "P" { max: 1 }', 'indicator a "A" { point p "P" { max: 1 }\n'],
     ),
     "indicator or point without a label": (
         'give a quoted Chinese label after the id: `indicator supply "服务供给能力" { ... }`',
@@ -47,11 +49,13 @@ SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
     ),
     "missing operand": (
         "an operator needs a value on both sides",
-        ['point p "P" { score: x + }', 'point p "P" { probe: count(pages, where: status == ) }'],
+        ['point p "P" { score: x + }', 'point p "P" { probe: count(pages, where: status == ) }',
+         'indicator a "A" { point p "P" { score: x + } }', 'indicator a "A" { point p "P" { score: x * } }',
+         'indicator a "A" { point p "P" { probe: count(pages, where: status == ) } }'],
     ),
     "missing ',' between arguments": (
         "separate arguments with commas: f(a, b)",
-        ['point p "P" { score: linear(x cap: 3) }'],
+        ['point p "P" { score: linear(x cap: 3) }', 'indicator a "A" { point p "P" { score: linear(x cap: 3) } }'],
     ),
 }
 
@@ -64,10 +68,14 @@ def _parser() -> Lark:
 
 def parse_text(text: str, path: str = "<string>") -> n.RuleFile:
     """Parse one rule file's text. Raises :class:`RuleError` (E001) on a syntax error."""
+    # Lark counts lines by \n only: make every line break one, so positions match what editors show.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise RuleError([_syntax_diagnostic(exc, text, path)]) from None
+    except RecursionError:
+        raise RuleError([_too_deep(path)]) from None
     except LarkError as exc:  # any other lark failure is still the user's text
         raise RuleError([Diagnostic("E001", f"cannot parse: {exc}", n.Span(path, 1, 1, 1, 1))]) from None
     try:
@@ -75,9 +83,18 @@ def parse_text(text: str, path: str = "<string>") -> n.RuleFile:
     except VisitError as exc:
         if isinstance(exc.orig_exc, _AstError):
             raise RuleError([exc.orig_exc.diagnostic]) from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise RuleError([_too_deep(path)]) from None
         raise
+    except RecursionError:
+        raise RuleError([_too_deep(path)]) from None
     # Comments are ignored by the grammar; gather them from the text for the formatter.
     return n.RuleFile(path, tuple(items), tuple(_scan_comments(text)))
+
+
+def _too_deep(path: str) -> Diagnostic:
+    return Diagnostic("E001", "expression nested too deeply", n.Span(path, 1, 1, 1, 1),
+                      "split it with `let` declarations")
 
 
 def _scan_comments(text: str) -> list[n.Comment]:
@@ -174,7 +191,7 @@ def _unquote(tok: str) -> str:
         ch = body[i]
         if ch == "\\" and i + 1 < len(body):
             nxt = body[i + 1]
-            out.append({"n": "\n", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+            out.append({"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
             i += 2
         else:
             out.append(ch)

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 
 from engine import nodes as n
 from engine.check import load
+from engine.compile import ROUND, value_col
 from engine.evaluate import evaluate, rate_col, score_col, status_col
 from engine.facts import frames_from_rows
 from engine.model import ROOT, RuleSet
@@ -218,7 +219,7 @@ _CMP = {
 }
 
 
-def row_value(e: n.Expr, row: dict, columns: dict[str, str]):
+def row_value(e: n.Expr, row: dict):
     """A row expression's value, None for null (SQL three-valued logic)."""
     if isinstance(e, n.Name):
         return row.get(e.id)
@@ -227,15 +228,15 @@ def row_value(e: n.Expr, row: dict, columns: dict[str, str]):
     if isinstance(e, n.Null):
         return None
     if isinstance(e, n.ListLit):
-        return [row_value(i, row, columns) for i in e.items]
+        return [row_value(i, row) for i in e.items]
     if isinstance(e, n.Unary):
-        v = row_value(e.operand, row, columns)
+        v = row_value(e.operand, row)
         if v is None:
             return None
         return (not v) if e.op == "not" else -v
     if isinstance(e, n.Binary):
-        a = row_value(e.left, row, columns)
-        b = row_value(e.right, row, columns)
+        a = row_value(e.left, row)
+        b = row_value(e.right, row)
         if e.op == "and":
             return _kleene_and(a, b)
         if e.op == "or":
@@ -249,8 +250,8 @@ def row_value(e: n.Expr, row: dict, columns: dict[str, str]):
             return None
         return _CMP[e.op](a, b)
     if isinstance(e, n.Call):
-        a = row_value(e.args[0], row, columns)
-        b = row_value(e.args[1], row, columns)
+        a = row_value(e.args[0], row)
+        b = row_value(e.args[1], row)
         if a is None:
             return None
         if e.fn in ("has", "contains"):
@@ -258,12 +259,12 @@ def row_value(e: n.Expr, row: dict, columns: dict[str, str]):
     raise NotImplementedError(f"reference: no row semantics for {e}")
 
 
-def aggregate(call: n.Call, rows: list[dict], table_valid: n.Expr | None, columns: dict[str, str]):
+def aggregate(call: n.Call, rows: list[dict], table_valid: n.Expr | None):
     """One aggregate over the rows of one unit × round (there is at least one row)."""
     def matches(r):
-        ok = table_valid is None or row_value(table_valid, r, columns) is True
+        ok = table_valid is None or row_value(table_valid, r) is True
         where = call.kwarg("where")
-        return ok and (where is None or row_value(where, r, columns) is True)
+        return ok and (where is None or row_value(where, r) is True)
 
     m = [r for r in rows if matches(r)]
     fn = call.fn
@@ -274,13 +275,13 @@ def aggregate(call: n.Call, rows: list[dict], table_valid: n.Expr | None, column
     if fn == "ratio":
         if not m:
             return None
-        return sum(row_value(call.args[1], r, columns) is True for r in m) / len(m)
+        return sum(row_value(call.args[1], r) is True for r in m) / len(m)
     if fn == "coverage":
         expected = [i.value for i in call.args[2].items]
-        found = [k for k in expected if any((row_value(call.args[1], r, columns) or ()) and
-                                            k in row_value(call.args[1], r, columns) for r in m)]
+        cells = [row_value(call.args[1], r) or () for r in m]  # a list (by element) or a text (substring)
+        found = [k for k in expected if any(k in cell for cell in cells)]
         return len(found) / len(expected) if expected else None
-    vals = [row_value(call.args[1], r, columns) for r in m]
+    vals = [row_value(call.args[1], r) for r in m]
     vals = [v for v in vals if v is not None]
     if fn == "sum":
         return float(sum(vals))
@@ -350,24 +351,30 @@ def formula(e: n.Expr, xs: dict[str, object]) -> dict[str, float | None]:
 
 def reference(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None) -> dict[str, dict[str, object]]:
     """unit code → {"s:<node>": score, "st:<point>": status, "r:<point>": rate, "total": total}."""
+    return reference_rounds(rs, rows, rounds)[0]
+
+
+def reference_rounds(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None):
+    """(per unit as :func:`reference`, per (unit, round) → {"v:<point>", "st:<point>", "r:<point>"})."""
     (table,) = rs.tables.values()
     round_ids = sorted(rounds or rs.rounds)
     codes = [u.code for u in rs.units]
     out: dict[str, dict[str, object]] = {c: {} for c in codes}
+    by_round: dict[tuple[str, int], dict[str, object]] = {(c, r): {} for c in codes for r in round_ids}
     for p in rs.points:
         per_round: dict[str, list[tuple[int, str, float | None]]] = {c: [] for c in codes}
         for r in round_ids:
             values, statuses = {}, {}
             for c in codes:
                 mine = [x for x in rows if x["unit"] == c and x["round"] == r]
-                valid = [x for x in mine if table.valid is None or row_value(table.valid, x, table.columns) is True]
+                valid = [x for x in mine if table.valid is None or row_value(table.valid, x) is True]
                 if not mine:
                     statuses[c], values[c] = NO_DATA, None
                 elif not valid:
                     statuses[c], values[c] = ERROR, None
                 else:
                     assert isinstance(p.probe, n.Call)
-                    v = aggregate(p.probe, mine, table.valid, table.columns)
+                    v = aggregate(p.probe, mine, table.valid)
                     statuses[c], values[c] = (OK, v) if v is not None else (NO_DATA, None)
             rates = formula(p.score, values)
             for c in codes:
@@ -375,6 +382,7 @@ def reference(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None) ->
                 if rate is not None:
                     rate = min(1.0, max(0.0, rate))
                 per_round[c].append((r, statuses[c], rate))
+                by_round[c, r].update({value_col(p.id): values[c], status_col(p.id): statuses[c], rate_col(p.id): rate})
         for c in codes:
             sts = [s for _, s, _ in per_round[c]]
             rated = [(r, x) for r, _, x in per_round[c] if x is not None]
@@ -397,7 +405,7 @@ def reference(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None) ->
     for c in codes:
         _node(rs, ROOT, out[c])
         out[c]["total"] = out[c][score_col(ROOT)]
-    return out
+    return out, by_round
 
 
 def _node(rs: RuleSet, ident: str, scores: dict[str, object]) -> float | None:
@@ -433,8 +441,13 @@ rounds_strategy = st.none() | st.lists(st.sampled_from([1, 2, 3]), min_size=1, m
 
 
 def _engine(rs: RuleSet, rows: list[dict], rounds: list[int] | None) -> dict[str, dict[str, object]]:
+    return _engine_rounds(rs, rows, rounds)[0]
+
+
+def _engine_rounds(rs: RuleSet, rows: list[dict], rounds: list[int] | None):
     sc = evaluate(rs, frames_from_rows(rs, {"facts": rows}), rounds)
-    return {r["code"]: r for r in sc.units.iter_rows(named=True)}
+    units = {r["code"]: r for r in sc.units.iter_rows(named=True)}
+    return units, {(r["code"], r[ROUND]): r for r in sc.rounds.iter_rows(named=True)}
 
 
 def _close(a, b) -> bool:
@@ -468,9 +481,13 @@ FEW = dict(unit="U1", round=1, kind="a", n=3, tags=["x", "y"])
 @example(rows=[dict(FEW, kind=None, tags=None), dict(FEW, unit="U3", tags=[], kind="c", n=7)], rounds=[1, 3])
 def test_engine_matches_reference(rows, rounds):
     rs = _ruleset()
-    got, want = _engine(rs, rows, rounds), reference(rs, rows, rounds)
+    (got, got_rounds), (want, want_rounds) = _engine_rounds(rs, rows, rounds), reference_rounds(rs, rows, rounds)
     assert set(got) == set(want)
+    assert set(got_rounds) == set(want_rounds)
     bad = _diff(rs, got, want)
+    for key, exp in want_rounds.items():  # per unit × round: probe values, statuses, rates
+        bad += [f"{key} {col}: engine {got_rounds[key][col]!r}, reference {v!r}"
+                for col, v in exp.items() if not _close(got_rounds[key][col], v)]
     assert not bad, "\n".join(bad[:20])
 
 
