@@ -1,52 +1,15 @@
-"""The ``govindex`` command line. The one place that wires engine stages (and, later, probes).
-
-Heavy modules (polars) are imported inside commands so that ``govindex --help`` starts fast.
-"""
+"""Rule-set commands: check, score, explain, test, fmt."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from engine.errors import GovindexError, RuleError
-
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="govindex: a declarative rules engine for evaluation indicators.")
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-class Format(StrEnum):
-    text = "text"
-    json = "json"
-
-
-def _fail(exc: GovindexError) -> None:
-    if isinstance(exc, RuleError):
-        for d in exc.diagnostics:
-            err.print(d.render(), markup=False, highlight=False)
-        n = len(exc.diagnostics)
-        err.print(f"\n{n} error{'s' if n != 1 else ''}", style="bold red")
-    else:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-    raise typer.Exit(exc.exit_code)
-
-
-def _run(fn):
-    try:
-        return fn()
-    except GovindexError as exc:
-        _fail(exc)
-
-
-def _num(v: float | None, digits: int = 2) -> str:
-    return "—" if v is None else f"{v:.{digits}f}"
+from engine.cli import Format, _num, _run, app, err, out
 
 
 @app.command()
@@ -216,10 +179,3 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
             raise typer.Exit(1)
     _run(go)
 
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()
