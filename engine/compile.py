@@ -29,6 +29,14 @@ class CompileGap(Exception):
 class Plan:
     aggs: dict[str, dict[n.Call, str]] = field(default_factory=dict)  # table → call → alias
     agg_exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)  # table → aliased polars exprs
+    row_cols: dict[str, dict[tuple, str]] = field(default_factory=dict)  # table → row-column key → alias
+    row_exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)  # table → row columns for with_columns
+    row_raw: dict[str, dict[tuple, pl.Expr]] = field(default_factory=dict)  # table → key → unaliased expr
+    bits: Bits = field(default_factory=lambda: Bits())
+
+    def prep_exprs(self, table: str) -> list[pl.Expr]:
+        """Columns the row columns of ``table`` read (marker bit words)."""
+        return self.bits.prep(table)
     probes: dict[str, pl.Expr] = field(default_factory=dict)  # point → value expr (unit × round)
     tables_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # point → tables read
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
@@ -51,7 +59,7 @@ def compile_rules(rs: RuleSet) -> Plan:
     plan = Plan()
     for t in rs.tables:
         plan.aggs[t] = {}
-        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), valid_condition(rs, t).sum().alias(ok_col(t))]
+        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(rs, plan, t).cond(None).sum().alias(ok_col(t))]
     for p in rs.points:
         c = _Unit(rs, plan, p.id)
         plan.probes[p.id] = c.expr(p.probe)
@@ -72,10 +80,47 @@ def valid_condition(rs: RuleSet, table: str) -> pl.Expr:
 # ------------------------------------------------------------------ row level
 
 
+class Bits:
+    """Marker tests as bit tests. Every literal tested against a ``list[str]`` column gets a bit in
+    one of a few Int64 words computed once per row (``b:<column>:<word>``); ``has(markers, "x")``
+    then costs an AND instead of a scan of every row's list."""
+
+    PER_WORD = 63
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[str, str], dict[str, int]] = {}  # (table, column) → literal → index
+
+    def test(self, table: str, column: str, literal: str) -> pl.Expr:
+        lits = self.index.setdefault((table, column), {})
+        i = lits.setdefault(literal, len(lits))
+        word, bit = divmod(i, self.PER_WORD)
+        return (pl.col(f"b:{column}:{word}") & (1 << bit)) != 0
+
+    def prep(self, table: str) -> list[pl.Expr]:
+        out = []
+        for (t, column), lits in self.index.items():
+            if t != table:
+                continue
+            items = sorted(lits.items(), key=lambda kv: kv[1])
+            for w in range(0, len(items), self.PER_WORD):
+                mapping = {lit: 1 << (i % self.PER_WORD) for lit, i in items[w: w + self.PER_WORD]}
+                word = (pl.col(column).list.eval(pl.element().replace_strict(mapping, default=0, return_dtype=pl.Int64))
+                        .list.agg(pl.element().bitwise_or()).fill_null(0))
+                # a null list stays null (unknown), an empty one is 0 (no marker)
+                out.append(pl.when(pl.col(column).is_null()).then(None).otherwise(word)
+                           .alias(f"b:{column}:{w // self.PER_WORD}"))
+        return out
+
+
 class _Row:
-    def __init__(self, rs: RuleSet, table: str):
-        self.rs, self.table = rs, table
+    def __init__(self, rs: RuleSet, table: str, bits: Bits | None = None):
+        self.rs, self.table, self.bits = rs, table, bits
         self.cols = rs.tables[table].columns
+
+    def has(self, column: n.Expr, literal: str) -> pl.Expr:
+        if self.bits is not None and isinstance(column, n.Name) and self.is_list(column):
+            return self.bits.test(self.table, column.id, literal)
+        return self.expr(column).list.contains(literal)
 
     def expr(self, e: n.Expr) -> pl.Expr:
         if isinstance(e, n.Name):
@@ -109,7 +154,8 @@ class _Row:
     def _binary(self, e: n.Binary) -> pl.Expr:
         if e.op in ("in", "not in"):
             if self.is_list(e.right):
-                out = pl.col(e.right.id).list.contains(self.expr(e.left))
+                out = (self.has(e.right, e.left.value) if isinstance(e.left, n.String)
+                       else pl.col(e.right.id).list.contains(self.expr(e.left)))
             else:
                 items = _literal_list(e.right)
                 left = self.expr(e.left)
@@ -137,8 +183,7 @@ def _s(e: n.Expr) -> str:
 
 
 def _has_any(r: _Row, e: n.Call, all_: bool = False) -> pl.Expr:
-    col = r.expr(e.args[0])
-    parts = [col.list.contains(v) for v in _literal_list(e.args[1])]
+    parts = [r.has(e.args[0], v) for v in _literal_list(e.args[1])]
     if not parts:
         return pl.lit(all_)
     out = parts[0]
@@ -148,7 +193,7 @@ def _has_any(r: _Row, e: n.Call, all_: bool = False) -> pl.Expr:
 
 
 _ROW_FNS = {
-    "has": lambda r, e: r.expr(e.args[0]).list.contains(_s(e.args[1])),
+    "has": lambda r, e: r.has(e.args[0], _s(e.args[1])),
     "has_any": lambda r, e: _has_any(r, e),
     "has_all": lambda r, e: _has_any(r, e, all_=True),
     "contains": lambda r, e: r.expr(e.args[0]).str.contains(_s(e.args[1]), literal=True),
@@ -179,55 +224,93 @@ _BINOPS = {
 
 
 # ------------------------------------------------------------------ aggregates
+#
+# Each aggregate is split in two: row-level columns computed once over the whole table (the
+# condition, the value where the condition holds, null elsewhere), then plain aggregations of
+# those columns in the group_by. Plain column aggregations stay on polars' fast, streaming path;
+# a filter inside agg() would be evaluated group by group. Identical row columns are shared
+# between points (keys are ASTs, which compare without source positions).
 
 
-def _agg(rs: RuleSet, call: n.Call, point: str) -> pl.Expr:
-    table = call.args[0].id  # type: ignore[union-attr]
-    row = _Row(rs, table)
-    cond = valid_condition(rs, table)
-    where = call.kwarg("where")
-    if where is not None:
-        cond = cond & row.expr(where).fill_null(False)
-    return _AGG[call.fn](row, call, cond, point)
+class _RowCols:
+    def __init__(self, rs: RuleSet, plan: Plan, table: str):
+        self.rs, self.plan, self.table = rs, plan, table
+        self.row = _Row(rs, table, plan.bits)
+        self.cols = plan.row_cols.setdefault(table, {})
+        self.raw: dict[tuple, pl.Expr] = plan.row_raw.setdefault(table, {})
+
+    def col(self, key: tuple, make) -> pl.Expr:
+        """The column for ``key``; ``make()`` builds its expression from raw (not aliased) parts,
+        since columns added in one ``with_columns`` cannot see each other."""
+        if key not in self.cols:
+            alias = f"c:{self.table}:{len(self.cols)}"
+            self.cols[key] = alias
+            self.raw[key] = make()
+            self.plan.row_exprs.setdefault(self.table, []).append(self.raw[key].alias(alias))
+        return pl.col(self.cols[key])
+
+    def cond(self, where: n.Expr | None) -> pl.Expr:
+        return self.col(("cond", where), lambda: self.cond_raw(where))
+
+    def cond_raw(self, where: n.Expr | None) -> pl.Expr:
+        c = valid_condition(self.rs, self.table)
+        return c if where is None else c & self.row.expr(where).fill_null(False)
+
+    def value(self, where: n.Expr | None, value: n.Expr) -> pl.Expr:
+        return self.col(("value", where, value), lambda: pl.when(self.cond_raw(where)).then(self.row.expr(value)))
 
 
-def _value(row: _Row, call: n.Call, cond: pl.Expr) -> pl.Expr:
-    return row.expr(call.args[1]).filter(cond)
+def _agg(rs: RuleSet, plan: Plan, call: n.Call, point: str) -> pl.Expr:
+    rc = _RowCols(rs, plan, call.args[0].id)  # type: ignore[union-attr]
+    return _AGG[call.fn](rc, call, call.kwarg("where"), point)
 
 
-def _ratio(row: _Row, call: n.Call, cond: pl.Expr, _p: str) -> pl.Expr:
-    den = cond.sum()
-    num = (cond & row.expr(call.args[1]).fill_null(False)).sum()
-    return pl.when(den > 0).then(num / den)
+def _distinct(v: pl.Expr, approx: bool) -> pl.Expr:
+    uniq = v.approx_n_unique() if approx else v.n_unique()
+    return uniq.cast(pl.Float64) - (v.null_count() > 0).cast(pl.Float64)
 
 
-def _coverage(row: _Row, call: n.Call, cond: pl.Expr, _p: str) -> pl.Expr:
+def _ratio(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
+    base = rc.cond(where)
+    hit = rc.col(("ratio", where, call.args[1]),
+                 lambda: rc.cond_raw(where) & rc.row.expr(call.args[1]).fill_null(False))
+    den = base.sum()
+    return pl.when(den > 0).then(hit.sum() / den)
+
+
+def _coverage(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
     items = _literal_list(call.args[2])
-    col = row.expr(call.args[1])
     if not items:
         return pl.lit(None, pl.Float64)
-    found = [((col.list.contains(k) if row.is_list(call.args[1]) else col.str.contains(k, literal=True))
-              .fill_null(False) & cond).any().cast(pl.Float64) for k in items]
+    column = call.args[1]
+    found = []
+    for k in items:
+        def make(k=k) -> pl.Expr:
+            col = rc.row.expr(column)
+            hit = rc.row.has(column, k) if rc.row.is_list(column) else col.str.contains(k, literal=True)
+            return rc.cond_raw(where) & hit.fill_null(False)
+        found.append(rc.col(("has", where, column, k), make).any().cast(pl.Float64))
     return pl.sum_horizontal(found) / len(items)
 
 
-def _entry(row: _Row, call: n.Call, cond: pl.Expr, point: str) -> pl.Expr:
-    return pl.col("value").cast(pl.Float64).filter(cond & (pl.col("point") == point)).mean()
+def _entry(rc: _RowCols, call: n.Call, where: n.Expr | None, point: str) -> pl.Expr:
+    return rc.col(("entry", where, point), lambda: pl.when(rc.cond_raw(where) & (pl.col("point") == point))
+                  .then(pl.col("value").cast(pl.Float64))).mean()
 
 
 _AGG = {
-    "any": lambda r, c, cond, p: cond.any(),
-    "count": lambda r, c, cond, p: cond.sum().cast(pl.Float64),
-    "distinct": lambda r, c, cond, p: _value(r, c, cond).drop_nulls().n_unique().cast(pl.Float64),
-    "approx_distinct": lambda r, c, cond, p: _value(r, c, cond).drop_nulls().approx_n_unique().cast(pl.Float64),
-    "sum": lambda r, c, cond, p: _value(r, c, cond).sum().cast(pl.Float64),
-    "mean": lambda r, c, cond, p: _value(r, c, cond).mean().cast(pl.Float64),
-    "min": lambda r, c, cond, p: _value(r, c, cond).min(),
-    "max": lambda r, c, cond, p: _value(r, c, cond).max(),
-    "median": lambda r, c, cond, p: _value(r, c, cond).median().cast(pl.Float64),
+    "any": lambda rc, c, w, p: rc.cond(w).any(),
+    "count": lambda rc, c, w, p: rc.cond(w).sum().cast(pl.Float64),
+    "distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=False),
+    "approx_distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=True),
+    "sum": lambda rc, c, w, p: rc.value(w, c.args[1]).sum().cast(pl.Float64),
+    "mean": lambda rc, c, w, p: rc.value(w, c.args[1]).mean().cast(pl.Float64),
+    "min": lambda rc, c, w, p: rc.value(w, c.args[1]).min(),
+    "max": lambda rc, c, w, p: rc.value(w, c.args[1]).max(),
+    "median": lambda rc, c, w, p: rc.value(w, c.args[1]).median().cast(pl.Float64),
     "ratio": _ratio,
     "coverage": _coverage,
-    "days_since": lambda r, c, cond, p: _value(r, c, cond).max(),
+    "days_since": lambda rc, c, w, p: rc.value(w, c.args[1]).max(),
     "entry": _entry,
 }
 
@@ -286,7 +369,7 @@ class _Unit:
         if key not in aliases:
             alias = f"a:{table}:{len(aliases)}"
             aliases[key] = alias
-            self.plan.agg_exprs[table].append(_agg(self.rs, call, self.point).alias(alias))
+            self.plan.agg_exprs[table].append(_agg(self.rs, self.plan, call, self.point).alias(alias))
         col = pl.col(aliases[key])
         if call.fn == "days_since":
             return (pl.col(ASOF) - col.cast(pl.Datetime("us"))).dt.total_days(fractional=True)

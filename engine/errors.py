@@ -38,6 +38,7 @@ CODES: dict[str, str] = {
     "E208": "unknown-setting",
     "E209": "no-missing-policy",
     "E210": "empty-indicator",
+    "E211": "bad-grading",
     "E301": "no-ruleset",
     "E302": "units-file",
     "E303": "duplicate-ruleset",

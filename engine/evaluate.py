@@ -15,6 +15,7 @@ from datetime import datetime, time
 import polars as pl
 
 from engine.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
+from engine.grade import Graded, grade
 from engine.model import ROOT, Node, RuleSet
 
 OK, NO_DATA, ERROR = "ok", "no_data", "error"
@@ -45,6 +46,7 @@ class Scores:
     units: pl.DataFrame
     rounds: pl.DataFrame
     round_ids: list[int]
+    graded: Graded | None = None
 
 
 def evaluate(rs: RuleSet, sources: dict[str, pl.LazyFrame], rounds: list[int] | None = None,
@@ -56,7 +58,13 @@ def evaluate(rs: RuleSet, sources: dict[str, pl.LazyFrame], rounds: list[int] | 
     per_round = _rates(rs, plan, per_round)
     units = _combine_rounds(rs, per_round)
     units = _tree(rs, units)
-    return Scores(rs, units, per_round, round_ids)
+    graded = None
+    if rs.grading is not None:
+        graded = grade(rs.grading, dict(zip(units["code"].to_list(), units["total"].to_list())))
+        units = units.with_columns(
+            pl.col("code").replace_strict(graded.grade, default=None, return_dtype=pl.String).alias("grade"),
+            pl.col("code").replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel"))
+    return Scores(rs, units, per_round, round_ids, graded)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
@@ -72,6 +80,10 @@ def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_id
     if rs.table_has_round(table):
         lf = lf.filter(pl.col(rs.round_column).is_in(round_ids))
         keys.append(pl.col(rs.round_column).cast(pl.Int64).alias(ROUND))
+    if plan.prep_exprs(table):
+        lf = lf.with_columns(plan.prep_exprs(table))
+    if plan.row_exprs.get(table):
+        lf = lf.with_columns(plan.row_exprs[table])
     return lf.group_by(keys).agg(plan.agg_exprs[table])
 
 

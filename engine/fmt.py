@@ -183,7 +183,9 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
 
 
 def _item(w: _Writer, it: n.Item, indent: str) -> None:
-    if isinstance(it, n.RulesetDecl):
+    if isinstance(it, n.GradingDecl):
+        _block(w, indent, f"grading {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.RulesetDecl):
         _block(w, indent, f"ruleset {format_string(it.name)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.TableDecl):
         def body(ind: str) -> None:

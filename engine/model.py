@@ -51,6 +51,20 @@ class Unit:
     attrs: dict[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class Grading:
+    """How totals become classes: ``difference_trend`` breaks or fixed ``thresholds``."""
+
+    label: str
+    method: str  # difference_trend | thresholds
+    classes: tuple[tuple[str, str], ...]  # (id, label), from the best class down
+    sublevels: frozenset[str]  # classes split evenly into three (A+, A, A-)
+    cuts: dict[str, float]  # thresholds: lowest total of each class but the last
+    window: int  # difference_trend: neighbours on each side that set the local trend
+    min_class: int  # difference_trend: fewest units in a class
+    span: n.Span
+
+
 @dataclass(slots=True)
 class RuleSet:
     name: str
@@ -67,6 +81,7 @@ class RuleSet:
     lets: dict[str, n.Expr]
     tests: list[n.TestDecl]
     files: list[n.RuleFile]
+    grading: Grading | None = None
 
     @property
     def points(self) -> list[Node]:

@@ -210,7 +210,14 @@ class TestDecl:
     span: Span = _span()
 
 
-Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl
+@dataclass(frozen=True, slots=True)
+class GradingDecl:
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl
 
 
 @dataclass(frozen=True, slots=True)

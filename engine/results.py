@@ -33,6 +33,8 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     rs = sc.rs
     cols = [pl.col("code"), pl.col("name"), *[pl.col(a) for a in rs.unit_attrs],
             rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
+    if sc.graded is not None:
+        cols += [pl.col("grade"), pl.col("sublevel")]
     cols += [rounded(rs, pl.col(score_col(x.id))).alias(x.id) for x in rs.indicators]
     cols += [rounded(rs, pl.col(score_col(p.id))).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
@@ -60,13 +62,41 @@ def to_json(sc: Scores) -> dict:
     for row in wide.iter_rows(named=True):
         u = {"code": row["code"], "name": row["name"], **{a: row[a] for a in rs.unit_attrs},
              "total": row["total"], "rank": row["rank"],
+             **({"grade": row["grade"], "sublevel": row["sublevel"]} if sc.graded is not None else {}),
              "scores": {x.id: row[x.id] for x in rs.indicators},
              "points": {p.id: row[p.id] for p in rs.points}}
         bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
         u["status"] = bad
         units.append(u)
-    return {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
-            "indicators": indicator_list(rs), "points": point_list(rs), "units": units}
+    doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
+           "indicators": indicator_list(rs), "points": point_list(rs)}
+    if sc.graded is not None:
+        doc["grading"] = grading_summary(sc)
+    doc["units"] = units
+    return doc
+
+
+def grading_summary(sc: Scores) -> dict:
+    """Classes with labels, counts, score ranges and means; the breaks with the unit at each."""
+    rs, g = sc.rs, sc.graded
+    assert rs.grading is not None and g is not None
+    names = dict(zip(sc.units["code"].to_list(), sc.units["name"].to_list()))
+    totals = dict(zip(sc.units["code"].to_list(), sc.units["total"].to_list()))
+    digits, mode = int(rs.rounding["digits"]), str(rs.rounding["mode"])
+
+    def r(v: float | None) -> float | None:
+        return None if v is None else pl.select(round_half(pl.lit(v), digits, mode)).item()
+
+    classes = []
+    for cid, label in rs.grading.classes:
+        members = [t for c, t in totals.items() if g.grade.get(c) == cid]
+        lo, hi = g.ranges.get(cid, (None, None))
+        classes.append({"id": cid, "label": label, "count": g.counts.get(cid, 0), "lowest": r(lo), "highest": r(hi),
+                        "mean": r(sum(members) / len(members)) if members else None,
+                        "cut": rs.grading.cuts.get(cid)})
+    breaks = [{"after_rank": b.after, "code": b.code, "name": names.get(b.code), "score": r(b.score),
+               "gap": r(b.gap), "significance": round(b.significance, 3)} for b in g.breaks]
+    return {"label": rs.grading.label, "method": rs.grading.method, "classes": classes, "breaks": breaks}
 
 
 def write_outputs(sc: Scores, out: Path) -> list[Path]:

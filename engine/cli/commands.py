@@ -87,6 +87,8 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
             sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
             return
         _ranking(rs, wide_table(sc), top, elapsed)
+        if sc.graded is not None:
+            _grading(sc)
         for w in written:
             out.print(f"wrote {w}")
     _run(go)
@@ -102,15 +104,31 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
         t.add_column(col, justify="right" if col == "rank" else "left")
     t.add_column(f"total /{rs.nodes['total'].max:g}", justify="right", style="bold")
+    graded = "grade" in wide.columns
+    if graded:
+        t.add_column("grade")
     for x in l1:
         t.add_column(f"{x.label} /{x.max:g}", justify="right")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],
-                  _num(r["total"], digits), *[_num(r[x.id], digits) for x in l1])
+                  _num(r["total"], digits), *([r["sublevel"] or "—"] if graded else []),
+                  *[_num(r[x.id], digits) for x in l1])
     out.print(t)
     if top and len(rows) > top:
         out.print(f"… {len(rows) - top} more (use --top 0 for all, --out DIR for files)")
+
+
+def _grading(sc) -> None:
+    from engine.results import grading_summary
+
+    g = grading_summary(sc)
+    parts = [f"{c['id']} {c['label']} {c['count']}" + (f" (≥ {_num(c['lowest'])})" if c["lowest"] is not None else "")
+             for c in g["classes"]]
+    out.print(f"{g['label']} ({g['method']}): " + " · ".join(parts))
+    for b in g["breaks"]:
+        out.print(f"  break after rank {b['after_rank']}: {b['name']} ({b['code']}) {_num(b['score'])}, "
+                  f"gap {_num(b['gap'])}")
 
 
 @app.command()
