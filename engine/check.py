@@ -236,7 +236,8 @@ class _Checker:
     def _grading_classes(self, e: n.Expr | None, span: n.Span) -> list[tuple[str, str]]:
         if not isinstance(e, n.MapLit) or len(e.pairs) < 2 or not all(isinstance(p.value, n.String) for p in e.pairs):
             self.err("E211", "grading needs `classes:` — at least two, best first, each with a label",
-                     e.span if e is not None else span, 'e.g. classes: {A: "创新领先", B: "积极追赶", C: "稳步推进", D: "亟待发展"}')
+                     e.span if e is not None else span,
+                     'e.g. classes: {A: "创新领先", B: "积极追赶", C: "稳步推进", D: "亟待发展"}')
             return []
         return [(str(p.key if not isinstance(p.key, float) else p.key_text), p.value.value) for p in e.pairs]
 
