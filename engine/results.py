@@ -99,8 +99,47 @@ def grading_summary(sc: Scores) -> dict:
     return {"label": rs.grading.label, "method": rs.grading.method, "classes": classes, "breaks": breaks}
 
 
+def write_excel(sc: Scores, path: Path) -> None:
+    """A workbook: 总表 (every unit: total, rank, grade, each indicator's score and rate), then one
+    sheet per first-level indicator with its whole subtree down to the points, then 说明."""
+    from xlsxwriter import Workbook
+
+    rs = sc.rs
+    head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs],
+            rounded(rs, pl.col("total")).alias("总分"), pl.col("rank").alias("排名")]
+    if sc.graded is not None:
+        head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
+
+    def cols(nodes) -> list[pl.Expr]:
+        out = []
+        for x in nodes:
+            s = pl.col(score_col(x.id))
+            out += [rounded(rs, s).alias(f"{x.label} ({x.id}, /{x.max:g})"),
+                    rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
+        return out
+
+    with Workbook(str(path)) as wb:
+        sc.units.select(head + cols(rs.indicators)).write_excel(wb, worksheet="总表", autofit=True, freeze_panes=(1, 2))
+        for l1 in [x for x in rs.indicators if x.level == 1]:
+            subtree = [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)]
+            name = l1.label[:31]
+            sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
+        notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
+                              "内容": [rs.name, ", ".join(map(str, sc.round_ids)), f"{rs.nodes[ROOT].max:g}",
+                                     f"{rs.rounding['mode']}, {rs.rounding['digits']} 位"]})
+        notes.write_excel(wb, worksheet="说明", autofit=True)
+
+
+def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
+    while node is not None:
+        if node == ancestor:
+            return True
+        node = rs.nodes[node].parent  # type: ignore[assignment]
+    return False
+
+
 def write_outputs(sc: Scores, out: Path) -> list[Path]:
-    """Write scores.parquet, scores.csv, scores_long.parquet and scores.json into ``out`` atomically.
+    """Write scores.parquet, scores.csv, scores_long.parquet, scores.json and scores.xlsx into ``out``.
 
     Everything is written into a temporary sibling directory first; files are then moved in one
     by one with ``os.replace``, so a reader never sees a half-written file.
@@ -113,6 +152,7 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
         wide.write_csv(tmp / "scores.csv")
         long_table(sc).write_parquet(tmp / "scores_long.parquet")
         (tmp / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
+        write_excel(sc, tmp / "scores.xlsx")
         written = []
         for f in sorted(tmp.iterdir()):
             os.replace(f, out / f.name)
