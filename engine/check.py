@@ -14,11 +14,13 @@ from engine import nodes as n
 from engine.errors import Diagnostic, RuleError
 from engine.exprcheck import Ctx, Scope, check_expr, did_you_mean
 from engine.functions import AGGREGATORS, COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
-from engine.model import ROOT, Grading, Node, RuleSet, Table, Unit
+from engine.model import ROOT, Clean, Grading, Marker, Node, RuleSet, Table, Unit
 from engine.parse import parse_dir
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
                 "max_total", "rounding", "missing", "rounds_policy", "aggregate", "description", "source"}
+MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
+CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 GRADING_KEYS = {"method", "classes", "sublevels", "cuts", "window", "min_class", "description", "source"}
 GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of the sorted totals",
                    "thresholds": "fixed cut-off totals"}
@@ -84,7 +86,10 @@ class _Checker:
                 if ty not in ("bool", None):
                     self.err("E106", f"`valid when` needs a condition, found {ty}", t.valid.span)
                 tables[t.name] = Table(t.name, t.columns, e, t.span)
+        markers = self._markers(tables, scope)
+        cleaning = self._cleaning(tables, scope)
         nodes = _Tree(self, settings, scope, decl).build()
+        self._undeclared_markers(markers, nodes, tables)
         for name in lets:
             if name not in scope.used_lets:
                 self.err("W501", f"`let {name}` is never used", _let_span(self.items, name), "remove it or use it")
@@ -99,7 +104,7 @@ class _Checker:
         if any(d.is_error for d in self.diags) or decl is None:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
-                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading)
+                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning)
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header
@@ -201,6 +206,92 @@ class _Checker:
                 self.err("E207", f"bad rounding entry `{p.key_text}`", p.span,
                          f"mode: one of {', '.join(ROUNDING_MODES)}; digits: 0–10; at: \"output\" or \"points\"")
         return out
+
+    # ------------------------------------------------------------------ markers and cleaning
+    def _row_table(self, s: dict[str, n.Expr], key: str, tables: dict[str, Table], span: n.Span, code: str,
+                   what: str) -> str | None:
+        t = s.get(key)
+        if not isinstance(t, n.Name) or t.id not in tables:
+            got = t.id if isinstance(t, n.Name) else ""
+            self.err(code, f"{what} needs `{key}:` naming a declared table" + (f"; there is no table `{got}`" if got else ""),
+                     t.span if t is not None else span, did_you_mean(got, tables) or f"tables: {', '.join(tables)}")
+            return None
+        return t.id
+
+    def _condition(self, e: n.Expr | None, table: str, scope: Scope, code: str, span: n.Span,
+                   key: str) -> n.Expr | None:
+        if e is None:
+            self.err(code, f"needs `{key}:` — a condition on the table's rows", span)
+            return None
+        scope.used_tables.add(table)
+        out, t = check_expr(e, Ctx("row", table=table), scope)
+        if t not in ("bool", None):
+            self.err("E106", f"`{key}` needs a condition (true/false), found {t}", e.span)
+        return out
+
+    def _markers(self, tables: dict[str, Table], scope: Scope) -> list[Marker]:
+        out: dict[str, Marker] = {}
+        for m in (it for it in self.items if isinstance(it, n.MarkerDecl)):
+            s = self._settings(m.settings, MARKER_KEYS, f"marker `{m.id}`")
+            table = self._row_table(s, "table", tables, m.span, "E212", f"marker `{m.id}`")
+            into = self._row_table(s, "into", tables, m.span, "E212", f"marker `{m.id}`") if "into" in s else "pages"
+            column = _text(s.get("column"), "markers")
+            if into is not None and (into not in tables or tables[into].columns.get(column) != "list[str]"):
+                self.err("E212", f"marker `{m.id}` goes into `{into}.{column}`, which is not a declared list[str] column",
+                         m.span, "set `into: <table>` and `column: \"markers\"` to a list[str] column")
+            when = self._condition(s.get("where"), table, scope, "E212", m.span, "where") if table else None
+            if m.id in out:
+                self.err("E201", f"marker `{m.id}` declared twice", m.span, f"first at {out[m.id].span}")
+            elif table and when is not None and into:
+                out[m.id] = Marker(m.id, m.label, table, when, into, column, m.span)
+        return list(out.values())
+
+    def _cleaning(self, tables: dict[str, Table], scope: Scope) -> list[Clean]:
+        out: dict[str, Clean] = {}
+        for c in (it for it in self.items if isinstance(it, n.CleanDecl)):
+            s = self._settings(c.settings, CLEAN_KEYS, f"clean `{c.id}`")
+            table = self._row_table(s, "table", tables, c.span, "E213", f"clean `{c.id}`")
+            if table is None:
+                continue
+            scope.used_tables.add(table)
+            when, dedupe = None, ()
+            if ("drop_when" in s) == ("dedupe" in s):
+                self.err("E213", f"clean `{c.id}` needs exactly one of `drop_when:` and `dedupe:`", c.span,
+                         'drop_when: contains_any(url, ["/ad/"])  or  dedupe: [content_hash]')
+                continue
+            if "drop_when" in s:
+                when = self._condition(s["drop_when"], table, scope, "E213", c.span, "drop_when")
+            else:
+                d = s["dedupe"]
+                if not isinstance(d, n.ListLit) or not d.items or not all(isinstance(i, n.Name) for i in d.items):
+                    self.err("E213", "`dedupe` lists the columns whose equal values make a duplicate", d.span,
+                             "e.g. dedupe: [content_hash]")
+                    continue
+                dedupe = tuple(i.id for i in d.items)  # type: ignore[union-attr]
+                for i in d.items:
+                    if i.id not in tables[table].columns:  # type: ignore[union-attr]
+                        self.err("E102", f"table `{table}` has no column `{i.id}`", i.span,  # type: ignore[union-attr]
+                                 did_you_mean(i.id, tables[table].columns))  # type: ignore[union-attr]
+            if c.id in out:
+                self.err("E201", f"clean `{c.id}` declared twice", c.span)
+            else:
+                out[c.id] = Clean(c.id, c.label, table, when, dedupe, c.span)
+        return list(out.values())
+
+    def _undeclared_markers(self, markers: list[Marker], nodes: dict[str, Node], tables: dict[str, Table]) -> None:
+        declared: dict[tuple[str, str], set[str]] = {}
+        for m in markers:
+            declared.setdefault((m.into, m.into_column), set()).add(m.id)
+        if not declared:
+            return
+        for node in nodes.values():
+            if node.probe is None:
+                continue
+            for call, table, column, lit in _marker_literals(node.probe, tables):
+                known = declared.get((table, column))
+                if known is not None and lit not in known:
+                    self.err("W503", f"`{node.id}` tests marker {lit!r} on {table}.{column}, which no `marker` declares",
+                             call.span, did_you_mean(lit, known) or "declare it, or extraction never sets it")
 
     # ------------------------------------------------------------------ grading
     def _grading(self, max_total: float | None, n_units: int) -> Grading | None:
@@ -333,6 +424,38 @@ class _Checker:
                     self.err("E401", f"expectation on unknown unit {ex.unit!r}", ex.span, "use a code of the units registry")
                 if not isinstance(ex.value, (n.Number, n.Null)):
                     self.err("E401", "an expectation compares with a number or null", ex.value.span)
+
+
+def _marker_literals(e: n.Expr, tables: dict[str, Table]):
+    """(call, table, column, literal) for every literal tested against a list[str] column in a probe."""
+    def walk(x: n.Expr, table: str | None):
+        if isinstance(x, n.Call):
+            t = table
+            if x.args and isinstance(x.args[0], n.Name) and x.args[0].id in tables:
+                t = x.args[0].id
+            cols = tables[t].columns if t else {}
+            if t and x.fn in ("has", "has_any", "has_all", "coverage"):
+                col = x.args[1] if x.fn == "coverage" else x.args[0]
+                lits = x.args[2] if x.fn == "coverage" else x.args[1]
+                if isinstance(col, n.Name) and cols.get(col.id) == "list[str]":
+                    items = lits.items if isinstance(lits, n.ListLit) else (lits,)
+                    for i in items:
+                        if isinstance(i, n.String):
+                            yield x, t, col.id, i.value
+            for a in [*x.args, *(k.value for k in x.kwargs)]:
+                yield from walk(a, t)
+        elif isinstance(x, n.Binary):
+            if x.op in ("in", "not in") and table and isinstance(x.left, n.String) and isinstance(x.right, n.Name) \
+                    and tables[table].columns.get(x.right.id) == "list[str]":
+                yield x, table, x.right.id, x.left.value
+            yield from walk(x.left, table)
+            yield from walk(x.right, table)
+        elif isinstance(x, n.Unary):
+            yield from walk(x.operand, table)
+        elif isinstance(x, n.If):
+            for y in (x.cond, x.then, x.else_):
+                yield from walk(y, table)
+    yield from walk(e, None)
 
 
 def _iso_date(e: n.Expr) -> date | None:

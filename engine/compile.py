@@ -490,6 +490,12 @@ _FORMULA_FNS = {
 }
 
 
+def row_condition(rs: RuleSet, table: str, e: n.Expr) -> pl.Expr:
+    """A checked row condition on ``table`` as a polars expression (null counts as false): what
+    extraction uses for markers and cleaning rules."""
+    return _Row(rs, table).expr(e).fill_null(False)
+
+
 def row_filter(rs: RuleSet, call: n.Call, point: str | None = None) -> pl.Expr:
     """The row condition an aggregate applies (table validity and ``where:``), for explain."""
     table = call.args[0].id  # type: ignore[union-attr]

@@ -45,6 +45,9 @@ CODES: dict[str, str] = {
     "E401": "bad-test",
     "W501": "unused-declaration",
     "W502": "unused-table",
+    "W503": "undeclared-marker",
+    "E212": "bad-marker",
+    "E213": "bad-cleaning",
 }
 
 

@@ -183,7 +183,10 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
 
 
 def _item(w: _Writer, it: n.Item, indent: str) -> None:
-    if isinstance(it, n.GradingDecl):
+    if isinstance(it, (n.MarkerDecl, n.CleanDecl)):
+        kw = "marker" if isinstance(it, n.MarkerDecl) else "clean"
+        _block(w, indent, f"{kw} {it.id} {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.GradingDecl):
         _block(w, indent, f"grading {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.RulesetDecl):
         _block(w, indent, f"ruleset {format_string(it.name)}", it.span, lambda ind: _settings(w, ind, it.settings))

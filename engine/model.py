@@ -65,6 +65,33 @@ class Grading:
     span: n.Span
 
 
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """Extraction sets ``id`` in the list column ``into_column`` of ``into`` for rows of ``table``
+    (the raw extraction table) where ``when`` holds."""
+
+    id: str
+    label: str
+    table: str
+    when: n.Expr
+    into: str
+    into_column: str
+    span: n.Span
+
+
+@dataclass(frozen=True, slots=True)
+class Clean:
+    """A cleaning rule: drop rows of ``table`` where ``when`` holds, or all but the first row of
+    each group of equal ``dedupe`` columns. ``label`` is the reason reported with the counts."""
+
+    id: str
+    label: str
+    table: str
+    when: n.Expr | None
+    dedupe: tuple[str, ...]
+    span: n.Span
+
+
 @dataclass(slots=True)
 class RuleSet:
     name: str
@@ -82,6 +109,8 @@ class RuleSet:
     tests: list[n.TestDecl]
     files: list[n.RuleFile]
     grading: Grading | None = None
+    markers: list[Marker] = field(default_factory=list)
+    cleaning: list[Clean] = field(default_factory=list)
 
     @property
     def points(self) -> list[Node]:

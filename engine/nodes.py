@@ -217,7 +217,27 @@ class GradingDecl:
     span: Span = _span()
 
 
-Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl
+@dataclass(frozen=True, slots=True)
+class MarkerDecl:
+    """``marker id "label" { table: … when: … }`` — a flag that extraction sets on matching rows."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanDecl:
+    """``clean id "reason" { table: … drop_when: … }`` or ``{ table: … dedupe: [columns] }``."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,7 @@ _TERMINALS = {
     "NUMBER": "a number", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
     "MINUS": "'-'", "$END": "end of file",
 }
-for _kw in ("ruleset", "grading", "table", "indicator", "point", "let", "test", "under", "valid", "when",
+for _kw in ("ruleset", "grading", "marker", "clean", "table", "indicator", "point", "let", "test", "under", "valid", "when",
             "given", "expect", "if", "then", "else", "and", "or", "not", "in", "true", "false", "null"):
     _TERMINALS[_kw.upper()] = f"'{_kw}'"
 
@@ -220,6 +220,14 @@ class _ToAst(Transformer):
     @v_args(meta=True)
     def ruleset(self, meta, c):
         return n.RulesetDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def marker(self, meta, c):
+        return n.MarkerDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
+
+    @v_args(meta=True)
+    def clean(self, meta, c):
+        return n.CleanDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
 
     @v_args(meta=True)
     def grading(self, meta, c):
