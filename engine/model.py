@@ -68,12 +68,12 @@ class Grading:
 @dataclass(frozen=True, slots=True)
 class Marker:
     """Extraction sets ``id`` in the list column ``into_column`` of ``into`` for rows of ``table``
-    (the raw extraction table) where ``when`` holds."""
+    (the raw extraction table) where ``where`` holds."""
 
     id: str
     label: str
     table: str
-    when: n.Expr
+    where: n.Expr
     into: str
     into_column: str
     span: n.Span
