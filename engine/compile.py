@@ -33,13 +33,18 @@ class Plan:
     row_exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)  # table → row columns for with_columns
     row_raw: dict[str, dict[tuple, pl.Expr]] = field(default_factory=dict)  # table → key → unaliased expr
     bits: Bits = field(default_factory=lambda: Bits())
-
-    def prep_exprs(self, table: str) -> list[pl.Expr]:
-        """Columns the row columns of ``table`` read (marker bit words)."""
-        return self.bits.prep(table)
+    valid: dict[str, pl.Expr] = field(default_factory=dict)  # table → its `valid when` condition
     probes: dict[str, pl.Expr] = field(default_factory=dict)  # point → value expr (unit × round)
     tables_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # point → tables read
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
+
+    def prep_exprs(self, table: str) -> list[pl.Expr]:
+        """Columns computed once before the row columns: validity and marker bit words."""
+        return [self.valid[table].alias(valid_col(table)), *self.bits.prep(table)]
+
+
+def valid_col(table: str) -> str:
+    return f"__valid:{table}"
 
 
 def rows_col(table: str) -> str:
@@ -58,6 +63,7 @@ def compile_rules(rs: RuleSet) -> Plan:
     """Compile every point of ``rs``. Pure: builds expressions, reads no data."""
     plan = Plan()
     for t in rs.tables:
+        plan.valid[t] = valid_condition(rs, t)
         plan.aggs[t] = {}
         plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(rs, plan, t).cond(None).sum().alias(ok_col(t))]
     for p in rs.points:
@@ -253,7 +259,7 @@ class _RowCols:
         return self.col(("cond", where), lambda: self.cond_raw(where))
 
     def cond_raw(self, where: n.Expr | None) -> pl.Expr:
-        c = valid_condition(self.rs, self.table)
+        c = pl.col(valid_col(self.table))
         return c if where is None else c & self.row.expr(where).fill_null(False)
 
     def value(self, where: n.Expr | None, value: n.Expr) -> pl.Expr:
@@ -283,6 +289,18 @@ def _coverage(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.E
     if not items:
         return pl.lit(None, pl.Float64)
     column = call.args[1]
+    if not rc.row.is_list(column) and len(set(items)) <= Bits.PER_WORD:
+        # Text column: one Aho-Corasick pass finds every keyword, kept as bits of one word.
+        keys = list(dict.fromkeys(items))
+        bit = {k: 1 << i for i, k in enumerate(keys)}
+
+        def make() -> pl.Expr:
+            found = rc.row.expr(column).str.extract_many(keys, overlapping=True)
+            word = found.list.eval(pl.element().replace_strict(bit, default=0, return_dtype=pl.Int64)) \
+                .list.agg(pl.element().bitwise_or())
+            return pl.when(rc.cond_raw(where)).then(word.fill_null(0)).otherwise(0)
+        word = rc.col(("words", where, column, tuple(keys)), make)
+        return pl.sum_horizontal([((word & bit[k]) != 0).any().cast(pl.Float64) for k in items]) / len(items)
     found = []
     for k in items:
         def make(k=k) -> pl.Expr:
