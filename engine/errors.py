@@ -3,6 +3,7 @@
     GovindexError                 anything the user can cause; the CLI prints it, never a traceback
     ├── RuleError                 one or more diagnostics in rule files (exit 1)
     ├── FactsError                facts missing or not of the declared shape (exit 1)
+    ├── ResultsError              a results directory is not of the ``score --out`` shape (exit 1)
     └── UsageError                a bad command-line value, e.g. an unknown unit (exit 2)
 
 A :class:`Diagnostic` carries a stable code (``E101``), a short name (``unknown-table``), the
@@ -128,6 +129,10 @@ class RuleError(GovindexError):
 
 class FactsError(GovindexError):
     """Facts are missing or do not match the declared tables."""
+
+
+class ResultsError(GovindexError):
+    """A results directory is missing, incomplete or not of the ``score --out`` shape."""
 
 
 class UsageError(GovindexError):

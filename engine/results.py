@@ -69,6 +69,7 @@ def to_json(sc: Scores) -> dict:
         u["status"] = bad
         units.append(u)
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
+           "total_label": rs.nodes[ROOT].label,
            "indicators": indicator_list(rs), "points": point_list(rs)}
     if sc.graded is not None:
         doc["grading"] = grading_summary(sc)
