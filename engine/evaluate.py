@@ -152,7 +152,9 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
 
 def round_half(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
     """Round like a methodologist: half_up (away from zero), half_even, down (toward 0), up."""
-    return _round(e, digits, mode) + 0.0  # + 0.0 turns -0.0 into 0.0
+    # The final .round() removes binary noise (76.82000000000001) from the divided result; + 0.0
+    # turns -0.0 into 0.0.
+    return _round(e, digits, mode).round(digits) + 0.0
 
 
 def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:

@@ -54,3 +54,4 @@ def main() -> None:
 # Register the commands (modules add themselves to ``app``).
 from engine.cli import analyze as _analyze  # noqa: E402,F401
 from engine.cli import commands as _commands  # noqa: E402,F401
+from engine.cli import diff as _diff  # noqa: E402,F401
