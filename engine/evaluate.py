@@ -15,6 +15,7 @@ from datetime import datetime, time
 import polars as pl
 
 from engine.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
+from engine.executor import Executor, InProcess, collect_query
 from engine.grade import Graded, grade
 from engine.model import ROOT, Node, RuleSet
 
@@ -49,12 +50,17 @@ class Scores:
     graded: Graded | None = None
 
 
-def evaluate(rs: RuleSet, sources: dict[str, pl.LazyFrame], rounds: list[int] | None = None,
-             plan: Plan | None = None) -> Scores:
-    """Score every unit of ``rs`` from ``sources`` (table name → lazy frame)."""
+Source = pl.LazyFrame | list[pl.LazyFrame]
+
+
+def evaluate(rs: RuleSet, sources: dict[str, Source], rounds: list[int] | None = None,
+             plan: Plan | None = None, executor: Executor | None = None) -> Scores:
+    """Score every unit of ``rs`` from ``sources``: table name → a lazy frame, or a list of lazy
+    frames over partitions holding disjoint units (see :func:`engine.facts.partitions`), whose
+    aggregations the ``executor`` runs (in this process by default)."""
     plan = plan or compile_rules(rs)
     round_ids = sorted(rounds or rs.rounds)
-    per_round = _probe_frame(rs, plan, sources, round_ids)
+    per_round = _probe_frame(rs, plan, sources, round_ids, executor)
     per_round = _rates(rs, plan, per_round)
     units = _combine_rounds(rs, per_round)
     units = _tree(rs, units)
@@ -87,10 +93,18 @@ def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_id
     return lf.group_by(keys).agg(plan.agg_exprs[table])
 
 
-def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, pl.LazyFrame], round_ids: list[int]) -> pl.DataFrame:
+def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids: list[int],
+                 executor: Executor | None) -> pl.DataFrame:
     used = [t for t in rs.tables if plan.aggs[t]]
-    queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]
-    frames = pl.collect_all(queries, engine="streaming") if queries else []
+    if executor is None and not any(isinstance(sources[t], list) for t in used):
+        queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
+        frames = pl.collect_all(queries, engine="streaming") if queries else []
+    else:
+        parts = [(t, lf) for t in used for lf in (sources[t] if isinstance(sources[t], list) else [sources[t]])]
+        results = (executor or InProcess()).map(collect_query, [_table_query(rs, plan, t, lf, round_ids)
+                                                                for t, lf in parts])
+        frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
+                  for t in used]
     base = _base(rs, round_ids)
     for t, df in zip(used, frames):
         on = ["code", ROUND] if rs.table_has_round(t) else ["code"]

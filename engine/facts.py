@@ -108,3 +108,22 @@ def frames_from_rows(rs: RuleSet, rows: dict[str, list[dict]]) -> dict[str, pl.L
                 df = df.with_columns(pl.col(c).str.to_datetime(strict=False).cast(tp))
         out[t] = df.lazy()
     return out
+
+
+def partitions(rs: RuleSet, facts_dir: Path, table: str) -> list[pl.LazyFrame]:
+    """Scans of ``table`` split by partition: files named alike in every round directory
+    (``round=1/part-003.parquet``, ``round=2/part-003.parquet`` …) form one partition. The
+    layout's promise is that a unit never spans two partitions, so their aggregations can be
+    computed apart and concatenated. A table not stored as parquet files is one partition."""
+    where = locate(facts_dir, table)
+    if where is None or not where.is_dir():
+        return [scan(rs, facts_dir, table)]
+    groups: dict[str, list[Path]] = {}
+    for f in sorted(where.rglob("*.parquet")):
+        groups.setdefault(f.stem, []).append(f)
+    want = schema(rs, table)
+    out = []
+    for files in groups.values():
+        lf = pl.scan_parquet(files, hive_partitioning=True, missing_columns="insert")
+        out.append(lf.select([pl.col(c).cast(t) for c, t in want.items()]))
+    return out

@@ -54,7 +54,7 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
         out.print(f"  warnings    {len(diags)}")
 
 
-def _score(rules: Path, facts: Path, round_: int | None):
+def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local", ray_address: str | None = None):
     from engine.check import load
     from engine.errors import UsageError
     from engine.evaluate import evaluate
@@ -64,8 +64,20 @@ def _score(rules: Path, facts: Path, round_: int | None):
     if round_ is not None and round_ not in rs.rounds:
         raise UsageError(f"no round {round_}; the rule set declares rounds {sorted(rs.rounds)}")
     sources = load_sources(rs, facts)
-    sc = evaluate(rs, sources, [round_] if round_ is not None else None)
-    return rs, sc, sources
+    rounds = [round_] if round_ is not None else None
+    if executor == "local":
+        return rs, evaluate(rs, sources, rounds), sources
+    from engine.executor import RayExecutor
+    from engine.facts import partitions
+
+    if executor != "ray":
+        raise UsageError(f"unknown executor {executor!r}; use local or ray")
+    parts = {t: partitions(rs, facts, t) for t in sources}
+    ray = RayExecutor(address=ray_address)
+    try:
+        return rs, evaluate(rs, parts, rounds, executor=ray), sources
+    finally:
+        ray.shutdown()
 
 
 @app.command()
@@ -74,13 +86,17 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           round_: int = typer.Option(None, "--round", help="Score one round alone."),
           out_dir: Path = typer.Option(None, "--out", help="Write parquet, CSV and JSON results here."),
           format: Format = typer.Option(Format.text, "--format"),
-          top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all).")) -> None:
+          top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all)."),
+          executor: str = typer.Option("local", "--executor",
+                                       help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
+          ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one).")
+          ) -> None:
     """Score every unit: a ranked table, or JSON; with --out, result files."""
     def go():
         from engine.results import to_json, wide_table, write_outputs
 
         t0 = time.perf_counter()
-        rs, sc, _ = _score(rules, facts, round_)
+        rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
         elapsed = time.perf_counter() - t0
         written = write_outputs(sc, out_dir) if out_dir else []
         if format == Format.json:

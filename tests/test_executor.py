@@ -1,0 +1,69 @@
+"""Partitioned evaluation: in process and on a local Ray instance, equal to the one-scan result."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from engine.check import load
+from engine.evaluate import evaluate
+from engine.executor import InProcess
+from engine.explain import load_sources
+from engine.facts import partitions
+from tests.conftest import ROOT
+
+RULES = ROOT / "rules/2019"
+FACTS = ROOT / "examples/2019/facts"
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory) -> Path:
+    """The example facts re-split into 4 partitions by a hash of the unit code."""
+    out = tmp_path_factory.mktemp("sharded")
+    for table_dir in FACTS.iterdir():
+        for round_dir in table_dir.iterdir():
+            df = pl.read_parquet(round_dir / "part-0.parquet")
+            shard = df["unit"].map_elements(lambda u: zlib.crc32(u.encode()) % 4, return_dtype=pl.Int64)
+            target = out / table_dir.name / round_dir.name
+            target.mkdir(parents=True)
+            for k in range(4):
+                df.filter(shard == k).write_parquet(target / f"part-{k:03d}.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def rs():
+    return load(RULES)
+
+
+@pytest.fixture(scope="module")
+def one_scan(rs):
+    return evaluate(rs, load_sources(rs, FACTS))
+
+
+def test_partitions_are_found(rs, sharded):
+    assert len(partitions(rs, sharded, "pages")) == 4
+    assert len(partitions(rs, FACTS, "pages")) == 1
+
+
+def test_in_process_partitions_equal_one_scan(rs, sharded, one_scan):
+    parts = {t: partitions(rs, sharded, t) for t in load_sources(rs, sharded)}
+    got = evaluate(rs, parts, executor=InProcess())
+    assert got.units.equals(one_scan.units)
+
+
+def test_ray_equals_in_process(rs, sharded, one_scan):
+    pytest.importorskip("ray", reason="the Ray test needs the optional extra: pip install -e '.[ray]'")
+    from engine.executor import RayExecutor
+
+    parts = {t: partitions(rs, sharded, t) for t in load_sources(rs, sharded)}
+    ray = RayExecutor(num_cpus=2)
+    try:
+        got = evaluate(rs, parts, executor=ray)
+    finally:
+        ray.shutdown()
+    assert got.units.equals(one_scan.units)
+    assert got.rounds.equals(one_scan.rounds)
