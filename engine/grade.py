@@ -2,8 +2,8 @@
 
 ``difference_trend``: sort the totals from high to low and take first differences (the gap below
 each unit). A gap is significant by how far it stands above the local trend — the mean gap of
-``window`` neighbours on each side — plus a tenth of the mean gap overall, so that a run of ties
-does not make every small step look large. The ``k − 1`` most significant gaps (k classes) are
+``window`` neighbours on each side — plus twice the mean gap overall, so that neither a run of
+ties nor the dense middle makes a small step look large. The ``k − 1`` most significant gaps (k classes) are
 the breaks, subject to every class keeping at least ``min_class`` units (relaxed step by step when
 the units cannot fill the classes). Equal totals are never split. The unit just above a break is
 the last member of the upper class.
@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from engine.model import Grading
 
 _TIE = 1e-9
+# A gap's local trend is floored at this many mean gaps: significance weighs how large a gap is
+# overall as well as against its neighbours, so a small step in a dense middle does not win.
+FLOOR = 2.0
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def difference_trend_breaks(desc: list[float], k: int, window: int, min_class: i
     candidates = [i for i, gp in enumerate(gaps) if gp > _TIE]
     if k <= 1 or not candidates:
         return []
-    floor = 0.1 * sum(gaps) / len(gaps)
+    floor = FLOOR * sum(gaps) / len(gaps)
     sig = {}
     for i in candidates:
         near = gaps[max(0, i - window): i] + gaps[i + 1: i + 1 + window]

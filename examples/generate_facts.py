@@ -87,6 +87,13 @@ WINDOW_DAYS = 120       # datetimes lie within this many days before the round's
 FAILED_ROW_SHARE = 0.03
 FAILED_ROUND_SHARE = 0.005   # unit × round with only failed fetches (of tables with `valid`)
 MANUAL_MISSING = 0.03
+# The 2019 report found significant breaks in the sorted totals (14 A / 203 B / 103 C / 14 D):
+# capability comes in tiers, best first (share of units, shift on the probit scale), so that the
+# example's difference-trend grading has real gaps to find. Unit codes order ties, not chance.
+TIERS = ((14 / 334, 0.55), (203 / 334, 0.0), (103 / 334, -0.30), (14 / 334, -0.75))
+# Harder or easier first-level indicators (by id; others 0): the published means are supply
+# 25.30/40, response 26.12/40, intelligence 11.46/20.
+L1_DIFFICULTY = {"intelligence": 0.20, "response": -0.28, "supply": -0.18}
 
 _ORGS = ["市政府办公室", "市发展和改革委员会", "市财政局", "市司法局", "市审计局", "市统计局", "市应急管理局",
          "市生态环境局", "市商务局", "市林业局", "市信访局", "市机关事务管理局", "市档案馆", "市科学技术局"]
@@ -573,6 +580,14 @@ class _Rows:
 # ----------------------------------------------------------------------------- the latent model
 
 
+def _l1(rs: RuleSet, node: str) -> str:
+    """The first-level indicator above ``node``."""
+    while rs.nodes[node].level > 1:
+        node = rs.nodes[node].parent  # type: ignore[assignment]
+    return node
+
+
+
 _COUNTS = ("count", "distinct", "approx_distinct")
 _UNIQUE_KINDS = ("url", "title", "hash", "id")
 
@@ -607,7 +622,8 @@ class _Model:
         self.points = sorted({c.point for c in self.h.calls}, key=list(rs.nodes).index)
         self.point_pos = {p: k for k, p in enumerate(self.points)}
         rng = np.random.default_rng([seed, 3])
-        self.d_point = rng.normal(LEVEL_MU, LEVEL_SD, len(self.points))
+        self.d_point = rng.normal(LEVEL_MU, LEVEL_SD, len(self.points)) + np.array(
+            [L1_DIFFICULTY.get(_l1(self.rs, p), 0.0) for p in self.points])
         self.e_point = rng.standard_normal((nu, len(self.points)))
         self.plan = compile_rules(rs)
         self.grids = [self._grid(c) for c in self.h.calls]
@@ -638,7 +654,13 @@ class _Model:
             elif 1 < len(distinct) < len(vals):
                 eff = dict(zip(distinct, rng.normal(0.0, GROUP_SD, len(distinct))))
                 z += np.array([eff[v] for v in vals])
-        return z
+        order = np.argsort(-z, kind="stable")
+        shift, start = np.zeros(len(z)), 0
+        for i, (share, delta) in enumerate(TIERS):
+            end = len(z) if i == len(TIERS) - 1 else start + int(round(share * len(z)))
+            shift[order[start:end]] = delta
+            start = end
+        return z + shift
 
     def round_state(self, r: int) -> _Round:
         """Every unit's draws for round ``r`` (the same whichever other rounds are generated)."""
