@@ -47,7 +47,16 @@ def _num(v: float | None, digits: int = 2) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
+def _plugins() -> None:
+    """Commands registered by other packages under the ``govindex.commands`` entry point."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="govindex.commands"):
+        ep.load()(app)
+
+
 def main() -> None:
+    _plugins()
     app()
 
 
