@@ -64,3 +64,4 @@ def main() -> None:
 from engine.cli import analyze as _analyze  # noqa: E402,F401
 from engine.cli import commands as _commands  # noqa: E402,F401
 from engine.cli import diff as _diff  # noqa: E402,F401
+from engine.cli import report as _report  # noqa: E402,F401
