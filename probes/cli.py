@@ -16,6 +16,7 @@ from engine.cli import Format, _run, out
 def register(app: typer.Typer) -> None:
     """Add the collection commands to ``app``."""
     register_collection(app)
+    register_web(app)
 
     manual = typer.Typer(help="Manual collection: Excel templates for the manual points, and their import.",
                          no_args_is_help=True)
@@ -129,19 +130,98 @@ def register_collection(app: typer.Typer) -> None:
         _run(go)
 
 
-def _crawl_with_progress(chans, round_no: int, facts: Path, config):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def register_web(app: typer.Typer) -> None:
+    """``web serve`` (the synthetic government web) and ``demo`` (the whole pipeline on it)."""
+    web = typer.Typer(help="The synthetic government web, for tests and demos.", no_args_is_help=True)
+    app.add_typer(web, name="web")
 
+    @web.command("serve")
+    def web_serve(units: int = typer.Option(None, "--units", help="How many units (default: all of the registry)."),
+                  seed: int = typer.Option(2019, "--seed"),
+                  registry: Path = typer.Option(None, "--registry", help="Units CSV (default rules/2019/units.csv)."),
+                  out_dir: Path = typer.Option(Path("synthweb"), "--dir",
+                                               help="Where to write web.json, ground_truth.json, channels.csv."),
+                  host: str = typer.Option("127.0.0.1", "--host"),
+                  port: int = typer.Option(0, "--port", help="0: any free port."),
+                  slow_seconds: float = typer.Option(30.0, "--slow-seconds", help="Delay of the slow-response trap.")
+                  ) -> None:
+        """Serve a synthetic government web on loopback (each site on its own 127.x address) until Ctrl-C."""
+        from probes.synthweb import generate, serve
+
+        w = generate(registry, seed=seed, n_units=units)
+        server = serve(w, host, port, slow_seconds=slow_seconds)
+        server.write(out_dir)
+        out.print(f"serving {len(w.units)} units on port {server.port}; hub {server.hub}")
+        out.print(f"channels: {out_dir}/channels.csv   ground truth: {out_dir}/ground_truth.json   (Ctrl-C to stop)")
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+
+    @app.command()
+    def demo(rules: Path = typer.Option(Path("rules/2019"), "--rules", help="Rule set to score with."),
+             units: int = typer.Option(24, "--units", help="Units in the synthetic web."),
+             seed: int = typer.Option(2019, "--seed"),
+             out_dir: Path = typer.Option(Path("demo-out"), "--out", help="Where the web, archive and facts go."),
+             top: int = typer.Option(0, "--top", help="Rows of the ranking (0: every demo unit).")) -> None:
+        """Serve a synthetic web, collect a round, score it, print the ranking — the pipeline in one command."""
+        def go():
+            import dataclasses
+            import time
+
+            from engine.check import load
+            from engine.cli.commands import _ranking
+            from engine.evaluate import evaluate
+            from engine.explain import load_sources
+            from engine.results import wide_table, write_outputs
+            from probes.demo import run_demo
+
+            t0 = time.perf_counter()
+            rs = load(rules)
+            with _bars() as progress:
+                result = run_demo(rs, out_dir, units, seed, progress=progress,
+                                  log=lambda m: out.print(m, markup=False, highlight=False))
+            _print_summary(result.crawl)
+            out.print(result.extract.summary(), markup=False, highlight=False)
+            out.print("imported from the web's API: " + ", ".join(f"{t} {n}" for t, n in result.imported.items()))
+            t1 = time.perf_counter()
+            # Grades and normalisations over the demo's units only: the other units have no facts.
+            demo_rs = dataclasses.replace(rs, units=[u for u in rs.units if u.code in set(result.units)])
+            sc = evaluate(demo_rs, load_sources(demo_rs, result.facts), [max(rs.rounds)])
+            write_outputs(sc, out_dir / "results")
+            _ranking(demo_rs, wide_table(sc), top, time.perf_counter() - t1)
+            out.print(f"manual points were not collected (no collectors in a demo): status no_data, scored per the rules.\n"
+                      f"results in {out_dir / 'results'}; the whole demo took {time.perf_counter() - t0:.0f}s")
+        _run(go)
+
+
+class _bars:
+    """Rich progress bars fed by the crawler's progress callback."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=out)
+        self.bar.__enter__()
+        self.sites = self.bar.add_task("sites", total=None, info="")
+        self.pages = self.bar.add_task("pages", total=None, info="")
+        return self.update
+
+    def update(self, p) -> None:
+        self.bar.update(self.sites, total=p.sites_total, completed=p.sites_done, info="")
+        self.bar.update(self.pages, completed=p.pages, info=f"errors {p.errors}")
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _crawl_with_progress(chans, round_no: int, facts: Path, config):
     from probes.crawl import crawl_sync
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
-                  TimeElapsedColumn(), console=out, transient=False) as bar:
-        sites = bar.add_task("sites", total=None, info="")
-        pages = bar.add_task("pages", total=None, info="")
-
-        def progress(p) -> None:
-            bar.update(sites, total=p.sites_total, completed=p.sites_done, info="")
-            bar.update(pages, completed=p.pages, info=f"errors {p.errors}  {(p.url or '')[:60]}")
+    with _bars() as progress:
         return crawl_sync(chans, round_no, facts, config, progress)
 
 

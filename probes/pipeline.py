@@ -120,7 +120,8 @@ def _letters(row: dict, body: bytes, round_no: int) -> list[dict]:
     heading = " ".join(h.text() for h in tree.css("h1, title"))
     channel = next((c for k, c in _CHANNEL if k in heading), "mailbox")
     for tbl in tree.css("table"):
-        head = [th.text(strip=True) for th in tbl.css("tr:first-child th, thead th")]
+        first = tbl.css_first("tr")
+        head = [th.text(strip=True) for th in first.css("th")] if first is not None else []
         s = next((i for i, h in enumerate(head) if h in _SUBMIT), None)
         r = next((i for i, h in enumerate(head) if h in _REPLY), None)
         if s is None or r is None:
