@@ -138,8 +138,13 @@ def _letters(row: dict, body: bytes, round_no: int) -> list[dict]:
                         "category": cells[cat].text(strip=True) if cat is not None else "",
                         "submitted": submitted, "replied": _date(cells[r].text()),
                         "public": bool(cells[0].css_first("a[href]")), "markers": [],
-                        "__key": (row["unit"], cells[0].text(strip=True), cells[s].text(strip=True))})
+                        "__key": (row["unit"], channel, *(c.text(strip=True) for c in cells), _href(cells[0]))})
     return out
+
+
+def _href(cell) -> str:
+    link = cell.css_first("a[href]")
+    return (link.attributes.get("href") or "") if link is not None else ""
 
 
 def _interactions_frame(rs: RuleSet, letters: list[dict]) -> pl.DataFrame:

@@ -53,3 +53,23 @@ def test_manual_import_rejects_bad_cell_with_exit_1(tmp_path):
     assert r.returncode == 1
     assert "nothing imported" in r.stderr and "录入!" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "facts").exists() or not any((tmp_path / "facts").rglob("*.parquet"))
+
+
+def test_demo_end_to_end(tmp_path):
+    r = govindex("demo", "--units", "3", "--out", str(tmp_path / "demo"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "3 units, scored in" in r.stdout and "fully collected" in r.stdout
+    scores = pl.read_parquet(tmp_path / "demo" / "results" / "scores.parquet")
+    assert scores.height == 3 and scores["total"].min() > 0
+
+
+def test_extract_without_archive_is_a_clear_error(tmp_path):
+    r = govindex("extract", "rules/2019", "--round", "1", "--facts", str(tmp_path))
+    assert r.returncode == 1 and "no crawl archive for round 1" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_collect_rejects_a_bad_channels_file(tmp_path):
+    bad = tmp_path / "channels.csv"
+    bad.write_text("unit,kind,url,name\n999999,portal,http://x.gov.cn/,x\n130100,portal,ftp://x/,y\n", encoding="utf-8")
+    r = govindex("collect", "rules/2019", "--channels", str(bad), "--round", "1", "--out", str(tmp_path / "f"))
+    assert r.returncode == 1 and "channels.csv:2:" in r.stderr and "channels.csv:3:" in r.stderr
