@@ -37,6 +37,7 @@ def main() -> int:
     ap.add_argument("--rules", type=Path, default=Path("rules/2019"))
     args = ap.parse_args()
     rs = load(args.rules)
+    args.out.mkdir(parents=True, exist_ok=True)
     registry = [{"code": u.code, "name": u.name, **u.attrs} for u in rs.units]
     web = generate(registry, seed=2019, n_units=args.units, traps="none")
     with serve(web) as server:
