@@ -96,11 +96,16 @@ class Bits:
     def __init__(self) -> None:
         self.index: dict[tuple[str, str], dict[str, int]] = {}  # (table, column) → literal → index
 
-    def test(self, table: str, column: str, literal: str) -> pl.Expr:
+    def locate(self, table: str, column: str, literal: str) -> tuple[int, int]:
+        """The word and the bit mask of ``literal`` in ``table.column``."""
         lits = self.index.setdefault((table, column), {})
         i = lits.setdefault(literal, len(lits))
         word, bit = divmod(i, self.PER_WORD)
-        return (pl.col(f"b:{column}:{word}") & (1 << bit)) != 0
+        return word, 1 << bit
+
+    def test(self, table: str, column: str, literal: str) -> pl.Expr:
+        word, mask = self.locate(table, column, literal)
+        return (pl.col(f"b:{column}:{word}") & mask) != 0
 
     def prep(self, table: str) -> list[pl.Expr]:
         out = []
@@ -289,6 +294,9 @@ def _coverage(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.E
     if not items:
         return pl.lit(None, pl.Float64)
     column = call.args[1]
+    if rc.row.is_list(column) and isinstance(column, n.Name):
+        found = _or_words(rc, column.id, [str(i) for i in items], where)
+        return pl.sum_horizontal([f.cast(pl.Float64) for f in found]) / len(items)
     if not rc.row.is_list(column) and len(set(items)) <= Bits.PER_WORD:
         # Text column: one Aho-Corasick pass finds every keyword, kept as bits of one word.
         keys = list(dict.fromkeys(items))
@@ -316,8 +324,42 @@ def _entry(rc: _RowCols, call: n.Call, where: n.Expr | None, point: str) -> pl.E
                   .then(pl.col("value").cast(pl.Float64))).mean()
 
 
+def _marker_literals_of(rc: _RowCols, where: n.Expr | None) -> tuple[str, list[str]] | None:
+    """(column, literals) when ``where`` only asks that a list column hold one of the literals."""
+    if isinstance(where, n.Call) and where.fn in ("has", "has_any") and isinstance(where.args[0], n.Name) \
+            and rc.row.is_list(where.args[0]):
+        lits = _literal_list(where.args[1]) if where.fn == "has_any" else [_s(where.args[1])]
+        return where.args[0].id, [str(x) for x in lits]
+    if isinstance(where, n.Binary) and where.op == "in" and isinstance(where.left, n.String) \
+            and isinstance(where.right, n.Name) and rc.row.is_list(where.right):
+        return where.right.id, [where.left.value]
+    return None
+
+
+def _or_words(rc: _RowCols, column: str, literals: list[str], where: n.Expr | None) -> list[pl.Expr]:
+    """Per literal, whether any valid row matching ``where`` holds it: the marker bit words of those
+    rows OR-ed together in the aggregation (one row column per word, shared by every point),
+    then the literal's bit tested — instead of one row column per literal."""
+    out = []
+    for lit in literals:
+        word, mask = rc.plan.bits.locate(rc.table, column, lit)
+        src = f"b:{column}:{word}"
+        ored = rc.col(("or-word", where, column, word),
+                      lambda src=src: pl.when(rc.cond_raw(where)).then(pl.col(src)).otherwise(0)).bitwise_or()
+        out.append((ored.fill_null(0) & mask) != 0)
+    return out
+
+
+def _any(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
+    pure = _marker_literals_of(rc, where)
+    if pure is None:
+        return rc.cond(where).any()
+    column, literals = pure
+    return pl.any_horizontal(_or_words(rc, column, literals, None))
+
+
 _AGG = {
-    "any": lambda rc, c, w, p: rc.cond(w).any(),
+    "any": _any,
     "count": lambda rc, c, w, p: rc.cond(w).sum().cast(pl.Float64),
     "distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=False),
     "approx_distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=True),
