@@ -62,6 +62,7 @@ def main() -> None:
 
 # Register the commands (modules add themselves to ``app``).
 from engine.cli import analyze as _analyze  # noqa: E402,F401
+from engine.cli import bench as _bench  # noqa: E402,F401
 from engine.cli import commands as _commands  # noqa: E402,F401
 from engine.cli import diff as _diff  # noqa: E402,F401
 from engine.cli import report as _report  # noqa: E402,F401
