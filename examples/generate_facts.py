@@ -50,7 +50,7 @@ import shutil
 import sys
 import time as _time
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 
@@ -314,7 +314,11 @@ _PY_BINOPS = {
 
 
 def _to_dt(v):
-    return datetime.fromisoformat(v) if isinstance(v, str) else v
+    if isinstance(v, str):
+        return datetime.fromisoformat(v)
+    if isinstance(v, date) and not isinstance(v, datetime):  # a `date` column
+        return datetime.combine(v, datetime.min.time())
+    return v
 
 
 def _iso(v):
