@@ -1462,6 +1462,9 @@ def generate(rules_dir: Path, out_dir: Path, seed: int = 2019, rounds: list[int]
 
 def _frame(rs: RuleSet, table: str, rows: list[dict]) -> pl.DataFrame:
     sch = table_schema(rs, table)
+    dates = [c for c, t in rs.tables[table].columns.items() if t == "date"]
+    if dates:  # the model works in datetimes; a `date` column keeps the day
+        rows = [{**r, **{c: r[c].date() if isinstance(r.get(c), datetime) else r.get(c) for c in dates}} for r in rows]
     df = pl.from_dicts(rows, schema=sch) if rows else pl.DataFrame(schema=sch)
     return df.sort(rs.unit_column, maintain_order=True)
 
