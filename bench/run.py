@@ -13,7 +13,7 @@ generator version differ), then, each command a fresh subprocess whose wall time
 - the same aggregates as one DuckDB query (``bench/queries.py duckdb``; ``--duckdb-repeat``);
 
 plus ``govindex --help`` and ``govindex check RULES`` start-up, check + compile in-process, and
-the per-stage profile of ``score`` (``bench/profile.py``) at the largest size. Raw timings go to
+the per-stage profile of ``score`` (``bench/breakdown.py``) at the largest size. Raw timings go to
 ``bench/results.json``; the tables between the markers in ``bench/README.md`` are rewritten.
 """
 
@@ -94,7 +94,8 @@ def facts_for(n: int, data: Path, args) -> tuple[Path, dict]:
         have = json.loads(manifest.read_text())
         key = (have["generator"], have["seed"], have["shards"], have["rounds"], have["rows"].get("pages", {}).get("1"))
         if key == (VERSION, args.seed, args.shards, [1], n):
-            return where, {"cached": True, "seconds": have["seconds"], "rows": have["rows"]}
+            return where, {"cached": True, "seconds": have["seconds"], "peak_mb": have.get("peak_rss_mb"),
+                           "rows": have["rows"]}
     print(f"generating {n:,} pages into {where} …", flush=True)
     run = measure([str(BIN / "govindex"), "bench", "generate", "--pages", str(n), "--units-from", args.rules,
                    "--shards", str(args.shards), "--seed", str(args.seed), "--out", str(where)])
@@ -165,7 +166,7 @@ def render(res: dict) -> str:
     for n, r in sizes.items():
         g = r["generate"]
         rows = sum(sum(v.values()) for v in g["rows"].values())
-        gen = f"{_s(g['seconds'] if g.get('cached') else g['wall'])}" + ("" if g.get("cached") else f" ({g['peak_mb']:,.0f})")
+        gen = _s(g["seconds"] if g.get("cached") else g["wall"]) + (f" ({g['peak_mb']:,.0f})" if g.get("peak_mb") else "")
         sc, fl, fq = r["score"], r["floor"], r["floor_query"]
         dd = r.get("duckdb")
         lines.append(
@@ -210,14 +211,15 @@ def render_profile(res: dict) -> list[str]:
         return []
     t = p["ladder_table"]
     size = p["plan_size"][t]
-    out = [f"Profile of `score` at {int(p['size']):,} pages (in-process, best of {p['repeat']}; "
-           f"`bench/profile.py`):", "", "| stage | seconds |", "|---|---:|",
+    out = [f"Profile of `score` at {int(p['size']):,} pages (in-process, best of {p['repeat']}, "
+           f"{p.get('date', res['date'])}, load average {p.get('load', 0):.2f}; `bench/breakdown.py`):", "",
+           "| stage | seconds |", "|---|---:|",
            f"| imports (engine.check, engine.compile) | {p['import_engine']:.2f} |",
            f"| check + compile | {p['check_compile']:.2f} |"]
-    out += [f"| table query `{t}` alone | {s:.2f} |" for t, s in p["tables"].items()]
+    out += [f"| table query `{name}` alone | {s:.2f} |" for name, s in p["tables"].items()]
     out += [f"| all table queries together (`collect_all`) | {p['tables_together']:.2f} |",
             f"| `evaluate()` whole | {p['evaluate']:.2f} |",
-            f"| … of which after the table queries (rates, rounds, tree) | {p['after_collect']:.2f} |", "",
+            f"| rates, rounds and tree alone (on 334 × rounds rows) | {p['after_collect']:.2f} |", "",
             f"The `{t}` query built up step by step ({size['aggregations']} aggregations, "
             f"{size['row_columns']} row columns, {size['bit_words']} marker bit words):",
             "", "| step | seconds |", "|---|---:|"]
@@ -248,9 +250,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shards", type=int, default=8)
     ap.add_argument("--results", type=Path, default=ROOT / "bench" / "results.json")
     ap.add_argument("--readme", type=Path, default=ROOT / "bench" / "README.md")
+    ap.add_argument("--profile-only", action="store_true",
+                    help="keep the timings in --results, redo only the profile (after an engine change)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     sizes = [int(float(s)) for s in args.sizes.split(",")]
+    if args.profile_only:
+        res = json.loads(args.results.read_text(encoding="utf-8"))
+        res["profile"] = profile(args, max(int(n) for n in res["sizes"]))
+        return finish(res, args)
     res: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine(),
                  "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
                  "load_start": os.getloadavg()[0], "startup": startup(args), "sizes": {}}
@@ -262,11 +270,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  score {r['score']['best']:.2f} s, floor {r['floor']['best']:.2f} s"
               + (f", duckdb {r['duckdb']['best']:.2f} s" if "duckdb" in r else ""), flush=True)
     if args.profile_repeat:
-        facts = args.data / f"pages-{sizes[-1]}"
-        run = measure(_py("profile.py", args.rules, str(facts), "--repeat", str(args.profile_repeat)), capture=True)
-        res["profile"] = {"size": sizes[-1], "repeat": args.profile_repeat, "peak_mb": run["peak_mb"],
-                          **json.loads(run["stdout"])}
+        res["profile"] = profile(args, sizes[-1])
     res["load_end"] = os.getloadavg()[0]
+    return finish(res, args)
+
+
+def profile(args, n: int) -> dict:
+    run = measure(_py("breakdown.py", args.rules, str(args.data / f"pages-{n}"), "--repeat", str(args.profile_repeat)),
+                  capture=True)
+    return {"size": n, "repeat": args.profile_repeat, "peak_mb": run["peak_mb"], "load": run["load"],
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), **json.loads(run["stdout"])}
+
+
+def finish(res: dict, args) -> int:
     args.results.write_text(json.dumps(res, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     write_readme(res, args.readme)
     print(render(res))

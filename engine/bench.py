@@ -360,6 +360,12 @@ def _shard_frames(rs: RuleSet, tm: TableModel, units: Units, ti: int, r: int, sh
         yield _frame(rs, tm, Chunk(rng, unit[lo: lo + CHUNK_ROWS], units, date), r, down, {})
 
 
+def _peak_rss_mb() -> float:
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
 def generate(rs: RuleSet, out: Path, rows: dict[str, int], default_rows: int, rounds: int = 1, shards: int = 8,
              seed: int = 2019, progress=None) -> dict:
     """Write synthetic facts for ``rs`` into ``out`` (replaced atomically); returns the manifest
@@ -393,8 +399,8 @@ def generate(rs: RuleSet, out: Path, rows: dict[str, int], default_rows: int, ro
                 written.setdefault(tm.name, {})[r] = written.get(tm.name, {}).get(r, 0) + k
             if progress:
                 progress(tm.name, r, written[tm.name][r])
-    manifest = {"generator": VERSION, "seed": seed, "rounds": round_ids, "shards": shards,
-                "rows": written, "seconds": round(time.perf_counter() - t0, 2)}
+    manifest = {"generator": VERSION, "seed": seed, "rounds": round_ids, "shards": shards, "rows": written,
+                "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": _peak_rss_mb()}
     (tmp / "_bench.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     if out.exists():
         out.rename(old)

@@ -4,14 +4,16 @@ the pipeline is timed stage by stage and the largest table's query is rebuilt st
 - ``check_compile``: ``engine.check.load`` + ``engine.compile.compile_rules``;
 - ``tables``: each table's ``group_by(unit, round).agg(...)`` collected alone (streaming);
 - ``evaluate``: the whole ``engine.evaluate.evaluate`` (all tables collected together, then
-  rates, rounds and the tree); ``after_collect`` = evaluate − the table queries together;
+  rates, rounds and the tree); ``after_collect``: rates, rounds and tree alone (on 334 × rounds);
 - ``ladder`` for the largest table, each step collected on the streaming engine:
   1. scan floor: read the columns, ``len()`` + a ``null_count()`` per column;
   2. + the round filter, validity and marker bit words (``plan.prep_exprs``), summed;
-  3. + every row column (``plan.row_exprs``) and the real aggregations = the engine's query;
-  then each kind of row column alone on top of step 2 (its extra seconds).
+  3. + every row column (``plan.row_exprs``), each aggregated by a plain sum/max;
+  4. the engine's aggregations (``plan.agg_exprs``) instead: the engine's query;
+  then each kind of row column alone on top of step 2 (its extra seconds). Every step decodes
+  every column the rules read, so differences are computation, not reading.
 
-    python bench/profile.py RULES FACTS [--table pages] [--repeat 2]   # prints JSON
+    python bench/breakdown.py RULES FACTS [--table pages] [--repeat 2]   # prints JSON
 """
 
 from __future__ import annotations
@@ -44,27 +46,32 @@ def _cheap(name: str, dtype) -> object:
 
 
 def ladder(rs, plan, sources, table: str, round_ids: list[int], repeat: int) -> dict:
-    """The largest table's query rebuilt step by step (see the module docstring)."""
+    """The largest table's query rebuilt step by step (see the module docstring). Every step
+    also decodes every column the rules read (the floor's ``null_count``s), so that a step's
+    extra time is computation, not reading."""
     import polars as pl
 
     from engine.bench import harvest
 
     keys = [rs.unit_column] + ([rs.round_column] if rs.table_has_round(table) else [])
     lf = sources[table]
-    read = sorted(c for c in harvest(rs).columns[table] if c not in keys)
-    steps = {"1 scan floor": lf.group_by(keys).agg(pl.len(), *[pl.col(c).null_count().alias(c) for c in read])}
+    read = [pl.col(c).null_count().alias(f"read:{c}") for c in sorted(harvest(rs).columns[table]) if c not in keys]
+    steps = {"1 scan floor": lf.group_by(keys).agg(pl.len(), *read)}
     if rs.table_has_round(table):
         lf = lf.filter(pl.col(rs.round_column).is_in(round_ids))
     prepped = lf.with_columns(plan.prep_exprs(table))
-    prep_names = prepped.collect_schema().names()[len(lf.collect_schema().names()):]
-    steps["2 + validity, marker bit words"] = prepped.group_by(keys).agg(
-        pl.len(), *[pl.col(c).cast(pl.Int64).sum() for c in prep_names])
+    prep = [pl.col(c).cast(pl.Int64).sum() for c in prepped.collect_schema().names()[len(lf.collect_schema().names()):]]
+    steps["2 + validity, marker bit words"] = prepped.group_by(keys).agg(pl.len(), *read, *prep)
     rows = prepped.with_columns(plan.row_exprs.get(table, []))
-    steps[f"3 the engine's query: + {len(plan.row_exprs.get(table, []))} row columns, "
-          f"{len(plan.agg_exprs[table])} aggregations"] = rows.group_by(keys).agg(plan.agg_exprs[table])
+    sch = rows.collect_schema()
+    cols = [c for c in sch.names() if c.startswith("c:")]
+    steps[f"3 + the {len(cols)} row columns, a plain sum/max each"] = rows.group_by(keys).agg(
+        pl.len(), *read, *prep, *[_cheap(c, sch[c]) for c in cols])
+    steps[f"4 the engine's query: its {len(plan.agg_exprs[table])} aggregations instead"] = rows.group_by(keys).agg(
+        *read, *prep, *plan.agg_exprs[table])
     out = {name: _best(lambda q=q: q.collect(engine="streaming"), repeat) for name, q in steps.items()}
-    # Row columns by kind (the compiler's keys: cond, value, ratio, has, words, entry), each kind
-    # alone on top of step 2 with a plain sum/max per column: which kind of row column costs what.
+    # Row columns by kind (the compiler's keys: cond, value, ratio, words, or-word, entry …),
+    # each kind alone on top of step 2: which kind of row column costs what.
     by_kind: dict[str, list] = {}
     for key, alias in plan.row_cols.get(table, {}).items():
         by_kind.setdefault(key[0], []).append(plan.row_raw[table][key].alias(alias))
@@ -72,10 +79,19 @@ def ladder(rs, plan, sources, table: str, round_ids: list[int], repeat: int) -> 
     for kind, exprs in by_kind.items():
         wide = prepped.with_columns(exprs)
         sch = wide.collect_schema()
-        q = wide.group_by(keys).agg(pl.len(), *[_cheap(e.meta.output_name(), sch[e.meta.output_name()]) for e in exprs])
-        out[f"  row columns `{kind}` ({len(exprs)}), minus step 2"] = round(_best(lambda q=q: q.collect(engine="streaming"),
-                                                                                  repeat) - base, 3)
+        q = wide.group_by(keys).agg(pl.len(), *read, *prep, *[_cheap(e.meta.output_name(), sch[e.meta.output_name()])
+                                                               for e in exprs])
+        extra = _best(lambda q=q: q.collect(engine="streaming"), repeat) - base
+        out[f"  row columns `{kind}` ({len(exprs)}) alone: extra over step 2"] = round(extra, 3)
     return out
+
+
+def _after_collect(rs, plan, sources, round_ids: list[int], repeat: int) -> float:
+    """Rates, rounds and the tree (``evaluate`` after its table queries), timed on their own."""
+    from engine import evaluate as ev
+
+    frame = ev._probe_frame(rs, plan, sources, round_ids, None)
+    return _best(lambda: ev._tree(rs, ev._combine_rounds(rs, ev._rates(rs, plan, frame))), repeat)
 
 
 def profile(rules: Path, facts: Path, table: str | None = None, repeat: int = 2) -> dict:
@@ -100,7 +116,7 @@ def profile(rules: Path, facts: Path, table: str | None = None, repeat: int = 2)
     out["tables"] = {t: _best(lambda q=q: q.collect(engine="streaming"), repeat) for t, q in queries.items()}
     out["tables_together"] = _best(lambda: pl.collect_all(list(queries.values()), engine="streaming"), repeat)
     out["evaluate"] = _best(lambda: evaluate(rs, sources, plan=plan), repeat)
-    out["after_collect"] = round(out["evaluate"] - out["tables_together"], 3)
+    out["after_collect"] = _after_collect(rs, plan, sources, round_ids, max(repeat, 3))
     out["plan_size"] = {t: {"aggregations": len(plan.agg_exprs[t]), "row_columns": len(plan.row_exprs.get(t, [])),
                             "bit_words": len(plan.bits.prep(t))} for t in used}
     biggest = table or max(out["tables"], key=out["tables"].get)
