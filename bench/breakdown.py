@@ -1,9 +1,9 @@
 """Where `govindex score` spends its time, in-process (polars 2 has no ``LazyFrame.profile()``, so
 the pipeline is timed stage by stage and the largest table's query is rebuilt step by step):
 
-- ``check_compile``: ``engine.check.load`` + ``engine.compile.compile_rules``;
+- ``check_compile``: ``govindex.check.run.load`` + ``govindex.eval.compile.compile_rules``;
 - ``tables``: each table's ``group_by(unit, round).agg(...)`` collected alone (streaming);
-- ``evaluate``: the whole ``engine.evaluate.evaluate`` (all tables collected together, then
+- ``evaluate``: the whole ``govindex.eval.evaluate.evaluate`` (all tables collected together, then
   rates, rounds and the tree); ``after_collect``: rates, rounds and tree alone (on 334 × rounds);
 - ``ladder`` for the largest table, each step collected on the streaming engine:
   1. scan floor: read the columns, ``len()`` + a ``null_count()`` per column;
@@ -51,7 +51,7 @@ def ladder(rs, plan, sources, table: str, round_ids: list[int], repeat: int) -> 
     extra time is computation, not reading."""
     import polars as pl
 
-    from engine.bench import harvest
+    from govindex.synth.bench import harvest
 
     keys = [rs.unit_column] + ([rs.round_column] if rs.table_has_round(table) else [])
     lf = sources[table]
@@ -88,7 +88,7 @@ def ladder(rs, plan, sources, table: str, round_ids: list[int], repeat: int) -> 
 
 def _after_collect(rs, plan, sources, round_ids: list[int], repeat: int) -> float:
     """Rates, rounds and the tree (``evaluate`` after its table queries), timed on their own."""
-    from engine import evaluate as ev
+    from govindex.eval import evaluate as ev
 
     frame = ev._probe_frame(rs, plan, sources, round_ids, None)
     return _best(lambda: ev._tree(rs, ev._combine_rounds(rs, ev._rates(rs, plan, frame))), repeat)
@@ -96,14 +96,14 @@ def _after_collect(rs, plan, sources, round_ids: list[int], repeat: int) -> floa
 
 def profile(rules: Path, facts: Path, table: str | None = None, repeat: int = 2) -> dict:
     t0 = time.perf_counter()
-    from engine.check import load
-    from engine.compile import compile_rules
+    from govindex.check.run import load
+    from govindex.eval.compile import compile_rules
     imported = time.perf_counter() - t0
 
     import polars as pl
 
-    from engine.evaluate import _table_query, evaluate
-    from engine.explain import load_sources
+    from govindex.eval.evaluate import _table_query, evaluate
+    from govindex.eval.explain import load_sources
 
     out: dict = {"import_engine": round(imported, 3)}
     out["check_compile"] = _best(lambda: compile_rules(load(rules)), max(repeat, 3))

@@ -20,12 +20,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.check import load  # noqa: E402
-from probes.channels import load_channels  # noqa: E402
-from probes.crawl import CrawlConfig, crawl_sync  # noqa: E402
-from probes.fetch import FetchConfig  # noqa: E402
-from probes.pipeline import extract_round  # noqa: E402
-from probes.synthweb import generate, serve  # noqa: E402
+from govindex.check.run import load  # noqa: E402
+from govindex.collect.channels import load_channels  # noqa: E402
+from govindex.collect.crawl import CrawlConfig, crawl_sync  # noqa: E402
+from govindex.collect.fetch import FetchConfig  # noqa: E402
+from govindex.collect.pipeline import extract_round  # noqa: E402
+from govindex.synth.web import (
+    generate,  # noqa: E402
+    serve,
+)
 
 
 def main() -> int:

@@ -3,7 +3,7 @@
 - **scan floor**: per fact table the probes read, polars reads the columns they read and does one
   ``group_by(unit, round)`` with ``len()`` and a ``null_count()`` per column (so every column is
   decoded; a bare ``len()`` would let polars read the two key columns only);
-- **DuckDB**: every aggregate of the compiled plan (``engine.compile.compile_rules``: each
+- **DuckDB**: every aggregate of the compiled plan (``govindex.eval.compile.compile_rules``: each
   ``any``/``count``/``ratio``/``coverage``/``distinct``/``entry`` … of every probe, deduplicated
   as the engine does) written as a SQL aggregate with ``FILTER (WHERE valid AND where)``, one
   ``GROUP BY unit, round`` per table, the tables joined: one statement. It computes the same
@@ -27,9 +27,9 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import nodes as n  # noqa: E402
-from engine.bench import harvest  # noqa: E402
-from engine.model import RuleSet  # noqa: E402
+from govindex.ir import RuleSet  # noqa: E402
+from govindex.lang import nodes as n  # noqa: E402
+from govindex.synth.bench import harvest  # noqa: E402
 
 # ----------------------------------------------------------------------------- scan floor
 
@@ -38,7 +38,7 @@ def floor_queries(rs: RuleSet, facts: Path) -> dict:
     """Per table the probes read: its read columns, one group_by(unit, round) touching each."""
     import polars as pl
 
-    from engine.facts import scan
+    from govindex.eval.facts import scan
 
     out = {}
     for t, cols in harvest(rs).columns.items():
@@ -227,8 +227,8 @@ def _aggregate(rs: RuleSet, call: n.Call, rc: RowCols) -> str:
 def duckdb_sql(rs: RuleSet, facts: Path) -> str:
     """One SQL statement: per table, every aggregate of the compiled plan grouped by unit × round,
     the tables joined on (unit, round). Column names are the plan's aliases (``a:pages:0`` …)."""
-    from engine.compile import compile_rules
-    from engine.facts import locate
+    from govindex.eval.compile import compile_rules
+    from govindex.eval.facts import locate
 
     plan = compile_rules(rs)
     ctes, names = [], []
@@ -276,9 +276,9 @@ def verify(rs: RuleSet, facts: Path, df) -> list[str]:
     """Compare DuckDB's aggregates with the engine's table queries: the mismatching columns."""
     import polars as pl
 
-    from engine.compile import compile_rules
-    from engine.evaluate import _table_query
-    from engine.explain import load_sources
+    from govindex.eval.compile import compile_rules
+    from govindex.eval.evaluate import _table_query
+    from govindex.eval.explain import load_sources
 
     plan, sources = compile_rules(rs), load_sources(rs, facts)
     bad = []
@@ -308,7 +308,7 @@ def verify(rs: RuleSet, facts: Path, df) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from engine.check import load
+    from govindex.check.run import load
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("what", choices=["floor", "duckdb", "sql"])

@@ -86,7 +86,7 @@ def machine() -> dict:
 
 def facts_for(n: int, data: Path, args) -> tuple[Path, dict]:
     """The facts directory for ``n`` pages, generated unless an identical one is cached."""
-    from engine.bench import VERSION
+    from govindex.synth.bench import VERSION
 
     where = data / f"pages-{n}"
     manifest = where / "_bench.json"
@@ -129,8 +129,8 @@ def bench_size(n: int, facts: Path, args) -> dict:
 def startup(args) -> dict:
     helps = [measure([str(BIN / "govindex"), "--help"]) for _ in range(5)]
     checks = [measure([str(BIN / "govindex"), "check", args.rules]) for _ in range(3)]
-    code = ("import json, time; t0 = time.perf_counter(); from engine.check import load; "
-            "from engine.compile import compile_rules; t1 = time.perf_counter(); from pathlib import Path; "
+    code = ("import json, time; t0 = time.perf_counter(); from govindex.check.run import load; "
+            "from govindex.eval.compile import compile_rules; t1 = time.perf_counter(); from pathlib import Path; "
             f"rs = load(Path({args.rules!r})); compile_rules(rs); t2 = time.perf_counter(); warm = []\n"
             "for _ in range(5):\n t = time.perf_counter(); compile_rules(load(Path(" + repr(args.rules) + "))); "
             "warm.append(time.perf_counter() - t)\n"
@@ -214,7 +214,7 @@ def render_profile(res: dict) -> list[str]:
     out = [f"Profile of `score` at {int(p['size']):,} pages (in-process, best of {p['repeat']}, "
            f"{p.get('date', res['date'])}, load average {p.get('load', 0):.2f}; `bench/breakdown.py`):", "",
            "| stage | seconds |", "|---|---:|",
-           f"| imports (engine.check, engine.compile) | {p['import_engine']:.2f} |",
+           f"| imports (govindex.check.run, govindex.eval.compile) | {p['import_engine']:.2f} |",
            f"| check + compile | {p['check_compile']:.2f} |"]
     out += [f"| table query `{name}` alone | {s:.2f} |" for name, s in p["tables"].items()]
     out += [f"| all table queries together (`collect_all`) | {p['tables_together']:.2f} |",

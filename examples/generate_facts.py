@@ -35,7 +35,7 @@ that give each probe a realistic chance of matching:
 
 Randomness comes from ``numpy.random.default_rng`` seeded by (seed, unit, round, …), so the
 output is byte-for-byte identical for a seed, and one round's data does not depend on which
-other rounds are generated. Files follow :mod:`engine.facts`:
+other rounds are generated. Files follow :mod:`govindex.eval.facts`:
 ``OUT/<table>/round=<r>/part-0.parquet`` (the round column kept in the file too), sorted by
 unit, written to a temporary directory and renamed into place.
 """
@@ -60,13 +60,13 @@ import polars as pl
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import nodes as n  # noqa: E402
-from engine.check import load  # noqa: E402
-from engine.compile import ROUND, compile_rules, value_col  # noqa: E402
-from engine.errors import GovindexError, UsageError  # noqa: E402
-from engine.facts import schema as table_schema  # noqa: E402
-from engine.functions import AGGREGATES, FORMULAS  # noqa: E402
-from engine.model import RuleSet  # noqa: E402
+from govindex.check.functions import AGGREGATES, FORMULAS  # noqa: E402
+from govindex.check.run import load  # noqa: E402
+from govindex.diagnostics import GovindexError, UsageError  # noqa: E402
+from govindex.eval.compile import ROUND, compile_rules, value_col  # noqa: E402
+from govindex.eval.facts import schema as table_schema  # noqa: E402
+from govindex.ir import RuleSet  # noqa: E402
+from govindex.lang import nodes as n  # noqa: E402
 
 # ----------------------------------------------------------------------------- tuning
 REGION_SHIFT = {"东部": 0.14, "中部": 0.0, "东北": -0.04, "西部": -0.08}

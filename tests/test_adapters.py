@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from conftest import ROOT
 
-from engine.check import load
-from engine.errors import UsageError
-from engine.facts import scan
-from probes.adapters import AdapterImportError, ApiSource, import_records
+from govindex.check.run import load
+from govindex.collect.adapters import AdapterImportError, ApiSource, import_records
+from govindex.diagnostics import UsageError
+from govindex.eval.facts import scan
 
 
 @pytest.fixture(scope="module")

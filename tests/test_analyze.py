@@ -13,10 +13,10 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from engine import analyze_stats as st
-from engine.analyze import Options, analyze, load_results
-from engine.analyze_render import to_markdown
-from engine.cli import app
+from govindex.analysis import stats as st
+from govindex.analysis.analyze import Options, analyze, load_results
+from govindex.analysis.render import to_markdown
+from govindex.cli import app
 from tests.conftest import ROOT, assert_golden
 
 # --- a results directory written by hand ---------------------------------------------------------

@@ -13,12 +13,12 @@ import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from engine.bench import harvest, shard_of
-from engine.check import load
-from engine.cli import app
-from engine.cli.bench import parse_count
-from engine.errors import UsageError
-from engine.facts import schema
+from govindex.check.run import load
+from govindex.cli import app
+from govindex.cli.bench import parse_count
+from govindex.diagnostics import UsageError
+from govindex.eval.facts import schema
+from govindex.synth.bench import harvest, shard_of
 from tests.conftest import ROOT
 
 RULES = ROOT / "rules" / "2019"

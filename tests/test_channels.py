@@ -1,4 +1,4 @@
-"""The channels registry (probes.channels): every bad row located at once."""
+"""The channels registry (govindex.collect.channels): every bad row located at once."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import GovindexError
-from probes.channels import Channel, Kind, load_channels
-from probes.errors import ChannelsError
+from govindex.collect.channels import Channel, Kind, load_channels
+from govindex.collect.errors import ChannelsError
+from govindex.diagnostics import GovindexError
 
 UNITS = {"511500", "430900", "411600"}
 

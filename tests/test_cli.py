@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from engine.cli import app
+from govindex.cli import app
 from tests.conftest import ROOT, assert_golden
 
 MINI = "tests/fixtures/mini"
@@ -156,7 +156,7 @@ def test_fmt_check_and_rewrite(tmp_path):
 
 
 def test_console_script_exit_codes_and_no_traceback():
-    exe = [sys.executable, "-m", "engine.cli"]
+    exe = [sys.executable, "-m", "govindex.cli"]
     r = subprocess.run([*exe, "check", "tests/fixtures/broken/syntax"], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 1 and "bad.rules:6:7" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([*exe, "score"], capture_output=True, text=True, cwd=ROOT)

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-import engine.check
-import engine.evaluate
-import engine.facts
-from engine.inline_tests import run_tests
+import govindex.check.run
+import govindex.eval.evaluate
+import govindex.eval.facts
+from govindex.eval.inline_tests import run_tests
 
 HERE = Path(__file__).resolve().parents[1] / "examples" / "country-index"
 FACTS = HERE / "facts"
@@ -27,13 +27,13 @@ ASOF = date(2024, 6, 30)
 
 @pytest.fixture(scope="module")
 def rs():
-    return engine.check.load(HERE)
+    return govindex.check.run.load(HERE)
 
 
 @pytest.fixture(scope="module")
 def units(rs) -> dict[str, dict]:
-    sources = {t: engine.facts.scan(rs, FACTS, t) for t in rs.tables}
-    sc = engine.evaluate.evaluate(rs, sources)
+    sources = {t: govindex.eval.facts.scan(rs, FACTS, t) for t in rs.tables}
+    sc = govindex.eval.evaluate.evaluate(rs, sources)
     return {r["code"]: r for r in sc.units.iter_rows(named=True)}
 
 

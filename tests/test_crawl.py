@@ -1,4 +1,4 @@
-"""The crawler against real loopback sites (probes.crawl): depth, scope, robots, traps, charsets,
+"""The crawler against real loopback sites (govindex.collect.crawl): depth, scope, robots, traps, charsets,
 politeness, the archive round trip and the summary."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from probes import charset
-from probes.channels import Channel
-from probes.crawl import CrawlConfig, CrawlProgress, CrawlSummary, crawl_sync, round_dir
-from probes.fetch import FetchConfig
-from probes.index import read_index
-from probes.warc import iter_records, read_body
+from govindex.collect import charset
+from govindex.collect.channels import Channel
+from govindex.collect.crawl import CrawlConfig, CrawlProgress, CrawlSummary, crawl_sync, round_dir
+from govindex.collect.fetch import FetchConfig
+from govindex.collect.index import read_index
+from govindex.collect.warc import iter_records, read_body
 from tests.webservers import Page, Site, html, slow_endless
 
 FAST = CrawlConfig(delay=0, allow_loopback=True, fetch=FetchConfig(deadline=2, retries=1, backoff=0.01))
@@ -221,7 +221,7 @@ def test_progress_exception_propagates_unwrapped(tmp_path: Path) -> None:
 
 
 def test_async_api(tmp_path: Path) -> None:
-    from probes.crawl import crawl
+    from govindex.collect.crawl import crawl
 
     with Site("127.0.0.2", {"/": Page(html("x"))}) as site:
         summary = asyncio.run(crawl([portal(site)], 2, tmp_path, FAST))
@@ -231,9 +231,9 @@ def test_async_api(tmp_path: Path) -> None:
 def test_robots_outcomes() -> None:
     from datetime import UTC, datetime
 
-    from probes.errors import ErrorKind
-    from probes.fetch import FetchResult
-    from probes.robots import policy_from
+    from govindex.collect.errors import ErrorKind
+    from govindex.collect.fetch import FetchResult
+    from govindex.collect.robots import policy_from
 
     def result(status: int | None, error: ErrorKind | None, body: bytes = b"") -> FetchResult:
         return FetchResult("http://h/robots.txt", "http://h/robots.txt", status, (), body, body.decode(), None, error,

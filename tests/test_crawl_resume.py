@@ -1,4 +1,4 @@
-"""Resuming an interrupted crawl (probes.crawl, probes.frontier): after an exception, a cancelled
+"""Resuming an interrupted crawl (govindex.collect.crawl, govindex.collect.frontier): after an exception, a cancelled
 task, Ctrl-C or a killed process, the same call finishes the round with the index an
 uninterrupted crawl gives — same URLs and depths, no duplicate rows, nothing stored refetched."""
 
@@ -17,11 +17,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from probes.channels import Channel
-from probes.crawl import CrawlConfig, CrawlProgress, crawl, crawl_sync, round_dir
-from probes.fetch import FetchConfig
-from probes.index import read_index
-from probes.warc import iter_records
+from govindex.collect.channels import Channel
+from govindex.collect.crawl import CrawlConfig, CrawlProgress, crawl, crawl_sync, round_dir
+from govindex.collect.fetch import FetchConfig
+from govindex.collect.index import read_index
+from govindex.collect.warc import iter_records
 from tests.conftest import ROOT
 from tests.webservers import Page, Site, html
 
@@ -158,9 +158,9 @@ def test_resume_after_cancelling_the_task(sites: list[Site], baseline: pl.DataFr
 CHILD = """
 import os, signal, sys
 from pathlib import Path
-from probes.channels import Channel
-from probes.crawl import CrawlConfig, crawl_sync
-from probes.fetch import FetchConfig
+from govindex.collect.channels import Channel
+from govindex.collect.crawl import CrawlConfig, crawl_sync
+from govindex.collect.fetch import FetchConfig
 
 urls, out, k, how = sys.argv[1].split(","), Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 chans = [Channel(unit=f"U{i}", kind="portal", url=u, name="") for i, u in enumerate(urls)]

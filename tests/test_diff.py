@@ -17,13 +17,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from engine.check import load
-from engine.cli import app
-from engine.diff import Edit, diff, match
-from engine.evaluate import evaluate, score_col
-from engine.explain import load_sources
-from engine.impact import impact
-from engine.results import wide_table
+from govindex.check.run import load
+from govindex.cli import app
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.explain import load_sources
+from govindex.results import wide_table
+from govindex.versions.diff import Edit, diff, match
+from govindex.versions.impact import impact
 from tests.conftest import HEADER, ROOT, UNITS_CSV, assert_golden
 
 SHIPPED = ["rules/2018", "rules/2019", "examples/country-index", "tests/fixtures/mini"]

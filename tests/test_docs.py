@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 import typer.main
 
-from engine import functions
-from engine.check import INDICATOR_KEYS, POINT_KEYS, RULESET_KEYS, check
-from engine.cli import app
-from engine.errors import CODES, RuleError
-from engine.evaluate import evaluate, score_col
-from engine.facts import frames_from_rows
-from engine.inline_tests import run_tests
-from engine.nodes import RulesetDecl
-from engine.parse import SYNTAX_EXAMPLES, parse_dir, parse_text
+from govindex.check import functions
+from govindex.check.run import INDICATOR_KEYS, POINT_KEYS, RULESET_KEYS, check
+from govindex.cli import app
+from govindex.diagnostics import CODES, RuleError
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.facts import frames_from_rows
+from govindex.eval.inline_tests import run_tests
+from govindex.lang.nodes import RulesetDecl
+from govindex.lang.parse import SYNTAX_EXAMPLES, parse_dir, parse_text
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "rules-language.md"
 DOC = DOC_PATH.read_text(encoding="utf-8")

@@ -8,11 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.check import load
-from engine.evaluate import evaluate
-from engine.executor import InProcess
-from engine.explain import load_sources
-from engine.facts import partitions
+from govindex.check.run import load
+from govindex.eval.evaluate import evaluate
+from govindex.eval.executor import InProcess
+from govindex.eval.explain import load_sources
+from govindex.eval.facts import partitions
 from tests.conftest import ROOT
 
 RULES = ROOT / "rules/2019"
@@ -57,7 +57,7 @@ def test_in_process_partitions_equal_one_scan(rs, sharded, one_scan):
 
 def test_ray_equals_in_process(rs, sharded, one_scan):
     pytest.importorskip("ray", reason="the Ray test needs the optional extra: pip install -e '.[ray]'")
-    from engine.executor import RayExecutor
+    from govindex.eval.executor import RayExecutor
 
     parts = {t: partitions(rs, sharded, t) for t in load_sources(rs, sharded)}
     ray = RayExecutor(num_cpus=2)

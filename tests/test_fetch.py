@@ -1,4 +1,4 @@
-"""One fetch against real loopback servers (probes.fetch, probes.charset)."""
+"""One fetch against real loopback servers (govindex.collect.fetch, govindex.collect.charset)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from email.utils import format_datetime
 
 import pytest
 
-from probes import charset
-from probes.errors import ErrorKind, FetchError
-from probes.fetch import FetchConfig, Fetcher, FetchResult, Inflater, parse_retry_after
-from probes.guard import AddressGuard
-from probes.urls import Scope
+from govindex.collect import charset
+from govindex.collect.errors import ErrorKind, FetchError
+from govindex.collect.fetch import FetchConfig, Fetcher, FetchResult, Inflater, parse_retry_after
+from govindex.collect.guard import AddressGuard
+from govindex.collect.urls import Scope
 from tests.webservers import Page, Site, html, slow_endless
 
 TITLE = "宜宾市人民政府门户网站"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.fmt import format_file
-from engine.parse import parse_file, parse_text
+from govindex.lang.fmt import format_file
+from govindex.lang.parse import parse_file, parse_text
 from tests.conftest import ROOT
 
 SHIPPED = sorted([*ROOT.glob("rules/**/*.rules"), *ROOT.glob("examples/**/*.rules"),

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from engine.check import load
-from engine.evaluate import evaluate, score_col
-from engine.facts import frames_from_rows
+from govindex.check.run import load
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.facts import frames_from_rows
 
 
 def rates(ruleset_dir, formula: str, values: dict[str, float | None], probe: str = "max(t, v)") -> dict:

@@ -13,10 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from engine.check import check, load
-from engine.evaluate import evaluate, score_col
-from engine.facts import scan, schema
-from engine.model import ROOT as TOTAL
+from govindex.check.run import check, load
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.facts import scan, schema
+from govindex.ir import ROOT as TOTAL
 
 REPO = Path(__file__).resolve().parents[1]
 MINI = REPO / "tests/fixtures/mini"

@@ -1,4 +1,4 @@
-"""The address guard (probes.guard): scheme and resolved addresses, IPv4 and IPv6."""
+"""The address guard (govindex.collect.guard): scheme and resolved addresses, IPv4 and IPv6."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import ipaddress
 
 import pytest
 
-from probes.errors import ErrorKind, GuardError
-from probes.fetch import FetchConfig, Fetcher
-from probes.guard import AddressGuard
+from govindex.collect.errors import ErrorKind, GuardError
+from govindex.collect.fetch import FetchConfig, Fetcher
+from govindex.collect.guard import AddressGuard
 from tests.webservers import Page, Site
 
 
@@ -70,7 +70,7 @@ def test_every_resolved_address_must_pass() -> None:
 
 def test_unresolvable_name_is_a_dns_error() -> None:
     async def resolver(host: str, port: int) -> list:
-        from probes.guard import resolve
+        from govindex.collect.guard import resolve
         return await resolve("name..with..empty..labels.invalid", port)
 
     with pytest.raises(GuardError) as err:

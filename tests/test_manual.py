@@ -10,11 +10,8 @@ import polars as pl
 import pytest
 from conftest import ROOT, assert_golden
 
-from engine.check import load
-from engine.errors import UsageError
-from engine.evaluate import evaluate, score_col, status_col
-from engine.facts import frames_from_rows, scan
-from probes.manual import (
+from govindex.check.run import load
+from govindex.collect.manual import (
     META_SHEET,
     SHEET,
     ManualImportError,
@@ -24,6 +21,9 @@ from probes.manual import (
     manual_table,
     write_template,
 )
+from govindex.diagnostics import UsageError
+from govindex.eval.evaluate import evaluate, score_col, status_col
+from govindex.eval.facts import frames_from_rows, scan
 
 N_UNITS, N_MANUAL = 334, 71
 
@@ -242,7 +242,7 @@ def test_duplicates_shifted_names_and_foreign_workbooks(rs, template, tmp_path):
         import_workbook(tmp_path / "junk.xlsx", rs, 1, tmp_path / "facts")
 
 
-ALLOWED_ENGINE = {"engine.facts", "engine.model", "engine.check", "engine.errors"}
+ALLOWED_ENGINE = {"govindex.eval.facts", "govindex.ir", "govindex.check.run", "govindex.diagnostics"}
 
 
 @pytest.mark.parametrize("module", ["manual", "adapters", "imports"])

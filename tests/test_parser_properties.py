@@ -6,7 +6,7 @@
 (b) ``check`` on mutated copies of the mini rule set never raises; it returns diagnostics, a rule
     set exactly when there is no error, and a rule set it accepts compiles and evaluates;
 (c) random expression ASTs printed to text (by a printer of this file, with random redundant
-    parentheses, whitespace and comments, and by ``engine.fmt.format_expr``) parse back equal.
+    parentheses, whitespace and comments, and by ``govindex.lang.fmt.format_expr``) parse back equal.
 
 Engine bugs these found are kept as regression tests at the end.
 """
@@ -22,10 +22,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from engine import nodes as n
-from engine.check import check
-from engine.errors import CODES, RuleError
-from engine.parse import parse_text
+from govindex.check.run import check
+from govindex.diagnostics import CODES, RuleError
+from govindex.lang import nodes as n
+from govindex.lang.parse import parse_text
 
 MINI = Path(__file__).parent / "fixtures" / "mini"
 MINI_TEXT = (MINI / "mini.rules").read_text(encoding="utf-8")
@@ -143,8 +143,8 @@ def check_text(text: str):
             x.render()  # reads the file back; must not raise
             x.to_json()
         if rs is not None:  # accepted: the compiler and evaluator must handle it (no CompileGap)
-            from engine.evaluate import evaluate
-            from engine.facts import frames_from_rows
+            from govindex.eval.evaluate import evaluate
+            from govindex.eval.facts import frames_from_rows
 
             evaluate(rs, frames_from_rows(rs, {}))
         return rs, diags
@@ -303,7 +303,7 @@ def test_printed_expression_parses_back(e, data):
 
 
 try:
-    from engine.fmt import format_expr
+    from govindex.lang.fmt import format_expr
 except ImportError:  # pragma: no cover - the formatter is optional for this file
     format_expr = None
 
@@ -321,7 +321,7 @@ def _fmt_safe(e: n.Expr) -> bool:
     return all(_fmt_safe(c) for c in children(e))
 
 
-@pytest.mark.skipif(format_expr is None, reason="engine.fmt not available")
+@pytest.mark.skipif(format_expr is None, reason="govindex.lang.fmt not available")
 @fast(300)
 @given(exprs)
 def test_format_expr_parses_back(e):
@@ -414,7 +414,7 @@ def test_bug_check_raises(text, units):
     assert isinstance(diags, list)
 
 
-@pytest.mark.skipif(format_expr is None, reason="engine.fmt not available")
+@pytest.mark.skipif(format_expr is None, reason="govindex.lang.fmt not available")
 @pytest.mark.parametrize("key", ["true", "under", "é"])
 def test_bug_format_map_key(key):
     e = n.MapLit((n.Pair(key, n.Number(1.0)),))

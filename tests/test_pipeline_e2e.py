@@ -10,15 +10,15 @@ import shutil
 import polars as pl
 import pytest
 
-from engine import nodes as n
-from engine.check import load
-from engine.evaluate import evaluate, score_col
-from engine.explain import load_sources
-from probes.channels import load_channels
-from probes.crawl import CrawlConfig, crawl_sync
-from probes.fetch import FetchConfig
-from probes.pipeline import extract_round
-from probes.synthweb import generate, serve
+from govindex.check.run import load
+from govindex.collect.channels import load_channels
+from govindex.collect.crawl import CrawlConfig, crawl_sync
+from govindex.collect.fetch import FetchConfig
+from govindex.collect.pipeline import extract_round
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.explain import load_sources
+from govindex.lang import nodes as n
+from govindex.synth.web import generate, serve
 from tests.conftest import ROOT
 
 ROUND = 4
@@ -75,7 +75,7 @@ def test_scores_follow_the_ground_truth(rs, collected):
     for table in rs.tables:  # nobody collected the manual points, posts… here: empty tables
         if not (facts / table).exists():
             (facts / table / f"round={ROUND}").mkdir(parents=True)
-            from engine.facts import schema
+            from govindex.eval.facts import schema
             pl.DataFrame(schema=schema(rs, table)).write_parquet(facts / table / f"round={ROUND}" / "part-0.parquet")
     sc = evaluate(rs, load_sources(rs, facts), [ROUND])
     rows = {r["code"]: r for r in sc.units.iter_rows(named=True)}

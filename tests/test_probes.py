@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from engine.check import load
-from engine.compile import value_col
-from engine.evaluate import evaluate, status_col
-from engine.facts import frames_from_rows
+from govindex.check.run import load
+from govindex.eval.compile import value_col
+from govindex.eval.evaluate import evaluate, status_col
+from govindex.eval.facts import frames_from_rows
 
 ROWS = [
     {"unit": "A1", "round": 1, "v": 1.0, "kind": "letter", "tags": ["a", "b"], "at": "2018-12-20"},

@@ -12,7 +12,7 @@ from tests.conftest import ROOT
 
 
 def govindex(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "govindex.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def test_collection_commands_are_registered():

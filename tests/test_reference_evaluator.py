@@ -32,12 +32,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from engine import nodes as n
-from engine.check import load
-from engine.compile import ROUND, value_col
-from engine.evaluate import evaluate, rate_col, score_col, status_col
-from engine.facts import frames_from_rows
-from engine.model import ROOT, RuleSet
+from govindex.check.run import load
+from govindex.eval.compile import ROUND, value_col
+from govindex.eval.evaluate import evaluate, rate_col, score_col, status_col
+from govindex.eval.facts import frames_from_rows
+from govindex.ir import ROOT, RuleSet
+from govindex.lang import nodes as n
 
 UNITS_CSV = """code,name,province
 U1,一市,甲省

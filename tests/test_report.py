@@ -18,13 +18,13 @@ from lxml import etree
 from lxml import html as lhtml
 from typer.testing import CliRunner
 
-from engine import charts as ch
-from engine.analyze import analyze, load_results
-from engine.analyze_render import report as render_tables
-from engine.cli import app
-from engine.grade import difference_trend_breaks
-from engine.report import build, render
-from engine.report_figures import pca
+from govindex.analysis.analyze import analyze, load_results
+from govindex.analysis.render import report as render_tables
+from govindex.cli import app
+from govindex.grade import difference_trend_breaks
+from govindex.report import charts as ch
+from govindex.report.figures import pca
+from govindex.report.html import build, render
 from tests.conftest import ROOT
 from tests.test_analyze import write_results
 

@@ -19,12 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.check import check
-from engine.check import load as load_rules
-from engine.facts import schema
-from probes.extract import content_hash, extract, parse_html, raw_frame
-from probes.synthweb import generate, load, serve
-from probes.synthweb.features import FEATURES, MARKERS
+from govindex.check.run import check
+from govindex.check.run import load as load_rules
+from govindex.collect.extract import content_hash, extract, parse_html, raw_frame
+from govindex.eval.facts import schema
+from govindex.synth.web import generate, load, serve
+from govindex.synth.web.features import FEATURES, MARKERS
 
 ROOT = Path(__file__).resolve().parents[1]
 RULES = ROOT / "rules" / "2019"
@@ -120,7 +120,7 @@ def test_write_and_load_round_trip(tmp_path, web, server):
 
 
 def test_channels_load_with_the_registry_reader(server, web, tmp_path):
-    from probes.channels import load_channels
+    from govindex.collect.channels import load_channels
     path = server.write_channels(tmp_path / "channels.csv")
     channels = load_channels(path, units={u.code for u in web.units})
     assert len(channels) == len(web.channels(server.port))
@@ -327,7 +327,7 @@ def test_letters_on_listing_pages_match_ground_truth(server, web):
 
 
 def test_command_line_serves_and_writes_files(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "probes.synthweb", "serve", "--units", "3", "--seed", "1",
+    proc = subprocess.Popen([sys.executable, "-m", "govindex.synth.web", "serve", "--units", "3", "--seed", "1",
                              "--dir", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
     try:
         deadline = time.time() + 20

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.check import load
-from engine.evaluate import evaluate, score_col
-from engine.facts import frames_from_rows
+from govindex.check.run import load
+from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.facts import frames_from_rows
 
 
 def point(pid: str, kind: str, max_or_weight: str, extra: str = "") -> str:
@@ -122,7 +122,7 @@ def test_ties_share_a_rank(ruleset_dir):
 def test_rounding_half_up_at_output():
     import polars as pl
 
-    from engine.evaluate import round_half
+    from govindex.eval.evaluate import round_half
 
     df = pl.DataFrame({"x": [1.005, 2.675, -1.005, 0.125, 79.905]})
     assert df.select(round_half(pl.col("x"), 2, "half_up"))["x"].to_list() == [1.01, 2.68, -1.01, 0.13, 79.91]

@@ -1,4 +1,4 @@
-"""URL canonicalisation, scope and trap heuristics (probes.urls)."""
+"""URL canonicalisation, scope and trap heuristics (govindex.collect.urls)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from probes.links import extract_links, resolve
-from probes.urls import Scope, canonicalize, in_scope, remove_dot_segments, shape, trap_reason
+from govindex.collect.links import extract_links, resolve
+from govindex.collect.urls import Scope, canonicalize, in_scope, remove_dot_segments, shape, trap_reason
 
 
 @pytest.mark.parametrize(("raw", "canonical"), [

@@ -1,4 +1,4 @@
-"""The raw archive (probes.warc) and the crawl index (probes.index)."""
+"""The raw archive (govindex.collect.warc) and the crawl index (govindex.collect.index)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import polars as pl
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from probes.errors import ArchiveError, ErrorKind
-from probes.fetch import FetchResult, Hop
-from probes.index import SCHEMA, IndexWriter, part_files, read_index
-from probes.warc import WarcWriter, iter_records, read_body, read_record
+from govindex.collect.errors import ArchiveError, ErrorKind
+from govindex.collect.fetch import FetchResult, Hop
+from govindex.collect.index import SCHEMA, IndexWriter, part_files, read_index
+from govindex.collect.warc import WarcWriter, iter_records, read_body, read_record
 
 WHEN = datetime(2019, 1, 5, 8, 30, tzinfo=UTC)
 

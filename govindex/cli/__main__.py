@@ -1,0 +1,3 @@
+from govindex.cli import main
+
+main()

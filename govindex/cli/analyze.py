@@ -1,0 +1,103 @@
+"""``govindex analyze``: the report's statistics from a results directory (SPEC §1.5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import uuid
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+
+from govindex.cli import _run, app, out
+
+
+class AnalyzeFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+@app.command()
+def analyze(results: Path = typer.Argument(..., help="A results directory written by `score --out`."),
+            previous: Path = typer.Option(None, "--previous", help="The previous year's results directory."),
+            format: AnalyzeFormat = typer.Option(AnalyzeFormat.text, "--format", help="text, json or md"),
+            out_dir: Path = typer.Option(None, "--out", help="Write analysis.json and analysis.md here."),
+            clusters: int = typer.Option(4, "--clusters", min=0, help="k for k-means over L2 score rates (0 = none)."),
+            reference_region: str = typer.Option(None, "--reference-region",
+                                                 help="Region the others are compared with (default 东部, "
+                                                      "else the region with the highest mean total)."),
+            region_attr: str = typer.Option(None, "--region-attr", help="Unit attribute of regions (default: macro_region)."),
+            province_attr: str = typer.Option(None, "--province-attr",
+                                              help="Unit attribute of provinces (default: province).")) -> None:
+    """The report's statistics from a results directory; with --previous, every figure's change.
+
+    Means, rates, shares, regions, provinces, dispersion, L3 rates, grades, k-means clusters and,
+    year over year, the units that rose or fell most.
+    """
+    def go():
+        from govindex.analysis.analyze import Options, load_results
+        from govindex.analysis.analyze import analyze as run_analyze
+        from govindex.analysis.render import to_markdown
+
+        t0 = time.perf_counter()
+        res = load_results(results)
+        prev = load_results(previous) if previous is not None else None
+        opts = Options(region_attr, province_attr, reference_region, clusters)
+        doc = run_analyze(res, prev, opts)
+        elapsed = time.perf_counter() - t0
+        written = _write(out_dir, doc, to_markdown(doc)) if out_dir else []
+        if format == AnalyzeFormat.json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        elif format == AnalyzeFormat.md:
+            sys.stdout.write(to_markdown(doc))
+        else:
+            _text(doc, elapsed)
+            for w in written:
+                out.print(f"wrote {w}", markup=False, highlight=False)
+    _run(go)
+
+
+def _text(doc: dict, elapsed: float) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from govindex.analysis.render import report
+
+    r = report(doc)
+    out.print(f"[bold]{r.title}[/bold] ({elapsed:.2f}s)", highlight=False)
+    for s in r.summary:
+        out.print(f"  {s}", markup=False, highlight=False)
+    for t in r.tables:
+        table = Table(title=t.title, title_justify="left", title_style="bold")
+        for i, c in enumerate(t.columns):
+            table.add_column(c, justify="right" if i in t.right else "left")
+        for row in t.rows:
+            table.add_row(*[Text(c) for c in row])  # names are data, not markup
+        out.print()
+        out.print(table)
+        if t.note:
+            out.print(t.note, markup=False, highlight=False)
+    if r.notes:
+        out.print()
+        for n in r.notes:
+            out.print(f"note: {n}", markup=False, highlight=False)
+
+
+def _write(out_dir: Path, doc: dict, md: str) -> list[Path]:
+    """analysis.json and analysis.md, each written to a temporary sibling and moved in with os.replace."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, text in (("analysis.json", json.dumps(doc, ensure_ascii=False, indent=1) + "\n"), ("analysis.md", md)):
+        # A plain open (not mkstemp) so the file gets the usual umask permissions, not 0600.
+        tmp = out_dir / f".{name}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, out_dir / name)
+        finally:
+            tmp.unlink(missing_ok=True)
+        written.append(out_dir / name)
+    return written

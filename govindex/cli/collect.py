@@ -1,0 +1,253 @@
+"""Collection commands: ``manual template|import``, ``import``, ``collect``, ``extract``,
+``web serve``, ``demo``."""
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+# The CLI is the one place that wires collection and the rest together; this module is that place
+# for the collection commands (``govindex.collect`` imports only the fact contract).
+from govindex.cli import Format, _run, app, out
+
+
+def register(app: typer.Typer) -> None:
+    """Add the collection commands to ``app``."""
+    register_collection(app)
+    register_web(app)
+
+    manual = typer.Typer(help="Manual collection: Excel templates for the manual points, and their import.",
+                         no_args_is_help=True)
+    app.add_typer(manual, name="manual")
+
+    @manual.command("template")
+    def manual_template(rules: Path = typer.Argument(..., help="Rule set directory."),
+                        round_: int = typer.Option(..., "--round", help="Collection round."),
+                        out_file: Path = typer.Option(..., "--out", help="The workbook to write (.xlsx).")) -> None:
+        """Write the workbook collectors fill: units × manual points, with allowed values."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.manual import manual_points, write_template
+
+            rs = load(rules)
+            path = write_template(rs, round_, out_file)
+            out.print(f"wrote {path}: {len(rs.units)} units × {len(manual_points(rs))} manual points, round {round_}")
+        _run(go)
+
+    @manual.command("import")
+    def manual_import(workbook: Path = typer.Argument(..., help="A filled template (.xlsx)."),
+                      rules: Path = typer.Option(..., "--rules", help="Rule set directory."),
+                      round_: int = typer.Option(..., "--round", help="Collection round."),
+                      facts: Path = typer.Option(..., "--facts", help="Facts directory to write into."),
+                      force: bool = typer.Option(False, "--force", help="Accept a template of another round/rule set."),
+                      format: Format = typer.Option(Format.text, "--format")) -> None:
+        """Validate every cell and import all of them, or nothing (each bad cell is named)."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.manual import import_workbook
+
+            report = import_workbook(workbook, load(rules), round_, facts, force=force)
+            _report(report, format, out)
+        _run(go)
+
+    @app.command("import")
+    def import_cmd(rules: Path = typer.Argument(..., help="Rule set directory."),
+                   table: str = typer.Option(..., "--table", help="Target table, e.g. posts or search."),
+                   round_: int = typer.Option(..., "--round", help="Collection round."),
+                   source: str = typer.Option(..., "--source", help="A .jsonl/.csv export or an http(s) API URL."),
+                   facts: Path = typer.Option(..., "--facts", help="Facts directory to write into."),
+                   mapping: list[str] = typer.Option(None, "--map", help="column=field (dotted for nested JSON)."),
+                   skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave bad records out (counted)."),
+                   name: str = typer.Option(None, "--name", help="Partition name (default: the source's)."),
+                   format: Format = typer.Option(Format.text, "--format")) -> None:
+        """Import Weibo/WeChat posts or search results from an export or an HTTP API."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.adapters import import_records
+            from govindex.diagnostics import UsageError
+
+            pairs = {}
+            for m in mapping or []:
+                col, sep, field = m.partition("=")
+                if not sep:
+                    raise UsageError(f"--map takes column=field, got {m!r}")
+                pairs[col] = field or None
+            report = import_records(load(rules), table, round_, source, facts, pairs or None, skip_bad, name=name)
+            _report(report, format, out)
+        _run(go)
+
+
+def register_collection(app: typer.Typer) -> None:
+    """``collect`` (crawl a round, then extract) and ``extract`` (re-derive from the archive)."""
+
+    @app.command()
+    def collect(rules: Path = typer.Argument(..., help="Rule set directory."),
+                channels: Path = typer.Option(..., "--channels", help="Channels registry CSV (unit,kind,url,name)."),
+                round_: int = typer.Option(..., "--round", help="Collection round."),
+                facts: Path = typer.Option(..., "--out", help="Facts directory (archive and fact tables)."),
+                depth: int = typer.Option(6, "--depth", help="Link levels below each start page."),
+                max_pages: int = typer.Option(2000, "--max-pages", help="Page cap per site (traps)."),
+                delay: float = typer.Option(1.0, "--delay", help="Seconds between requests to one host."),
+                per_host: int = typer.Option(1, "--per-host", help="Requests in flight per host."),
+                concurrency: int = typer.Option(32, "--concurrency", help="Requests in flight in all."),
+                allow_loopback: bool = typer.Option(False, "--allow-loopback",
+                                                    help="Allow 127.0.0.0/8 (the synthetic web, tests)."),
+                no_robots: bool = typer.Option(False, "--ignore-robots", help="Do not obey robots.txt."),
+                format: Format = typer.Option(Format.text, "--format")) -> None:
+        """Crawl every channel of a round (resumable: run again after Ctrl-C), archive it, extract facts."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.channels import load_channels
+            from govindex.collect.crawl import CrawlConfig
+            from govindex.collect.pipeline import extract_round
+
+            rs = load(rules)
+            chans = load_channels(channels, units={u.code for u in rs.units})
+            config = CrawlConfig(max_depth=depth, max_pages=max_pages, delay=delay, per_host=per_host,
+                                 concurrency=concurrency, allow_loopback=allow_loopback, obey_robots=not no_robots)
+            summary = _crawl_with_progress(chans, round_, facts, config)
+            report = extract_round(rs, round_, facts)
+            if str(format) == "json":
+                sys.stdout.write(json.dumps({"crawl": _summary_json(summary), "extract": report.__dict__},
+                                            ensure_ascii=False, default=str) + "\n")
+                return
+            _print_summary(summary)
+            out.print(report.summary(), markup=False, highlight=False)
+        _run(go)
+
+    @app.command()
+    def extract(rules: Path = typer.Argument(..., help="Rule set directory."),
+                round_: int = typer.Option(..., "--round", help="Collection round."),
+                facts: Path = typer.Option(..., "--facts", help="Facts directory holding crawl/round=N.")) -> None:
+        """Re-derive a round's fact tables from the archive (after a rule change), without crawling."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.pipeline import extract_round
+
+            out.print(extract_round(load(rules), round_, facts).summary(), markup=False, highlight=False)
+        _run(go)
+
+
+def register_web(app: typer.Typer) -> None:
+    """``web serve`` (the synthetic government web) and ``demo`` (the whole pipeline on it)."""
+    web = typer.Typer(help="The synthetic government web, for tests and demos.", no_args_is_help=True)
+    app.add_typer(web, name="web")
+
+    @web.command("serve")
+    def web_serve(units: int = typer.Option(None, "--units", help="How many units (default: all of the registry)."),
+                  seed: int = typer.Option(2019, "--seed"),
+                  registry: Path = typer.Option(None, "--registry", help="Units CSV (default rules/2019/units.csv)."),
+                  out_dir: Path = typer.Option(Path("synthweb"), "--dir",
+                                               help="Where to write web.json, ground_truth.json, channels.csv."),
+                  host: str = typer.Option("127.0.0.1", "--host"),
+                  port: int = typer.Option(0, "--port", help="0: any free port."),
+                  slow_seconds: float = typer.Option(30.0, "--slow-seconds", help="Delay of the slow-response trap.")
+                  ) -> None:
+        """Serve a synthetic government web on loopback (each site on its own 127.x address) until Ctrl-C."""
+        from govindex.synth.web import generate, serve
+
+        w = generate(registry, seed=seed, n_units=units)
+        server = serve(w, host, port, slow_seconds=slow_seconds)
+        server.write(out_dir)
+        out.print(f"serving {len(w.units)} units on port {server.port}; hub {server.hub}")
+        out.print(f"channels: {out_dir}/channels.csv   ground truth: {out_dir}/ground_truth.json   (Ctrl-C to stop)")
+        try:
+            server.wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.close()
+
+    @app.command()
+    def demo(rules: Path = typer.Option(Path("rules/2019"), "--rules", help="Rule set to score with."),
+             units: int = typer.Option(24, "--units", help="Units in the synthetic web."),
+             seed: int = typer.Option(2019, "--seed"),
+             out_dir: Path = typer.Option(Path("demo-out"), "--out", help="Where the web, archive and facts go."),
+             top: int = typer.Option(0, "--top", help="Rows of the ranking (0: every demo unit).")) -> None:
+        """Serve a synthetic web, collect a round, score it, print the ranking — the pipeline in one command."""
+        def go():
+            import dataclasses
+            import time
+
+            from govindex.check.run import load
+            from govindex.cli.commands import _ranking
+            from govindex.eval.evaluate import evaluate
+            from govindex.eval.explain import load_sources
+            from govindex.results import wide_table, write_outputs
+            from govindex.synth.demo import run_demo
+
+            t0 = time.perf_counter()
+            rs = load(rules)
+            with _bars() as progress:
+                result = run_demo(rs, out_dir, units, seed, progress=progress,
+                                  log=lambda m: out.print(m, markup=False, highlight=False))
+            _print_summary(result.crawl)
+            out.print(result.extract.summary(), markup=False, highlight=False)
+            out.print("imported from the web's API: " + ", ".join(f"{t} {n}" for t, n in result.imported.items()))
+            t1 = time.perf_counter()
+            # Grades and normalisations over the demo's units only: the other units have no facts.
+            demo_rs = dataclasses.replace(rs, units=[u for u in rs.units if u.code in set(result.units)])
+            sc = evaluate(demo_rs, load_sources(demo_rs, result.facts), [max(rs.rounds)])
+            write_outputs(sc, out_dir / "results")
+            _ranking(demo_rs, wide_table(sc), top, time.perf_counter() - t1)
+            out.print(f"manual points were not collected (no collectors in a demo): status no_data, scored per the rules.\n"
+                      f"results in {out_dir / 'results'}; the whole demo took {time.perf_counter() - t0:.0f}s")
+        _run(go)
+
+
+class _bars:
+    """Rich progress bars fed by the crawler's progress callback."""
+
+    def __enter__(self):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=out)
+        self.bar.__enter__()
+        self.sites = self.bar.add_task("sites", total=None, info="")
+        self.pages = self.bar.add_task("pages", total=None, info="")
+        return self.update
+
+    def update(self, p) -> None:
+        self.bar.update(self.sites, total=p.sites_total, completed=p.sites_done, info="")
+        self.bar.update(self.pages, completed=p.pages, info=f"errors {p.errors}")
+
+    def __exit__(self, *exc) -> None:
+        self.bar.__exit__(*exc)
+
+
+def _crawl_with_progress(chans, round_no: int, facts: Path, config):
+    from govindex.collect.crawl import crawl_sync
+
+    with _bars() as progress:
+        return crawl_sync(chans, round_no, facts, config, progress)
+
+
+def _summary_json(s) -> dict:
+    return {"round": s.round, "sites": s.sites, "pages": s.pages, "fetched_now": s.fetched_now,
+            "by_status": {str(k): v for k, v in s.by_status.items()}, "by_error": s.by_error, "skipped": s.skipped,
+            "collection_rate": s.collection_rate, "elapsed": s.elapsed, "pages_per_second": s.pages_per_second}
+
+
+def _print_summary(s) -> None:
+    rates = list(s.collection_rate.values())
+    full = sum(r >= 1 for r in rates)
+    out.print(f"round {s.round}: {s.pages} pages in the archive ({s.fetched_now} fetched now, "
+              f"{s.pages_per_second:.0f}/s), {s.sites} sites")
+    out.print("  by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(s.by_status.items(), key=lambda kv: str(kv[0]))))
+    if s.by_error:
+        out.print("  by error:  " + ", ".join(f"{k}: {v}" for k, v in sorted(s.by_error.items())))
+    if rates:
+        out.print(f"  collection rate: {sum(rates) / len(rates):.1%} of channels on average; "
+                  f"{full} of {len(rates)} units fully collected")
+
+
+def _report(report, format, out) -> None:
+    if str(format) == "json":
+        sys.stdout.write(json.dumps(report.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.print(report.summary(), markup=False, highlight=False)
+
+
+register(app)

@@ -1,0 +1,215 @@
+"""Rule-set commands: check, score, explain, test, fmt."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import typer
+
+from govindex.cli import Format, _num, _run, app, err, out
+
+
+@app.command()
+def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .rules file)."),
+          format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+    """Check a rule set without reading any facts: diagnostics, or a summary of the tree."""
+    from govindex.check.run import check as run_check
+    from govindex.ir import ROOT
+
+    t0 = time.perf_counter()
+    rs, diags = run_check(rules)
+    errors = [d for d in diags if d.is_error]
+    summary: dict = {"ruleset": rs.name if rs else None, "diagnostics": [d.to_json() for d in diags]}
+    if rs is not None:
+        levels: dict[int, int] = {}
+        for x in rs.indicators:
+            levels[x.level] = levels.get(x.level, 0) + 1
+        pts = rs.points
+        summary.update({
+            "levels": [levels[k] for k in sorted(levels)],
+            "points": {"total": len(pts), "technical": sum(p.kind == "technical" for p in pts),
+                       "manual": sum(p.kind == "manual" for p in pts)},
+            "max_total": rs.nodes[ROOT].max, "units": len(rs.units), "tables": sorted(rs.tables),
+            "rounds": sorted(rs.rounds), "tests": sum(len(t.expects) for t in rs.tests)})
+    if format == Format.json:
+        out.print_json(json.dumps(summary, ensure_ascii=False))
+        raise typer.Exit(1 if errors or rs is None else 0)
+    for d in diags:
+        err.print(d.render(), markup=False, highlight=False)
+    if errors or rs is None:
+        err.print(f"\n{len(errors)} error(s), {len(diags) - len(errors)} warning(s)", style="bold red")
+        raise typer.Exit(1)
+    lv = " / ".join(f"L{i + 1} {n}" for i, n in enumerate(summary["levels"]))
+    p = summary["points"]
+    out.print(f"[bold]{rs.name}[/bold]: ok ({time.perf_counter() - t0:.2f}s)")
+    out.print(f"  indicators  {lv}")
+    out.print(f"  points      {p['total']} ({p['technical']} technical, {p['manual']} manual)")
+    out.print(f"  max total   {summary['max_total']:g}")
+    out.print(f"  units       {summary['units']}   rounds {', '.join(map(str, summary['rounds']))}   "
+              f"tables {', '.join(summary['tables'])}")
+    if diags:
+        out.print(f"  warnings    {len(diags)}")
+
+
+def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local", ray_address: str | None = None):
+    from govindex.check.run import load
+    from govindex.diagnostics import UsageError
+    from govindex.eval.evaluate import evaluate
+    from govindex.eval.explain import load_sources
+
+    rs = load(rules)
+    if round_ is not None and round_ not in rs.rounds:
+        raise UsageError(f"no round {round_}; the rule set declares rounds {sorted(rs.rounds)}")
+    sources = load_sources(rs, facts)
+    rounds = [round_] if round_ is not None else None
+    if executor == "local":
+        return rs, evaluate(rs, sources, rounds), sources
+    from govindex.eval.executor import RayExecutor
+    from govindex.eval.facts import partitions
+
+    if executor != "ray":
+        raise UsageError(f"unknown executor {executor!r}; use local or ray")
+    parts = {t: partitions(rs, facts, t) for t in sources}
+    ray = RayExecutor(address=ray_address)
+    try:
+        return rs, evaluate(rs, parts, rounds, executor=ray), sources
+    finally:
+        ray.shutdown()
+
+
+@app.command()
+def score(rules: Path = typer.Argument(..., help="Rule set directory."),
+          facts: Path = typer.Option(..., "--facts", help="Facts directory."),
+          round_: int = typer.Option(None, "--round", help="Score one round alone."),
+          out_dir: Path = typer.Option(None, "--out", help="Write parquet, CSV and JSON results here."),
+          format: Format = typer.Option(Format.text, "--format"),
+          top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all)."),
+          executor: str = typer.Option("local", "--executor",
+                                       help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
+          ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one).")
+          ) -> None:
+    """Score every unit: a ranked table, or JSON; with --out, result files."""
+    def go():
+        from govindex.results import to_json, wide_table, write_outputs
+
+        t0 = time.perf_counter()
+        rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
+        elapsed = time.perf_counter() - t0
+        written = write_outputs(sc, out_dir) if out_dir else []
+        if format == Format.json:
+            sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
+            return
+        _ranking(rs, wide_table(sc), top, elapsed)
+        if sc.graded is not None:
+            _grading(sc)
+        for w in written:
+            out.print(f"wrote {w}")
+    _run(go)
+
+
+def _ranking(rs, wide, top: int, elapsed: float) -> None:
+    from rich.table import Table
+
+    digits = int(rs.rounding["digits"])
+
+    l1 = [x for x in rs.indicators if x.level == 1]
+    t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")
+    for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
+        t.add_column(col, justify="right" if col == "rank" else "left")
+    t.add_column(f"total /{rs.nodes['total'].max:g}", justify="right", style="bold")
+    graded = "grade" in wide.columns
+    if graded:
+        t.add_column("grade")
+    for x in l1:
+        t.add_column(f"{x.label} /{x.max:g}", justify="right")
+    rows = wide.rows(named=True)
+    for r in rows[: top or None]:
+        t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],
+                  _num(r["total"], digits), *([r["sublevel"] or "—"] if graded else []),
+                  *[_num(r[x.id], digits) for x in l1])
+    out.print(t)
+    if top and len(rows) > top:
+        out.print(f"… {len(rows) - top} more (use --top 0 for all, --out DIR for files)")
+
+
+def _grading(sc) -> None:
+    from govindex.results import grading_summary
+
+    g = grading_summary(sc)
+    parts = [f"{c['id']} {c['label']} {c['count']}" + (f" (≥ {_num(c['lowest'])})" if c["lowest"] is not None else "")
+             for c in g["classes"]]
+    out.print(f"{g['label']} ({g['method']}): " + " · ".join(parts))
+    for b in g["breaks"]:
+        out.print(f"  break after rank {b['after_rank']}: {b['name']} ({b['code']}) {_num(b['score'])}, "
+                  f"gap {_num(b['gap'])}")
+
+
+@app.command()
+def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
+            facts: Path = typer.Option(..., "--facts", help="Facts directory."),
+            unit: str = typer.Option(..., "--unit", help="Unit code or name."),
+            node: str = typer.Option(None, "--node", help="Only this indicator or point."),
+            round_: int = typer.Option(None, "--round", help="Score one round alone."),
+            format: Format = typer.Option(Format.text, "--format")) -> None:
+    """How one unit's score came about: formula, probe values, the facts that matched."""
+    def go():
+        from govindex.eval.explain import explain as run_explain
+        from govindex.eval.explain import find_unit, render_text
+
+        rs, sc, sources = _score(rules, facts, round_)
+        doc = run_explain(sc, find_unit(rs, unit), node, sources)
+        if format == Format.json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        else:
+            out.print(render_text(doc, _num), markup=False, highlight=False)
+    _run(go)
+
+
+@app.command("test")
+def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> None:
+    """Run the inline `test` blocks of a rule set."""
+    def go():
+        from govindex.check.run import load
+        from govindex.eval.inline_tests import run_tests
+
+        rs = load(rules)
+        results = run_tests(rs)
+        failed = [r for r in results if not r.passed]
+        for r in failed:
+            err.print(f"{r.expect.span}: FAIL test \"{r.test}\": {r.describe()}", markup=False, highlight=False)
+        tests = len({r.test for r in results})
+        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed ({tests} test blocks)")
+        if failed:
+            raise typer.Exit(1)
+    _run(go)
+
+
+@app.command()
+def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or files."),
+        check_only: bool = typer.Option(False, "--check", help="Only report files that would change.")) -> None:
+    """Rewrite rule files in canonical layout (comments kept)."""
+    def go():
+        from govindex.lang.fmt import format_file
+        from govindex.lang.parse import parse_file, rule_files
+
+        changed, paths = [], [p for r in rules for p in rule_files(r)]
+        for p in paths:
+            text = p.read_text(encoding="utf-8")
+            new = format_file(parse_file(p))
+            if new != text:
+                changed.append(p)
+                if not check_only:
+                    tmp = p.with_suffix(p.suffix + ".tmp")
+                    tmp.write_text(new, encoding="utf-8")
+                    tmp.replace(p)
+        verb = "would reformat" if check_only else "reformatted"
+        for p in changed:
+            out.print(f"{verb} {p}")
+        out.print(f"{len(changed)} file(s) {verb}, {len(paths) - len(changed)} unchanged")
+        if check_only and changed:
+            raise typer.Exit(1)
+    _run(go)
+

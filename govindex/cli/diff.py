@@ -1,0 +1,329 @@
+"""``govindex diff OLD NEW``: what changed between two rule sets and, given facts, what it does.
+
+The command builds one JSON-ready document (edits, and with ``--facts`` the impact) and renders
+it as JSON, plain text (no colours: the same bytes on a terminal and in a golden file) or
+Markdown tables to paste into a review.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from govindex.cli import _run, app
+
+if TYPE_CHECKING:
+    from govindex.ir import RuleSet
+
+KIND_ORDER = ("added", "removed", "renamed", "moved", "changed")
+_TITLES = {k: f"{k.capitalize()} indicators and points" for k in ("added", "removed", "renamed", "moved", "changed")}
+_TREE = ("indicator", "point")
+_INLINE = 88  # an old → new pair longer than this is shown on two lines, − and +
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
+
+
+@app.command("diff")
+def diff_cmd(old: Path = typer.Argument(..., help="The old rule set directory (e.g. last year's)."),
+             new: Path = typer.Argument(..., help="The new rule set directory."),
+             facts: Path = typer.Option(None, "--facts", help="Score these facts under both: the impact."),
+             format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or md"),
+             top: int = typer.Option(10, "--top", help="Rows of each impact table (units, nodes); 0 = all.")) -> None:
+    """Compare two rule sets node by node; with --facts, scores and ranks under both."""
+    def go():
+        from govindex.check.run import load
+
+        rows = top if top > 0 else None
+        rs_old, rs_new = load(old), load(new)
+        doc = build(rs_old, rs_new, str(old), str(new), facts, rows)
+        if format == DiffFormat.json:
+            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        elif format == DiffFormat.md:
+            sys.stdout.write(render_md(doc, rows))
+        else:
+            sys.stdout.write(render_text(doc, rows))
+    _run(go)
+
+
+def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts: Path | None, top: int | None) -> dict:
+    """The document every format renders: ``edits``, ``counts`` and, with facts, ``impact``."""
+    from govindex.versions.diff import diff
+
+    edits = diff(rs_old, rs_new)
+    doc: dict = {"old": {"rules": old_name, "ruleset": rs_old.name}, "new": {"rules": new_name, "ruleset": rs_new.name},
+                 "counts": {k: sum(e.kind == k for e in edits) for k in KIND_ORDER},
+                 "edits": [e.to_json() for e in edits]}
+    if facts is not None:
+        from govindex.versions.impact import impact
+
+        doc["impact"] = {"facts": str(facts), **impact(rs_old, rs_new, facts).to_json(top)}
+    return doc
+
+
+# ------------------------------------------------------------------ shared helpers
+
+
+def _width(s: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
+
+
+def _pad(s: str, w: int, right: bool = False) -> str:
+    fill = " " * max(0, w - _width(s))
+    return fill + s if right else s + fill
+
+
+def _table(rows: list[list[str]], right: set[int] = frozenset(), indent: str = "  ") -> list[str]:  # type: ignore[assignment]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [(indent + "  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r))).rstrip() for r in rows]
+
+
+def _show(v: object) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (dict, list)):
+        return json.dumps(v, ensure_ascii=False)
+    return str(v)
+
+
+def _signed(v: float | int | None, digits: int = 2) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, int):
+        return f"{v:+d}" if v else "0"
+    return f"{v:+.{digits}f}" if v else f"{0:.{digits}f}"
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
+
+
+def _whole(e: dict) -> str:
+    """``technical, max 0.375, under medical`` for an added or removed node."""
+    s = e["new"] if e["kind"] == "added" else e["old"]
+    return f"{s['kind']}, max {_show(s['max'])}, under {s['parent']}"
+
+
+def _locs(e: dict) -> str:
+    return " → ".join(x for x in (e["old_at"], e["new_at"]) if x) if e["old_at"] and e["new_at"] else (
+        e["old_at"] or e["new_at"] or "")
+
+
+def _groups(edits: list[dict]) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
+    header = [e for e in edits if e["scope"] in ("ruleset", "grading")]
+    tables = [e for e in edits if e["scope"] in ("table", "column", "marker", "clean")]
+    tree = {k: [e for e in edits if e["scope"] in _TREE and e["kind"] == k] for k in KIND_ORDER}
+    return header, tables, tree
+
+
+def _by_node(edits: list[dict]) -> list[tuple[dict, list[dict]]]:
+    out: dict[str, list[dict]] = {}
+    for e in edits:
+        out.setdefault(e["node"], []).append(e)
+    return [(v[0], v) for v in out.values()]
+
+
+# ------------------------------------------------------------------ text
+
+
+def render_text(doc: dict, top: int | None = 10) -> str:
+    """A grouped, plain-text summary: header, tables, then added/removed/renamed/moved/changed."""
+    c = doc["counts"]
+    lines = [f"{doc['old']['rules']} → {doc['new']['rules']}", _names(doc),
+             f"{_n(sum(c.values()), 'edit')}: " + ", ".join(f"{c[k]} {k}" for k in KIND_ORDER)]
+    header, tables, tree = _groups(doc["edits"])
+    if header:
+        lines += ["", "Rule set"]
+        for e in header:
+            name = e["field"] if e["scope"] == "ruleset" else f"grading {e['field'] or ''}".strip()
+            lines += _pair_lines(f"{e['kind']} {name}", e)
+    if tables:
+        lines += ["", "Tables, markers and cleaning"]
+        for e in tables:
+            kind = "" if e["scope"] in ("table", "column") else f"{e['scope']} "
+            what = f"{e['kind']} {kind}{e['node']}" + (f" {e['field']}" if e["field"] and e["scope"] != "column" else "")
+            lines += _pair_lines(what, e)
+    for k in ("added", "removed"):
+        if tree[k]:
+            lines += ["", f"{_TITLES[k]} ({len(tree[k])})"]
+            for e in tree[k]:
+                lines.append(f"  {'+' if k == 'added' else '-'} {e['node']} {e['label']} — {_whole(e)}")
+                lines.append(f"      {_locs(e)}")
+    for k in ("renamed", "moved"):
+        if tree[k]:
+            lines += ["", f"{_TITLES[k]} ({len(tree[k])})"]
+            for e in tree[k]:
+                if k == "renamed":
+                    lines.append(f"  {e['old']} → {e['new']} {e['label']}")
+                else:
+                    lines.append(f"  {e['node']} {e['label']}: under {e['old']} → under {e['new']}")
+                lines.append(f"      {_locs(e)}")
+    if tree["changed"]:
+        nodes = _by_node(tree["changed"])
+        lines += ["", f"{_TITLES['changed']} ({_n(len(tree['changed']), 'field')} of {_n(len(nodes), 'node')})"]
+        for first, es in nodes:
+            lines.append(f"  {first['node']} {first['label']} ({first['scope']})")
+            for e in es:
+                lines += _pair_lines(e["field"], e, indent="    ", width=10)
+    if "impact" in doc:
+        lines += _impact_text(doc, top)
+    return "\n".join(lines) + "\n"
+
+
+def _names(doc: dict) -> str:
+    a, b = doc["old"]["ruleset"], doc["new"]["ruleset"]
+    return a if a == b else f"{a} → {b}"
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'' if k == 1 else 's'}"
+
+
+def _pair_lines(name: str, e: dict, indent: str = "  ", width: int = 0) -> list[str]:
+    a, b = _show(e["old"]), _show(e["new"])
+    head = indent + _pad(name, width) + "  "
+    pad = " " * _width(head)
+    if e["kind"] in ("added", "removed"):
+        out = [f"{head}{b if e['kind'] == 'added' else a}"]
+    elif _width(a) + _width(b) <= _INLINE:
+        out = [f"{head}{a} → {b}"]
+    else:
+        out = [f"{head}- {a}", f"{pad}+ {b}"]
+    return out + [f"{pad}{_locs(e)}"]
+
+
+def _impact_text(doc: dict, top: int | None) -> list[str]:
+    im = doc["impact"]
+    total = next((x for x in im["nodes"] if x["id"] == "total"), None)
+    units = {u["code"]: u for u in im["units"]}
+    up = sum(1 for u in im["units"] if (u["rank_change"] or 0) > 0)
+    down = sum(1 for u in im["units"] if (u["rank_change"] or 0) < 0)
+    lines = ["", f"Impact on {im['facts']}: {im['units_scored']} units, scored in {im['seconds']['old']:.2f}s (old) "
+             f"and {im['seconds']['new']:.2f}s (new)"]
+    if total is not None:
+        lines.append(f"  mean total  {_num(total['mean_old'])} → {_num(total['mean_new'])} "
+                     f"({_signed(total['mean_change'])})")
+    lines.append(f"  ranks       {up} up, {down} down, {im['units_scored'] - up - down} unchanged")
+    if im["grades"]:
+        g = im["grades"]
+        keys = list(dict.fromkeys([*(g["old"] or {}), *(g["new"] or {})]))
+        lines.append("  grades      " + " · ".join(
+            f"{k} {(g['old'] or {}).get(k, '—')} → {(g['new'] or {}).get(k, '—')}" for k in keys))
+        moved = sum(1 for u in im["units"] if u["grade_old"] != u["grade_new"])
+        lines.append(f"              {moved} unit(s) changed grade")
+    for title, keep in (("Indicators whose national mean moved most", lambda x: x["kind"] == "indicator"),
+                        ("Points whose national mean moved most", lambda x: x["kind"] != "indicator")):
+        rows = [x for x in im["nodes"] if keep(x)][:top]
+        if rows:
+            lines += ["", title]
+            lines += _table([["node", "label", "mean old", "mean new", "change", "rate old", "rate new"]] + [
+                [_node_name(x), x["label"], _num(x["mean_old"]), _num(x["mean_new"]), _signed(x["mean_change"]),
+                 _pct(x["rate_old"]), _pct(x["rate_new"])] for x in rows], right={2, 3, 4, 5, 6})
+    for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
+        rows = [units[c] for c in im["movers"][key]]
+        lines += ["", title]
+        if rows:
+            lines += _table([_unit_head(im)] + [_unit_row(u, im) for u in rows], right={2, 3, 4, 5, 6, 7})
+        else:
+            lines.append("  none")
+    return lines
+
+
+def _node_name(x: dict) -> str:
+    return x["id"] if x["old_id"] == x["id"] else f"{x['old_id']}→{x['id']}"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v * 100:.2f}%"
+
+
+def _unit_head(im: dict) -> list[str]:
+    head = ["code", "name", "total old", "total new", "change", "rank old", "rank new", "change"]
+    return head + (["grade"] if im["grades"] else [])
+
+
+def _unit_row(u: dict, im: dict) -> list[str]:
+    row = [u["code"], u["name"], _num(u["total_old"]), _num(u["total_new"]), _signed(u["total_change"]),
+           _show(u["rank_old"]), _show(u["rank_new"]), _signed(u["rank_change"])]
+    if im["grades"]:
+        row.append(f"{u['grade_old'] or '—'} → {u['grade_new'] or '—'}")
+    return row
+
+
+# ------------------------------------------------------------------ markdown
+
+
+def _md_cell(v: object, code: bool = False) -> str:
+    s = _show(v).replace("|", "\\|").replace("\n", " ")
+    return f"`{s}`" if code and v is not None else s
+
+
+def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    return out + ["| " + " | ".join(r) + " |" for r in rows] + [""]
+
+
+def render_md(doc: dict, top: int | None = 10) -> str:
+    """Markdown for a review: a summary line, then one table per kind of edit, then the impact."""
+    c = doc["counts"]
+    lines = [f"## Rule changes: `{doc['old']['rules']}` → `{doc['new']['rules']}`", "", _names(doc), "",
+             f"**{_n(sum(c.values()), 'edit')}**: " + " · ".join(f"{c[k]} {k}" for k in KIND_ORDER), ""]
+    header, tables, tree = _groups(doc["edits"])
+    code = {"probe", "score", "valid when", "values", "range", "type", "when"}
+    if header or tables:
+        lines += ["### Rule set, tables, markers and cleaning", ""]
+        lines += _md_table(["what", "field", "old", "new", "where"], [
+            [_md_cell(e["node"] if e["scope"] != "ruleset" else "ruleset"), _md_cell(e["field"]),
+             _md_cell(e["old"], e["field"] in code), _md_cell(e["new"], e["field"] in code), _md_cell(_locs(e))]
+            for e in header + tables])
+    for k in ("added", "removed"):
+        if tree[k]:
+            lines += [f"### {_TITLES[k]} ({len(tree[k])})", ""]
+            lines += _md_table(["id", "label", "kind", "max", "under", "where"], [
+                [f"`{e['node']}`", _md_cell(e["label"]), s["kind"], _show(s["max"]), f"`{s['parent']}`",
+                 _md_cell(_locs(e))] for e in tree[k] for s in [e["new"] if k == "added" else e["old"]]])
+    for k in ("renamed", "moved"):
+        if tree[k]:
+            lines += [f"### {_TITLES[k]} ({len(tree[k])})", ""]
+            lines += _md_table(["id", "label", "old" + (" id" if k == "renamed" else " parent"),
+                                "new" + (" id" if k == "renamed" else " parent"), "where"], [
+                [f"`{e['node']}`", _md_cell(e["label"]), f"`{e['old']}`", f"`{e['new']}`", _md_cell(_locs(e))]
+                for e in tree[k]])
+    if tree["changed"]:
+        lines += [f"### {_TITLES['changed']} ({len(tree['changed'])})", ""]
+        lines += _md_table(["id", "label", "field", "old", "new", "where"], [
+            [f"`{e['node']}`", _md_cell(e["label"]), e["field"], _md_cell(e["old"], e["field"] in code),
+             _md_cell(e["new"], e["field"] in code), _md_cell(_locs(e))] for e in tree["changed"]])
+    if "impact" in doc:
+        lines += _impact_md(doc["impact"], top)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _impact_md(im: dict, top: int | None) -> list[str]:
+    units = {u["code"]: u for u in im["units"]}
+    lines = [f"### Impact on `{im['facts']}` ({im['units_scored']} units)", ""]
+    if im["grades"]:
+        g = im["grades"]
+        keys = list(dict.fromkeys([*(g["old"] or {}), *(g["new"] or {})]))
+        lines += _md_table(["grade", *keys], [["old", *[_show((g["old"] or {}).get(k)) for k in keys]],
+                                              ["new", *[_show((g["new"] or {}).get(k)) for k in keys]]])
+    lines += ["#### Nodes whose national mean moved most", ""]
+    lines += _md_table(["node", "label", "kind", "mean old", "mean new", "change", "rate old", "rate new"], [
+        [f"`{_node_name(x)}`", _md_cell(x["label"]), x["kind"], _num(x["mean_old"]), _num(x["mean_new"]),
+         _signed(x["mean_change"]), _pct(x["rate_old"]), _pct(x["rate_new"])] for x in im["nodes"][:top]])
+    for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
+        lines += [f"#### {title}", ""]
+        rows = [_unit_row(units[c], im) for c in im["movers"][key]]
+        lines += _md_table(_unit_head(im), rows) if rows else ["none", ""]
+    return lines

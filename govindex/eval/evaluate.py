@@ -1,0 +1,230 @@
+"""Facts + plan → scores. The only module that collects.
+
+1. one lazy ``group_by(unit, round).agg(...)`` per fact table, all collected together on the
+   streaming engine;
+2. probe values, statuses and rates per unit × round (normalisations across units per round);
+3. rounds combined per point;
+4. the indicator tree, bottom-up, each node from its children only (subtrees independent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time
+
+import polars as pl
+
+from govindex.eval.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
+from govindex.eval.executor import Executor, InProcess, collect_query
+from govindex.grade import Graded, grade
+from govindex.ir import ROOT, Node, RuleSet
+
+OK, NO_DATA, ERROR = "ok", "no_data", "error"
+
+
+def score_col(node: str) -> str:
+    return f"s:{node}"
+
+
+def status_col(point: str) -> str:
+    return f"st:{point}"
+
+
+def rate_col(point: str) -> str:
+    return f"r:{point}"
+
+
+@dataclass
+class Scores:
+    """Results of one evaluation.
+
+    ``units``: one row per unit — registry columns, ``total``, ``rank``, ``s:<node>`` for every
+    node (unrounded), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
+    ``v:<point>`` probe values, ``st:<point>`` and ``r:<point>`` rates.
+    """
+
+    rs: RuleSet
+    units: pl.DataFrame
+    rounds: pl.DataFrame
+    round_ids: list[int]
+    graded: Graded | None = None
+
+
+Source = pl.LazyFrame | list[pl.LazyFrame]
+
+
+def evaluate(rs: RuleSet, sources: dict[str, Source], rounds: list[int] | None = None,
+             plan: Plan | None = None, executor: Executor | None = None) -> Scores:
+    """Score every unit of ``rs`` from ``sources``: table name → a lazy frame, or a list of lazy
+    frames over partitions holding disjoint units (see :func:`govindex.eval.facts.partitions`), whose
+    aggregations the ``executor`` runs (in this process by default)."""
+    plan = plan or compile_rules(rs)
+    round_ids = sorted(rounds or rs.rounds)
+    per_round = _probe_frame(rs, plan, sources, round_ids, executor)
+    per_round = _rates(rs, plan, per_round)
+    units = _combine_rounds(rs, per_round)
+    units = _tree(rs, units)
+    graded = None
+    if rs.grading is not None:
+        graded = grade(rs.grading, dict(zip(units["code"].to_list(), units["total"].to_list())))
+        units = units.with_columns(
+            pl.col("code").replace_strict(graded.grade, default=None, return_dtype=pl.String).alias("grade"),
+            pl.col("code").replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel"))
+    return Scores(rs, units, per_round, round_ids, graded)
+
+
+def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
+    codes = [u.code for u in rs.units]
+    asof = [datetime.combine(rs.rounds[r], time()) if r in rs.rounds else None for r in round_ids]
+    units = pl.DataFrame({"code": codes}, schema={"code": pl.String})
+    rounds = pl.DataFrame({ROUND: round_ids, ASOF: asof}, schema={ROUND: pl.Int64, ASOF: pl.Datetime("us")})
+    return units.join(rounds, how="cross")
+
+
+def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_ids: list[int]) -> pl.LazyFrame:
+    keys = [pl.col(rs.unit_column).cast(pl.String).alias("code")]
+    if rs.table_has_round(table):
+        lf = lf.filter(pl.col(rs.round_column).is_in(round_ids))
+        keys.append(pl.col(rs.round_column).cast(pl.Int64).alias(ROUND))
+    if plan.prep_exprs(table):
+        lf = lf.with_columns(plan.prep_exprs(table))
+    if plan.row_exprs.get(table):
+        lf = lf.with_columns(plan.row_exprs[table])
+    return lf.group_by(keys).agg(plan.agg_exprs[table])
+
+
+def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids: list[int],
+                 executor: Executor | None) -> pl.DataFrame:
+    used = [t for t in rs.tables if plan.aggs[t]]
+    if executor is None and not any(isinstance(sources[t], list) for t in used):
+        queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
+        frames = pl.collect_all(queries, engine="streaming") if queries else []
+    else:
+        parts = [(t, lf) for t in used for lf in (sources[t] if isinstance(sources[t], list) else [sources[t]])]
+        results = (executor or InProcess()).map(collect_query, [_table_query(rs, plan, t, lf, round_ids)
+                                                                for t, lf in parts])
+        frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
+                  for t in used]
+    base = _base(rs, round_ids)
+    for t, df in zip(used, frames):
+        on = ["code", ROUND] if rs.table_has_round(t) else ["code"]
+        base = base.join(df, on=on, how="left")
+    return base.sort(["code", ROUND])
+
+
+def _status(plan: Plan, point: str) -> pl.Expr:
+    tables = plan.tables_of[point]
+    no_rows = [pl.col(rows_col(t)).fill_null(0) == 0 for t in tables]
+    no_ok = [pl.col(ok_col(t)).fill_null(0) == 0 for t in tables]
+    error = pl.any_horizontal([r.not_() & k for r, k in zip(no_rows, no_ok)]) if tables else pl.lit(False)
+    empty = pl.any_horizontal(no_rows) if tables else pl.lit(False)
+    return (pl.when(error).then(pl.lit(ERROR)).when(empty | pl.col(value_col(point)).is_null())
+            .then(pl.lit(NO_DATA)).otherwise(pl.lit(OK)))
+
+
+def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
+    points = rs.points
+    df = df.with_columns([plan.probes[p.id].alias(value_col(p.id)) for p in points])
+    df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
+    # A value that is not OK must not take part in normalisations across units.
+    df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
+                          .alias(value_col(p.id)) for p in points])
+    rates = []
+    for p in points:
+        r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
+        rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
+    drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:"))]
+    df = df.with_columns(rates).drop(drop)
+    # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
+    return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
+                            .then(pl.lit(NO_DATA))
+                            .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points])
+
+
+_ROUND_AGG = {
+    "latest": lambda c: c.sort_by(ROUND).drop_nulls().last(),
+    "mean": lambda c: c.mean(),
+    "max": lambda c: c.max(),
+    "min": lambda c: c.min(),
+    "share": lambda c: (c.drop_nulls() > 0).mean(),
+}
+
+
+def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
+    aggs = []
+    for p in rs.points:
+        aggs.append(_ROUND_AGG[p.rounds](pl.col(rate_col(p.id))).alias(rate_col(p.id)))
+        st = pl.col(status_col(p.id))
+        aggs.append(pl.when((st == OK).any()).then(pl.lit(OK)).when((st == ERROR).any()).then(pl.lit(ERROR))
+                    .otherwise(pl.lit(NO_DATA)).alias(status_col(p.id)))
+    combined = df.group_by("code").agg(aggs)
+    registry = pl.DataFrame([{"code": u.code, "name": u.name, **u.attrs} for u in rs.units],
+                            schema={"code": pl.String, "name": pl.String, **{a: pl.String for a in rs.unit_attrs}},
+                            orient="row")
+    return registry.join(combined, on="code", how="left", maintain_order="left")
+
+
+def round_half(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
+    """Round like a methodologist: half_up (away from zero), half_even, down (toward 0), up."""
+    # The final .round() removes binary noise (76.82000000000001) from the divided result; + 0.0
+    # turns -0.0 into 0.0.
+    return _round(e, digits, mode).round(digits) + 0.0
+
+
+def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
+    scale = 10.0**digits
+    if mode == "half_even":
+        return e.round(digits, mode="half_to_even")
+    if mode == "down":
+        return ((e * scale).abs() + 1e-9).floor() * e.sign() / scale
+    if mode == "up":
+        return ((e * scale).abs() - 1e-9).ceil() * e.sign() / scale
+    # half_up: nudge by a relative epsilon so 1.005 (stored as 1.00499…) rounds to 1.01
+    return ((e * scale).abs() * (1 + 1e-12) + 0.5).floor() * e.sign() / scale
+
+
+def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
+    rounding = rs.rounding
+    digits, mode = int(rounding["digits"]), str(rounding["mode"])  # type: ignore[arg-type]
+    point_scores = []
+    for p in rs.points:
+        s = pl.col(rate_col(p.id)) * p.max
+        if rounding["at"] == "points":
+            s = round_half(s, digits, mode)
+        if p.missing == "zero":  # the rule says missing scores 0; its status still says why
+            s = s.fill_null(0.0)
+        point_scores.append(s.alias(score_col(p.id)))
+    df = df.with_columns(point_scores)
+    # Bottom-up by level: every node depends on its children only.
+    indicators = [x for x in rs.nodes.values() if not x.is_point]
+    for level in sorted({x.level for x in indicators}, reverse=True):
+        df = df.with_columns([_node_expr(rs, x).alias(score_col(x.id)) for x in indicators if x.level == level])
+    total = pl.col(score_col(ROOT))
+    df = df.with_columns(total.alias("total"))
+    df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
+    return df.sort(["rank", "code"], nulls_last=True)
+
+
+def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
+    kids = [rs.nodes[c] for c in node.children]
+    scores = [pl.col(score_col(k.id)) for k in kids]
+    null_hit = pl.any_horizontal([s.is_null() for s, k in zip(scores, kids) if k.missing == "null"] or [pl.lit(False)])
+    present = [s.is_not_null() | pl.lit(k.missing == "zero") for s, k in zip(scores, kids)]
+    vals = [s.fill_null(0.0) for s in scores]
+    den = pl.sum_horizontal([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
+    total_max = sum(k.max for k in kids)
+    if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
+        num = pl.sum_horizontal([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
+        val = (num * total_max / den).clip(upper_bound=node.max)
+    elif node.aggregate in ("min", "max"):
+        rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
+        pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
+        val = pick(rates) * node.max
+    elif node.aggregate == "geomean":
+        logs = pl.sum_horizontal([pl.when(p).then((v / k.max).log() * k.max).otherwise(0.0)
+                                  for p, v, k in zip(present, vals, kids)])
+        val = (logs / den).exp() * node.max
+    else:
+        raise ValueError(f"no aggregator {node.aggregate}")
+    out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
+    return out.fill_null(0.0) if node.missing == "zero" else out

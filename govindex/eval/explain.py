@@ -1,0 +1,163 @@
+"""The trace of one unit's score: node by node, formula, probe values per round, the facts
+that matched (with their source URL or manual entry)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from govindex.check.expr import did_you_mean
+from govindex.diagnostics import UsageError
+from govindex.eval.compile import ROUND, aggregates_in, row_filter, valid_condition, value_col
+from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
+from govindex.ir import ROOT, RuleSet, Unit
+from govindex.lang.fmt import format_expr
+
+FACT_ROWS = 3
+_SHOW = ("url", "title", "name", "query", "text", "account", "point", "value", "collector", "note",
+         "submitted", "replied", "published", "status", "error")
+
+
+def find_unit(rs: RuleSet, key: str) -> Unit:
+    u = rs.unit_by(key)
+    if u is None:
+        raise UsageError(f"no unit {key!r} in the registry; "
+                         + (did_you_mean(key, [x.name for x in rs.units] + [x.code for x in rs.units])
+                            or "give a code or a name from the units file"))
+    return u
+
+
+def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict:
+    """The trace as a JSON-ready dict."""
+    rs = sc.rs
+    start = node or ROOT
+    if start not in rs.nodes:
+        raise UsageError(f"no node {start!r}; " + (did_you_mean(start, rs.nodes) or "see `govindex check`"))
+    row = sc.units.filter(pl.col("code") == unit.code).row(0, named=True)
+    rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
+    unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
+    return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
+            "rank": row["rank"], "of": sc.units.height,
+            "node": _node(rs, start, row, rounds, unit_rows)}
+
+
+def _tables_under(rs: RuleSet, start: str) -> set[str]:
+    out, stack = set(), [start]
+    while stack:
+        x = rs.nodes[stack.pop()]
+        stack.extend(x.children)
+        if x.is_point and x.probe is not None:
+            out |= {c.args[0].id for c in aggregates_in(x.probe, rs.tables)}  # type: ignore[union-attr]
+    return out
+
+
+def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
+    out = {}
+    for t in sorted(tables):
+        out[t] = sources[t].filter(pl.col(rs.unit_column).cast(pl.String) == code).collect()
+    return out
+
+
+def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: dict) -> dict:
+    x = rs.nodes[ident]
+    out: dict = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
+                 "score": row[score_col(x.id)]}
+    if not x.is_point:
+        out["aggregate"] = x.aggregate
+        out["missing"] = x.missing
+        out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
+        return out
+    out.update({"probe": format_expr(x.probe), "formula": format_expr(x.score), "missing": x.missing,
+                "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
+    out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
+                         "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
+    out["facts"] = _facts(rs, x.id, x.probe, unit_rows)
+    return out
+
+
+def _plain(v):
+    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
+
+
+def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -> list[dict]:
+    out = []
+    for call in aggregates_in(probe, rs.tables):
+        table = call.args[0].id
+        df = unit_rows[table]
+        matched = df.filter(row_filter(rs, call, point))
+        if rs.table_has_round(table):
+            matched = matched.sort(rs.round_column, descending=True)
+        show = [c for c in _SHOW if c in matched.columns]
+        if rs.table_has_round(table):
+            show = [rs.round_column, *show]
+        sample = [{k: _plain(v) for k, v in r.items()} for r in matched.select(show).head(FACT_ROWS).iter_rows(named=True)]
+        invalid = df.filter(~valid_condition(rs, table)) if rs.tables[table].valid is not None else df.clear()
+        out.append({"table": table, "aggregate": call.fn, "filter": format_expr(call.kwarg("where"))
+                    if call.kwarg("where") is not None else "", "matched": matched.height, "rows": sample,
+                    "invalid": invalid.height,
+                    "invalid_rows": [{k: _plain(v) for k, v in r.items()}
+                                     for r in invalid.select(show).head(FACT_ROWS).iter_rows(named=True)]})
+    return out
+
+
+# ------------------------------------------------------------------ text rendering
+
+
+def render_text(doc: dict, fmt_num) -> str:
+    u = doc["unit"]
+    extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
+    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})",
+             f"total {fmt_num(doc['total'])}, rank {doc['rank']} of {doc['of']}", ""]
+    _render_node(doc["node"], 0, lines, fmt_num)
+    return "\n".join(lines)
+
+
+def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
+    pad = "  " * depth
+    score = f"{f(x['score'])} / {x['max']:g}"
+    if x["kind"] == "indicator":
+        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
+        for c in x["children"]:
+            _render_node(c, depth + 1, lines, f)
+        return
+    flag = "" if x["status"] == "ok" else f"  !{x['status']}"
+    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}")
+    lines.append(f"{pad}    probe    {x['probe']}")
+    vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
+                      for r in x["per_round"])
+    lines.append(f"{pad}    values   {vals}")
+    rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
+    lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "
+                 f"missing: {x['missing']})")
+    for fact in x["facts"]:
+        filt = f" where {fact['filter']}" if fact["filter"] else ""
+        lines.append(f"{pad}    facts    {fact['matched']} row(s) of {fact['table']}{filt}")
+        for r in fact["rows"]:
+            lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
+        if fact["invalid"]:
+            lines.append(f"{pad}    invalid  {fact['invalid']} row(s) of {fact['table']} fail its `valid when` rule")
+            for r in fact["invalid_rows"]:
+                lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
+
+
+def _v(v) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, str) and len(v) > 60:
+        return v[:57] + "…"
+    return str(v)
+
+
+def load_sources(rs: RuleSet, facts: Path) -> dict[str, pl.LazyFrame]:
+    """Lazy scans of the tables that some probe reads (others need not exist on disk)."""
+    from govindex.eval.facts import scan
+
+    if not facts.is_dir():
+        from govindex.diagnostics import UsageError
+
+        raise UsageError(f"facts directory {facts} does not exist")
+    used = _tables_under(rs, ROOT)
+    return {t: scan(rs, facts, t) for t in rs.tables if t in used}

@@ -1,0 +1,227 @@
+"""AST → canonical rule text. ``parse(format(x)) == x`` for every file; comments are kept.
+
+Layout: two-space indent, one setting per line, a blank line between top-level items and
+between an indicator's children, expressions with the fewest parentheses that parse back.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from govindex.lang import nodes as n
+
+WIDTH = 100
+_NAME = re.compile(r"[A-Za-z_\u4e00-\u9fff][A-Za-z0-9_\u4e00-\u9fff]*")
+# Words the NAME terminal excludes (grammar.lark); other keywords are names inside a map.
+_KEYWORDS = {"and", "or", "not", "in", "if", "then", "else", "true", "false", "null", "under", "when"}
+_PREC = {"or": 1, "and": 2, "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4, "in": 4, "not in": 4,
+         "+": 5, "-": 5, "*": 6, "/": 6}
+
+
+def format_number(v: float, text: str = "") -> str:
+    if text:
+        return text
+    if not math.isfinite(v):
+        return "1e999" if v > 0 else "-1e999" if v < 0 else "0"
+    if v == int(v) and abs(v) < 1e15:
+        return str(int(v))
+    return repr(v)
+
+
+def format_string(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t") + '"'
+
+
+def format_expr(e: n.Expr, level: int = 0) -> str:
+    """One expression on one line, parenthesised only where the grammar needs it."""
+    text, prec = _expr(e)
+    return f"({text})" if prec < level else text
+
+
+def _expr(e: n.Expr) -> tuple[str, int]:
+    if isinstance(e, n.Number):
+        return format_number(e.value, e.text), 8 if e.value >= 0 else 7
+    if isinstance(e, n.String):
+        return format_string(e.value), 8
+    if isinstance(e, n.Bool):
+        return ("true" if e.value else "false"), 8
+    if isinstance(e, n.Null):
+        return "null", 8
+    if isinstance(e, n.Name):
+        return e.id, 8
+    if isinstance(e, n.Call):
+        args = [format_expr(a) for a in e.args] + [f"{k.name}: {format_expr(k.value)}" for k in e.kwargs]
+        return f"{e.fn}({', '.join(args)})", 8
+    if isinstance(e, n.ListLit):
+        return "[" + ", ".join(format_expr(i) for i in e.items) + "]", 8
+    if isinstance(e, n.MapLit):
+        return "{" + ", ".join(f"{_key(p)}: {format_expr(p.value)}" for p in e.pairs) + "}", 8
+    if isinstance(e, n.Unary):
+        if e.op == "not":
+            return "not " + format_expr(e.operand, 3), 3
+        inner = format_expr(e.operand, 7)
+        return "-" + (f"({inner})" if inner.startswith("-") else inner), 7
+    if isinstance(e, n.If):
+        return f"if {format_expr(e.cond)} then {format_expr(e.then)} else {format_expr(e.else_)}", 0
+    if isinstance(e, n.Binary):
+        p = _PREC[e.op]
+        if p == 4:  # comparisons do not chain: both sides are sums
+            return f"{format_expr(e.left, 5)} {e.op} {format_expr(e.right, 5)}", 4
+        return f"{format_expr(e.left, p)} {e.op} {format_expr(e.right, p + 1)}", p
+    raise TypeError(f"cannot format {type(e).__name__}")
+
+
+def _key(p: n.Pair) -> str:
+    if isinstance(p.key, float):
+        return format_number(p.key, p.key_text if p.key_text[:1].isdigit() else "")
+    if p.key_text.startswith('"') or not _NAME.fullmatch(p.key) or p.key in _KEYWORDS:
+        return format_string(p.key)
+    return p.key
+
+
+class _Writer:
+    def __init__(self, comments: tuple[n.Comment, ...]):
+        self.comments = sorted(comments, key=lambda c: (c.line, c.col))
+        self.i = 0
+        self.lines: list[str] = []
+
+    def lead(self, line: int, indent: str) -> None:
+        prev = None
+        while self.i < len(self.comments) and self.comments[self.i].line < line:
+            c = self.comments[self.i]
+            if prev is not None and c.line > prev + 1:
+                self.blank()  # a blank line between comment blocks is kept
+            self.lines.append(indent + c.text)
+            prev = c.line
+            self.i += 1
+
+    def trail(self, line: int) -> str:
+        if self.i < len(self.comments) and self.comments[self.i].line == line:
+            c = self.comments[self.i]
+            self.i += 1
+            return "  " + c.text
+        return ""
+
+    def emit(self, indent: str, text: str, span: n.Span, end_line: int | None = None) -> None:
+        self.lead(span.line, indent)
+        self.lines.append(indent + text + self.trail(end_line or span.end_line))
+
+    def blank(self) -> None:
+        if self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+
+def format_file(f: n.RuleFile) -> str:
+    """Canonical text of one rule file."""
+    w = _Writer(f.comments)
+    for item in f.items:
+        w.blank()
+        _item(w, item, "")
+    w.lead(10**9, "")
+    while w.lines and w.lines[-1] == "":
+        w.lines.pop()
+    return "\n".join(w.lines) + "\n"
+
+
+def _block(w: _Writer, indent: str, header: str, span: n.Span, body) -> None:
+    w.emit(indent, header + " {", span, span.line)
+    body(indent + "  ")
+    w.lead(span.end_line, indent + "  ")
+    w.lines.append(indent + "}" + w.trail(span.end_line))
+
+
+def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
+    for s in settings:
+        lines = wrap_expr(s.value, indent, f"{s.key}: ")
+        w.emit(indent, lines[0], s.span, s.span.line if len(lines) > 1 else None)
+        w.lines.extend(lines[1:])
+
+
+def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> list[str]:
+    """``prefix + e`` on one line if it fits in ``width``; else broken at call arguments, list
+    items and ``and``/``or``. The first line is returned without ``indent``, the others with it."""
+    one = format_expr(e)
+    if len(indent) + len(prefix) + len(one) <= width:
+        return [prefix + one]
+    inner = indent + "  "
+    if isinstance(e, n.Call) and (e.args or e.kwargs):
+        parts = [("", a) for a in e.args] + [(f"{k.name}: ", k.value) for k in e.kwargs]
+        lines = [prefix + e.fn + "("]
+        for i, (kp, a) in enumerate(parts):
+            sub = wrap_expr(a, inner, kp, width)
+            sub[-1] += "," if i < len(parts) - 1 else ""
+            lines.append(inner + sub[0])
+            lines.extend(sub[1:])
+        lines.append(indent + ")")
+        return lines
+    if isinstance(e, n.ListLit) and e.items:
+        lines, cur = [prefix + "["], ""
+        items = [format_expr(i) for i in e.items]
+        for i, it in enumerate(items):
+            piece = it + ("," if i < len(items) - 1 else "")
+            if cur and len(inner) + len(cur) + 1 + len(piece) > width:
+                lines.append(inner + cur)
+                cur = piece
+            else:
+                cur = f"{cur} {piece}" if cur else piece
+        lines.append(inner + cur)
+        lines.append(indent + "]")
+        return lines
+    if isinstance(e, n.Binary) and e.op in ("and", "or"):
+        chain, x = [], e
+        while isinstance(x, n.Binary) and x.op == e.op:
+            chain.append(x.right)
+            x = x.left
+        chain.append(x)
+        chain.reverse()
+        p = _PREC[e.op]
+        lines = [prefix + format_expr(chain[0], p)]
+        lines += [f"{inner}{e.op} {format_expr(c, p + 1)}" for c in chain[1:]]
+        return lines
+    return [prefix + one]
+
+
+def _item(w: _Writer, it: n.Item, indent: str) -> None:
+    if isinstance(it, (n.MarkerDecl, n.CleanDecl)):
+        kw = "marker" if isinstance(it, n.MarkerDecl) else "clean"
+        _block(w, indent, f"{kw} {it.id} {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.GradingDecl):
+        _block(w, indent, f"grading {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.RulesetDecl):
+        _block(w, indent, f"ruleset {format_string(it.name)}", it.span, lambda ind: _settings(w, ind, it.settings))
+    elif isinstance(it, n.TableDecl):
+        def body(ind: str) -> None:
+            for c in it.columns:
+                w.emit(ind, f"{c.name}: {c.type}", c.span)
+            if it.valid is not None:
+                w.emit(ind, f"valid when {format_expr(it.valid)}", it.valid.span)
+        _block(w, indent, f"table {it.name}", it.span, body)
+    elif isinstance(it, (n.IndicatorDecl, n.PointDecl)):
+        kind = "indicator" if isinstance(it, n.IndicatorDecl) else "point"
+        header = f"{kind} {it.id} {format_string(it.label)}" + (f" under {it.under}" if it.under else "")
+
+        def body(ind: str) -> None:
+            _settings(w, ind, it.settings)
+            for child in getattr(it, "children", ()):
+                w.blank()
+                _item(w, child, ind)
+        _block(w, indent, header, it.span, body)
+    elif isinstance(it, n.LetDecl):
+        w.emit(indent, f"let {it.name} = {format_expr(it.value)}", it.span)
+    elif isinstance(it, n.TestDecl):
+        def body(ind: str) -> None:
+            for g in it.givens:
+                rows = g.rows.items
+                if not rows:
+                    w.emit(ind, f"given {g.table} []", g.span)
+                    continue
+                w.emit(ind, f"given {g.table} [", g.span, g.span.line)
+                for k, r in enumerate(rows):
+                    w.emit(ind + "  ", format_expr(r) + ("," if k < len(rows) - 1 else ""), r.span)
+                w.lines.append(ind + "]")
+            for ex in it.expects:
+                w.emit(ind, f"expect {format_string(ex.unit)} {ex.node} {ex.op} {format_expr(ex.value)}", ex.span)
+        _block(w, indent, f"test {format_string(it.name)}", it.span, body)
+    else:
+        raise TypeError(f"cannot format {type(it).__name__}")

@@ -1,0 +1,249 @@
+"""The AST of the rules language: frozen, slotted dataclasses, each with a source span.
+
+Spans are excluded from equality so that ``parse(format(x)) == parse(x)`` compares meaning,
+not layout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from govindex.diagnostics import NOWHERE, Span  # noqa: F401  (re-exported: nodes carry spans)
+
+
+def _span() -> Span:
+    return field(default=NOWHERE, compare=False, repr=False)
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True, slots=True)
+class Number:
+    value: float
+    text: str = field(compare=False, default="")
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class String:
+    value: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Bool:
+    value: bool
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Null:
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Kwarg:
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    fn: str
+    args: tuple[Expr, ...]
+    kwargs: tuple[Kwarg, ...]
+    span: Span = _span()
+
+    def kwarg(self, name: str) -> Expr | None:
+        for kw in self.kwargs:
+            if kw.name == name:
+                return kw.value
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Unary:
+    op: str  # "-" or "not"
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Binary:
+    op: str  # + - * / == != < <= > >= and or in "not in"
+    left: Expr
+    right: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class If:
+    cond: Expr
+    then: Expr
+    else_: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ListLit:
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    key: float | str
+    value: Expr
+    key_text: str = field(compare=False, default="")
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MapLit:
+    pairs: tuple[Pair, ...]
+    span: Span = _span()
+
+
+Expr = Number | String | Bool | Null | Name | Call | Unary | Binary | If | ListLit | MapLit
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    key: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetDecl:
+    name: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    type: str  # "str", "int", "float", "bool", "date", "datetime", "list[str]"
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TableDecl:
+    name: str
+    columns: tuple[Column, ...]
+    valid: Expr | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class PointDecl:
+    id: str
+    label: str
+    under: str | None
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorDecl:
+    id: str
+    label: str
+    under: str | None
+    settings: tuple[Setting, ...]
+    children: tuple[IndicatorDecl | PointDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class LetDecl:
+    name: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Given:
+    table: str
+    rows: ListLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    unit: str
+    node: str
+    op: str
+    value: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TestDecl:
+    name: str
+    givens: tuple[Given, ...]
+    expects: tuple[Expect, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class GradingDecl:
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerDecl:
+    """``marker id "label" { table: … when: … }`` — a flag that extraction sets on matching rows."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanDecl:
+    """``clean id "reason" { table: … drop_when: … }`` or ``{ table: … dedupe: [columns] }``."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    line: int
+    col: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RuleFile:
+    path: str
+    items: tuple[Item, ...]
+    comments: tuple[Comment, ...] = field(default=(), compare=False)
+
+
+def setting(settings: tuple[Setting, ...], key: str) -> Setting | None:
+    """The setting named ``key``, or None."""
+    for s in settings:
+        if s.key == key:
+            return s
+    return None

@@ -1,0 +1,405 @@
+"""Rule text → AST (:mod:`govindex.lang.nodes`). LALR, strict, positions on every node.
+
+:func:`parse_text` raises only :class:`govindex.diagnostics.RuleError`, whatever the input.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from govindex.diagnostics import Diagnostic, RuleError
+from govindex.lang import nodes as n
+
+_GRAMMAR = Path(__file__).with_name("grammar.lark")
+
+# Friendly names for terminals in "expected ..." messages.
+_TERMINALS = {
+    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
+    "COLON": "':'", "COMMA": "','", "EQUAL": "'='", "NAME": "a name", "STRING": 'a "string"',
+    "NUMBER": "a number", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
+    "MINUS": "'-'", "$END": "end of file",
+}
+for _kw in ("ruleset", "grading", "marker", "clean", "table", "indicator", "point", "let", "test", "under", "valid", "when",
+            "given", "expect", "if", "then", "else", "and", "or", "not", "in", "true", "false", "null"):
+    _TERMINALS[_kw.upper()] = f"'{_kw}'"
+
+# Bad examples → a label and a hint (lark's match_examples). Doubles as test data.
+SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
+    "missing ':' after a setting name": (
+        "write settings as `name: value`, e.g. `max: 10`",
+        ['indicator a "A" { max 10 }', 'point p "P" { probe count(pages) }',
+         'indicator a "A" { point p "P" { max 1 } }', 'indicator a "A" { indicator b "B" { max 1 } }'],
+    ),
+    "unclosed block": (
+        "every '{' needs a matching '}'",
+        ['indicator a "A" { max: 10', 'point p "P" { max: 1', 'indicator a "A" { point p "P" { max: 1',
+         'indicator a "A" { point p "P" { max: 1 }', 'indicator a "A" { point p "P" { max: 1 }\n'],
+    ),
+    "indicator or point without a label": (
+        'give a quoted Chinese label after the id: `indicator supply "服务供给能力" { ... }`',
+        ["indicator a { max: 10 }", "point p { max: 1 }"],
+    ),
+    "unquoted string": (
+        'strings are written in double quotes: "住房"',
+        ["ruleset x { }", 'ruleset "x" { units: units.csv }'],
+    ),
+    "missing operand": (
+        "an operator needs a value on both sides",
+        ['point p "P" { score: x + }', 'point p "P" { probe: count(pages, where: status == ) }',
+         'indicator a "A" { point p "P" { score: x + } }', 'indicator a "A" { point p "P" { score: x * } }',
+         'indicator a "A" { point p "P" { probe: count(pages, where: status == ) } }'],
+    ),
+    "missing ',' between arguments": (
+        "separate arguments with commas: f(a, b)",
+        ['point p "P" { score: linear(x cap: 3) }', 'indicator a "A" { point p "P" { score: linear(x cap: 3) } }'],
+    ),
+}
+
+
+@cache
+def _parser() -> Lark:
+    return Lark(_GRAMMAR.read_text(encoding="utf-8"), parser="lalr", strict=True,
+                propagate_positions=True, maybe_placeholders=False, cache=True)
+
+
+def parse_text(text: str, path: str = "<string>") -> n.RuleFile:
+    """Parse one rule file's text. Raises :class:`RuleError` (E001) on a syntax error."""
+    # Lark counts lines by \n only: make every line break one, so positions match what editors show.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise RuleError([_syntax_diagnostic(exc, text, path)]) from None
+    except RecursionError:
+        raise RuleError([_too_deep(path)]) from None
+    except LarkError as exc:  # any other lark failure is still the user's text
+        raise RuleError([Diagnostic("E001", f"cannot parse: {exc}", n.Span(path, 1, 1, 1, 1))]) from None
+    try:
+        items = _ToAst(path).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, _AstError):
+            raise RuleError([exc.orig_exc.diagnostic]) from None
+        if isinstance(exc.orig_exc, RecursionError):
+            raise RuleError([_too_deep(path)]) from None
+        raise
+    except RecursionError:
+        raise RuleError([_too_deep(path)]) from None
+    # Comments are ignored by the grammar; gather them from the text for the formatter.
+    return n.RuleFile(path, tuple(items), tuple(_scan_comments(text)))
+
+
+def _too_deep(path: str) -> Diagnostic:
+    return Diagnostic("E001", "expression nested too deeply", n.Span(path, 1, 1, 1, 1),
+                      "split it with `let` declarations")
+
+
+def _scan_comments(text: str) -> list[n.Comment]:
+    """Find `#` comments outside strings (the lexer drops them)."""
+    out = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        in_str = esc = False
+        for col, ch in enumerate(line, 1):
+            if in_str:
+                if esc:
+                    esc = False
+                elif ch == "\\":
+                    esc = True
+                elif ch == '"':
+                    in_str = False
+            elif ch == '"':
+                in_str = True
+            elif ch == "#":
+                out.append(n.Comment(lineno, col, line[col - 1 :].rstrip()))
+                break
+    return out
+
+
+def parse_file(path: Path) -> n.RuleFile:
+    """Read and parse one ``.rules`` file (UTF-8)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError([Diagnostic("E002", f"cannot read rule file: {exc}", n.Span(str(path), 0, 0, 0, 0),
+                                    "rule files are UTF-8 text")]) from None
+    return parse_text(text, str(path))
+
+
+def rule_files(root: Path) -> list[Path]:
+    """The ``.rules`` files of a rule set directory (or the one file given), sorted."""
+    if root.is_file():
+        return [root]
+    return sorted(root.rglob("*.rules"))
+
+
+def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
+    """Parse every file of a rule set; syntax errors of all files are gathered."""
+    files, diags = [], []
+    paths = rule_files(root)
+    if not paths:
+        diags.append(Diagnostic("E003", f"no .rules files in {root}", n.Span(str(root), 0, 0, 0, 0),
+                                "a rule set is a directory of .rules files"))
+    for p in paths:
+        try:
+            files.append(parse_file(p))
+        except RuleError as exc:
+            diags.extend(exc.diagnostics)
+    return files, diags
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    label = None
+    try:
+        # Each example twice: as the first item of a file and after another item (LALR states differ).
+        examples = {k: v[1] + ["let z_ = 1\n" + x for x in v[1]] for k, v in SYNTAX_EXAMPLES.items()}
+        label = exc.match_examples(_parser().parse, examples, use_accepts=True)
+    except Exception:  # noqa: BLE001 - a failed label lookup must not hide the real error
+        label = None
+    hint = SYNTAX_EXAMPLES[label][0] if label else ""
+    line, col = max(exc.line, 1) if exc.line != -1 else 1, max(exc.column, 1) if exc.column != -1 else 1
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        lines = text.splitlines() or [""]
+        line, col = len(lines), len(lines[-1]) + 1
+        found = "end of file"
+    elif isinstance(exc, UnexpectedToken):
+        found = repr(str(exc.token))
+    elif isinstance(exc, UnexpectedCharacters):
+        found = repr(exc.char)
+    else:
+        found = "this"
+    expected = sorted({_TERMINALS.get(t, t) for t in getattr(exc, "expected", None) or getattr(exc, "allowed", None) or []})
+    message = f"unexpected {found}" + (f"; {label}" if label else "")
+    if expected and not hint:
+        hint = "expected " + ", ".join(expected[:8]) + (" ..." if len(expected) > 8 else "")
+    return Diagnostic("E001", message, n.Span(path, line, col, line, col + 1), hint)
+
+
+class _AstError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _unquote(tok: str) -> str:
+    body = tok[1:-1]
+    if "\\" not in body:
+        return body
+    out, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            out.append({"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}.get(nxt, "\\" + nxt))
+            i += 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+class _ToAst(Transformer):
+    """lark tree → AST. Each method is named after the grammar rule it builds."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    def _span(self, meta) -> n.Span:
+        if getattr(meta, "empty", True):
+            return n.Span(self.path, 0, 0, 0, 0)
+        return n.Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, tok: Token) -> n.Span:
+        return n.Span(self.path, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
+
+    def start(self, items):
+        return items
+
+    @v_args(meta=True)
+    def ruleset(self, meta, c):
+        return n.RulesetDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def marker(self, meta, c):
+        return n.MarkerDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
+
+    @v_args(meta=True)
+    def clean(self, meta, c):
+        return n.CleanDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
+
+    @v_args(meta=True)
+    def grading(self, meta, c):
+        return n.GradingDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
+    def setting(self, meta, c):
+        return n.Setting(str(c[0]), c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def table(self, meta, c):
+        cols = tuple(x for x in c[1:] if isinstance(x, n.Column))
+        valids = [x for x in c[1:] if not isinstance(x, n.Column)]
+        if len(valids) > 1:
+            raise _AstError(Diagnostic("E001", "a table has at most one `valid when` rule",
+                                       valids[1].span if hasattr(valids[1], "span") else self._span(meta),
+                                       "combine the conditions with `and`"))
+        return n.TableDecl(str(c[0]), cols, valids[0] if valids else None, self._span(meta))
+
+    @v_args(meta=True)
+    def column(self, meta, c):
+        return n.Column(str(c[0]), c[1], self._span(meta))
+
+    def coltype(self, c):
+        return f"{c[0]}[{c[1]}]" if len(c) == 2 else str(c[0])
+
+    def valid(self, c):
+        return c[0]
+
+    def under(self, c):
+        return str(c[0])
+
+    @v_args(meta=True)
+    def indicator(self, meta, c):
+        ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
+        under = rest[0] if rest and isinstance(rest[0], str) else None
+        body = rest[1:] if under is not None else rest
+        settings = tuple(x for x in body if isinstance(x, n.Setting))
+        children = tuple(x for x in body if not isinstance(x, n.Setting))
+        return n.IndicatorDecl(ident, label, under, settings, children, self._span(meta))
+
+    @v_args(meta=True)
+    def point(self, meta, c):
+        ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
+        under = rest[0] if rest and isinstance(rest[0], str) else None
+        body = rest[1:] if under is not None else rest
+        return n.PointDecl(ident, label, under, tuple(body), self._span(meta))
+
+    @v_args(meta=True)
+    def let(self, meta, c):
+        return n.LetDecl(str(c[0]), c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def test(self, meta, c):
+        givens = tuple(x for x in c[1:] if isinstance(x, n.Given))
+        expects = tuple(x for x in c[1:] if isinstance(x, n.Expect))
+        return n.TestDecl(_unquote(c[0]), givens, expects, self._span(meta))
+
+    @v_args(meta=True)
+    def given(self, meta, c):
+        return n.Given(str(c[0]), c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def expect(self, meta, c):
+        return n.Expect(_unquote(c[0]), str(c[1]), str(c[2]), c[3], self._span(meta))
+
+    # expressions
+    @v_args(meta=True)
+    def if_(self, meta, c):
+        return n.If(c[0], c[1], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def or_(self, meta, c):
+        return n.Binary("or", c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def and_(self, meta, c):
+        return n.Binary("and", c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def not_(self, meta, c):
+        return n.Unary("not", c[0], self._span(meta))
+
+    @v_args(meta=True)
+    def compare(self, meta, c):
+        return n.Binary(str(c[1]), c[0], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def in_(self, meta, c):
+        return n.Binary("in", c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def not_in(self, meta, c):
+        return n.Binary("not in", c[0], c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def binary(self, meta, c):
+        return n.Binary(str(c[1]), c[0], c[2], self._span(meta))
+
+    @v_args(meta=True)
+    def neg(self, meta, c):
+        if isinstance(c[0], n.Number):
+            return n.Number(-c[0].value, "-" + c[0].text, self._span(meta))
+        return n.Unary("-", c[0], self._span(meta))
+
+    def number(self, c):
+        tok = c[0]
+        return n.Number(float(tok), str(tok), self._tok_span(tok))
+
+    def string(self, c):
+        return n.String(_unquote(c[0]), self._tok_span(c[0]))
+
+    @v_args(meta=True)
+    def true(self, meta, c):
+        return n.Bool(True, self._span(meta))
+
+    @v_args(meta=True)
+    def false(self, meta, c):
+        return n.Bool(False, self._span(meta))
+
+    @v_args(meta=True)
+    def null(self, meta, c):
+        return n.Null(self._span(meta))
+
+    def name(self, c):
+        return n.Name(str(c[0]), self._tok_span(c[0]))
+
+    @v_args(meta=True)
+    def call(self, meta, c):
+        fn, rest = c[0], [x for x in c[1:] if x is not None]
+        args = tuple(x for x in rest if not isinstance(x, n.Kwarg))
+        kwargs = tuple(x for x in rest if isinstance(x, n.Kwarg))
+        seen_kw = False
+        for x in rest:
+            if isinstance(x, n.Kwarg):
+                seen_kw = True
+            elif seen_kw:
+                raise _AstError(Diagnostic("E001", "positional argument after a named one", x.span,
+                                           "put positional arguments first: f(x, cap: 3)"))
+        names = [k.name for k in kwargs]
+        for k in kwargs:
+            if names.count(k.name) > 1:
+                raise _AstError(Diagnostic("E001", f"argument `{k.name}` given twice", k.span, "give each argument once"))
+        return n.Call(str(fn), args, kwargs, n.Span(self.path, fn.line, fn.column, meta.end_line, meta.end_column))
+
+    def posarg(self, c):
+        return c[0]
+
+    @v_args(meta=True)
+    def kwarg(self, meta, c):
+        return n.Kwarg(str(c[0]), c[1], self._span(meta))
+
+    @v_args(meta=True)
+    def list(self, meta, c):
+        return n.ListLit(tuple(x for x in c if x is not None), self._span(meta))
+
+    @v_args(meta=True)
+    def map(self, meta, c):
+        pairs = tuple(x for x in c if x is not None)
+        keys = [p.key for p in pairs]
+        for p in pairs:
+            if keys.count(p.key) > 1:
+                raise _AstError(Diagnostic("E001", f"key {p.key_text} appears twice", p.span, "give each key once"))
+        return n.MapLit(pairs, self._span(meta))
+
+    @v_args(meta=True)
+    def pair(self, meta, c):
+        tok = c[0]
+        if tok.type == "NUMBER":
+            key: float | str = float(tok)
+        elif tok.type == "STRING":
+            key = _unquote(tok)
+        else:
+            key = str(tok)
+        return n.Pair(key, c[1], str(tok), self._span(meta))

@@ -1,0 +1,205 @@
+"""Results (+ their analysis) → one self-contained HTML report: the ``report`` stage.
+
+:func:`build` turns loaded results and the ``analyze`` dict into a template context — summary
+cards, sections of inline SVG charts (:mod:`govindex.report.charts`) and tables (the tables of
+``analyze``, from :mod:`govindex.analysis.render`, plus the full ranking); :func:`render` fills
+``templates/report.html.j2``; :func:`write` puts the page in place atomically. The page needs
+nothing from the network: no CDN, no web font, no third-party script (only a few lines of its
+own that sort a table when a column header is clicked).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from govindex.analysis.analyze import TOTAL, Results
+from govindex.analysis.render import DASH, num, pct, report, signed
+from govindex.analysis.render import Table as RenderTable
+from govindex.report.charts import Chart
+
+ATTR_LABELS = {"province": "省份", "macro_region": "区域", "region": "区域"}
+
+
+@dataclass
+class Table:
+    """A table of the page: ``rows`` of (text, sort key) cells; a key of "" sorts by the text."""
+
+    caption: str
+    columns: list[str]
+    rows: list[list[tuple[str, str]]]
+    right: set[int] = field(default_factory=set)
+    note: str = ""
+    tall: bool = False  # scrolls on screen (never in print)
+
+
+@dataclass
+class Section:
+    id: str
+    title: str
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+def build(res: Results, doc: dict, previous: Results | None = None, rounds: list | None = None,
+          generated: str | None = None) -> dict:
+    """The template context: title, summary cards, sections (charts and tables) and notes."""
+    sections = {k: Section(k, t) for k, t in (
+        ("distribution", "得分分布与等级 · Distribution of totals and grades"),
+        ("national", "全国指标 · National figures"),
+        ("regions", "区域比较 · Regions"),
+        ("provinces", "省份比较 · Provinces"),
+        ("profile", "指标得分率 · Score-rate profile"),
+        ("clusters", "聚类分析 · Clusters"),
+        ("change", "年度变化 · Year over year"),
+        ("ranking", "完整排名 · Full ranking"),
+        ("more", "其他 · More tables"))}
+    _charts(sections, res, doc)
+    tables = report(doc, members=None)
+    for t in tables.tables:
+        sections[_route(t.title, doc)].tables.append(_table(t))
+    sections["ranking"].tables.append(_ranking(res, doc, previous))
+    return {"title": doc["ruleset"], "cards": _cards(doc, rounds, generated), "notes": tables.notes,
+            "sections": [s for s in sections.values() if s.charts or s.tables]}
+
+
+def render(context: dict) -> str:
+    """Fill the page template (autoescaped: names in the data cannot inject markup)."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("govindex.report", "templates"), autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write(path: Path, html: str) -> Path:
+    """Write ``html`` to a temporary sibling and move it in with ``os.replace``: never half a page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        tmp.write_text(html, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def rounds_of(results_dir: Path) -> list | None:
+    """The rounds scored, from ``scores.json`` (the loaded results do not keep them)."""
+    try:
+        return json.loads((results_dir / "scores.json").read_text(encoding="utf-8")).get("rounds")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+# --- summary and routing ---------------------------------------------------------------------
+
+
+def _cards(doc: dict, rounds: list | None, generated: str | None) -> list[tuple[str, str]]:
+    total = doc["indicators"][0]
+    cards = [("规则集 Rule set", doc["ruleset"]),
+             ("评价单位 Units scored", f"{doc['units_scored']} / {doc['units_total']}"),
+             ("轮次 Rounds", f"{len(rounds)} ({', '.join(map(str, rounds))})" if rounds else DASH),
+             ("平均总分 Mean total", f"{num(total['mean'])} / {num(doc['max_total'])} ({pct(total['rate'])})")]
+    if total["highest"]:
+        cards.append(("最高 · 最低 Highest · lowest", f"{total['highest']['name']} {num(total['highest']['score'])} · "
+                                                  f"{total['lowest']['name']} {num(total['lowest']['score'])}"))
+    if doc["grading"]:
+        cards.append(("等级 Grades", " · ".join(f"{c['id']} {c['count']}" for c in doc["grading"]["classes"])))
+    if doc["previous"]:
+        cards.append(("对比 Compared with", doc["previous"]["ruleset"]))
+    cards.append(("生成日期 Date", generated or dt.date.today().isoformat()))
+    return cards
+
+
+def _route(title: str, doc: dict) -> str:
+    """The section an ``analyze`` table belongs in, by its title (anything unknown goes to "more")."""
+    g = doc["grading"]
+    rules = [("Change since", "change"), ("Share of ", "change"), ("L3 score rates: previous", "change"),
+             ("Grades: previous", "change"), ("Rose most", "change"), ("Fell most", "change"),
+             ("National figures", "national"), ("Distribution", "national"),
+             (f"Means by {doc['region_attr']} (share", "regions"), (f"Means by {doc['province_attr']}", "provinces"),
+             ("Dispersion", "provinces"), ("SD within", "provinces"), ("L3 score rates", "profile"),
+             ("Clusters", "clusters"), ("Cluster members", "clusters")]
+    if g:
+        rules.append((f"{g['label'] or 'Grades'} ({g['method']})", "distribution"))
+    return next((s for prefix, s in rules if title.startswith(prefix)), "more")
+
+
+def _table(t: RenderTable) -> Table:
+    tall = len(t.rows) > 40 or any(len(c) > 300 for r in t.rows for c in r)
+    return Table(t.title, t.columns, [[(c, "") for c in r] for r in t.rows], t.right, t.note, tall)
+
+
+def _ranking(res: Results, doc: dict, previous: Results | None) -> Table:
+    l1 = [x for x in res.indicators if x["level"] == 1]
+    attrs = [a for a in (doc["province_attr"], doc["region_attr"]) if a]
+    graded = doc["grading"] is not None
+    before = {}
+    if previous is not None:
+        before = {u["code"]: (u.get("rank"), t) for u, t in zip(previous.units, previous.scores[TOTAL])}
+    # (header, right-aligned)
+    cols = [("排名 Rank", True), ("代码 Code", False), ("名称 Name", False),
+            *[(ATTR_LABELS.get(a, a), False) for a in attrs], ("总分 Total", True)]
+    cols += [("等级 Grade", False), ("级别 Sub-level", False)] if graded else []
+    cols += [(x["name"], True) for x in l1]
+    if previous is not None:
+        cols += [("上年排名 Previous rank", True), ("排名变化 Rank change", True), ("总分变化 Total change", True)]
+    rows = []
+    for i, u in enumerate(res.units):
+        total = res.scores[TOTAL][i]
+        row = [_cell_int(u.get("rank")), (u["code"], ""), (u["name"], ""),
+               *[(str(u.get(a) or DASH), "") for a in attrs], _cell_num(total)]
+        if graded:
+            row += [(u.get("grade") or DASH, ""), (u.get("sublevel") or DASH, _sub_key(u.get("sublevel")))]
+        row += [_cell_num(res.scores[x["id"]][i]) for x in l1]
+        if previous is not None:
+            p_rank, p_total = before.get(u["code"], (None, float("nan")))
+            moved = None if p_rank is None or u.get("rank") is None else p_rank - u["rank"]
+            change = None if np.isnan(p_total) or np.isnan(total) else float(total - p_total)
+            row += [_cell_int(p_rank), (signed(moved, 0), "" if moved is None else str(moved)),
+                    (signed(change), "" if change is None else f"{change:.6f}")]
+        rows.append(row)
+    return Table(f"完整排名 Full ranking（{len(rows)} 个单位，点击列标题排序 click a column header to sort）",
+                 [c for c, _ in cols], rows, {i for i, (_, r) in enumerate(cols) if r}, tall=True)
+
+
+def _cell_num(v: float) -> tuple[str, str]:
+    return (DASH, "") if v is None or np.isnan(v) else (num(float(v)), f"{float(v):.6f}")
+
+
+def _cell_int(v: int | None) -> tuple[str, str]:
+    return (DASH, "") if v is None else (str(v), str(v))
+
+
+def _sub_key(s: str | None) -> str:
+    # A+ before A before A−: sort by class, then +, plain, −.
+    if not s:
+        return ""
+    return s[0] + {"+": "0", "-": "2", "−": "2"}.get(s[1:], "1")
+
+
+# --- charts ----------------------------------------------------------------------------------
+
+
+def _charts(sections: dict[str, Section], res: Results, doc: dict) -> None:
+    from govindex.report import figures as fig
+
+    s = sections
+    if doc["units_scored"]:
+        s["distribution"].charts += fig.distribution(res, doc)
+        s["profile"].charts.append(fig.profile(doc))
+    if doc["region_attr"]:
+        s["regions"].charts += fig.regions(doc)
+    if doc["province_attr"]:
+        s["provinces"].charts.append(fig.provinces(res, doc))
+    if doc["clusters"]:
+        s["clusters"].charts += fig.clusters(res, doc)
+    if doc["previous"]:
+        s["change"].charts += fig.changes(doc)

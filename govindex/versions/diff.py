@@ -1,0 +1,391 @@
+"""Two checked rule sets → the edit script between them (year to year, reform to baseline).
+
+In the spirit of sqlglot's ``diff``: a pure function returning frozen :class:`Edit` records.
+
+1. Nodes are matched by their stable ids. Among the nodes left over, a **rename** is a node whose
+   id changed but which kept its label and place (its parent, itself matched), or — for a point
+   — kept its place and has a near-identical, distinctive probe (one no other point shares, so
+   the ubiquitous ``entry(manual)`` proves nothing), or — for an indicator — most of its
+   children. Matching runs in passes, so a renamed indicator lets its renamed children match.
+2. A matched node under a different (matched) parent has **moved**.
+3. Every field that differs is a **changed** edit: label, kind, max, weight, aggregate, missing,
+   rounds, probe and score (let-expanded ASTs compared without source positions), values, range.
+4. The rest is **added** or **removed**; the rule set header, the fact tables and their columns,
+   and the grading are compared the same way.
+
+Every edit carries both source positions, so a reviewer can open either file at the line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from govindex.ir import ROOT, Node, RuleSet
+from govindex.lang import nodes as n
+from govindex.lang.fmt import format_expr
+
+KINDS = ("added", "removed", "renamed", "moved", "changed")
+_NODE_FIELDS = ("label", "kind", "max", "weight", "aggregate", "missing", "rounds", "probe", "score", "values", "range")
+_HEADER_HANDLED = {"units", "rounds", "rounding", "max_total", "aggregate", "description", "source", "unit_column",
+                   "round_column", "total_label"}
+_HEADER_DEFAULTS = {"key": "code", "name_column": "name", "rounds_policy": "latest"}
+_PROBE_SIMILAR = 0.9
+_CHILDREN_SHARED = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """One difference. ``node`` is a node id (the new id of a renamed node), a table, a
+    ``table.column``, or ``ruleset``/the grading label; ``scope`` says which."""
+
+    kind: str  # added | removed | renamed | moved | changed
+    node: str
+    field: str | None
+    old: object
+    new: object
+    old_span: n.Span | None
+    new_span: n.Span | None
+    scope: str = "point"  # ruleset | grading | table | column | indicator | point
+    label: str = ""
+
+    @property
+    def old_at(self) -> str | None:
+        return where(self.old_span)
+
+    @property
+    def new_at(self) -> str | None:
+        return where(self.new_span)
+
+    def to_json(self) -> dict:
+        """The JSON record of ``govindex diff --format json``."""
+        return {"kind": self.kind, "scope": self.scope, "node": self.node, "label": self.label, "field": self.field,
+                "old": self.old, "new": self.new, "old_at": self.old_at, "new_at": self.new_at}
+
+
+def where(span: n.Span | None) -> str | None:
+    """``path:line`` of a span, the path relative to the working directory when it lies below it."""
+    if span is None or span.line <= 0:
+        return None
+    path = span.path
+    if os.path.isabs(path):
+        try:
+            path = str(Path(path).relative_to(Path.cwd()))
+        except ValueError:
+            pass
+    return f"{path}:{span.line}"
+
+
+def diff(old: RuleSet, new: RuleSet) -> list[Edit]:
+    """The edit script turning ``old`` into ``new``; empty when they mean the same."""
+    return [*_header(old, new), *_grading(old, new), *_tables(old, new), *_declared(old, new, "markers", "marker"),
+            *_declared(old, new, "cleaning", "clean"), *_nodes(old, new, match(old, new))]
+
+
+# ------------------------------------------------------------------ matching
+
+
+def match(old: RuleSet, new: RuleSet) -> dict[str, str]:
+    """Old node id → new node id: equal ids, then renames found pass by pass."""
+    m = {i: i for i in old.nodes if i in new.nodes}
+    probes_old, probes_new = _probe_counts(old), _probe_counts(new)
+    while True:
+        taken = set(m.values())
+        rest_new = [i for i in new.nodes if i not in taken]
+        by_label: dict[str, list[str]] = {}
+        by_parent: dict[str | None, list[str]] = {}
+        for i in rest_new:
+            by_label.setdefault(new.nodes[i].label, []).append(i)
+            by_parent.setdefault(new.nodes[i].parent, []).append(i)
+        order = {i: k for k, i in enumerate(new.nodes)}
+        cands = []
+        for k, a in enumerate(i for i in old.nodes if i not in m):
+            o = old.nodes[a]
+            for b in dict.fromkeys(by_label.get(o.label, []) + by_parent.get(m.get(o.parent or ""), [])):
+                s = _similarity(o, new.nodes[b], m, probes_old, probes_new)
+                if s > 0:
+                    cands.append((-s, k, order[b], a, b))
+        added = False
+        for _, _, _, a, b in sorted(cands):
+            if a not in m and b not in taken:
+                m[a] = b
+                taken.add(b)
+                added = True
+        if not added:
+            return m
+
+
+def _probe_counts(rs: RuleSet) -> dict[n.Expr, int]:
+    counts: dict[n.Expr, int] = {}
+    for p in rs.points:
+        if p.probe is not None:
+            counts[p.probe] = counts.get(p.probe, 0) + 1
+    return counts
+
+
+def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_new: dict) -> float:
+    """0 when ``w`` is not a rename of ``o``; else higher for the better evidence."""
+    if o.is_point != w.is_point:
+        return 0.0
+    same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
+    if o.is_point:
+        distinctive = (o.probe is not None and w.probe is not None
+                       and probes_old.get(o.probe) == 1 and probes_new.get(w.probe) == 1)
+        sim = difflib.SequenceMatcher(None, format_expr(o.probe), format_expr(w.probe)).ratio() if distinctive else 0.0
+        close = sim >= _PROBE_SIMILAR
+    else:
+        kids = {m.get(c) for c in o.children} & set(w.children)
+        sim = len(kids) / max(len(o.children), len(w.children), 1)
+        close = sim >= _CHILDREN_SHARED
+    if same_label and same_parent:
+        return 3 + sim
+    if same_label and close:
+        return 2 + sim
+    if same_parent and close:
+        return 1 + sim
+    return 0.0
+
+
+# ------------------------------------------------------------------ nodes
+
+
+def _nodes(old: RuleSet, new: RuleSet, m: dict[str, str]) -> list[Edit]:
+    back = {b: a for a, b in m.items()}
+    new_pos = {i: k for k, i in enumerate(new.nodes)}
+    keyed: list[tuple[tuple, Edit]] = []
+    for b, w in new.nodes.items():
+        key = (new_pos[b], 0, 0)
+        a = back.get(b)
+        if a is None:
+            keyed.append((key, _whole("added", w, None, w.span)))
+            continue
+        o = old.nodes[a]
+        if b == ROOT:  # the root's label, max and aggregate are the header's total_label, max_total, aggregate
+            continue
+        edits = []
+        if a != b:
+            edits.append(Edit("renamed", b, "id", a, b, o.span, w.span, _scope(w), w.label))
+        if m.get(o.parent or "") != w.parent:
+            edits.append(Edit("moved", b, "parent", o.parent, w.parent, o.span, w.span, _scope(w), w.label))
+        edits += _fields(o, w)
+        keyed += [(key, e) for e in edits]
+    for k, (a, o) in enumerate(old.nodes.items()):
+        if a in m:
+            continue
+        anc = o.parent
+        while anc is not None and anc not in m:
+            anc = old.nodes[anc].parent
+        key = (new_pos[m[anc]] if anc is not None else 0, 1, k)
+        keyed.append((key, _whole("removed", o, o.span, None)))
+    return [e for _, e in sorted(keyed, key=lambda t: t[0])]
+
+
+def _scope(x: Node) -> str:
+    return "indicator" if not x.is_point else "point"
+
+
+def _summary(x: Node) -> dict:
+    return {"label": x.label, "kind": x.kind, "parent": x.parent, "max": _num(x.max)}
+
+
+def _whole(kind: str, x: Node, old_span: n.Span | None, new_span: n.Span | None) -> Edit:
+    s = _summary(x)
+    return Edit(kind, x.id, None, s if kind == "removed" else None, s if kind == "added" else None,
+                old_span, new_span, _scope(x), x.label)
+
+
+def _value(x: Node, f: str) -> object:
+    if f in ("values", "range"):
+        e = x.settings.get(f)
+        return None if e is None else format_expr(e)
+    if f in ("probe", "score"):
+        e = getattr(x, f)
+        return None if e is None else format_expr(e)
+    if f == "aggregate" and x.is_point:
+        return None
+    if f == "rounds" and not x.is_point:
+        return None
+    v = getattr(x, f)
+    return _num(v) if isinstance(v, float) else v
+
+
+def _same(x: Node, y: Node, f: str) -> bool:
+    if f in ("probe", "score"):
+        return getattr(x, f) == getattr(y, f)  # ASTs compare without spans
+    if f in ("values", "range"):
+        return x.settings.get(f) == y.settings.get(f)
+    a, b = _value(x, f), _value(y, f)
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+def _fields(o: Node, w: Node) -> list[Edit]:
+    out = []
+    for f in _NODE_FIELDS:
+        if not _same(o, w, f):
+            out.append(Edit("changed", w.id, f, _value(o, f), _value(w, f), _field_span(o, f), _field_span(w, f),
+                            _scope(w), w.label))
+    return out
+
+
+def _field_span(x: Node, f: str) -> n.Span:
+    e = x.settings.get(f)
+    return e.span if e is not None and e.span.line > 0 else x.span
+
+
+def _num(v: float | None) -> float | int | None:
+    if v is None:
+        return None
+    return int(v) if float(v).is_integer() and abs(v) < 1e15 else round(v, 12)
+
+
+# ------------------------------------------------------------------ header, grading, tables
+
+
+def _plain(v: object) -> object:
+    """A JSON-ready rendering of a setting or model value."""
+    if isinstance(v, n.Number):
+        return _num(v.value)
+    if isinstance(v, (n.String, n.Bool)):
+        return v.value
+    if isinstance(v, (n.Null, n.Name, n.Call, n.Unary, n.Binary, n.If, n.ListLit, n.MapLit)):
+        return format_expr(v)
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, frozenset):
+        return sorted(_plain(x) for x in v)  # type: ignore[type-var]
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, float):
+        return _num(v)
+    return v
+
+
+def _decl_span(rs: RuleSet, cls: type) -> n.Span | None:
+    return next((it.span for f in rs.files for it in f.items if isinstance(it, cls)), None)
+
+
+def _header(old: RuleSet, new: RuleSet) -> list[Edit]:
+    so, sn = _decl_span(old, n.RulesetDecl), _decl_span(new, n.RulesetDecl)
+
+    def at(rs: RuleSet, key: str, default: n.Span | None) -> n.Span | None:
+        e = rs.settings.get(key)
+        return e.span if e is not None and e.span.line > 0 else default
+
+    pairs: list[tuple[str, object, object]] = [
+        ("name", old.name, new.name),
+        ("units", *_units(old, new)),
+        ("rounds", _plain(old.rounds), _plain(new.rounds)),
+        ("rounding", _plain(old.rounding), _plain(new.rounding)),
+        ("max_total", _num(old.nodes[ROOT].max), _num(new.nodes[ROOT].max)),
+        ("aggregate", old.nodes[ROOT].aggregate, new.nodes[ROOT].aggregate),
+        ("total_label", old.nodes[ROOT].label, new.nodes[ROOT].label),
+        ("unit_column", old.unit_column, new.unit_column),
+        ("round_column", old.round_column, new.round_column),
+    ]
+    keys = sorted((set(old.settings) | set(new.settings)) - _HEADER_HANDLED)
+    pairs += [(k, _plain(old.settings.get(k, _HEADER_DEFAULTS.get(k))), _plain(new.settings.get(k, _HEADER_DEFAULTS.get(k))))
+              for k in keys]
+    out = []
+    for key, a, b in pairs:
+        if a != b:
+            out.append(Edit("changed", "ruleset", key, a, b, at(old, key, so), at(new, key, sn), "ruleset", ""))
+    return out
+
+
+def _units(old: RuleSet, new: RuleSet) -> tuple[object, object]:
+    """Equal values when the registries hold the same units; else counts and who came and went."""
+    uo, un = {u.code: u.name for u in old.units}, {u.code: u.name for u in new.units}
+    if uo == un:
+        return len(uo), len(un)
+    gone = [f"{c} {uo[c]}" for c in sorted(uo) if c not in un]
+    came = [f"{c} {un[c]}" for c in sorted(un) if c not in uo]
+    renamed = [f"{c} {uo[c]} → {un[c]}" for c in sorted(uo) if c in un and uo[c] != un[c]]
+    return {"count": len(uo), "removed": gone}, {"count": len(un), "added": came, "renamed": renamed}
+
+
+def _grading(old: RuleSet, new: RuleSet) -> list[Edit]:
+    go, gn = getattr(old, "grading", None), getattr(new, "grading", None)
+    if go is None and gn is None:
+        return []
+    if go is None or gn is None:
+        g = gn if go is None else go
+        kind = "added" if go is None else "removed"
+        body = {f.name: _plain(getattr(g, f.name)) for f in dataclasses.fields(g) if f.name != "span"}
+        return [Edit(kind, g.label, None, body if go else None, body if gn else None,
+                     go.span if go else None, gn.span if gn else None, "grading", g.label)]
+    out = []
+    for f in dataclasses.fields(go):
+        if f.name == "span":
+            continue
+        a, b = _plain(getattr(go, f.name)), _plain(getattr(gn, f.name))
+        if a != b:
+            out.append(Edit("changed", gn.label, f.name, a, b, _grading_span(old, f.name, go.span),
+                            _grading_span(new, f.name, gn.span), "grading", gn.label))
+    return out
+
+
+def _grading_span(rs: RuleSet, key: str, default: n.Span) -> n.Span:
+    decl = next((it for f in rs.files for it in f.items if isinstance(it, n.GradingDecl)), None)
+    s = n.setting(decl.settings, key) if decl is not None else None
+    return s.span if s is not None else default
+
+
+def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
+    """Extraction markers and cleaning rules, matched by id; every field but the span compared."""
+    items_old = {x.id: x for x in getattr(old, attr, None) or []}
+    items_new = {x.id: x for x in getattr(new, attr, None) or []}
+    out = []
+    for ident in [*items_old, *(i for i in items_new if i not in items_old)]:
+        xo, xn = items_old.get(ident), items_new.get(ident)
+        body = {f.name: _plain(getattr(x, f.name)) for x in (xo or xn,) for f in dataclasses.fields(x)
+                if f.name not in ("id", "span")}
+        if xo is None or xn is None:
+            out.append(Edit("added" if xo is None else "removed", ident, None, body if xn is None else None,
+                            body if xo is None else None, xo.span if xo else None, xn.span if xn else None,
+                            scope, str(body.get("label", ""))))
+            continue
+        for f in dataclasses.fields(xo):
+            a, b = _plain(getattr(xo, f.name)), _plain(getattr(xn, f.name))
+            if f.name not in ("id", "span") and a != b:
+                out.append(Edit("changed", ident, f.name, a, b, xo.span, xn.span, scope, str(_plain(xn.label))))
+    return out
+
+
+def _columns(rs: RuleSet, table: str) -> dict[str, n.Span]:
+    decl = next((it for f in rs.files for it in f.items if isinstance(it, n.TableDecl) and it.name == table), None)
+    return {c.name: c.span for c in decl.columns} if decl is not None else {}
+
+
+def _tables(old: RuleSet, new: RuleSet) -> list[Edit]:
+    out = []
+    for name in [*old.tables, *(t for t in new.tables if t not in old.tables)]:
+        to, tn = old.tables.get(name), new.tables.get(name)
+        if to is None or tn is None:
+            t = tn or to
+            assert t is not None
+            cols = ", ".join(f"{c}: {ty}" for c, ty in t.columns.items())
+            out.append(Edit("added" if to is None else "removed", name, None, None if to is None else cols,
+                            cols if to is None else None, to.span if to else None, tn.span if tn else None,
+                            "table", name))
+            continue
+        co, cn = _columns(old, name), _columns(new, name)
+        for c in [*to.columns, *(c for c in tn.columns if c not in to.columns)]:
+            a, b = to.columns.get(c), tn.columns.get(c)
+            if a == b:
+                continue
+            kind = "added" if a is None else "removed" if b is None else "changed"
+            out.append(Edit(kind, f"{name}.{c}", "type", a, b, co.get(c, to.span) if a else None,
+                            cn.get(c, tn.span) if b else None, "column", name))
+        if to.valid != tn.valid:
+            a_, b_ = (None if t.valid is None else format_expr(t.valid) for t in (to, tn))
+            out.append(Edit("changed", name, "valid when", a_, b_, to.valid.span if to.valid else to.span,
+                            tn.valid.span if tn.valid else tn.span, "table", name))
+    return out
