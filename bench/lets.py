@@ -122,8 +122,19 @@ def prepare(case: str, thresholds: int, depth: int, units: int, rows: int) -> tu
     return rules, facts
 
 
-def run(cmd: list[str], timeout: float) -> dict:
-    """Wall time and peak RSS of one subprocess (killed after ``timeout`` s)."""
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run(cmd: list[str], timeout: float, mem_limit_mb: float = 6000) -> dict:
+    """Wall time and peak RSS of one subprocess (killed after ``timeout`` s or above
+    ``mem_limit_mb`` resident, so that a blow-up cannot take the machine down)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = t0 + timeout
@@ -131,10 +142,12 @@ def run(cmd: list[str], timeout: float) -> dict:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        if time.perf_counter() > deadline:
+        over_time, rss = time.perf_counter() > deadline, _rss_mb(proc.pid)
+        if over_time or rss > mem_limit_mb:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            return {"seconds": None, "peak_mb": usage.ru_maxrss / 1024, "status": f"killed after {timeout:g} s"}
+            why = f"killed after {timeout:g} s" if over_time else f"killed above {mem_limit_mb:,.0f} MB"
+            return {"seconds": None, "peak_mb": usage.ru_maxrss / 1024, "status": why}
         time.sleep(0.02)
     wall = time.perf_counter() - t0
     err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
@@ -151,6 +164,7 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=None)
     ap.add_argument("--rows", type=int, default=None, help="fact rows per unit")
     ap.add_argument("--timeout", type=float, default=120)
+    ap.add_argument("--mem-limit", type=float, default=6000, help="MB resident before the run is killed")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     units = a.units or (120 if a.case == "tiers" else 3000)
@@ -159,7 +173,7 @@ def main() -> None:
     print(f"| case | thresholds | tiers | units | rows/unit | score s | peak MB | status |\n|---|---:|---:|---:|---:|---:|---:|---|")
     for t in [int(x) for x in a.thresholds.split(",")]:
         rules, facts = prepare(a.case, t, a.tiers, units, rows)
-        r = run([exe, "score", str(rules), "--facts", str(facts), "--format", "json"], a.timeout)
+        r = run([exe, "score", str(rules), "--facts", str(facts), "--format", "json"], a.timeout, a.mem_limit)
         row = {"case": a.case, "thresholds": t, "tiers": a.tiers if a.case == "tiers" else None, "units": units,
                "rows_per_unit": rows, **r, "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
