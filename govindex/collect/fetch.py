@@ -2,6 +2,9 @@
 
 - the network sits behind a swappable httpx transport (tests pass their own);
 - redirects are followed hop by hop, each hop re-checked by the address guard and the scope;
+- every attempt (first, retry, redirect hop) resolves the host once, through the guard, and the
+  connection goes to one of those checked addresses (:mod:`govindex.collect.pinning`): a name
+  that answers differently the second time (DNS rebinding) cannot slip past the guard;
 - one deadline bounds each exchange as a whole (connect, headers and body): httpx's timeouts are
   per operation, so a server dribbling a byte a second would never trip them;
 - the body is streamed raw and decompressed here, with byte caps on the wire and after
@@ -37,6 +40,7 @@ from tenacity import (
 from govindex.collect import charset
 from govindex.collect.errors import ErrorKind, FetchError
 from govindex.collect.guard import AddressGuard
+from govindex.collect.pinning import Pin, PinnedTransport, pinned
 from govindex.collect.urls import Scope, canonicalize
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -150,7 +154,8 @@ class Fetcher:
         timeout = httpx.Timeout(cfg.deadline, connect=min(cfg.connect_timeout, cfg.deadline))
         # in-flight requests are bounded by the crawler; the pool keeps idle connections to many hosts
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(64, max_connections))
-        self.transport = transport or httpx.AsyncHTTPTransport(limits=limits, verify=cfg.verify_tls, retries=0)
+        # a transport passed in (tests: httpx.MockTransport) does its own connecting; ours is pinned
+        self.transport = transport or PinnedTransport(self.guard, verify=cfg.verify_tls, limits=limits)
         self.client = httpx.AsyncClient(
             transport=self.transport, follow_redirects=False, timeout=timeout, trust_env=False,
             headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate",
@@ -173,7 +178,7 @@ class Fetcher:
         current, state = url, {"attempts": 0}
         try:
             while True:
-                await self._check(current, scope)
+                self._check(current, scope)
                 exchange = await self._exchange(current, state)
                 location = _location(current, exchange)
                 if location is None:
@@ -187,12 +192,11 @@ class Fetcher:
         except FetchError as exc:
             return _failure(url, current, exc, hops, fetched, start, state["attempts"])
 
-    async def _check(self, url: str, scope: Scope | None) -> None:
+    def _check(self, url: str, scope: Scope | None) -> None:
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             raise FetchError(ErrorKind.BAD_SCHEME, f"{url} is not http(s)")
         if scope is not None and url not in scope:
             raise FetchError(ErrorKind.OUT_OF_SCOPE, f"{url} is outside the site's hosts {sorted(scope.hosts)}")
-        await self.guard.check_url(url)
 
     async def _exchange(self, url: str, state: dict[str, int]) -> _Exchange:
         cfg = self.config
@@ -219,16 +223,19 @@ class Fetcher:
     async def _attempt(self, url: str) -> _Exchange:
         try:
             async with asyncio.timeout(self.config.deadline):
+                # resolved and checked on every attempt; the connection may go only there
+                addresses = await self.guard.check_url(url)
                 request = self.client.build_request("GET", url)
-                # straight to the transport: the client would parse Location itself (and fail on
-                # odd ones); redirects are ours to follow and check
-                response = await self.transport.handle_async_request(request)
-                response.request = request
-                try:
-                    redirect = response.status_code in REDIRECTS and "location" in response.headers
-                    body = b"" if redirect else await self._read_body(response)
-                finally:
-                    await response.aclose()
+                with pinned(Pin.of(request, addresses)):
+                    # straight to the transport: the client would parse Location itself (and fail
+                    # on odd ones); redirects are ours to follow and check
+                    response = await self.transport.handle_async_request(request)
+                    response.request = request
+                    try:
+                        redirect = response.status_code in REDIRECTS and "location" in response.headers
+                        body = b"" if redirect else await self._read_body(response)
+                    finally:
+                        await response.aclose()
         except TimeoutError:
             raise FetchError(ErrorKind.TIMEOUT, f"no complete response within {self.config.deadline:g}s") from None
         except httpx.TimeoutException as exc:
