@@ -39,6 +39,7 @@ from govindex.collect.guard import AddressGuard
 from govindex.collect.index import IndexWriter, read_index
 from govindex.collect.links import extract_links
 from govindex.collect.politeness import Gates
+from govindex.collect.robots import MAX_BYTES as ROBOTS_MAX_BYTES
 from govindex.collect.robots import RobotsCache
 from govindex.collect.urls import canonicalize, host_of
 from govindex.collect.warc import Stored, WarcWriter
@@ -248,7 +249,7 @@ async def _visit(run: _Run, state: SiteState, url: str, depth: int) -> FetchResu
 
 async def _robots_fetch(run: _Run, url: str) -> FetchResult:
     async with run.gates[host_of(url)].admit(), run.everything:
-        result = await run.fetcher.fetch(url)
+        result = await run.fetcher.fetch(url, truncate=ROBOTS_MAX_BYTES)
     run.warc.write_result(result)
     return result
 

@@ -11,7 +11,8 @@ What is stored:
 - a ``response`` record per HTTP response, redirect hops included. The payload is the body as
   delivered to the crawler, i.e. **after** content decoding: ``Content-Encoding`` is kept as
   ``X-Govindex-Content-Encoding``, ``Transfer-Encoding`` dropped and ``Content-Length`` set to the
-  stored length, so the record is self-consistent for any WARC reader;
+  stored length, so the record is self-consistent for any WARC reader; a body kept only in part
+  (robots.txt beyond 500 KiB) carries the standard ``WARC-Truncated: length``;
 - a ``metadata`` record (JSON: error kind, message, redirect hops) per failure without a response
   — timeouts, refused addresses, robots.txt exclusions, oversized bodies.
 """
@@ -107,7 +108,7 @@ class WarcWriter:
             self._write(self._response(hop.url, hop.status, "", hop.headers, b"", result.fetched))
         if result.status is not None and result.error not in _NO_RESPONSE:
             return self._write(self._response(result.final_url, result.status, result.reason, result.headers,
-                                              result.body, result.fetched, result.http_version))
+                                              result.body, result.fetched, result.http_version, result.truncated))
         return self.write_failure(result.final_url, result.error or ErrorKind.DECODE, result.message,
                                   result.fetched, result.hops)
 
@@ -123,14 +124,15 @@ class WarcWriter:
         return self._write(record)
 
     def _response(self, url: str, status: int, reason: str, headers: Iterable[tuple[str, str]], body: bytes,
-                  when: datetime, version: str = "HTTP/1.1") -> Any:
+                  when: datetime, version: str = "HTTP/1.1", truncated: bool = False) -> Any:
         kept = [(("X-Govindex-Content-Encoding" if k.lower() == "content-encoding" else k), v)
                 for k, v in headers if k.lower() not in _DROPPED]
         kept.append(("Content-Length", str(len(body))))
         status_line = f"{status} {reason}".strip() if reason else str(status)
         http = StatusAndHeaders(status_line, kept, protocol=version or "HTTP/1.1")
+        warc_headers = {"WARC-Date": _iso(when), **({"WARC-Truncated": "length"} if truncated else {})}
         return self.builder.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
-                                              warc_headers_dict={"WARC-Date": _iso(when)})
+                                              warc_headers_dict=warc_headers)
 
     def flush(self) -> None:
         """Push written records to disk (fsync): call before committing index rows that point at them."""
