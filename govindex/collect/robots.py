@@ -73,6 +73,14 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def settles(result: FetchResult) -> bool:
+    """Whether a robots.txt fetch settles the origin's rules for the round: an answer (2xx, or a
+    4xx but 429), not a failure that a resumed crawl should ask about again."""
+    if result.status is None:
+        return False
+    return (result.ok and result.status < 300) or (result.error is ErrorKind.HTTP_4XX and result.status != 429)
+
+
 def policy_from(origin: str, result: FetchResult) -> RobotsPolicy:
     """Interpret the fetch of ``origin/robots.txt``."""
     if result.ok and result.status is not None and result.status < 300:
