@@ -297,6 +297,7 @@ def _archived_robots(run: _Run, url: str) -> FetchResult | None:
 
 
 def _result_of(url: str, record: Record) -> FetchResult:
+    assert record.status is not None  # a response record
     content_type = next((v for k, v in record.headers if k.lower() == "content-type"), None)
     decoded = charset.decode(record.body, content_type) if charset.is_text(content_type) else None
     error = ErrorKind.HTTP_5XX if record.status >= 500 else ErrorKind.HTTP_4XX if record.status >= 400 else None

@@ -104,12 +104,13 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
 
     def __init__(self, guard: AddressGuard, *, verify: ssl.SSLContext | bool = True,
                  limits: httpx.Limits = httpx.Limits()):
-        super().__init__(verify=verify, limits=limits, retries=0)
+        context = httpx.create_ssl_context(verify=verify)  # built once, shared with the pool below
+        super().__init__(verify=context, limits=limits, retries=0)
         # httpx builds its pool without a way to pass a network backend: rebuild it with ours
         # (same settings). If a future httpx renames the pool, fail here rather than run unpinned.
         if not isinstance(getattr(self, "_pool", None), httpcore.AsyncConnectionPool):
             raise RuntimeError("httpx.AsyncHTTPTransport has no httpcore pool to pin: unsupported httpx version")
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify), max_connections=limits.max_connections,
+            ssl_context=context, max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections, keepalive_expiry=limits.keepalive_expiry,
             http1=True, http2=False, retries=0, network_backend=PinnedBackend(guard))
