@@ -216,3 +216,44 @@ def test_archive_holds_every_row_after_resume(sites: list[Site], tmp_path: Path)
     assert len(files) == 2  # one WARC file per run: never appended to after a restart
     for row, record in iter_records(rows, base / "warc"):
         assert record.body == sent[row["final_url"].removeprefix("http://")]
+
+
+def response_records(warc_dir: Path) -> Counter[str]:
+    """Response records per target URL in every WARC file of the round (torn tails end a file)."""
+    from warcio.archiveiterator import ArchiveIterator
+    from warcio.exceptions import ArchiveLoadFailed
+
+    found: Counter[str] = Counter()
+    for path in sorted(warc_dir.glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            try:
+                for rec in ArchiveIterator(fh):
+                    if rec.rec_type == "response":
+                        found[rec.rec_headers.get_header("WARC-Target-URI")] += 1
+            except (ArchiveLoadFailed, EOFError, OSError, ValueError):
+                pass  # a record torn by the kill: not a record
+    return found
+
+
+BASE_RECORDS: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_records(uninterrupted: pl.DataFrame, servers: list[Site], tmp_path_factory: pytest.TempPathFactory
+                          ) -> Counter[str]:
+    out = tmp_path_factory.mktemp("records")
+    crawl_sync(channels(servers), 1, out, config())
+    return response_records(round_dir(out, 1) / "warc")
+
+
+@pytest.mark.parametrize("kills", [(12, 9), (30,), (5, 13)])  # 5: killed before any commit
+def test_no_duplicate_records_after_kills(sites: list[Site], baseline: pl.DataFrame, uninterrupted_records: Counter[str],
+                                          tmp_path: Path, kills: tuple[int, ...]) -> None:
+    for k in kills:  # SIGKILL after k more pages, again and again, then a run to the end
+        assert run_child(sites, tmp_path, k, "kill") == -signal.SIGKILL
+    summary = crawl_sync(channels(sites), 1, tmp_path, config())
+    assert snapshot(tmp_path).equals(baseline)
+    records = response_records(round_dir(tmp_path, 1) / "warc")
+    assert records == uninterrupted_records  # what an uninterrupted crawl stores, once: robots.txt included
+    assert sum(n for u, n in records.items() if u.endswith("/robots.txt")) == len(sites)
+    assert summary.discarded >= 1  # the last kill's uncommitted records were cut, and said so

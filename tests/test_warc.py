@@ -14,7 +14,7 @@ from warcio.archiveiterator import ArchiveIterator
 from govindex.collect.errors import ArchiveError, ErrorKind
 from govindex.collect.fetch import FetchResult, Hop
 from govindex.collect.index import SCHEMA, IndexWriter, part_files, read_index
-from govindex.collect.warc import WarcWriter, iter_records, read_body, read_record
+from govindex.collect.warc import Cut, WarcWriter, cut_uncommitted, iter_records, read_body, read_record
 
 WHEN = datetime(2019, 1, 5, 8, 30, tzinfo=UTC)
 
@@ -137,3 +137,39 @@ def test_a_crash_during_compaction_duplicates_nothing(tmp_path: Path) -> None:
 def test_empty_index(tmp_path: Path) -> None:
     assert read_index(tmp_path / "none").height == 0
     assert read_index(tmp_path / "none").columns == list(SCHEMA)
+
+
+def test_cut_uncommitted_truncates_after_the_last_committed_record(tmp_path: Path) -> None:
+    writer = WarcWriter(tmp_path, "t")
+    stored = [writer.write_result(response(f"http://h/{i}", b"x" * 100)) for i in range(5)]
+    writer.close()
+    second = WarcWriter(tmp_path, "t")  # a run that committed nothing
+    second.write_result(response("http://h/late", b"y"))
+    second.close()
+    first, other = tmp_path / "t-00001.warc.gz", tmp_path / "t-00002.warc.gz"
+    with open(first, "ab") as fh:
+        fh.write(gzip.compress(b"WARC/1.1\r\nWARC-Type: resp")[:20])  # torn by a kill
+    committed = {"t-00001.warc.gz": stored[2].offset + stored[2].length}
+    cut = cut_uncommitted(tmp_path, "t", committed)
+    assert cut.records == 2 + 1 + 1  # two whole records and a torn one in the first file, one in the second
+    assert first.stat().st_size == committed["t-00001.warc.gz"]
+    with open(first, "rb") as fh:
+        assert [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)][1:] == [
+            "http://h/0", "http://h/1", "http://h/2"]
+    with open(other, "rb") as fh:  # kept with its warcinfo only: file names are never reused
+        assert [r.rec_type for r in ArchiveIterator(fh)] == ["warcinfo"]
+    assert cut_uncommitted(tmp_path, "t", committed) == Cut(0, 0)  # nothing more to cut
+    assert WarcWriter(tmp_path, "t").seq == 2
+
+
+def test_a_fetch_and_its_redirect_hops_share_a_file(tmp_path: Path) -> None:
+    writer = WarcWriter(tmp_path, "t", max_size=60_000)  # crossed in the middle of a fetch's records
+    noise = random.Random(2).randbytes(3000).hex()  # incompressible: each hop record is ~3 KiB
+    hops = tuple(Hop(f"http://h/r{i}", 302, f"http://h/r{i + 1}", (("X-Noise", noise),)) for i in range(3))
+    body = random.Random(3).randbytes(5000)
+    for i in range(12):
+        stored = writer.write_result(response(f"http://h/{i}", body, hops=hops))
+        with open(tmp_path / stored.warc_file, "rb") as fh:
+            uris = [r.rec_headers.get_header("WARC-Target-URI") for r in ArchiveIterator(fh)]
+        assert uris[-4:] == ["http://h/r0", "http://h/r1", "http://h/r2", f"http://h/{i}"]
+    writer.close()

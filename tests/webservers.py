@@ -3,11 +3,13 @@ are all loopback on Linux, and each is a distinct host to the crawler).
 
 A :class:`Site` serves a dict of routes: a path (with its query) maps to a :class:`Page`, or to a
 callable that writes the response itself (slow or endless bodies). ``fallback`` answers paths not
-in the dict (an infinite calendar). ``hits`` counts requests per path.
+in the dict (an infinite calendar). ``hits`` counts requests per path; ``requests`` keeps each
+request's path and headers (what a client really sent: the ``Host`` header …).
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections import Counter
@@ -33,25 +35,31 @@ Route = Page | Handler
 
 
 class Site:
-    """A web server on ``host`` (a loopback address) with ``routes``; start with ``with``."""
+    """A web server on ``host`` (a loopback address) with ``routes``; start with ``with``. With
+    ``tls`` (a server-side SSL context) it speaks https."""
 
     def __init__(self, host: str = "127.0.0.1", routes: dict[str, Route] | None = None,
-                 fallback: Callable[[str], Route | None] | None = None):
+                 fallback: Callable[[str], Route | None] | None = None, port: int = 0,
+                 tls: ssl.SSLContext | None = None):
         self.host = host
         self.routes: dict[str, Route] = routes or {}
         self.fallback = fallback
         self.hits: Counter[str] = Counter()
         self.log: list[str] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []
         self.lock = threading.Lock()
-        self.server = ThreadingHTTPServer((host, 0), self._handler_class())
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
         self.server.daemon_threads = True
         self.server.handle_error = lambda request, address: None  # clients hang up on traps: expected
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         return self.origin + path
@@ -82,6 +90,7 @@ class Site:
                 with site.lock:
                     site.hits[self.path] += 1
                     site.log.append(self.path)
+                    site.requests.append((self.path, dict(self.headers.items())))
                 route = site.routes.get(self.path)
                 if route is None and site.fallback is not None:
                     route = site.fallback(self.path)

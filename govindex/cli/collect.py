@@ -9,7 +9,7 @@ import typer
 
 # The CLI is the one place that wires collection and the rest together; this module is that place
 # for the collection commands (``govindex.collect`` imports only the fact contract).
-from govindex.cli import Format, _run, app, out
+from govindex.cli import Format, _run, app, err, out
 
 
 def register(app: typer.Typer) -> None:
@@ -106,7 +106,8 @@ def register_collection(app: typer.Typer) -> None:
             chans = load_channels(channels, units={u.code for u in rs.units})
             config = CrawlConfig(max_depth=depth, max_pages=max_pages, delay=delay, per_host=per_host,
                                  concurrency=concurrency, allow_loopback=allow_loopback, obey_robots=not no_robots)
-            summary = _crawl_with_progress(chans, round_, facts, config)
+            # with --format json, stdout holds the JSON document alone: the bars go to stderr
+            summary = _crawl_with_progress(chans, round_, facts, config, err if str(format) == "json" else out)
             report = extract_round(rs, round_, facts)
             if str(format) == "json":
                 sys.stdout.write(json.dumps({"crawl": _summary_json(summary), "extract": report.__dict__},
@@ -197,13 +198,16 @@ def register_web(app: typer.Typer) -> None:
 
 
 class _bars:
-    """Rich progress bars fed by the crawler's progress callback."""
+    """Rich progress bars fed by the crawler's progress callback, on ``console`` (stdout by default)."""
+
+    def __init__(self, console=None):
+        self.console = console or out
 
     def __enter__(self):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.bar = Progress(TextColumn("{task.description:>6}"), BarColumn(), MofNCompleteColumn(),
-                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=out)
+                            TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=self.console)
         self.bar.__enter__()
         self.sites = self.bar.add_task("sites", total=None, info="")
         self.pages = self.bar.add_task("pages", total=None, info="")
@@ -217,17 +221,18 @@ class _bars:
         self.bar.__exit__(*exc)
 
 
-def _crawl_with_progress(chans, round_no: int, facts: Path, config):
+def _crawl_with_progress(chans, round_no: int, facts: Path, config, console=None):
     from govindex.collect.crawl import crawl_sync
 
-    with _bars() as progress:
+    with _bars(console) as progress:
         return crawl_sync(chans, round_no, facts, config, progress)
 
 
 def _summary_json(s) -> dict:
     return {"round": s.round, "sites": s.sites, "pages": s.pages, "fetched_now": s.fetched_now,
             "by_status": {str(k): v for k, v in s.by_status.items()}, "by_error": s.by_error, "skipped": s.skipped,
-            "collection_rate": s.collection_rate, "elapsed": s.elapsed, "pages_per_second": s.pages_per_second}
+            "collection_rate": s.collection_rate, "elapsed": s.elapsed, "pages_per_second": s.pages_per_second,
+            "discarded": s.discarded}
 
 
 def _print_summary(s) -> None:
@@ -238,6 +243,8 @@ def _print_summary(s) -> None:
     out.print("  by status: " + ", ".join(f"{k}: {v}" for k, v in sorted(s.by_status.items(), key=lambda kv: str(kv[0]))))
     if s.by_error:
         out.print("  by error:  " + ", ".join(f"{k}: {v}" for k, v in sorted(s.by_error.items())))
+    if s.discarded:
+        out.print(f"  {s.discarded} archived records of an interrupted run were never committed: cut, and fetched again")
     if rates:
         out.print(f"  collection rate: {sum(rates) / len(rates):.1%} of channels on average; "
                   f"{full} of {len(rates)} units fully collected")

@@ -5,6 +5,13 @@ WHATWG encoding-sniffing algorithm: a byte-order mark wins (browsers honour it o
 then the HTTP ``Content-Type`` charset, then ``<meta charset>`` / ``<meta http-equiv
 content-type>`` in the first 4 KiB, then statistical detection (charset-normalizer). GBK and
 GB2312 labels decode as GB18030, their superset, so that characters outside GB2312 survive.
+
+A label is believed only when the body agrees with it. A declared charset that does not decode
+the body cleanly (more than one bad sequence in a hundred non-ASCII bytes: a GBK body labelled
+UTF-8) gives way to the next label, then to detection. A legacy label on a body that is valid
+UTF-8 with non-ASCII text gives way to UTF-8: GB18030 decodes UTF-8 bytes without an error, into
+mojibake, while GBK text is practically never valid UTF-8. Detection prefers GB18030 among the
+equally plausible candidates (a short GBK title is as plausible as Korean to a detector).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ _ALIASES = {"gbk": "gb18030", "gb2312": "gb18030", "gb_2312-80": "gb18030", "x-g
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 _META = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
 _HEADER = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_:.\-]+)""", re.IGNORECASE)
+_ASCII = bytes(range(128))
 TEXT_TYPES = ("text/", "application/xhtml", "application/xml", "application/json", "application/javascript")
 
 
@@ -58,14 +66,45 @@ def header_charset(content_type: str | None) -> str | None:
 
 
 def decode(body: bytes, content_type: str | None = None) -> Decoded:
-    """Decode ``body`` by BOM, header charset, meta charset, then detection; never raises."""
+    """Decode ``body`` by BOM, header charset, meta charset, then detection; never raises.
+
+    A declared charset the body does not fit is passed over (see the module's docstring)."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return Decoded(body[len(bom):].decode(name, "replace"), name, "bom")
     for source, name in (("header", header_charset(content_type)), ("meta", _meta_charset(body))):
-        if name:
-            return Decoded(body.decode(name, "replace"), name, source)
+        if not name:
+            continue
+        if name != "utf-8" and _is_utf8_text(body):
+            return Decoded(body.decode("utf-8", "replace"), "utf-8", "detected")
+        text = _clean(body, name)
+        if text is not None:
+            return Decoded(text, name, source)
     return _detect(body)
+
+
+def _non_ascii(body: bytes) -> int:
+    return len(body.translate(None, _ASCII))
+
+
+def _clean(body: bytes, name: str) -> str | None:
+    """``body`` decoded as ``name`` if at most 1 in 100 of its non-ASCII bytes is a bad sequence
+    (a stray byte, a body cut mid-character), else None."""
+    text = body.decode(name, "replace")
+    non_ascii = _non_ascii(body)
+    allowed = max(1, non_ascii // 100) if non_ascii > 8 else 0  # a few bytes of text: no slack
+    return text if text.count("\ufffd") <= allowed else None
+
+
+def _is_utf8_text(body: bytes) -> bool:
+    """Whether ``body`` holds non-ASCII text and is valid UTF-8 (but for a character cut at the end)."""
+    if not _non_ascii(body):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")("strict").decode(body, final=False)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _meta_charset(body: bytes) -> str | None:
@@ -78,8 +117,12 @@ def _detect(body: bytes) -> Decoded:
         return Decoded(body.decode("utf-8"), "utf-8", "detected")
     except UnicodeDecodeError:
         pass
-    best = from_bytes(body[:65536]).best()
-    name = normalise(best.encoding) if best is not None else None
+    matches = from_bytes(body[:65536])
+    best = matches.best()
+    if best is None:
+        return Decoded(body.decode("gb18030", "replace"), "gb18030", "default")
+    tied = {normalise(m.encoding) for m in matches if m.chaos <= best.chaos}
+    name = "gb18030" if "gb18030" in tied else normalise(best.encoding)
     if name is None:
         return Decoded(body.decode("gb18030", "replace"), "gb18030", "default")
     return Decoded(body.decode(name, "replace"), name, "detected")

@@ -12,7 +12,10 @@ Resuming: run the same call again. The journal rebuilds every site's frontier; t
 which URLs are done; only the rest is fetched, and no row is written twice. Index rows are
 committed in batches after the WARC records and journal lines they depend on are on disk, and
 the batch in hand is committed when the crawl is interrupted (Ctrl-C, a cancelled task, an
-exception from the progress callback).
+exception from the progress callback). A killed crawl loses its uncommitted batch: on resume the
+WARC records no index row points at are cut off (:func:`govindex.collect.warc.cut_uncommitted`,
+counted in ``CrawlSummary.discarded``) before those pages are fetched again, so the archive holds
+each fetch once. robots.txt answers are read back from the archive, not fetched again.
 """
 
 from __future__ import annotations
@@ -31,17 +34,19 @@ import httpx
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from govindex.collect import charset
 from govindex.collect.channels import Channel
-from govindex.collect.errors import ErrorKind
+from govindex.collect.errors import ArchiveError, ErrorKind
 from govindex.collect.fetch import FetchConfig, Fetcher, FetchResult
 from govindex.collect.frontier import Frontier, Limits, SiteState
 from govindex.collect.guard import AddressGuard
 from govindex.collect.index import IndexWriter, read_index
 from govindex.collect.links import extract_links
 from govindex.collect.politeness import Gates
-from govindex.collect.robots import RobotsCache
+from govindex.collect.robots import MAX_BYTES as ROBOTS_MAX_BYTES
+from govindex.collect.robots import RobotsCache, origin_of, settles
 from govindex.collect.urls import canonicalize, host_of
-from govindex.collect.warc import Stored, WarcWriter
+from govindex.collect.warc import Record, Stored, WarcWriter, cut_uncommitted, read_record
 
 ASSETS = ("css", "js", "jpg", "jpeg", "png", "gif", "bmp", "ico", "svg", "webp", "woff", "woff2", "ttf",
           "eot", "mp3", "mp4", "avi", "flv", "wmv", "mov", "swf", "zip", "rar", "7z", "gz", "exe", "apk", "iso")
@@ -98,6 +103,7 @@ class CrawlSummary:
     collection_rate: dict[str, float]  # unit → share of its web channels whose start page came OK
     elapsed: float
     out: Path
+    discarded: int = 0  # WARC records of a killed run that no index row pointed at, cut before fetching again
 
     @property
     def pages_per_second(self) -> float:
@@ -125,6 +131,7 @@ class _Run:
     pages_before: int
     everything: asyncio.Semaphore
     sites_done: int = 0
+    discarded: int = 0
     fetched: int = 0
     errors: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
@@ -142,7 +149,9 @@ async def crawl(channels: Sequence[Channel], round_no: int, out_dir: Path, confi
     config = config or CrawlConfig()
     base = round_dir(out_dir, round_no)
     done = read_index(base / "index")
+    cut = cut_uncommitted(base / "warc", warc_prefix(round_no), _committed_ends(done))
     run = _open(config, round_no, base, progress, transport, done.height)
+    run.discarded = cut.records
     try:
         sites = _sites(run, channels, done)
         run.sites_total = len(sites)
@@ -157,11 +166,22 @@ async def crawl(channels: Sequence[Channel], round_no: int, out_dir: Path, confi
     return _summary(run, channels, base)
 
 
+def warc_prefix(round_no: int) -> str:
+    """The name every WARC file of round ``round_no`` starts with."""
+    return f"govindex-round{round_no}"
+
+
+def _committed_ends(done: pl.DataFrame) -> dict[str, int]:
+    """WARC file → the end of the last record a committed index row points at."""
+    ends = done.group_by("warc_file").agg((pl.col("offset") + pl.col("length")).max().alias("end"))
+    return dict(zip(ends["warc_file"].to_list(), ends["end"].to_list()))
+
+
 def _open(config: CrawlConfig, round_no: int, base: Path, progress: Progress | None,
           transport: httpx.AsyncBaseTransport | None, pages_before: int) -> _Run:
     limits = Limits(config.max_depth, config.max_pages, config.max_per_shape, frozenset(config.skip_extensions))
     frontier = Frontier(base / "frontier.jsonl", limits, config.extra_hosts)
-    warc = WarcWriter(base / "warc", f"govindex-round{round_no}", config.warc_max_size)
+    warc = WarcWriter(base / "warc", warc_prefix(round_no), config.warc_max_size)
 
     def before_commit() -> None:  # index rows never point at records or journal lines not on disk
         warc.flush()
@@ -247,10 +267,43 @@ async def _visit(run: _Run, state: SiteState, url: str, depth: int) -> FetchResu
 
 
 async def _robots_fetch(run: _Run, url: str) -> FetchResult:
+    archived = _archived_robots(run, url)
+    if archived is not None:
+        return archived
     async with run.gates[host_of(url)].admit(), run.everything:
-        result = await run.fetcher.fetch(url)
-    run.warc.write_result(result)
+        result = await run.fetcher.fetch(url, truncate=ROBOTS_MAX_BYTES)
+    stored = run.warc.write_result(result)
+    if settles(result):  # journaled once on disk: a resumed crawl reads it back instead of asking again
+        run.warc.flush()
+        run.frontier.robots_stored(origin_of(url), stored.warc_file, stored.offset, stored.length)
     return result
+
+
+def _archived_robots(run: _Run, url: str) -> FetchResult | None:
+    """The answer to robots.txt ``url`` stored by an earlier run of the round, if still in the archive
+    (a record cut off with an uncommitted tail, or unreadable, is asked for again)."""
+    where = run.frontier.robots.get(origin_of(url))
+    if where is None:
+        return None
+    name, offset, length = where
+    path = run.warc.directory / name
+    try:
+        if path.stat().st_size < offset + length:
+            return None
+        record = read_record(path, offset)
+    except (OSError, ArchiveError):
+        return None
+    return _result_of(url, record) if record.status is not None else None
+
+
+def _result_of(url: str, record: Record) -> FetchResult:
+    assert record.status is not None  # a response record
+    content_type = next((v for k, v in record.headers if k.lower() == "content-type"), None)
+    decoded = charset.decode(record.body, content_type) if charset.is_text(content_type) else None
+    error = ErrorKind.HTTP_5XX if record.status >= 500 else ErrorKind.HTTP_4XX if record.status >= 400 else None
+    fetched = datetime.fromisoformat(record.date.replace("Z", "+00:00")) if record.date else datetime.now(UTC)
+    return FetchResult(url, record.url, record.status, record.headers, record.body, decoded.text if decoded else None,
+                       decoded.charset if decoded else None, error, "", 0.0, (), fetched, truncated=record.truncated)
 
 
 def _record(run: _Run, state: SiteState, depth: int, result: FetchResult) -> None:
@@ -304,4 +357,4 @@ def _summary(run: _Run, channels: Sequence[Channel], base: Path) -> CrawlSummary
             per_unit.setdefault(ch.unit, []).append((ch.unit, ch.kind.value, start) in good)
     return CrawlSummary(run.round_no, run.sites_total, rows.height, run.fetched, dict(statuses), dict(errors),
                         dict(run.skipped), {u: sum(v) / len(v) for u, v in per_unit.items()},
-                        time.monotonic() - run.started, base)
+                        time.monotonic() - run.started, base, run.discarded)

@@ -87,6 +87,17 @@ def raw_frame(rs: RuleSet, table: str, rows: list[dict]) -> pl.DataFrame:
     return pl.DataFrame(data, schema=sch)
 
 
+_FIRST = ("unit", "url")
+
+
+def dedupe_order(df: pl.DataFrame) -> list[str]:
+    """The order in which ``dedupe`` keeps the first row of a group: unit code, then URL, then the
+    other scalar columns in declared order. Times (when a page was fetched) and lists are left
+    out: they differ between two crawls of the same pages, or cannot be ordered."""
+    scalar = [c for c, t in df.schema.items() if not (t.is_nested() or t.is_temporal()) and not c.startswith("__")]
+    return [c for c in _FIRST if c in scalar] + [c for c in scalar if c not in _FIRST]
+
+
 def extract(rs: RuleSet, raw: pl.DataFrame, source: str, into: str = "pages") -> Extracted:
     """Clean, mark and reshape raw rows of ``source`` into rows of the ``into`` table."""
     df = raw.with_row_index("__row")
@@ -96,6 +107,9 @@ def extract(rs: RuleSet, raw: pl.DataFrame, source: str, into: str = "pages") ->
         if c.when is not None:
             hit = row_condition(rs, source, c.when)
         else:
+            # "first" in a stable order, not crawl order: which unit keeps a page shared by several
+            # must not depend on which site the crawl (or a resumed crawl) reached first
+            df = df.sort(dedupe_order(df), nulls_last=True, maintain_order=True)
             hit = ~pl.struct(list(c.dedupe)).is_first_distinct() & pl.all_horizontal(
                 [pl.col(k).is_not_null() for k in c.dedupe])
         gone = df.filter(hit)
@@ -123,4 +137,4 @@ def extract(rs: RuleSet, raw: pl.DataFrame, source: str, into: str = "pages") ->
     return Extracted(rows, drop_frame, counts)
 
 
-__all__ = ["Extracted", "PageFields", "content_hash", "extract", "parse_html", "raw_frame"]
+__all__ = ["Extracted", "PageFields", "content_hash", "dedupe_order", "extract", "parse_html", "raw_frame"]

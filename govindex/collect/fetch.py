@@ -2,10 +2,14 @@
 
 - the network sits behind a swappable httpx transport (tests pass their own);
 - redirects are followed hop by hop, each hop re-checked by the address guard and the scope;
+- every attempt (first, retry, redirect hop) resolves the host once, through the guard, and the
+  connection goes to one of those checked addresses (:mod:`govindex.collect.pinning`): a name
+  that answers differently the second time (DNS rebinding) cannot slip past the guard;
 - one deadline bounds each exchange as a whole (connect, headers and body): httpx's timeouts are
   per operation, so a server dribbling a byte a second would never trip them;
 - the body is streamed raw and decompressed here, with byte caps on the wire and after
-  decompression, so a gzip bomb stops at the cap;
+  decompression, so a gzip bomb stops at the cap; a caller that wants only the head of a body
+  (robots.txt: RFC 9309 asks for at least 500 KiB) gets it cut there instead, marked ``truncated``;
 - transient failures (connect errors, 5xx, 429) are retried with exponential backoff and jitter,
   honouring ``Retry-After`` (seconds or an HTTP date) on 429 and 503;
 - text bodies are decoded by :mod:`govindex.collect.charset`.
@@ -37,6 +41,7 @@ from tenacity import (
 from govindex.collect import charset
 from govindex.collect.errors import ErrorKind, FetchError
 from govindex.collect.guard import AddressGuard
+from govindex.collect.pinning import Pin, PinnedTransport, pinned
 from govindex.collect.urls import Scope, canonicalize
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -91,6 +96,7 @@ class FetchResult:
     http_version: str = "HTTP/1.1"
     retry_after: float | None = None
     attempts: int = 1
+    truncated: bool = False  # the body is the head of a longer one (``Fetcher.fetch(truncate=…)``)
 
     @property
     def ok(self) -> bool:
@@ -115,6 +121,7 @@ class _Exchange:
     body: bytes
     reason: str
     http_version: str
+    truncated: bool = False
 
     @property
     def retry_after(self) -> float | None:
@@ -150,7 +157,8 @@ class Fetcher:
         timeout = httpx.Timeout(cfg.deadline, connect=min(cfg.connect_timeout, cfg.deadline))
         # in-flight requests are bounded by the crawler; the pool keeps idle connections to many hosts
         limits = httpx.Limits(max_connections=None, max_keepalive_connections=max(64, max_connections))
-        self.transport = transport or httpx.AsyncHTTPTransport(limits=limits, verify=cfg.verify_tls, retries=0)
+        # a transport passed in (tests: httpx.MockTransport) does its own connecting; ours is pinned
+        self.transport = transport or PinnedTransport(self.guard, verify=cfg.verify_tls, limits=limits)
         self.client = httpx.AsyncClient(
             transport=self.transport, follow_redirects=False, timeout=timeout, trust_env=False,
             headers={"User-Agent": cfg.user_agent, "Accept-Encoding": "gzip, deflate",
@@ -166,15 +174,19 @@ class Fetcher:
         """Close the client and its connections."""
         await self.client.aclose()
 
-    async def fetch(self, url: str, scope: Scope | None = None) -> FetchResult:
-        """GET ``url``, following redirects within ``scope`` (any host when None)."""
+    async def fetch(self, url: str, scope: Scope | None = None, truncate: int | None = None) -> FetchResult:
+        """GET ``url``, following redirects within ``scope`` (any host when None).
+
+        With ``truncate``, a body longer than that many bytes (after decompression) is cut there
+        and the result marked ``truncated``, instead of failing with ``too_large``; no more of it
+        is read."""
         fetched, start = datetime.now(UTC), time.monotonic()
         hops: list[Hop] = []
         current, state = url, {"attempts": 0}
         try:
             while True:
-                await self._check(current, scope)
-                exchange = await self._exchange(current, state)
+                self._check(current, scope)
+                exchange = await self._exchange(current, state, truncate)
                 location = _location(current, exchange)
                 if location is None:
                     return self._result(url, current, exchange, hops, fetched, start, state["attempts"])
@@ -187,14 +199,13 @@ class Fetcher:
         except FetchError as exc:
             return _failure(url, current, exc, hops, fetched, start, state["attempts"])
 
-    async def _check(self, url: str, scope: Scope | None) -> None:
+    def _check(self, url: str, scope: Scope | None) -> None:
         if urlsplit(url).scheme.lower() not in ("http", "https"):
             raise FetchError(ErrorKind.BAD_SCHEME, f"{url} is not http(s)")
         if scope is not None and url not in scope:
             raise FetchError(ErrorKind.OUT_OF_SCOPE, f"{url} is outside the site's hosts {sorted(scope.hosts)}")
-        await self.guard.check_url(url)
 
-    async def _exchange(self, url: str, state: dict[str, int]) -> _Exchange:
+    async def _exchange(self, url: str, state: dict[str, int], truncate: int | None) -> _Exchange:
         cfg = self.config
         retrying = AsyncRetrying(
             stop=stop_after_attempt(cfg.retries + 1), wait=self._wait, sleep=asyncio.sleep, reraise=True,
@@ -203,7 +214,7 @@ class Fetcher:
 
         async def attempt() -> _Exchange:
             state["attempts"] += 1
-            return await self._attempt(url)
+            return await self._attempt(url, truncate)
 
         return await retrying(attempt)
 
@@ -216,19 +227,22 @@ class Fetcher:
         cfg = self.config
         return min(cfg.backoff * 2 ** (state.attempt_number - 1), cfg.backoff_max) + random.uniform(0, cfg.backoff)
 
-    async def _attempt(self, url: str) -> _Exchange:
+    async def _attempt(self, url: str, truncate: int | None) -> _Exchange:
         try:
             async with asyncio.timeout(self.config.deadline):
+                # resolved and checked on every attempt; the connection may go only there
+                addresses = await self.guard.check_url(url)
                 request = self.client.build_request("GET", url)
-                # straight to the transport: the client would parse Location itself (and fail on
-                # odd ones); redirects are ours to follow and check
-                response = await self.transport.handle_async_request(request)
-                response.request = request
-                try:
-                    redirect = response.status_code in REDIRECTS and "location" in response.headers
-                    body = b"" if redirect else await self._read_body(response)
-                finally:
-                    await response.aclose()
+                with pinned(Pin.of(request, addresses)):
+                    # straight to the transport: the client would parse Location itself (and fail
+                    # on odd ones); redirects are ours to follow and check
+                    response = await self.transport.handle_async_request(request)
+                    response.request = request
+                    try:
+                        redirect = response.status_code in REDIRECTS and "location" in response.headers
+                        body, cut = (b"", False) if redirect else await self._read_body(response, truncate)
+                    finally:
+                        await response.aclose()
         except TimeoutError:
             raise FetchError(ErrorKind.TIMEOUT, f"no complete response within {self.config.deadline:g}s") from None
         except httpx.TimeoutException as exc:
@@ -238,25 +252,30 @@ class Fetcher:
         except (httpx.TransportError, OSError) as exc:
             raise FetchError(ErrorKind.CONNECT, f"{type(exc).__name__}: {exc}") from None
         headers = tuple((k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw)
-        return _Exchange(response.status_code, headers, body, response.reason_phrase, response.http_version)
+        return _Exchange(response.status_code, headers, body, response.reason_phrase, response.http_version, cut)
 
-    async def _read_body(self, response: httpx.Response) -> bytes:
+    async def _read_body(self, response: httpx.Response, truncate: int | None) -> tuple[bytes, bool]:
+        """The decoded body and whether it was cut at ``truncate`` bytes."""
         cfg = self.config
         declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > cfg.max_wire_bytes:
+        if truncate is None and declared.isdigit() and int(declared) > cfg.max_wire_bytes:
             raise FetchError(ErrorKind.TOO_LARGE, f"Content-Length {declared} exceeds {cfg.max_wire_bytes} bytes")
+        limit = min(truncate, cfg.max_bytes) if truncate is not None else cfg.max_bytes
         if response.is_stream_consumed:  # built in memory (httpx.MockTransport): already decoded
-            inflater = Inflater("", cfg.max_bytes)
+            inflater = Inflater("", limit, truncate=truncate is not None)
             inflater.feed(response.content)
-            return inflater.finish()
-        inflater = Inflater(response.headers.get("content-encoding", ""), cfg.max_bytes)
+            return inflater.finish(), inflater.truncated
+        inflater = Inflater(response.headers.get("content-encoding", ""), limit, truncate=truncate is not None)
         wire = 0
         async for chunk in response.aiter_raw():
             wire += len(chunk)
-            if wire > cfg.max_wire_bytes:
+            if wire > cfg.max_wire_bytes and truncate is None:
                 raise FetchError(ErrorKind.TOO_LARGE, f"body exceeds {cfg.max_wire_bytes} bytes on the wire")
             inflater.feed(chunk)
-        return inflater.finish()
+            if inflater.truncated or wire > cfg.max_wire_bytes:
+                inflater.truncated = True
+                break  # the rest is never read: closing the response drops the connection
+        return inflater.finish(), inflater.truncated
 
     def _result(self, url: str, final: str, ex: _Exchange, hops: list[Hop], fetched: datetime,
                 start: float, attempts: int) -> FetchResult:
@@ -268,7 +287,7 @@ class Fetcher:
             text=decoded.text if decoded else None, charset=decoded.charset if decoded else None,
             error=error, message=f"HTTP {ex.status} {ex.reason}".strip() if error else "",
             elapsed=time.monotonic() - start, hops=tuple(hops), fetched=fetched, reason=ex.reason,
-            http_version=ex.http_version, retry_after=ex.retry_after, attempts=attempts)
+            http_version=ex.http_version, retry_after=ex.retry_after, attempts=attempts, truncated=ex.truncated)
 
 
 def _failure(url: str, final: str, exc: FetchError, hops: list[Hop], fetched: datetime, start: float,
@@ -300,14 +319,17 @@ def _transient_status(exchange: _Exchange | None) -> bool:
 
 
 class Inflater:
-    """Decompresses a body as it streams in, refusing to produce more than ``limit`` bytes."""
+    """Decompresses a body as it streams in, refusing to produce more than ``limit`` bytes — or,
+    with ``truncate``, keeping the first ``limit`` bytes and setting ``truncated``."""
 
-    def __init__(self, content_encoding: str, limit: int):
+    def __init__(self, content_encoding: str, limit: int, truncate: bool = False):
         codings = [c.strip().lower() for c in content_encoding.split(",") if c.strip().lower() not in ("", "identity")]
         if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
             raise FetchError(ErrorKind.DECODE, f"unsupported Content-Encoding {content_encoding!r}")
         self.coding = codings[0] if codings else ""
         self.limit = limit
+        self.truncate = truncate
+        self.truncated = False
         self.out = bytearray()
         self.raw_deflate_tried = False
         self.z = self._new()
@@ -318,12 +340,18 @@ class Inflater:
         return zlib.decompressobj(15 if self.coding == "deflate" else 16 + zlib.MAX_WBITS)
 
     def _append(self, data: bytes) -> None:
+        if self.truncate and len(self.out) + len(data) > self.limit:
+            self.out += data[: self.limit - len(self.out)]
+            self.truncated = True
+            return
         self.out += data
         if len(self.out) > self.limit:
             raise FetchError(ErrorKind.TOO_LARGE, f"body exceeds {self.limit} bytes after decompression")
 
     def feed(self, data: bytes) -> None:
         """Take the next chunk as received."""
+        if self.truncated:
+            return
         if self.z is None:
             self._append(data)
             return
@@ -338,7 +366,7 @@ class Inflater:
 
     def _inflate(self, data: bytes) -> None:
         assert self.z is not None
-        while data:
+        while data and not self.truncated:
             self._append(self.z.decompress(data, self.limit - len(self.out) + 1))
             if not self.z.eof:
                 data = self.z.unconsumed_tail
@@ -349,8 +377,8 @@ class Inflater:
             self.z = self._new()
 
     def finish(self) -> bytes:
-        """The whole decompressed body."""
-        if self.z is not None:
+        """The whole decompressed body (its head, if truncated)."""
+        if self.z is not None and not self.truncated:
             try:
                 self._append(self.z.flush())
             except zlib.error as exc:

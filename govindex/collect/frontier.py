@@ -10,6 +10,10 @@ index says which of its URLs are done. Events::
     {"t": "add", "u": …, "k": …, "s": …, "d": depth, "urls": [...]}     URLs queued at a depth
     {"t": "seen", "u": …, "k": …, "s": …, "urls": [...]}                reached by a redirect
     {"t": "scope", "u": …, "k": …, "s": …, "host": host}                 a host joins the scope
+    {"t": "robots", "o": origin, "f": warc_file, "off": offset, "len": n}  where robots.txt's answer is stored
+
+A robots.txt answer is journaled after its WARC record is flushed: a resumed crawl reads it back
+from the archive instead of fetching (and storing) it again.
 
 A torn last line (a crash mid-write) is dropped on replay and cut off before appending again.
 """
@@ -88,6 +92,7 @@ class Frontier:
         self.limits = limits
         self.extra_hosts = tuple(extra_hosts)
         self.sites: dict[SiteKey, SiteState] = {}
+        self.robots: dict[str, tuple[str, int, int]] = {}  # origin → WARC file, offset, length
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             for event in _replay(path):
@@ -97,6 +102,9 @@ class Frontier:
             raise ArchiveError(f"cannot open the crawl journal {path}: {exc}") from None
 
     def _apply(self, ev: dict[str, Any]) -> None:
+        if ev["t"] == "robots":
+            self.robots[ev["o"]] = (ev["f"], ev["off"], ev["len"])
+            return
         key = (ev["u"], ev["k"], ev["s"])
         if ev["t"] == "site":
             self.sites[key] = SiteState(ev["u"], ev["k"], ev["s"], Scope.of(ev["s"], self.extra_hosts))
@@ -171,6 +179,12 @@ class Frontier:
         if state.shapes[key] + shapes[key] >= lim.max_per_shape:
             return "shape_cap"
         return trap_reason(url)
+
+    def robots_stored(self, origin: str, warc_file: str, offset: int, length: int) -> None:
+        """Journal where the answer to ``origin``'s robots.txt is stored (its record is on disk)."""
+        ev = {"t": "robots", "o": origin, "f": warc_file, "off": offset, "len": length}
+        self._log(ev)
+        self._apply(ev)
 
     def redirected(self, state: SiteState, final_url: str, depth: int) -> None:
         """Record where a page's redirects ended: the start page's host joins the scope; the target

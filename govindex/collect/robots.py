@@ -5,6 +5,10 @@ What a fetch outcome means follows Google's documented handling: a 2xx body is p
 allowed; a 5xx, a 429 or an unreachable host means the site cannot say, so nothing is fetched
 from it during this crawl. ``Crawl-delay`` (or ``Request-rate``) becomes a floor on the delay
 between two requests to the host.
+
+A robots.txt of any size is parsed on its first :data:`MAX_BYTES` (500 KiB, the least RFC 9309
+§2.5 lets a crawler parse) instead of being refused as too large, which would close the whole
+site; a line cut at that boundary is dropped, and the rest is never downloaded.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from protego import Protego
 from govindex.collect.errors import ErrorKind
 from govindex.collect.fetch import FetchResult
 
+MAX_BYTES = 500 * 1024
 ALLOW_ALL_ERRORS = frozenset({ErrorKind.REDIRECT_LOOP, ErrorKind.TOO_MANY_REDIRECTS})
 # When robots.txt could not be fetched for one of these, the host itself is unreachable or refused:
 # a page's row says so rather than "robots".
@@ -68,10 +73,20 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+def settles(result: FetchResult) -> bool:
+    """Whether a robots.txt fetch settles the origin's rules for the round: an answer (2xx, or a
+    4xx but 429), not a failure that a resumed crawl should ask about again."""
+    if result.status is None:
+        return False
+    return (result.ok and result.status < 300) or (result.error is ErrorKind.HTTP_4XX and result.status != 429)
+
+
 def policy_from(origin: str, result: FetchResult) -> RobotsPolicy:
     """Interpret the fetch of ``origin/robots.txt``."""
     if result.ok and result.status is not None and result.status < 300:
         text = result.text if result.text is not None else result.body.decode("utf-8", "replace")
+        if result.truncated:  # a rule cut in the middle ("Disallow: /adm") would say something else
+            text = text[: text.rfind("\n") + 1]
         return RobotsPolicy(origin, Protego.parse(text), True, "parsed")
     if (result.error is ErrorKind.HTTP_4XX and result.status != 429) or result.error in ALLOW_ALL_ERRORS:
         return RobotsPolicy(origin, None, True, "missing")

@@ -2,16 +2,23 @@
 
 Each record is its own gzip member, so a reader seeks to an index row's ``offset`` and reads one
 record without scanning the file: that is how extraction re-derives facts after a rule change
-without crawling again. Files roll over at ``max_size`` and are never appended to after a restart
-(a crash may leave a torn last record; a resumed crawl opens a new file, and the index only points
-at records written and flushed before their index batch was committed).
+without crawling again. Files roll over at ``max_size`` (between fetches: a page's redirect hops
+and its record share a file) and are never appended to after a restart: a resumed crawl opens a
+new file.
+
+The commit protocol: a record is written when its page is fetched, flushed before the index batch
+that points at it is committed, and only a committed record is stored. A killed crawl leaves
+records past its last committed one (and maybe a torn one); :func:`cut_uncommitted`, run when the
+crawl resumes, truncates every file after its last committed byte, so those pages, fetched again,
+are stored once.
 
 What is stored:
 
 - a ``response`` record per HTTP response, redirect hops included. The payload is the body as
   delivered to the crawler, i.e. **after** content decoding: ``Content-Encoding`` is kept as
   ``X-Govindex-Content-Encoding``, ``Transfer-Encoding`` dropped and ``Content-Length`` set to the
-  stored length, so the record is self-consistent for any WARC reader;
+  stored length, so the record is self-consistent for any WARC reader; a body kept only in part
+  (robots.txt beyond 500 KiB) carries the standard ``WARC-Truncated: length``;
 - a ``metadata`` record (JSON: error kind, message, redirect hops) per failure without a response
   — timeouts, refused addresses, robots.txt exclusions, oversized bodies.
 """
@@ -22,6 +29,7 @@ import io
 import json
 import os
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +47,6 @@ from govindex.collect.fetch import FetchResult, Hop
 
 DEFAULT_MAX_SIZE = 1 << 30
 _DROPPED = {"transfer-encoding", "content-length"}
-_FILE = re.compile(r"-(\d{5,})\.warc\.gz$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +70,7 @@ class Record:
     body: bytes
     error: str | None = None
     message: str = ""
+    truncated: bool = False  # ``WARC-Truncated``: the body is the head of a longer one
 
 
 class WarcWriter:
@@ -73,8 +81,7 @@ class WarcWriter:
         self.prefix = prefix
         self.max_size = max_size
         directory.mkdir(parents=True, exist_ok=True)
-        used = [int(m.group(1)) for p in directory.glob(f"{prefix}-*.warc.gz") if (m := _FILE.search(p.name))]
-        self.seq = max(used, default=0)
+        self.seq = max((seq for seq, _ in warc_files(directory, prefix)), default=0)
         self.builder = RecordBuilder(warc_version="1.1")
         self.fh: BinaryIO | None = None
         self.writer: WARCWriter | None = None
@@ -91,9 +98,10 @@ class WarcWriter:
         info = {"software": "govindex", "format": "WARC File Format 1.1"}
         self.writer.write_record(self.writer.create_warcinfo_record(self.name, info))
 
-    def _write(self, record: Any) -> Stored:
+    def _write(self, record: Any, roll: bool = True) -> Stored:
         try:
-            self._roll()
+            if roll or self.fh is None:
+                self._roll()
             assert self.fh is not None and self.writer is not None
             offset = self.fh.tell()
             self.writer.write_record(record)
@@ -102,35 +110,42 @@ class WarcWriter:
             raise ArchiveError(f"cannot write the WARC archive in {self.directory}: {exc}") from None
 
     def write_result(self, result: FetchResult) -> Stored:
-        """Store a fetch: its redirect hops, then its response or its failure; where the last went."""
+        """Store a fetch: its redirect hops, then its response or its failure, all in one file;
+        where the last went."""
+        self._roll()
         for hop in result.hops:
-            self._write(self._response(hop.url, hop.status, "", hop.headers, b"", result.fetched))
+            self._write(self._response(hop.url, hop.status, "", hop.headers, b"", result.fetched), roll=False)
         if result.status is not None and result.error not in _NO_RESPONSE:
             return self._write(self._response(result.final_url, result.status, result.reason, result.headers,
-                                              result.body, result.fetched, result.http_version))
-        return self.write_failure(result.final_url, result.error or ErrorKind.DECODE, result.message,
-                                  result.fetched, result.hops)
+                                              result.body, result.fetched, result.http_version, result.truncated),
+                               roll=False)
+        record = self._failure(result.final_url, result.error or ErrorKind.DECODE, result.message, result.fetched,
+                               result.hops)
+        return self._write(record, roll=False)
 
     def write_failure(self, url: str, error: ErrorKind | str, message: str, when: datetime,
                       hops: Iterable[Hop] = ()) -> Stored:
         """Store a failure with no response as a JSON ``metadata`` record."""
+        return self._write(self._failure(url, error, message, when, hops))
+
+    def _failure(self, url: str, error: ErrorKind | str, message: str, when: datetime, hops: Iterable[Hop]) -> Any:
         doc = {"error": str(error), "message": message,
                "hops": [{"url": h.url, "status": h.status, "location": h.location} for h in hops]}
         payload = json.dumps(doc, ensure_ascii=False).encode("utf-8")
-        record = self.builder.create_warc_record(url, "metadata", payload=io.BytesIO(payload),
-                                                warc_content_type="application/json",
-                                                warc_headers_dict={"WARC-Date": _iso(when)})
-        return self._write(record)
+        return self.builder.create_warc_record(url, "metadata", payload=io.BytesIO(payload),
+                                              warc_content_type="application/json",
+                                              warc_headers_dict={"WARC-Date": _iso(when)})
 
     def _response(self, url: str, status: int, reason: str, headers: Iterable[tuple[str, str]], body: bytes,
-                  when: datetime, version: str = "HTTP/1.1") -> Any:
+                  when: datetime, version: str = "HTTP/1.1", truncated: bool = False) -> Any:
         kept = [(("X-Govindex-Content-Encoding" if k.lower() == "content-encoding" else k), v)
                 for k, v in headers if k.lower() not in _DROPPED]
         kept.append(("Content-Length", str(len(body))))
         status_line = f"{status} {reason}".strip() if reason else str(status)
         http = StatusAndHeaders(status_line, kept, protocol=version or "HTTP/1.1")
+        warc_headers = {"WARC-Date": _iso(when), **({"WARC-Truncated": "length"} if truncated else {})}
         return self.builder.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
-                                              warc_headers_dict={"WARC-Date": _iso(when)})
+                                              warc_headers_dict=warc_headers)
 
     def flush(self) -> None:
         """Push written records to disk (fsync): call before committing index rows that point at them."""
@@ -152,6 +167,59 @@ class WarcWriter:
 _NO_RESPONSE = frozenset({ErrorKind.TOO_LARGE, ErrorKind.DECODE, ErrorKind.TIMEOUT, ErrorKind.CONNECT,
                           ErrorKind.REDIRECT_LOOP, ErrorKind.TOO_MANY_REDIRECTS, ErrorKind.BLOCKED_ADDRESS,
                           ErrorKind.BAD_SCHEME, ErrorKind.OUT_OF_SCOPE, ErrorKind.DNS, ErrorKind.ROBOTS})
+
+
+def warc_files(directory: Path, prefix: str) -> list[tuple[int, Path]]:
+    """The ``{prefix}-{seq}.warc.gz`` files in ``directory``, by sequence number."""
+    pattern = re.compile(re.escape(prefix) + r"-(\d{5,})\.warc\.gz")
+    found = [(int(m.group(1)), p) for p in directory.glob(f"{prefix}-*.warc.gz") if (m := pattern.fullmatch(p.name))]
+    return sorted(found)
+
+
+@dataclass(frozen=True, slots=True)
+class Cut:
+    """What :func:`cut_uncommitted` removed: records begun past the committed end (the last one
+    may have been torn), and bytes."""
+
+    records: int = 0
+    bytes: int = 0
+
+
+def cut_uncommitted(directory: Path, prefix: str, committed: Mapping[str, int]) -> Cut:
+    """Truncate each WARC file of ``prefix`` after its last committed byte (``committed``: file
+    name → end of the last record an index row points at; a file absent from it keeps only its
+    ``warcinfo``). Files are truncated, never deleted, so that no file name is ever reused."""
+    records = cut = 0
+    for _, path in warc_files(directory, prefix) if directory.exists() else []:
+        try:
+            size = path.stat().st_size
+            end = max(committed.get(path.name, 0), next(iter(_record_ends(path, 0)), 0))
+            if size <= end:
+                continue
+            tail = _record_ends(path, end)
+            records += len(tail) + ((tail[-1] if tail else end) < size)  # whole ones, and a torn one
+            with open(path, "r+b") as fh:
+                fh.truncate(end)
+                os.fsync(fh.fileno())
+            cut += size - end
+        except OSError as exc:
+            raise ArchiveError(f"cannot cut the uncommitted tail of {path}: {exc}") from None
+    return Cut(records, cut)
+
+
+def _record_ends(path: Path, start: int) -> list[int]:
+    """Where each whole record from ``start`` on ends (a torn last record is left out)."""
+    ends: list[int] = []
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        records = ArchiveIterator(fh)
+        try:
+            for record in records:
+                records.read_to_end(record)
+                ends.append(records.get_record_offset() + records.get_record_length())
+        except (ArchiveLoadFailed, EOFError, ValueError, zlib.error):
+            pass  # a torn record: the end of what can be read
+    return ends
 
 
 def _iso(when: datetime) -> str:
@@ -203,7 +271,8 @@ def _parse(record: Any) -> Record:
     if record.rec_type == "response" and record.http_headers is not None:
         status = int(record.http_headers.get_statuscode())
         headers = tuple((k, v) for k, v in record.http_headers.headers)
-        return Record(url, "response", date, status, headers, record.raw_stream.read())
+        truncated = bool(record.rec_headers.get_header("WARC-Truncated"))
+        return Record(url, "response", date, status, headers, record.raw_stream.read(), truncated=truncated)
     payload = record.raw_stream.read()
     doc = json.loads(payload) if record.rec_type == "metadata" and payload else {}
     return Record(url, record.rec_type, date, None, (), b"", doc.get("error"), doc.get("message", ""))
