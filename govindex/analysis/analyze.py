@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from govindex.analysis import stats as st
-from govindex.diagnostics import ResultsError, UsageError
+from govindex.diagnostics import OutputError, ResultsError, UsageError
+from govindex.fsio import check_manifest, recover_dir
 
 TOTAL = "total"  # the root's node id in scores_long.parquet (govindex.ir.ROOT)
 # scores.json does not carry the rule set's total_label: the engine's default, in the tree's language.
@@ -28,6 +29,7 @@ RATE_THRESHOLD = 0.6
 TOP = 3
 WITHIN = 3
 KMEANS_RUNS = 10  # k-means++ starts; the run with the least inertia wins
+FEW_COMMON = 0.5  # --previous: fewer units in both years than this share of the smaller year is noted
 # Keys of a unit in scores.json that are not registry attributes.
 _UNIT_KEYS = {"code", "name", "total", "rank", "grade", "sublevel", "scores", "points", "status"}
 
@@ -65,14 +67,22 @@ class Options:
 
 
 def load_results(path: Path) -> Results:
-    """Read ``scores.json`` and ``scores_long.parquet`` from a results directory."""
+    """Read ``scores.json`` and ``scores_long.parquet`` from a results directory.
+
+    A swap a killed ``score --out`` left half done is finished first; when the directory carries a
+    ``generation.json`` manifest, both files must be the ones it records (never two scoring runs)."""
     import polars as pl
 
+    _recover(path)
     js, long = path / "scores.json", path / "scores_long.parquet"
     missing = [p.name for p in (js, long) if not p.is_file()]
     if missing:
         raise ResultsError(f"{path} is not a results directory: no {' and no '.join(missing)} "
                            f"(write one with `govindex score RULES --facts DIR --out {path}`)")
+    _, mixed = check_manifest(path, [js.name, long.name])
+    if mixed:
+        raise ResultsError(f"{path}: the files are not of one scoring run ({'; '.join(mixed)}); "
+                           f"score again with `--out {path}`")
     try:
         doc = json.loads(js.read_text(encoding="utf-8"))
         frame = pl.read_parquet(long, columns=["code", "node", "score"])
@@ -80,7 +90,19 @@ def load_results(path: Path) -> Results:
         raise ResultsError(f"{path}: cannot read the results: {exc}") from exc
     if not isinstance(doc, dict) or not {"indicators", "units"} <= doc.keys():
         raise ResultsError(f"{js}: not a scores.json document (no \"indicators\" or \"units\")")
-    return _results(doc, frame, path)
+    try:
+        return _results(doc, frame, path)
+    except (KeyError, TypeError, AttributeError, pl.exceptions.PolarsError) as exc:
+        raise ResultsError(f"{js}: not of the `score --out` shape ({type(exc).__name__}: {exc})") from None
+
+
+def _recover(path: Path) -> None:
+    # A reader finishes an interrupted swap too (the directory may be missing until it is); on a
+    # read-only filesystem it cannot, and the files are read as they are.
+    try:
+        recover_dir(path)
+    except OutputError:
+        pass
 
 
 def _total_name(indicators: list[dict]) -> str:
@@ -99,7 +121,7 @@ def _results(doc: dict, frame, path: Path) -> Results:
     ids = [x["id"] for x in indicators]
     wide = (frame.filter(pl.col("node").is_in(ids))
             .pivot(on="node", index="code", values="score", aggregate_function="first"))
-    wide = pl.DataFrame({"code": codes}).join(wide, on="code", how="left")
+    wide = pl.DataFrame({"code": codes}, schema={"code": pl.String}).join(wide, on="code", how="left")
     absent = [i for i in ids if i not in wide.columns]
     if absent:
         raise ResultsError(f"{path}: scores_long.parquet has no scores for {', '.join(absent[:5])}"
@@ -118,11 +140,42 @@ def analyze(res: Results, previous: Results | None = None, options: Options | No
     from govindex.analysis.compare import compare
 
     opts = options or Options()
+    _require_scored(res, "the results")
     doc = _analyze(res, opts)
     if previous is not None:
+        _require_scored(previous, "the previous results")
+        doc["notes"] += _common_units(res, previous)
         prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed)
         doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous)
     return tidy(doc)
+
+
+def _scored_codes(res: Results) -> set[str]:
+    return {u["code"] for u, t in zip(res.units, res.scores[TOTAL]) if not np.isnan(t)}
+
+
+def _require_scored(res: Results, what: str) -> None:
+    """No statistic means anything without a scored unit: an error, not an empty report."""
+    if not res.units:
+        raise ResultsError(f"{what} ({res.ruleset}) hold no units: nothing to analyze "
+                           f"(does the rule set's units registry list any?)")
+    if not _scored_codes(res):
+        raise ResultsError(f"{what} ({res.ruleset}): none of the {len(res.units)} units has a total: "
+                           f"nothing to analyze (see `govindex score` for why every total is null)")
+
+
+def _common_units(res: Results, previous: Results) -> list[str]:
+    """An error when the two years share no scored unit (not the same index); a note when few."""
+    now, then = _scored_codes(res), _scored_codes(previous)
+    common = now & then
+    if not common:
+        raise ResultsError(f"the results ({res.ruleset}, {len(now)} scored units) and --previous ({previous.ruleset}, "
+                           f"{len(then)}) share no unit code: there is no year-over-year change to report "
+                           f"(is --previous a result of the same index?)")
+    if len(common) < FEW_COMMON * min(len(now), len(then)):
+        return [f"only {len(common)} unit(s) are scored in both years ({len(now)} now, {len(then)} in "
+                f"{previous.ruleset}): the changes of national and group figures compare different sets of units"]
+    return []
 
 
 def _reference_for(doc: dict, previous: Results, opts: Options) -> str | None:

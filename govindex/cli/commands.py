@@ -93,12 +93,14 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           ) -> None:
     """Score every unit: a ranked table, or JSON; with --out, result files."""
     def go():
-        from govindex.results import to_json, wide_table, write_outputs
+        from govindex.cli.outputs import out_dir as checked_dir
+        from govindex.results import owned, to_json, wide_table, write_outputs
 
+        target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
         t0 = time.perf_counter()
         rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
         elapsed = time.perf_counter() - t0
-        written = write_outputs(sc, out_dir) if out_dir else []
+        written = write_outputs(sc, target) if target else []
         if format == Format.json:
             sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
             return

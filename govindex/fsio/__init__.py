@@ -22,12 +22,13 @@ Temps are stale when the process named in them is gone; the next write to the sa
 :func:`recover_dir`, :func:`recover_commits`) removes them. A pid reused by a live process keeps
 its temps until that process ends: conservative, never wrong. One writer per target at a time.
 
-What is refused (:class:`~govindex.diagnostics.OutputError`, exit 1): a missing parent directory,
+Missing parent directories are created (the command line says so first). What is refused
+(:class:`~govindex.diagnostics.OutputError`, exit 1): a parent that cannot be created or written,
 anything but a regular file where a file goes (directories, device nodes such as ``/dev/full``,
 FIFOs, sockets), anything but a directory of ours where a directory goes, and any symbolic link:
 the writers never replace a link and never write through one. The command line resolves a link
 the user named as ``--out`` with :func:`file_target` / :func:`dir_target` and says so
-(``Target.note``) before writing to the link's target.
+(``Target.notes``) before writing to the link's target.
 
 A test hook: ``GOVINDEX_FSIO_KILL_AFTER=N`` makes the process SIGKILL itself right after the N-th
 filesystem step (``GOVINDEX_FSIO_TRACE=1`` prints each step to stderr), so kill tests hit every

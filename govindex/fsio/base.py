@@ -138,6 +138,15 @@ def fill_file(tmp: Path, content: str | bytes | Fill) -> None:
         fh.flush()
 
 
+def make_parents(path: Path) -> None:
+    """Create the missing directories above ``path`` (each durable before anything goes in it)."""
+    missing = [d for d in reversed(path.parents) if not d.exists()]
+    for d in missing:
+        os.mkdir(d)
+        fsync_path(d.parent)
+        step(f"mkdir {d.name}")
+
+
 def keep_mode(dest: Path, tmp: Path) -> None:
     """Give ``tmp`` the permission bits of the ``dest`` it replaces, if there is one."""
     # Replacing a file keeps its permission bits (a results file shared with a group stays shared).

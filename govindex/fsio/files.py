@@ -11,6 +11,7 @@ from govindex.fsio.base import (
     fill_file,
     fsync_path,
     keep_mode,
+    make_parents,
     os_error,
     remove,
     stale_temps,
@@ -24,7 +25,7 @@ from govindex.fsio.target import file_target, refuse_link
 
 def write_file(path: Path | str, content: str | bytes | Fill) -> Path:
     """Write ``content`` (text as UTF-8, bytes, or a function that writes the file at the path it is
-    given) to ``path`` atomically and durably; returns ``path``. The parent must exist."""
+    given) to ``path`` atomically and durably; returns ``path``. Missing directories are created."""
     dest = absolute(path)
     refuse_link(dest)
     file_target(dest)
@@ -32,6 +33,7 @@ def write_file(path: Path | str, content: str | bytes | Fill) -> Path:
         remove(old)
     tmp = temp_for(dest, "tmp")
     try:
+        make_parents(dest)
         fill_file(tmp, content)
         step(f"write {tmp.name}")
         keep_mode(dest, tmp)

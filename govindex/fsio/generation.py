@@ -17,7 +17,19 @@ from pathlib import Path
 
 from govindex.diagnostics import OutputError
 from govindex.fsio import base
-from govindex.fsio.base import Fill, absolute, fill_file, fsync_path, lstat_or_none, os_error, remove, stale_temps, step, temp_for
+from govindex.fsio.base import (
+    Fill,
+    absolute,
+    fill_file,
+    fsync_path,
+    lstat_or_none,
+    make_parents,
+    os_error,
+    remove,
+    stale_temps,
+    step,
+    temp_for,
+)
 from govindex.fsio.target import dir_target, refuse_link
 
 # --- a directory as one generation ------------------------------------------------------------
@@ -38,6 +50,7 @@ def replace_dir(path: Path | str, fill: Fill, owned: Callable[[Path], bool] | No
     dir_target(dest, replace=True, owned=owned)
     stage = temp_for(dest, "new")
     try:
+        make_parents(dest)
         os.mkdir(stage)
         step(f"mkdir {stage.name}")
         fill(stage)

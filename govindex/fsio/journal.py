@@ -18,6 +18,7 @@ from govindex.fsio.base import (
     keep_mode,
     kind_of,
     lstat_or_none,
+    make_parents,
     os_error,
     remove,
     stale_temps,
@@ -40,7 +41,7 @@ def commit(root: Path | str, files: dict[Path, str | bytes | Fill]) -> list[Path
     refuse_link(base)
     dir_target(base)
     try:
-        base.mkdir(exist_ok=True)
+        make_parents(base / "_")
     except OSError as exc:
         raise os_error(base, exc) from None
     recover_commits(base)

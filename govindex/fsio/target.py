@@ -1,5 +1,5 @@
 """Where an output may go: :func:`file_target` and :func:`dir_target` check a path (and resolve a
-symbolic link the user named, saying so in ``Target.note``); :func:`refuse_link` is what every
+symbolic link the user named, saying so in ``Target.notes``); :func:`refuse_link` is what every
 writer does with a link it was not told about."""
 
 from __future__ import annotations
@@ -14,36 +14,47 @@ from govindex.diagnostics import OutputError
 from govindex.fsio.base import PREFIX, absolute, kind_of, lstat_or_none
 
 
-def _check_dir(path: Path, directory: Path) -> None:
-    """``directory`` (the parent of ``path``, or ``path`` itself) exists, is one, and is writable."""
-    try:
-        st = os.stat(directory)
-    except FileNotFoundError:
-        raise OutputError(f"{path}: the directory {directory} does not exist "
-                          f"(create it first: mkdir -p {directory})") from None
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot reach {directory}: {exc.strerror}") from None
+def _check_dir(path: Path, directory: Path) -> tuple[Path, ...]:
+    """``directory`` (the parent of ``path``, or ``path`` itself) is a writable directory, or can be
+    made one: returns the missing directories to create, outermost first."""
+    missing: list[Path] = []
+    while True:
+        try:
+            st = os.stat(directory)
+            break
+        except FileNotFoundError:
+            missing.insert(0, directory)
+            directory = directory.parent
+        except OSError as exc:
+            raise OutputError(f"{path}: cannot reach {directory}: {exc.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{path}: {directory} is {kind_of(st.st_mode)}, not a directory")
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"{path}: the directory {directory} is not writable (permission denied)")
+        what = "create anything in" if missing else "write in"
+        raise OutputError(f"{path}: cannot {what} the directory {directory} (permission denied or read-only)")
+    return tuple(missing)
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where an output goes: ``path``, the user's path — or the target of the link they named."""
+    """Where an output goes: ``path``, the user's path — or the target of the link they named;
+    ``creates``, the missing directories the writer will make on the way."""
 
     given: Path
     path: Path
     exists: bool
     linked: bool = False
+    creates: tuple[Path, ...] = ()
 
     @property
-    def note(self) -> str | None:
-        """What to tell the user when ``given`` is a symbolic link (None otherwise)."""
-        if not self.linked:
-            return None
-        return f"{self.given} is a symbolic link: writing to its target {self.path} (the link stays)"
+    def notes(self) -> list[str]:
+        """What to tell the user before writing: a link followed, directories created."""
+        out = []
+        if self.linked:
+            out.append(f"{self.given} is a symbolic link: writing to its target {self.path} (the link stays)")
+        if self.creates:
+            out.append(f"creating the directory {self.creates[-1]} (it does not exist)")
+        return out
 
 
 def _resolve(path: Path | str) -> tuple[Path, os.stat_result | None, bool]:
@@ -62,13 +73,13 @@ def _resolve(path: Path | str) -> tuple[Path, os.stat_result | None, bool]:
 
 
 def file_target(path: Path | str) -> Target:
-    """Check that ``path`` may become a regular file; a symbolic link is resolved (see ``note``)."""
+    """Check that ``path`` may become a regular file; a symbolic link is resolved (see ``notes``)."""
     p, st, linked = _resolve(path)
     if st is not None and not stat.S_ISREG(st.st_mode):
         raise OutputError(f"{path}: is {kind_of(st.st_mode)}, not a regular file; govindex writes only "
                           f"regular files (choose a file path)")
-    _check_dir(p, p.parent)
-    return Target(Path(path), p, st is not None, linked)
+    creates = _check_dir(p, p.parent)
+    return Target(Path(path), p, st is not None, linked, creates)
 
 
 def dir_target(path: Path | str, replace: bool = False, owned: Callable[[Path], bool] | None = None) -> Target:
@@ -78,14 +89,14 @@ def dir_target(path: Path | str, replace: bool = False, owned: Callable[[Path], 
     p, st, linked = _resolve(path)
     if st is not None and not stat.S_ISDIR(st.st_mode):
         raise OutputError(f"{path}: is {kind_of(st.st_mode)}, not a directory (choose a directory path)")
-    _check_dir(p, p if st is not None and not replace else p.parent)
+    creates = _check_dir(p, p if st is not None and not replace else p.parent)
     if st is not None and owned is not None:
         foreign = sorted(e.name for e in _entries(p) if not owned(e))
         if foreign:
             shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
             raise OutputError(f"{path}: holds files govindex did not write there ({shown}); replacing the "
                               f"directory would delete them — move them, or choose another directory")
-    return Target(Path(path), p, st is not None, linked)
+    return Target(Path(path), p, st is not None, linked, creates)
 
 
 def _entries(directory: Path) -> list[Path]:
