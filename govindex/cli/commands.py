@@ -59,8 +59,11 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     from govindex.diagnostics import UsageError
     from govindex.eval.evaluate import evaluate
     from govindex.eval.explain import load_sources
+    from govindex.fsio import recover_commits
 
     rs = load(rules)
+    if facts.is_dir():  # a write a kill interrupted (`extract`) is completed or undone before reading
+        recover_commits(facts)
     if round_ is not None and round_ not in rs.rounds:
         raise UsageError(f"no round {round_}; the rule set declares rounds {sorted(rs.rounds)}")
     sources = load_sources(rs, facts)
@@ -194,6 +197,8 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
         check_only: bool = typer.Option(False, "--check", help="Only report files that would change.")) -> None:
     """Rewrite rule files in canonical layout (comments kept)."""
     def go():
+        from govindex.cli.outputs import out_file as checked_file
+        from govindex.fsio import write_file
         from govindex.lang.fmt import format_file
         from govindex.lang.parse import parse_file, rule_files
 
@@ -203,10 +208,8 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
             new = format_file(parse_file(p))
             if new != text:
                 changed.append(p)
-                if not check_only:
-                    tmp = p.with_suffix(p.suffix + ".tmp")
-                    tmp.write_text(new, encoding="utf-8")
-                    tmp.replace(p)
+                if not check_only:  # atomically; a linked file is written through, with a note
+                    write_file(checked_file(p), new)
         verb = "would reformat" if check_only else "reformatted"
         for p in changed:
             out.print(f"{verb} {p}")
