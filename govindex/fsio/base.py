@@ -55,6 +55,9 @@ def lstat_or_none(path: Path) -> os.stat_result | None:
         return os.lstat(path)
     except FileNotFoundError:
         return None
+    except NotADirectoryError:
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise OutputError(f"{path}: {blocker} is {kind_of(os.stat(blocker).st_mode)}, not a directory") from None
     except OSError as exc:
         raise OutputError(f"{path}: cannot look at it: {exc.strerror}") from None
 
