@@ -155,6 +155,16 @@ def owned(entry: Path) -> bool:
     return entry.name in known
 
 
+def derived_in(out: Path) -> list[str]:
+    """What an existing results directory holds beyond ``score``'s own files (a report, an analysis):
+    made from the previous scores, it goes with them when ``score --out`` replaces the directory."""
+    own = set(RESULT_FILES) | {MANIFEST, "integrity.json"}
+    try:
+        return sorted(e.name for e in out.iterdir() if e.name not in own and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
 def write_outputs(sc: Scores, out: Path) -> list[Path]:
     """Write scores.parquet, scores.csv, scores_long.parquet, scores.json and scores.xlsx into ``out``,
     with ``generation.json`` (the manifest: a generation id, each file's size and sha256).

@@ -123,10 +123,11 @@ def _results(doc: dict, frame, path: Path) -> Results:
             .pivot(on="node", index="code", values="score", aggregate_function="first"))
     wide = pl.DataFrame({"code": codes}, schema={"code": pl.String}).join(wide, on="code", how="left")
     absent = [i for i in ids if i not in wide.columns]
-    if absent:
+    if absent and codes:  # results with no units have no scores at all (analyze() says so)
         raise ResultsError(f"{path}: scores_long.parquet has no scores for {', '.join(absent[:5])}"
                            f"{' …' if len(absent) > 5 else ''} — not the results of the same scoring run?")
-    scores = {i: wide[i].cast(pl.Float64).fill_null(float("nan")).to_numpy() for i in ids}
+    scores = {i: wide[i].cast(pl.Float64).fill_null(float("nan")).to_numpy() if i in wide.columns
+              else np.full(len(codes), np.nan) for i in ids}
     attrs = [k for k in dict.fromkeys(k for u in units for k in u) if k not in _UNIT_KEYS]
     return Results(str(doc.get("ruleset", path.name)), root["max"], indicators, units, attrs, scores,
                    doc.get("grading"))

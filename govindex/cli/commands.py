@@ -97,13 +97,17 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
     """Score every unit: a ranked table, or JSON; with --out, result files."""
     def go():
         from govindex.cli.outputs import out_dir as checked_dir
-        from govindex.results import owned, to_json, wide_table, write_outputs
+        from govindex.results import derived_in, owned, to_json, wide_table, write_outputs
 
         target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
+        derived = derived_in(target) if target else []
         t0 = time.perf_counter()
         rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
         elapsed = time.perf_counter() - t0
         written = write_outputs(sc, target) if target else []
+        if derived:
+            err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
+                      f"went with them", markup=False, highlight=False)
         if format == Format.json:
             sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
             return

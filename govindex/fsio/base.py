@@ -106,8 +106,8 @@ def stale_temps(directory: Path, name: str | None, kinds: tuple[str, ...]) -> li
     """Temps of ``kinds`` in ``directory`` (for ``name`` only, if given) whose writing process is gone."""
     try:
         entries = list(directory.iterdir())
-    except FileNotFoundError:
-        return []
+    except (FileNotFoundError, NotADirectoryError):
+        return []  # no such directory, so no temps in it (what is wrong with the path is said elsewhere)
     found = [(e, m) for e in entries if (m := _TEMP.match(e.name))]
     return [(e, m) for e, m in found
             if m["kind"] in kinds and name in (None, m["name"]) and not alive(int(m["pid"]))]
