@@ -276,3 +276,11 @@ def test_commit_refuses_a_link_or_a_device_among_its_files(tmp_path):
     with pytest.raises(OutputError, match="is a character device"):
         fsio.commit(root, {root / "b.txt": "x"})
     assert not (tmp_path / "elsewhere.txt").exists() and temps(root) == []
+
+
+def test_commit_writes_into_a_linked_directory_and_keeps_the_link(tmp_path):
+    (tmp_path / "disk").mkdir()
+    root = tmp_path / "facts"
+    root.symlink_to(tmp_path / "disk")  # facts kept on another disk, linked in
+    fsio.commit(root, {root / "pages" / "round=1" / "part-0.parquet": "p"})
+    assert root.is_symlink() and (tmp_path / "disk" / "pages" / "round=1" / "part-0.parquet").read_text() == "p"

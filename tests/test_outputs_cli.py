@@ -202,6 +202,8 @@ def test_score_out_replaces_a_results_directory_and_says_what_went(results, tmp_
     out = tmp_path / "r"
     shutil.copytree(results, out)
     assert run("report", out).exit_code == 0 and run("analyze", out, "--out", out / "analysis").exit_code == 0
+    (out / ".govindex-k2j4x9").mkdir()  # what a kill -9 during the old `score --out` left for ever
+    (out / ".govindex-k2j4x9" / "scores.csv").write_text("half")
     gen = json.loads((out / "generation.json").read_text())["generation"]
     r = run("score", MINI, "--facts", FACTS, "--out", out)
     assert r.exit_code == 0, r.output

@@ -15,8 +15,10 @@ directory of the thing it becomes, so a rename never crosses a filesystem):
   the new one in place.
 * :func:`commit` — several files into an existing directory (a facts directory), all or nothing:
   a plan is recorded, every file staged next to its destination and fsynced, then the plan becomes
-  the journal by one rename (the commit point) and the renames are done. The next
-  :func:`recover_commits` rolls a journal forward, or an uncommitted plan back.
+  the journal by one rename (the commit point) and the renames are done. The plan and the journal
+  live in ``.govindex-journal.<pid>.<token>.commit/`` in that directory. The next
+  :func:`recover_commits` (run by the next writer, and by ``score`` before it reads facts) rolls a
+  journal forward, or an uncommitted plan back (removing the directories it had made).
 
 Temps are stale when the process named in them is gone; the next write to the same place (and
 :func:`recover_dir`, :func:`recover_commits`) removes them. A pid reused by a live process keeps

@@ -38,8 +38,7 @@ def commit(root: Path | str, files: dict[Path, str | bytes | Fill]) -> list[Path
     files (:func:`recover_commits` deletes the staged ones), after it the new ones (it finishes
     the renames)."""
     base = absolute(root)
-    refuse_link(base)
-    dir_target(base)
+    dir_target(base)  # a link to a directory is fine here: files go into it, the link is not replaced
     try:
         make_parents(base / "_")
     except OSError as exc:
