@@ -37,13 +37,7 @@ def commit(root: Path | str, files: dict[Path, str | bytes | Fill]) -> list[Path
     commit point) → renames → the journal goes. A kill before the commit point leaves the old
     files (:func:`recover_commits` deletes the staged ones), after it the new ones (it finishes
     the renames)."""
-    base = absolute(root)
-    dir_target(base)  # a link to a directory is fine here: files go into it, the link is not replaced
-    try:
-        make_parents(base / "_")
-    except OSError as exc:
-        raise os_error(base, exc) from None
-    recover_commits(base)
+    base = _open(root)
     dests = [absolute(p) for p in files]
     for d in dests:
         _check_inside(base, d)
@@ -69,6 +63,18 @@ def commit(root: Path | str, files: dict[Path, str | bytes | Fill]) -> list[Path
             raise os_error(base, exc) from None
         raise
     return dests
+
+
+def _open(root: Path | str) -> Path:
+    """The directory to commit into, created if missing, with any interrupted commit recovered."""
+    base = absolute(root)
+    dir_target(base)  # a link to a directory is fine here: files go into it, the link is not replaced
+    try:
+        make_parents(base / "_")
+    except OSError as exc:
+        raise os_error(base, exc) from None
+    recover_commits(base)
+    return base
 
 
 def _record(base: Path, record: Path, plan: dict) -> None:
