@@ -4,6 +4,7 @@
     ├── RuleError                 one or more diagnostics in rule files (exit 1)
     ├── FactsError                facts missing or not of the declared shape (exit 1)
     ├── ResultsError              a results directory is not of the ``score --out`` shape (exit 1)
+    ├── OutputError               an output path cannot be written safely (exit 1)
     └── UsageError                a bad command-line value, e.g. an unknown unit (exit 2)
 
 A :class:`Diagnostic` carries a stable code (``E101``), a short name (``unknown-table``), the
@@ -148,6 +149,11 @@ class FactsError(GovindexError):
 
 class ResultsError(GovindexError):
     """A results directory is missing, incomplete or not of the ``score --out`` shape."""
+
+
+class OutputError(GovindexError):
+    """An output cannot be written safely: its directory is missing or not writable, or the path
+    is not a regular file (or a directory of ours) where one goes — ``/dev/full``, a FIFO, a link."""
 
 
 class UsageError(GovindexError):

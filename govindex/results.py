@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import polars as pl
 
 from govindex.eval.evaluate import Scores, round_half, score_col, status_col
+from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, RuleSet
 
 
@@ -139,25 +137,50 @@ def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
     return False
 
 
-def write_outputs(sc: Scores, out: Path) -> list[Path]:
-    """Write scores.parquet, scores.csv, scores_long.parquet, scores.json and scores.xlsx into ``out``.
+# What a results directory holds: the files ``score --out`` writes, its manifest, and what other
+# commands write into it from them (``report``, ``analyze --out``). Anything else is the user's.
+RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx")
+DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", "integrity.json", MANIFEST)
 
-    Everything is written into a temporary sibling directory first; files are then moved in one
-    by one with ``os.replace``, so a reader never sees a half-written file.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".govindex-", dir=out))
+
+def owned(entry: Path) -> bool:
+    """Whether an entry of an existing results directory is govindex's, so ``score --out`` may replace
+    it: a results file, or a directory of them (``analyze --out RESULTS/analysis``)."""
+    known = set(RESULT_FILES) | set(DERIVED_FILES)
+    if entry.is_dir() and not entry.is_symlink():
+        try:
+            return all(e.name in known for e in entry.iterdir())
+        except OSError:
+            return False
+    return entry.name in known
+
+
+def derived_in(out: Path) -> list[str]:
+    """What an existing results directory holds beyond ``score``'s own files (a report, an analysis):
+    made from the previous scores, it goes with them when ``score --out`` replaces the directory."""
+    own = set(RESULT_FILES) | {MANIFEST, "integrity.json"}
     try:
+        return sorted(e.name for e in out.iterdir() if e.name not in own and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def write_outputs(sc: Scores, out: Path) -> list[Path]:
+    """Write scores.parquet, scores.csv, scores_long.parquet, scores.json and scores.xlsx into ``out``,
+    with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
+
+    The directory is one generation (:func:`govindex.fsio.replace_dir`): everything is written into
+    a temporary sibling directory and fsynced, then swapped in whole — a reader, or a kill -9, never
+    sees files of two scoring runs together. An existing ``out`` must be a results directory (only
+    :func:`owned` entries); a report or analysis written there from the previous results goes with them.
+    """
+    def fill(stage: Path) -> None:
         wide = wide_table(sc)
-        wide.write_parquet(tmp / "scores.parquet")
-        wide.write_csv(tmp / "scores.csv")
-        long_table(sc).write_parquet(tmp / "scores_long.parquet")
-        (tmp / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
-        write_excel(sc, tmp / "scores.xlsx")
-        written = []
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, out / f.name)
-            written.append(out / f.name)
-        return written
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+        wide.write_parquet(stage / "scores.parquet")
+        wide.write_csv(stage / "scores.csv")
+        long_table(sc).write_parquet(stage / "scores_long.parquet")
+        (stage / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
+        write_excel(sc, stage / "scores.xlsx")
+
+    out = replace_dir(out, fill, owned=owned, manifest=True)
+    return sorted(p for p in out.iterdir() if p.is_file())

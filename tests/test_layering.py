@@ -30,10 +30,15 @@ ALLOWED: dict[str, set[str]] = {
     "cli": {"diagnostics", "lang", "ir", "check", "eval", "grade", "results", "versions", "analysis", "report",
             "collect", "synth"},
 }
+# fsio, the one way outputs are written, is a base layer (on diagnostics) that every layer may use.
+ALLOWED["fsio"] = {"diagnostics"}
+for _name, _allowed in ALLOWED.items():
+    if _name not in ("root", "diagnostics", "fsio"):
+        _allowed.add("fsio")
 # What collection may use of the rest: the checked rule set, the fact layout, row conditions for
 # markers and cleaning, the error base.
 FACT_CONTRACT = {"govindex.check.run", "govindex.ir", "govindex.eval.facts", "govindex.diagnostics",
-                 "govindex.eval.compile", "govindex.lang.nodes"}
+                 "govindex.eval.compile", "govindex.lang.nodes", "govindex.fsio"}
 
 
 def layer(module: str) -> str:

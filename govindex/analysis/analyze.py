@@ -1,7 +1,7 @@
 """Results → the report's statistics (SPEC §1.5): the ``analyze`` stage.
 
-:func:`load_results` reads a ``score --out`` directory (``scores.json`` for the tree, the units
-and the grading; ``scores_long.parquet`` for the unrounded scores). :func:`analyze` turns loaded
+:func:`load_results` (:mod:`govindex.analysis.load`) reads a ``score --out`` directory.
+:func:`analyze` turns loaded
 results — and optionally a previous year's — into one JSON-ready dict, documented in the README
 ("Analysis: govindex analyze"). Every figure is computed from unrounded scores; standard
 deviations are population SDs; units whose total is null are left out of every statistic.
@@ -9,18 +9,14 @@ deviations are population SDs; units whose total is null are left out of every s
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from govindex.analysis import stats as st
+from govindex.analysis.load import TOTAL, Results, load_results  # noqa: F401 (the stage's public names)
 from govindex.diagnostics import ResultsError, UsageError
 
-TOTAL = "total"  # the root's node id in scores_long.parquet (govindex.ir.ROOT)
-# scores.json does not carry the rule set's total_label: the engine's default, in the tree's language.
-TOTAL_NAMES = ("总分", "Total")
 DEFAULT_REGION_ATTR = "macro_region"
 DEFAULT_PROVINCE_ATTR = "province"
 DEFAULT_REFERENCE = "东部"
@@ -28,26 +24,7 @@ RATE_THRESHOLD = 0.6
 TOP = 3
 WITHIN = 3
 KMEANS_RUNS = 10  # k-means++ starts; the run with the least inertia wins
-# Keys of a unit in scores.json that are not registry attributes.
-_UNIT_KEYS = {"code", "name", "total", "rank", "grade", "sublevel", "scores", "points", "status"}
-
-
-
-
-@dataclass(frozen=True)
-class Results:
-    """One ``score --out`` directory, loaded: the tree, the units and their unrounded scores."""
-
-    ruleset: str
-    max_total: float
-    indicators: list[dict]  # the root first, then scores.json "indicators" in tree order
-    units: list[dict]  # scores.json units without scores/points/status (code, name, attrs, rank, grade…)
-    attrs: list[str]  # registry attributes present on the units (province, macro_region, region…)
-    scores: dict[str, np.ndarray]  # node id → unrounded score per unit (aligned with units; NaN = null)
-    grading: dict | None = None
-
-    def names(self) -> dict[str, str]:
-        return {u["code"]: u["name"] for u in self.units}
+FEW_COMMON = 0.5  # --previous: fewer units in both years than this share of the smaller year is noted
 
 
 @dataclass(frozen=True)
@@ -61,55 +38,6 @@ class Options:
     seed: int = 0
 
 
-# --- loading ---------------------------------------------------------------------------------
-
-
-def load_results(path: Path) -> Results:
-    """Read ``scores.json`` and ``scores_long.parquet`` from a results directory."""
-    import polars as pl
-
-    js, long = path / "scores.json", path / "scores_long.parquet"
-    missing = [p.name for p in (js, long) if not p.is_file()]
-    if missing:
-        raise ResultsError(f"{path} is not a results directory: no {' and no '.join(missing)} "
-                           f"(write one with `govindex score RULES --facts DIR --out {path}`)")
-    try:
-        doc = json.loads(js.read_text(encoding="utf-8"))
-        frame = pl.read_parquet(long, columns=["code", "node", "score"])
-    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
-        raise ResultsError(f"{path}: cannot read the results: {exc}") from exc
-    if not isinstance(doc, dict) or not {"indicators", "units"} <= doc.keys():
-        raise ResultsError(f"{js}: not a scores.json document (no \"indicators\" or \"units\")")
-    return _results(doc, frame, path)
-
-
-def _total_name(indicators: list[dict]) -> str:
-    cjk = any("\u4e00" <= ch <= "\u9fff" for x in indicators for ch in str(x.get("name", "")))
-    return TOTAL_NAMES[0] if cjk or not indicators else TOTAL_NAMES[1]
-
-
-def _results(doc: dict, frame, path: Path) -> Results:
-    import polars as pl
-
-    root = {"id": TOTAL, "name": doc.get("total_label") or _total_name(doc["indicators"]), "level": 0, "parent": None,
-            "max": float(doc.get("max_total") or 0.0), "aggregate": None}
-    indicators = [root, *doc["indicators"]]
-    units = [{k: v for k, v in u.items() if k not in ("scores", "points", "status")} for u in doc["units"]]
-    codes = [u["code"] for u in units]
-    ids = [x["id"] for x in indicators]
-    wide = (frame.filter(pl.col("node").is_in(ids))
-            .pivot(on="node", index="code", values="score", aggregate_function="first"))
-    wide = pl.DataFrame({"code": codes}).join(wide, on="code", how="left")
-    absent = [i for i in ids if i not in wide.columns]
-    if absent:
-        raise ResultsError(f"{path}: scores_long.parquet has no scores for {', '.join(absent[:5])}"
-                           f"{' …' if len(absent) > 5 else ''} — not the results of the same scoring run?")
-    scores = {i: wide[i].cast(pl.Float64).fill_null(float("nan")).to_numpy() for i in ids}
-    attrs = [k for k in dict.fromkeys(k for u in units for k in u) if k not in _UNIT_KEYS]
-    return Results(str(doc.get("ruleset", path.name)), root["max"], indicators, units, attrs, scores,
-                   doc.get("grading"))
-
-
 # --- analysis --------------------------------------------------------------------------------
 
 
@@ -118,11 +46,42 @@ def analyze(res: Results, previous: Results | None = None, options: Options | No
     from govindex.analysis.compare import compare
 
     opts = options or Options()
+    _require_scored(res, "the results")
     doc = _analyze(res, opts)
     if previous is not None:
+        _require_scored(previous, "the previous results")
+        doc["notes"] += _common_units(res, previous)
         prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed)
         doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous)
     return tidy(doc)
+
+
+def _scored_codes(res: Results) -> set[str]:
+    return {u["code"] for u, t in zip(res.units, res.scores[TOTAL]) if not np.isnan(t)}
+
+
+def _require_scored(res: Results, what: str) -> None:
+    """No statistic means anything without a scored unit: an error, not an empty report."""
+    if not res.units:
+        raise ResultsError(f"{what} ({res.ruleset}) hold no units: nothing to analyze "
+                           f"(does the rule set's units registry list any?)")
+    if not _scored_codes(res):
+        raise ResultsError(f"{what} ({res.ruleset}): none of the {len(res.units)} units has a total: "
+                           f"nothing to analyze (see `govindex score` for why every total is null)")
+
+
+def _common_units(res: Results, previous: Results) -> list[str]:
+    """An error when the two years share no scored unit (not the same index); a note when few."""
+    now, then = _scored_codes(res), _scored_codes(previous)
+    common = now & then
+    if not common:
+        raise ResultsError(f"the results ({res.ruleset}, {len(now)} scored units) and --previous ({previous.ruleset}, "
+                           f"{len(then)}) share no unit code: there is no year-over-year change to report "
+                           f"(is --previous a result of the same index?)")
+    if len(common) < FEW_COMMON * min(len(now), len(then)):
+        return [f"only {len(common)} unit(s) are scored in both years ({len(now)} now, {len(then)} in "
+                f"{previous.ruleset}): the changes of national and group figures compare different sets of units"]
+    return []
 
 
 def _reference_for(doc: dict, previous: Results, opts: Options) -> str | None:
@@ -340,12 +299,16 @@ def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
     found = []
     for j in range(km.centers.shape[0]):
         idx = np.flatnonzero(km.labels == j)
+        if not len(idx):  # units with equal rates share a centre: fewer clusters than asked
+            continue
         order = sorted(idx, key=lambda i: (-totals[i], units[i]["code"]))
         found.append({"size": len(idx), "mean_total": float(totals[idx].mean()),
                       "rates": {f["id"]: float(x[keep][idx, c].mean()) for c, f in enumerate(feats)},
                       "members": [{"code": units[i]["code"], "name": units[i]["name"], "total": float(totals[i])}
                                   for i in order]})
     found.sort(key=lambda c: (-c["mean_total"], c["members"][0]["code"]))
+    if len(found) < km.centers.shape[0]:
+        notes.append(f"{len(found)} clusters: the other units have the same score rates as one of them")
     return {"k": len(found), "seed": opts.seed, "init": "k-means++", "n_init": KMEANS_RUNS,
             "features": [f["id"] for f in feats],
             "units": len(units), "inertia": km.inertia,

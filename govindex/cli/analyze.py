@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
-import uuid
 from enum import StrEnum
 from pathlib import Path
 
@@ -42,14 +40,16 @@ def analyze(results: Path = typer.Argument(..., help="A results directory writte
         from govindex.analysis.analyze import Options, load_results
         from govindex.analysis.analyze import analyze as run_analyze
         from govindex.analysis.render import to_markdown
+        from govindex.cli.outputs import out_dir as checked_dir
 
         t0 = time.perf_counter()
+        target = checked_dir(out_dir) if out_dir else None  # before the work
         res = load_results(results)
         prev = load_results(previous) if previous is not None else None
         opts = Options(region_attr, province_attr, reference_region, clusters)
         doc = run_analyze(res, prev, opts)
         elapsed = time.perf_counter() - t0
-        written = _write(out_dir, doc, to_markdown(doc)) if out_dir else []
+        written = _write(target, doc, to_markdown(doc)) if target else []
         if format == AnalyzeFormat.json:
             sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         elif format == AnalyzeFormat.md:
@@ -88,16 +88,8 @@ def _text(doc: dict, elapsed: float) -> None:
 
 
 def _write(out_dir: Path, doc: dict, md: str) -> list[Path]:
-    """analysis.json and analysis.md, each written to a temporary sibling and moved in with os.replace."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in (("analysis.json", json.dumps(doc, ensure_ascii=False, indent=1) + "\n"), ("analysis.md", md)):
-        # A plain open (not mkstemp) so the file gets the usual umask permissions, not 0600.
-        tmp = out_dir / f".{name}.{uuid.uuid4().hex}.tmp"
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, out_dir / name)
-        finally:
-            tmp.unlink(missing_ok=True)
-        written.append(out_dir / name)
-    return written
+    """analysis.json and analysis.md, both or neither (:func:`govindex.fsio.commit`)."""
+    from govindex.fsio import commit
+
+    return commit(out_dir, {out_dir / "analysis.json": json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                            out_dir / "analysis.md": md})

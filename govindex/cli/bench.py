@@ -43,9 +43,13 @@ def generate(pages: str = typer.Option(..., "--pages", help="Rows of `pages` per
         import time
 
         from govindex.check.run import load
+        from govindex.cli.outputs import out_dir as checked_dir
         from govindex.diagnostics import UsageError
+        from govindex.synth.bench import bench_owned
         from govindex.synth.bench import generate as run_generate
 
+        # Before the work: OUT is replaced whole, so an existing one must be bench facts.
+        target = checked_dir(out_dir, replace=True, owned=bench_owned(out_dir))
         rs = load(units_from)
         n_pages = parse_count(pages, "--pages")
         counts = {"pages": n_pages,
@@ -61,14 +65,14 @@ def generate(pages: str = typer.Option(..., "--pages", help="Rows of `pages` per
             raise UsageError(f"{units_from} declares no table `pages` (--pages sets its rows); "
                              f"tables: {', '.join(rs.tables)}")
         t0 = time.perf_counter()
-        manifest = run_generate(rs, out_dir, {t: k for t, k in counts.items() if t in rs.tables},
+        manifest = run_generate(rs, target, {t: k for t, k in counts.items() if t in rs.tables},
                                 default_rows=max(30 * len(rs.units), n_pages // 300), rounds=rounds,
                                 shards=shards, seed=seed,
                                 progress=lambda t, r, k: out.print(f"  {t:<14} round {r}  {k:>12,} rows"))
         took = time.perf_counter() - t0
-        size = sum(p.stat().st_size for p in out_dir.rglob("*.parquet"))
+        size = sum(p.stat().st_size for p in target.rglob("*.parquet"))
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         total = sum(k for per in manifest["rows"].values() for k in per.values())
-        out.print(f"wrote {out_dir}: {total:,} rows, {size / 1e6:,.0f} MB in {took:.1f} s "
+        out.print(f"wrote {target}: {total:,} rows, {size / 1e6:,.0f} MB in {took:.1f} s "
                   f"({total / took / 1e6:.2f} M rows/s), peak RSS {peak:,.0f} MB")
     _run(go)

@@ -28,10 +28,12 @@ def register(app: typer.Typer) -> None:
         """Write the workbook collectors fill: units × manual points, with allowed values."""
         def go():
             from govindex.check.run import load
+            from govindex.cli.outputs import out_file as checked_file
             from govindex.collect.manual import manual_points, write_template
 
+            target = checked_file(out_file)  # before the work: a directory, device or FIFO is refused
             rs = load(rules)
-            path = write_template(rs, round_, out_file)
+            path = write_template(rs, round_, target)
             out.print(f"wrote {path}: {len(rs.units)} units × {len(manual_points(rs))} manual points, round {round_}")
         _run(go)
 
@@ -98,17 +100,19 @@ def register_collection(app: typer.Typer) -> None:
         """Crawl every channel of a round (resumable: run again after Ctrl-C), archive it, extract facts."""
         def go():
             from govindex.check.run import load
+            from govindex.cli.outputs import out_dir as checked_dir
             from govindex.collect.channels import load_channels
             from govindex.collect.crawl import CrawlConfig
             from govindex.collect.pipeline import extract_round
 
+            target = checked_dir(facts)  # before the work: a file, device or unwritable place is refused
             rs = load(rules)
             chans = load_channels(channels, units={u.code for u in rs.units})
             config = CrawlConfig(max_depth=depth, max_pages=max_pages, delay=delay, per_host=per_host,
                                  concurrency=concurrency, allow_loopback=allow_loopback, obey_robots=not no_robots)
             # with --format json, stdout holds the JSON document alone: the bars go to stderr
-            summary = _crawl_with_progress(chans, round_, facts, config, err if str(format) == "json" else out)
-            report = extract_round(rs, round_, facts)
+            summary = _crawl_with_progress(chans, round_, target, config, err if str(format) == "json" else out)
+            report = extract_round(rs, round_, target)
             if str(format) == "json":
                 sys.stdout.write(json.dumps({"crawl": _summary_json(summary), "extract": report.__dict__},
                                             ensure_ascii=False, default=str) + "\n")
@@ -173,15 +177,17 @@ def register_web(app: typer.Typer) -> None:
 
             from govindex.check.run import load
             from govindex.cli.commands import _ranking
+            from govindex.cli.outputs import out_dir as checked_dir
             from govindex.eval.evaluate import evaluate
             from govindex.eval.explain import load_sources
             from govindex.results import wide_table, write_outputs
             from govindex.synth.demo import run_demo
 
             t0 = time.perf_counter()
+            target = checked_dir(out_dir)  # before the work: a file, device or unwritable place is refused
             rs = load(rules)
             with _bars() as progress:
-                result = run_demo(rs, out_dir, units, seed, progress=progress,
+                result = run_demo(rs, target, units, seed, progress=progress,
                                   log=lambda m: out.print(m, markup=False, highlight=False))
             _print_summary(result.crawl)
             out.print(result.extract.summary(), markup=False, highlight=False)
@@ -190,10 +196,10 @@ def register_web(app: typer.Typer) -> None:
             # Grades and normalisations over the demo's units only: the other units have no facts.
             demo_rs = dataclasses.replace(rs, units=[u for u in rs.units if u.code in set(result.units)])
             sc = evaluate(demo_rs, load_sources(demo_rs, result.facts), [max(rs.rounds)])
-            write_outputs(sc, out_dir / "results")
+            write_outputs(sc, target / "results")
             _ranking(demo_rs, wide_table(sc), top, time.perf_counter() - t1)
             out.print(f"manual points were not collected (no collectors in a demo): status no_data, scored per the rules.\n"
-                      f"results in {out_dir / 'results'}; the whole demo took {time.perf_counter() - t0:.0f}s")
+                      f"results in {target / 'results'}; the whole demo took {time.perf_counter() - t0:.0f}s")
         _run(go)
 
 

@@ -59,8 +59,11 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     from govindex.diagnostics import UsageError
     from govindex.eval.evaluate import evaluate
     from govindex.eval.explain import load_sources
+    from govindex.fsio import recover_commits
 
     rs = load(rules)
+    if facts.is_dir():  # a write a kill interrupted (`extract`) is completed or undone before reading
+        recover_commits(facts)
     if round_ is not None and round_ not in rs.rounds:
         raise UsageError(f"no round {round_}; the rule set declares rounds {sorted(rs.rounds)}")
     sources = load_sources(rs, facts)
@@ -93,12 +96,18 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           ) -> None:
     """Score every unit: a ranked table, or JSON; with --out, result files."""
     def go():
-        from govindex.results import to_json, wide_table, write_outputs
+        from govindex.cli.outputs import out_dir as checked_dir
+        from govindex.results import derived_in, owned, to_json, wide_table, write_outputs
 
+        target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
+        derived = derived_in(target) if target else []
         t0 = time.perf_counter()
         rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
         elapsed = time.perf_counter() - t0
-        written = write_outputs(sc, out_dir) if out_dir else []
+        written = write_outputs(sc, target) if target else []
+        if derived:
+            err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
+                      f"went with them", markup=False, highlight=False)
         if format == Format.json:
             sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
             return
@@ -192,6 +201,8 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
         check_only: bool = typer.Option(False, "--check", help="Only report files that would change.")) -> None:
     """Rewrite rule files in canonical layout (comments kept)."""
     def go():
+        from govindex.cli.outputs import out_file as checked_file
+        from govindex.fsio import write_file
         from govindex.lang.fmt import format_file
         from govindex.lang.parse import parse_file, rule_files
 
@@ -201,10 +212,8 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
             new = format_file(parse_file(p))
             if new != text:
                 changed.append(p)
-                if not check_only:
-                    tmp = p.with_suffix(p.suffix + ".tmp")
-                    tmp.write_text(new, encoding="utf-8")
-                    tmp.replace(p)
+                if not check_only:  # atomically; a linked file is written through, with a note
+                    write_file(checked_file(p), new)
         verb = "would reformat" if check_only else "reformatted"
         for p in changed:
             out.print(f"{verb} {p}")

@@ -11,13 +11,13 @@ record — with a stable code, a message and a hint::
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 
 from govindex.collect.errors import ProbesError
+from govindex.fsio import write_file
 
 MAX_SHOWN = 200  # problems rendered in an error message; the rest are counted
 
@@ -93,18 +93,12 @@ class ImportDataError(ProbesError):
 
 
 def write_partition(df: pl.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` atomically: a hidden temp file in the same directory, fsynced,
-    then renamed over the old file — a reader sees the old partition or the new, never half.
-    The temp name does not end in ``.parquet``, so a crash never leaves a file the engine reads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        df.write_parquet(tmp, compression="zstd")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write ``df`` to ``path`` atomically (:func:`govindex.fsio.write_file`: a hidden temp file in
+    the same directory, fsynced, renamed over the old file, the directory fsynced) — a reader sees
+    the old partition or the new, never half. The temp name does not end in ``.parquet``, so a
+    crash never leaves a file the engine reads; the next write removes it. Missing directories
+    are created."""
+    write_file(path, lambda tmp: df.write_parquet(tmp, compression="zstd"))
 
 
 def typed_frame(rows: list[dict], schema: dict[str, pl.DataType], sort_by: str) -> pl.DataFrame:

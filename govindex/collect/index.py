@@ -8,7 +8,6 @@ range lies inside another's, so a crash between the two steps never duplicates a
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from govindex.collect.errors import ArchiveError
+from govindex.fsio import write_file
 
 SCHEMA: dict[str, pl.DataType] = {
     "url": pl.String(), "final_url": pl.String(), "unit": pl.String(), "site": pl.String(),
@@ -59,24 +59,11 @@ def read_index(directory: Path) -> pl.DataFrame:
 
 
 def write_parquet_atomic(df: pl.DataFrame, path: Path) -> None:
-    """Write ``df`` to ``path`` so that readers see the whole file or none of it."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``df`` to ``path`` so that readers see the whole file or none of it (:func:`govindex.fsio.write_file`)."""
     try:
-        df.write_parquet(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except (OSError, pl.exceptions.PolarsError) as exc:
+        write_file(path, df.write_parquet)
+    except pl.exceptions.PolarsError as exc:
         raise ArchiveError(f"cannot write {path}: {exc}") from None
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class IndexWriter:
@@ -94,7 +81,7 @@ class IndexWriter:
         self.pending: list[dict[str, Any]] = []
         ranges = _ranges(directory)
         self.next_part = max((hi for _, hi, _ in ranges), default=0) + 1
-        for stale in part_files(directory)[1] + list(directory.glob("*.tmp")):
+        for stale in part_files(directory)[1] + list(directory.glob("*.tmp")):  # *.tmp: before fsio
             stale.unlink(missing_ok=True)
 
     def add(self, row: Mapping[str, Any]) -> None:

@@ -27,7 +27,6 @@ import difflib
 import hashlib
 import json
 import math
-import os
 import unicodedata
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
@@ -39,6 +38,7 @@ import xlsxwriter
 from govindex.collect.imports import ImportDataError, ImportProblem, ImportReport, typed_frame, write_partition
 from govindex.diagnostics import UsageError
 from govindex.eval.facts import schema
+from govindex.fsio import write_file
 from govindex.ir import ROOT, RuleSet
 
 SHEET, HELP_SHEET, META_SHEET = "录入", "说明", "_meta"
@@ -170,10 +170,8 @@ def write_template(rs: RuleSet, round_no: int, path: Path) -> Path:
     _check_round(rs, round_no)
     table = manual_table(rs)
     points = [p for p in manual_points(rs) if p.table == table]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+
+    def fill(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False})
         wb.set_properties({"title": f"{rs.name} 人工采集 第{round_no}轮", "comments": FORMAT})
         fmt = _formats(wb)
@@ -181,10 +179,9 @@ def write_template(rs: RuleSet, round_no: int, path: Path) -> Path:
         _help_sheet(wb.add_worksheet(HELP_SHEET), rs, round_no, points, fmt)
         _meta_sheet(wb.add_worksheet(META_SHEET), rs, round_no, table, points)
         wb.close()
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    write_file(Path(path), fill)  # govindex.fsio: atomic, durable, never over a device or a link
+    return Path(path)
 
 
 def _formats(wb: xlsxwriter.Workbook) -> dict[str, object]:

@@ -14,7 +14,6 @@ Layout under the facts directory::
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +25,9 @@ from selectolax.lexbor import LexborHTMLParser
 from govindex.collect.charset import decode
 from govindex.collect.errors import ProbesError
 from govindex.collect.extract import content_hash, extract, parse_html, raw_frame
-from govindex.collect.imports import write_partition
 from govindex.collect.index import read_index
 from govindex.collect.warc import iter_records
+from govindex.fsio import commit
 from govindex.ir import RuleSet
 
 RAW_TABLE = "page_content"
@@ -72,25 +71,35 @@ def extract_round(rs: RuleSet, round_no: int, facts_dir: Path) -> ExtractReport:
             letters += _letters(row, record.body, round_no)
     report = ExtractReport(round_no)
     ex = extract(rs, raw_frame(rs, RAW_TABLE, rows), RAW_TABLE)
-    write_partition(ex.rows.sort("unit", "url"), facts_dir / "pages" / f"round={round_no}" / "part-0.parquet")
-    write_partition(ex.dropped, facts_dir / "dropped" / RAW_TABLE / f"round={round_no}" / "part-0.parquet")
-    if "interactions" in rs.tables:
-        frame = _interactions_frame(rs, letters)
-        write_partition(frame, facts_dir / "interactions" / f"round={round_no}" / "part-crawl.parquet")
-        report.interactions = frame.height
+    report.labels = {c.id: c.label for c in rs.cleaning}
+    files = _outputs(rs, ex, letters, facts_dir, report)
+    # Pages, dropped rows, letters and counts of one extraction are one change: all or none of them
+    # (a journaled commit; a kill leaves the previous extraction, or the next run completes this one).
+    commit(facts_dir, files)
     report.pages = ex.rows.height
     report.failed = int(ex.rows.filter(pl.col("error").fill_null("") != "").height) if "error" in ex.rows.columns else 0
     report.dropped = ex.counts
-    report.labels = {c.id: c.label for c in rs.cleaning}
-    counts = facts_dir / "cleaning" / f"round={round_no}.json"
-    counts.parent.mkdir(parents=True, exist_ok=True)
-    tmp = counts.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"round": round_no, "dropped": {k: {"label": report.labels.get(k, k), "rows": v}
-                                                               for k, v in ex.counts.items()}},
-                              ensure_ascii=False, indent=1), encoding="utf-8")
-    os.replace(tmp, counts)
     report.elapsed = (datetime.now() - t0).total_seconds()
     return report
+
+
+def _outputs(rs: RuleSet, ex, letters: list[dict], facts_dir: Path, report: ExtractReport) -> dict:
+    """The files of one extraction: pages, dropped rows, cleaning counts and (if declared) letters."""
+    n = report.round
+    counts = {"round": n, "dropped": {k: {"label": report.labels.get(k, k), "rows": v} for k, v in ex.counts.items()}}
+    files = {facts_dir / "pages" / f"round={n}" / "part-0.parquet": _parquet(ex.rows.sort("unit", "url")),
+             facts_dir / "dropped" / RAW_TABLE / f"round={n}" / "part-0.parquet": _parquet(ex.dropped),
+             facts_dir / "cleaning" / f"round={n}.json": json.dumps(counts, ensure_ascii=False, indent=1)}
+    if "interactions" in rs.tables:
+        frame = _interactions_frame(rs, letters)
+        files[facts_dir / "interactions" / f"round={n}" / "part-crawl.parquet"] = _parquet(frame)
+        report.interactions = frame.height
+    return files
+
+
+def _parquet(df: pl.DataFrame):
+    """A writer of ``df`` as a partition file (zstd, as every partition govindex writes)."""
+    return lambda path: df.write_parquet(path, compression="zstd")
 
 
 def _raw_row(row: dict, body: bytes, round_no: int) -> dict:

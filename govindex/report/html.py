@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import numpy as np
 from govindex.analysis.analyze import TOTAL, Results
 from govindex.analysis.render import DASH, num, pct, report, signed
 from govindex.analysis.render import Table as RenderTable
+from govindex.fsio import write_file
 from govindex.report.charts import Chart
 
 ATTR_LABELS = {"province": "省份", "macro_region": "区域", "region": "区域"}
@@ -79,15 +78,9 @@ def render(context: dict) -> str:
 
 
 def write(path: Path, html: str) -> Path:
-    """Write ``html`` to a temporary sibling and move it in with ``os.replace``: never half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    """Write the page atomically (:func:`govindex.fsio.write_file`): never half a page, never over
+    a device, a FIFO or a symbolic link."""
+    return write_file(path, html)
 
 
 def rounds_of(results_dir: Path) -> list | None:

@@ -30,7 +30,6 @@ import json
 import math
 import queue
 import re
-import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import polars as pl
 from govindex.diagnostics import UsageError
 from govindex.eval.compile import aggregates_in
 from govindex.eval.facts import schema as table_schema
+from govindex.fsio import replace_dir
 from govindex.ir import RuleSet
 from govindex.lang import nodes as n
 from govindex.synth.bench_columns import (
@@ -59,6 +59,7 @@ from govindex.synth.bench_columns import (
 
 VERSION = 2  # bump when the output for a given seed changes
 CHUNK_ROWS = 250_000
+BENCH_MANIFEST = "_bench.json"
 FAILED_UNIT_ROUND = 0.005  # a unit's site down for a whole round: only failed fetches
 MANUAL_MISSING = 0.03
 _TEXT_FNS = ("contains", "contains_any", "starts_with", "ends_with")
@@ -388,13 +389,24 @@ def generate(rs: RuleSet, out: Path, rows: dict[str, int], default_rows: int, ro
     t0 = time.perf_counter()
     units, tables = model(rs, rows, default_rows, seed)
     round_ids = sorted(rs.rounds)[:rounds]
+    manifest: dict = {}
+
+    def fill(tmp: Path) -> None:
+        written = _write_tables(tmp, rs, tables, units, round_ids, shards, seed, progress)
+        manifest.update({"generator": VERSION, "seed": seed, "rounds": round_ids, "shards": shards, "rows": written,
+                         "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": _peak_rss_mb()})
+        (tmp / BENCH_MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
+
+    # Swapped in whole (govindex.fsio): an existing OUT must be bench facts (it has _bench.json).
+    replace_dir(out, fill, owned=bench_owned(Path(out)))
+    return manifest
+
+
+def _write_tables(tmp: Path, rs: RuleSet, tables: list, units, round_ids: list[int], shards: int, seed: int,
+                  progress) -> dict[str, dict[int, int]]:
+    """Every table's shards under ``tmp``; rows written per table and round."""
     shard = np.array([shard_of(c, shards) for c in units.codes])
     by_shard = [np.flatnonzero(shard == s) for s in range(shards)]
-    out = Path(out)
-    tmp, old = out.with_name(f".{out.name}.tmp"), out.with_name(f".{out.name}.old")
-    for p in (tmp, old):
-        if p.exists():
-            shutil.rmtree(p)
     written: dict[str, dict[int, int]] = {}
     for ti, tm in enumerate(tables):
         empty = pl.DataFrame(schema=table_schema(rs, tm.name))
@@ -410,12 +422,10 @@ def generate(rs: RuleSet, out: Path, rows: dict[str, int], default_rows: int, ro
                 written.setdefault(tm.name, {})[r] = written.get(tm.name, {}).get(r, 0) + k
             if progress:
                 progress(tm.name, r, written[tm.name][r])
-    manifest = {"generator": VERSION, "seed": seed, "rounds": round_ids, "shards": shards, "rows": written,
-                "seconds": round(time.perf_counter() - t0, 2), "peak_rss_mb": _peak_rss_mb()}
-    (tmp / "_bench.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    if out.exists():
-        out.rename(old)
-    tmp.rename(out)
-    if old.exists():
-        shutil.rmtree(old)
-    return manifest
+    return written
+
+
+def bench_owned(out: Path):
+    """Whether the entries of an existing ``out`` may be replaced: yes if it holds bench facts."""
+    ours = (out / BENCH_MANIFEST).is_file()
+    return lambda entry: ours

@@ -33,6 +33,7 @@ from email.utils import formatdate
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from govindex.fsio import write_file
 from govindex.synth.web.html import esc, render
 from govindex.synth.web.model import Site
 from govindex.synth.web.social import page_of, posts, search_results
@@ -160,9 +161,7 @@ class Server:
         return self.web.channels_csv(self.port, self.host)
 
     def write_channels(self, path: str | Path) -> Path:
-        p = Path(path)
-        p.write_text(self.channels_csv(), encoding="utf-8")
-        return p
+        return write_file(Path(path), self.channels_csv())
 
     def write(self, directory: str | Path) -> Path:
         """``web.json``, ``ground_truth.json`` and ``channels.csv`` with this server's URLs."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import random
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from govindex.fsio import write_file
 from govindex.synth.web import vocab as V
 from govindex.synth.web.build import Builder
 from govindex.synth.web.features import capability, draw, markers_of
@@ -125,11 +124,7 @@ def fingerprint(truth: dict) -> str:
 
 
 def _atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text if text.endswith("\n") else text + "\n")
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+    write_file(path, text if text.endswith("\n") else text + "\n")
 
 
 def _csv_cell(v: str) -> str:
