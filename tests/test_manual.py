@@ -16,11 +16,11 @@ from govindex.collect.manual import (
     SHEET,
     ManualImportError,
     col_letter,
-    import_workbook,
     manual_points,
     manual_table,
     write_template,
 )
+from govindex.collect.manual_import import import_workbook
 from govindex.diagnostics import UsageError
 from govindex.eval.evaluate import evaluate, score_col, status_col
 from govindex.eval.facts import frames_from_rows, scan
