@@ -138,7 +138,7 @@ def _merge(rs: RuleSet, table: str, round_no: int, existing: pl.DataFrame, entri
         if outcome == "added":
             report.added += 1
         else:
-            report.changed.append(Change(e.unit, e.point, _shown(prev), num(e.value), e.collector))
+            report.changed.append(_change(e, prev, new, declared))
         write.append(new)
     book = _keys(existing, ucol, [(e.unit, e.point) for e in entries])
     outside = existing.join(book, on=[ucol, "point"], how="anti")  # rows the book says nothing about
@@ -177,6 +177,19 @@ def _row(rs: RuleSet, table: str, round_no: int, e: Entry) -> dict:
 def _same(old: dict, new: dict, declared: dict[str, str]) -> bool:
     return old["value"] == new["value"] and all((old.get(c) or "") == (new.get(c) or "")
                                                 for c in ("collector", "note") if c in declared)
+
+
+def _change(e: Entry, prev: list[dict], new: dict, declared: dict[str, str]) -> Change:
+    old = _shown(prev)
+    if len(prev) == 1 and prev[0]["value"] == e.value:  # the collector or the note changed: show them
+        return Change(e.unit, e.point, f"{old} {_who(prev[0], declared)}", f"{num(e.value)} {_who(new, declared)}")
+    return Change(e.unit, e.point, old, num(e.value), e.collector)
+
+
+def _who(row: dict, declared: dict[str, str]) -> str:
+    parts = [f"by {row.get('collector') or '?'}" if "collector" in declared else "",
+             f"note «{row.get('note') or ''}»" if "note" in declared else ""]
+    return ", ".join(p for p in parts if p)
 
 
 def _shown(prev: list[dict]) -> str:
