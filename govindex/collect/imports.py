@@ -168,8 +168,9 @@ class ImportDataError(ProbesError):
         total = sum(self.counts.values())
         shown = [p.render() for p in problems[:MAX_SHOWN]]
         if total > len(shown):
-            by = "; ".join(f"{c} {name} {n:,}" for (sev, c, name), n in sorted(self.counts.items()) if sev == "error")
-            shown.append(f"… and {total - len(shown):,} more (errors by code: {by})")
+            by = "; ".join(f"{c} {name}: {n:,} {sev}{'s' if n != 1 else ''}"
+                           for (sev, c, name), n in sorted(self.counts.items(), key=lambda kv: kv[0][1]))
+            shown.append(f"… and {total - len(shown):,} more ({by})")
         n_err = sum(n for (sev, _, _), n in self.counts.items() if sev == "error")
         what = what or f"{n_err:,} error{'s' if n_err != 1 else ''}"
         super().__init__("\n".join([f"{source}: {what}, nothing imported", *shown]))
