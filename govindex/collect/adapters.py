@@ -146,7 +146,8 @@ def _previous_rows(dest: Path, me: str, label: str, replace: bool) -> int:
     else:
         what = "not written by `govindex import` (the crawl's extraction, a manual import, or by hand)"
     raise AdapterImportError(label, [ImportProblem(
-        "A205", NAMES["A205"], str(dest), f"the file already holds {rows:,} rows {what}; this import would replace them",
+        "A205", NAMES["A205"], str(dest), f"the file already holds {rows:,} row{'s' if rows != 1 else ''} {what}; "
+        "this import would replace them",
         "give this source its own partition with --name, or --replace to replace those rows")])
 
 
