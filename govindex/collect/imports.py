@@ -120,7 +120,7 @@ class ImportReport:
 
     def summary(self) -> str:
         """A few lines for the terminal."""
-        lines = [f"{self.source} → {self.path}: round {self.round} of `{self.table}` now holds {self.total:,} rows"]
+        lines = [f"{self.source} → {self.path}: round {self.round} of `{self.table}` now holds {_n(self.total, 'row')}"]
         lines += self._merge_lines()
         if self.blanks:
             lines.append(f"  {self.blanks:,} blank cells: not collected (the point stays missing; a row already "
@@ -133,8 +133,9 @@ class ImportReport:
         return "\n".join(lines)
 
     def _merge_lines(self) -> list[str]:
-        lines = [f"  read {self.rows:,} rows for {self.units:,} units: {self.added:,} added, {len(self.changed):,} "
-                 f"changed, {self.unchanged:,} unchanged; {self.kept:,} rows kept, {self.removed:,} removed"]
+        lines = [f"  read {_n(self.rows, 'row')} for {_n(self.units, 'unit')}: {self.added:,} added, "
+                 f"{len(self.changed):,} changed, {self.unchanged:,} unchanged; {_n(self.kept, 'row')} kept, "
+                 f"{self.removed:,} removed"]
         if self.replaced:
             lines.append(f"  {self.replaced}")
         lines += [f"  changed {c.render()}" for c in self.changed[:MAX_SHOWN]]
@@ -154,6 +155,10 @@ class ImportReport:
                 "unchanged": self.unchanged, "kept": self.kept, "removed": self.removed, "replaced": self.replaced,
                 "collectors": {k: dict(v) for k, v in self.collectors.items()},
                 "warnings": [w.to_json() for w in self.warnings]}
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
 
 
 class ImportDataError(ProbesError):

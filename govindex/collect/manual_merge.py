@@ -146,8 +146,9 @@ def _merge(rs: RuleSet, table: str, round_no: int, existing: pl.DataFrame, entri
     if replace:
         report.removed = outside.height
         rest = rest.join(book, on=[ucol, "point"], how="semi")
-        report.replaced = (f"--replace: round {round_no} now holds this book's entries only; "
-                           f"{report.removed:,} rows it does not hold were removed")
+        report.replaced = (f"--replace: round {round_no} now holds this book's entries only; {report.removed:,} "
+                           f"row{'s' if report.removed != 1 else ''} it does not hold {'were' if report.removed != 1 else 'was'}"
+                           " removed")
     else:
         report.kept = outside.height
     merged = pl.concat([rest, typed_frame(write, schema(rs, table), ucol)], how="diagonal_relaxed")
