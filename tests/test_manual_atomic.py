@@ -50,7 +50,12 @@ def patch(owner, name):
         return out
     setattr(owner, name, wrapper)
 
-if where != "none":
+if where == "slow-read":  # hold the round between reading and writing it
+    import time
+    import govindex.collect.manual_merge as mm
+    read = mm._existing
+    mm._existing = lambda *a: (read(*a), time.sleep(float(when)))[0]
+elif where != "none":
     patch(pl.DataFrame if where == "write_parquet" else os, where)
 from govindex.check.run import load
 from govindex.collect.manual_import import import_workbook
@@ -70,6 +75,7 @@ def setup(tmp_path_factory):
     tpl = write_template(rs, 2, d / "tpl.xlsx")
     a = fill(tpl, d / "a.xlsx", {("100100", "qa_manual"): 1})
     b = fill(tpl, d / "b.xlsx", {("100200", "qa_manual"): 0.5})
+    fill(tpl, d / "c.xlsx", {("200100", "qa_manual"): 0})
     base = d / "base"
     import_workbook(a, rs, 2, base)
     (d / "driver.py").write_text(DRIVER, encoding="utf-8")
@@ -124,3 +130,14 @@ def test_kill_9_at_timed_moments_leaves_the_old_round_or_the_new(setup):
     for facts, proc in runs:
         proc.wait(60)
         assert _state(rs, facts) in (OLD, NEW)  # which one depends on the moment (and the machine's load)
+
+
+def test_two_collectors_importing_at_once_lose_nothing(setup):
+    rs, d, b, base = setup
+    facts = d / "together"
+    shutil.copytree(base, facts)
+    slow = _start(d, d / "c.xlsx", facts, "slow-read", 0, "2.0")  # reads the round, then holds it 2 s
+    time.sleep(1.0)
+    fast = _start(d, b, facts, "none", 0, "")  # without the lock: reads the old round, and one book is lost
+    assert slow.wait(60) == 0 and fast.wait(60) == 0, (slow.stderr.read(), fast.stderr.read())
+    assert _state(rs, facts) == NEW | {("200100", 0.0)}

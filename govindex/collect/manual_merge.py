@@ -16,12 +16,17 @@ Every other row of the round is **kept**: a blank cell means "not collected", no
 (M118). Rows of the round in other files (an adapter's partition) are never touched; an entry
 for a unit × point they hold is refused (M119): two rows would conflict at scoring. Who
 collected what is counted per collector name and, if the table declares ``collector``, stored
-per row. The write is one atomic rename (:func:`govindex.collect.imports.write_partition`).
+per row. The read-merge-write holds a lock on the round (two imports at once never lose one's
+rows); the write is one atomic rename (:func:`govindex.collect.imports.write_partition`).
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,15 +65,29 @@ def merge_round(rs: RuleSet, table: str, round_no: int, facts_dir: Path, entries
         _refuse(source, "M117", "the book has no entries: every point cell is blank",
                 "a blank cell means not collected and never removes a row; fill the cells to import"
                 + (f" (to clear round {round_no}, delete {dest})" if dest.exists() else ""))
-    _check_elsewhere(rs, round_dir, dest, entries, source)
-    existing = _existing(rs, table, round_no, dest)
-    merged, report = _merge(rs, table, round_no, existing, entries, replace)
-    if not report.added and not report.changed and not report.removed:
-        _refuse(source, "M118", f"the book would change nothing: its {len(entries):,} entries equal what round "
-                f"{round_no} holds", "nothing to import; edit the cells to change the round")
-    write_partition(merged, dest, {"writer": "govindex manual import", "source": Path(source).name})
+    with _locked(round_dir):  # two collectors importing at once: the second merges into the first's result
+        _check_elsewhere(rs, round_dir, dest, entries, source)
+        existing = _existing(rs, table, round_no, dest)
+        merged, report = _merge(rs, table, round_no, existing, entries, replace)
+        if not report.added and not report.changed and not report.removed:
+            _refuse(source, "M118", f"the book would change nothing: its {len(entries):,} entries equal what round "
+                    f"{round_no} holds", "nothing to import; edit the cells to change the round")
+        write_partition(merged, dest, {"writer": "govindex manual import", "source": Path(source).name})
     report.source, report.path = source, dest
     return report
+
+
+@contextmanager
+def _locked(round_dir: Path) -> Iterator[None]:
+    """An exclusive lock on the round directory for the read-merge-write, released by the kernel
+    if the process dies; no lock file is left among the facts."""
+    round_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(round_dir, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _refuse(source: str, code: str, message: str, hint: str) -> None:
