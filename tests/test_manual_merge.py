@@ -143,3 +143,11 @@ def test_cli_merges_reports_and_refuses_with_exit_1(template, tmp_path):
     assert r.returncode == 1 and "M117 blank-book" in r.stderr and "Traceback" not in r.stderr
     r = _cli("manual", "import", str(tmp_path / "b.xlsx"), *common, "--replace")
     assert r.returncode == 0 and "5 rows it does not hold were removed" in r.stdout
+
+
+def test_a_note_without_an_entry_is_reported_not_dropped_silently(rs, template, tmp_path):
+    book = fill(template, tmp_path / "n.xlsx", {("130100", "adapt_manual_mobile"): 1, ("130200", "note"): "网站打不开"})
+    report = import_workbook(book, rs, 1, tmp_path / "facts")
+    (w,) = [w for w in report.warnings if w.code == "M303"]
+    assert "1 row has a note but no entry: the note is not imported (130200)" in w.message
+    assert "M303 note-without-entry" in report.summary()

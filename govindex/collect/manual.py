@@ -18,7 +18,8 @@ Problem codes of the import (stable)::
     M104 unknown-unit      M109 name-mismatch     M114 formula-no-value    M119 held-elsewhere
     M105 unknown-point     M110 no-unit           M115 cell-too-long
     M201 wrong-ruleset  M202 wrong-round  M203 points-changed  M204 no-metadata   (M2xx: --force allows)
-    warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero)
+    warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero),
+              M303 note-without-entry (a note on a row with no entry is not imported)
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ NAMES = {"M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-ra
          "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
          "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere", "M201": "wrong-ruleset",
          "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata", "M301": "units-not-listed",
-         "M302": "points-not-listed"}
+         "M302": "points-not-listed", "M303": "note-without-entry"}
 
 
 class ManualImportError(ImportDataError):

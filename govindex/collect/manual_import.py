@@ -148,6 +148,7 @@ class _Import:
         self.seen_points: set[str] = set()
         self.layout: _Layout | None = None
         self.suggested: dict[str, str] = {}
+        self.lost_notes: list[str] = []
 
     def problem(self, code: str, where: str, message: str, hint: str = "", column: str = "",
                 severity: str = "error") -> None:
@@ -209,6 +210,10 @@ class _Import:
         if missing:
             self.problem("M301", f"{self.path}:{SHEET}", f"{_count(missing, 'unit has', 'units have')} no row: "
                          f"not collected ({_some(missing)})", severity="warning")
+        if self.lost_notes:
+            self.problem("M303", f"{self.path}:{SHEET}", f"{_count(self.lost_notes, 'row has', 'rows have')} a note but "
+                         f"no entry: the note is not imported ({_some(self.lost_notes)})",
+                         "a note is kept with the row's entries; enter the values it comments on", severity="warning")
         absent = [p for p in self.points if p not in self.seen_points]
         if absent:
             self.problem("M302", f"{self.path}:{SHEET}", f"{_count(absent, 'manual point has', 'manual points have')}"
@@ -287,6 +292,8 @@ class _Import:
             return
         unit = self._unit(code, r, row)
         self.blanks += len(lay.points) - len(texts)  # blank: not collected
+        if unit is not None and not texts and self._role(row, "note"):
+            self.lost_notes.append(code)  # a note is stored with an entry: this one has none to go with
         for c in sorted(texts):
             self._cell(r, c, texts[c], unit, code, row)
 
