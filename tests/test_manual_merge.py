@@ -151,3 +151,14 @@ def test_a_note_without_an_entry_is_reported_not_dropped_silently(rs, template, 
     (w,) = [w for w in report.warnings if w.code == "M303"]
     assert "1 row has a note but no entry: the note is not imported (130200)" in w.message
     assert "M303 note-without-entry" in report.summary()
+
+
+def test_rows_of_the_round_in_a_file_outside_round_directories_count_too(rs, template, tmp_path):
+    facts = tmp_path / "facts"
+    (facts / "manual").mkdir(parents=True)
+    pl.DataFrame({"unit": ["130100", "130200"], "round": [1, 2], "point": ["adapt_manual_browsers"] * 2,
+                  "value": [0.5, 1.0], "collector": ["x", "x"], "note": ["", ""]}).write_parquet(facts / "manual" / "all.parquet")
+    with pytest.raises(ManualImportError, match="M119 held-elsewhere.*all.parquet"):
+        import_workbook(fill(template, tmp_path / "a.xlsx", FIRST), rs, 1, facts)  # 130100 browsers, round 1
+    book = fill(template, tmp_path / "b.xlsx", {("130100", "adapt_manual_browsers"): 1})
+    assert import_workbook(book, rs, 2, facts, force=True).added == 1  # all.parquet's round-2 row is another unit's

@@ -95,17 +95,30 @@ def _refuse(source: str, code: str, message: str, hint: str) -> None:
 
 
 def _check_elsewhere(rs: RuleSet, round_dir: Path, dest: Path, entries: list[Entry], source: str) -> None:
-    held: dict[tuple[str, str], Path] = {}
-    for f in sorted(round_dir.rglob("*.parquet")) if round_dir.is_dir() else []:
-        if f != dest:
-            for key in _read(f, [rs.unit_column, "point"]).iter_rows():
-                held.setdefault((str(key[0]), str(key[1])), f)
+    held = _held_elsewhere(rs, round_dir, dest)
     probs = [ImportProblem("M119", NAMES["M119"], e.where, f"{e.unit} × {e.point} is also in {held[e.unit, e.point]} "
                            "(not written by manual import): two rows would conflict at scoring",
                            "remove it from one of them; this import never touches that file")
              for e in entries if (e.unit, e.point) in held]
     if probs:
         raise ManualImportError(source, probs)
+
+
+def _held_elsewhere(rs: RuleSet, round_dir: Path, dest: Path) -> dict[tuple[str, str], Path]:
+    """Unit × point → the other file of the table holding a row of this round for it: files of
+    the round's directory, and files outside any ``round=K`` directory whose round column says so."""
+    held: dict[tuple[str, str], Path] = {}
+    table_dir, rcol, want = round_dir.parent, rs.round_column, round_dir.name.partition("=")[2]
+    for f in sorted(table_dir.rglob("*.parquet")) if table_dir.is_dir() else []:
+        hive = [p.partition("=")[2] for p in f.relative_to(table_dir).parts[:-1] if p.startswith(f"{rcol}=")]
+        if f == dest or (hive and hive[-1] != want):
+            continue
+        df = _read(f)
+        if rcol in df.columns and not hive:
+            df = df.filter(pl.col(rcol).cast(pl.String) == want)
+        for unit, point in df.select(rs.unit_column, "point").iter_rows():
+            held.setdefault((str(unit), str(point)), f)
+    return held
 
 
 def _read(path: Path, columns: list[str] | None = None) -> pl.DataFrame:
