@@ -131,18 +131,24 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "govindex.cli", *args], capture_output=True, text=True, cwd=ROOT)
 
 
-def test_cli_merges_reports_and_refuses_with_exit_1(template, tmp_path):
-    facts = tmp_path / "facts"
-    common = ["--rules", "rules/2019", "--round", "1", "--facts", str(facts)]
-    assert _cli("manual", "import", str(fill(template, tmp_path / "a.xlsx", FIRST)), *common).returncode == 0
-    r = _cli("manual", "import", str(fill(template, tmp_path / "b.xlsx", SECOND)), *common, "--collector", "王五")
+def test_cli_merges_reports_and_refuses_with_exit_1(tmp_path):
+    mini = ROOT / "tests" / "fixtures" / "mini"  # small and quick; its manual table has no collector column
+    tpl = write_template(load(mini), 2, tmp_path / "tpl.xlsx")
+    a = fill(tpl, tmp_path / "a.xlsx", {("100100", "qa_manual"): 1, ("100200", "qa_manual"): 0.5,
+                                        ("100100", "collector"): "张三", ("100200", "collector"): "张三"})
+    b = fill(tpl, tmp_path / "b.xlsx", {("200100", "qa_manual"): 0, ("100200", "qa_manual"): 1,
+                                        ("100200", "collector"): "李四"})
+    common = ["--rules", str(mini), "--round", "2", "--facts", str(tmp_path / "facts")]
+    assert _cli("manual", "import", str(a), *common).returncode == 0
+    r = _cli("manual", "import", str(b), *common, "--collector", "王五")
     assert r.returncode == 0, r.stderr
-    assert "3 added, 0 changed, 0 unchanged; 5 rows kept, 0 removed" in r.stdout
-    assert "collector 李四: 2 added" in r.stdout and "collector 王五: 1 added" in r.stdout
-    r = _cli("manual", "import", str(template), *common)
+    assert "1 added, 1 changed, 0 unchanged; 1 row kept, 0 removed" in r.stdout
+    assert "changed 100200 qa_manual: 0.5 → 1 (李四)" in r.stdout
+    assert "collector 李四: 1 changed" in r.stdout and "collector 王五: 1 added" in r.stdout  # reported, not stored
+    r = _cli("manual", "import", str(tpl), *common)
     assert r.returncode == 1 and "M117 blank-book" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("manual", "import", str(tmp_path / "b.xlsx"), *common, "--replace")
-    assert r.returncode == 0 and "5 rows it does not hold were removed" in r.stdout
+    r = _cli("manual", "import", str(b), *common, "--replace")
+    assert r.returncode == 0 and "1 row it does not hold was removed" in r.stdout
 
 
 def test_a_note_without_an_entry_is_reported_not_dropped_silently(rs, template, tmp_path):

@@ -81,6 +81,13 @@ def test_files_that_are_not_xlsx_are_refused_with_a_hint(rs, template, tmp_path)
     xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
     with pytest.raises(ManualImportError, match="M113 unreadable.*Excel 97-2003.*\n  hint: .*save it as .xlsx"):
         import_workbook(xls, rs, 1, tmp_path / "facts")
+    import os
+
+    os.mkfifo(tmp_path / "pipe.xlsx")
+    with pytest.raises(ManualImportError, match="M113 unreadable.*not a regular file"):
+        import_workbook(tmp_path / "pipe.xlsx", rs, 1, tmp_path / "facts")  # a FIFO: refused, not waited on
+    with pytest.raises(ManualImportError, match="M113 unreadable.*No such file"):
+        import_workbook(tmp_path / "missing.xlsx", rs, 1, tmp_path / "facts")
     dtd = rewrite_part(template, entry_part(template), lambda x: x.replace(
         b"<worksheet", b'<!DOCTYPE w [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><worksheet', 1), tmp_path / "dtd.xlsx")
     with pytest.raises(ManualImportError, match="M113 unreadable.*declares a DTD"):

@@ -62,6 +62,8 @@ def read_workbook(path: Path, wanted: set[str]) -> tuple[list[str], dict[str, Sh
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
+    if path.exists() and not path.is_file():  # a directory, a FIFO (which would block), a device
+        raise WorkbookError("not a regular file", "give the path of an .xlsx workbook")
     try:
         zf = zipfile.ZipFile(path)
     except zipfile.BadZipFile:
