@@ -260,3 +260,11 @@ def test_a_table_kept_as_one_file_is_not_hidden(rs, tmp_path):
     with pytest.raises(FactsError, match="would hide that file"):
         import_records(rs, "posts", 1, _jsonl(tmp_path / "w.jsonl", [_post("130100", 1)]), facts, MAPPING)
     assert not (facts / "posts").exists()
+
+
+def test_a_source_that_is_not_a_regular_file_is_refused_not_waited_on(rs, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    with pytest.raises(AdapterImportError, match="A201 unreadable-source.*not a regular file"):
+        import_records(rs, "posts", 1, tmp_path / "pipe.jsonl", tmp_path / "facts")

@@ -71,6 +71,8 @@ def open_source(source: str | Path | ApiSource) -> Iterator[tuple[str, object]]:
     kind = path.suffix.lower()
     if kind not in (".jsonl", ".ndjson", ".csv"):
         raise UsageError(f"{path}: a source is a .jsonl, .ndjson or .csv file or an http(s) URL")
+    if path.exists() and not path.is_file():  # a FIFO would block the read, a directory fails it
+        raise source_error(str(path), "A201", "not a regular file", "give the path of a .jsonl or .csv export")
     try:
         data = path.read_bytes()
     except OSError as exc:
