@@ -201,3 +201,70 @@ def test_http_api_failure_is_one_located_error(rs, tmp_path, api):
         import_records(rs, "posts", 1, ApiSource(f"{api}/broken", retries=2, backoff=0.01), tmp_path / "facts")
     assert exc.value.problems[0].where == f"{api}/broken" and len(_Api.calls) == 3
     assert not (tmp_path / "facts").exists()
+
+
+# ------------------------------------------------------------------ never another source's rows (issue 9)
+
+
+def test_another_source_with_the_same_name_is_refused_not_replaced(rs, tmp_path):
+    facts = tmp_path / "facts"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    mine = import_records(rs, "posts", 1, _jsonl(tmp_path / "a" / "weibo.jsonl", [_post("130100", 1), _post("130200", 2)]),
+                          facts, MAPPING)
+    theirs = _jsonl(tmp_path / "b" / "weibo.jsonl", [_post("130300", 3)])  # a second collector's export, same file name
+    before = mine.path.read_bytes()
+    with pytest.raises(AdapterImportError, match="A205 other-rows") as exc:
+        import_records(rs, "posts", 1, theirs, facts, MAPPING)  # before: replaced the first export's rows, rc 0
+    assert "already holds 2 rows imported from another source" in str(exc.value) and "--name" in str(exc.value)
+    assert mine.path.read_bytes() == before
+    named = import_records(rs, "posts", 1, theirs, facts, MAPPING, name="weibo-b")
+    assert named.kept == 2 and named.total == 3 and scan(rs, facts, "posts").collect().height == 3
+    replaced = import_records(rs, "posts", 1, theirs, facts, MAPPING, replace=True)
+    assert replaced.removed == 2 and "previous 2 rows were removed" in replaced.summary()
+
+
+def test_an_import_never_replaces_the_crawls_or_a_manual_partition(rs, tmp_path):
+    from govindex.collect.imports import write_partition
+
+    facts = tmp_path / "facts"
+    first = import_records(rs, "posts", 1, _jsonl(tmp_path / "x.jsonl", [_post("130100", 1)]), facts, MAPPING)
+    crawl = first.path.with_name("part-0.parquet")
+    pl.read_parquet(first.path).write_parquet(crawl)  # as the crawl's extraction writes: no stamp
+    with pytest.raises(AdapterImportError, match="holds 1 row not written by `govindex import`"):
+        import_records(rs, "posts", 1, _jsonl(tmp_path / "0.jsonl", [_post("130200", 2)]), facts, MAPPING)
+    manual = first.path.with_name("part-m.parquet")
+    write_partition(pl.read_parquet(first.path), manual, {"writer": "govindex manual import", "source": "book.xlsx"})
+    with pytest.raises(AdapterImportError, match="written by govindex manual import"):
+        import_records(rs, "posts", 1, _jsonl(tmp_path / "m.jsonl", [_post("130200", 2)]), facts, MAPPING)
+    assert pl.read_parquet(crawl).height == 1 and pl.read_parquet(manual).height == 1
+
+
+def test_reimporting_a_source_replaces_only_its_own_rows_and_says_so(rs, tmp_path):
+    facts = tmp_path / "facts"
+    src = _jsonl(tmp_path / "weibo.jsonl", [_post("130100", 1), _post("130200", 2)])
+    import_records(rs, "posts", 1, _jsonl(tmp_path / "wechat.jsonl", [_post("130300", 3)]), facts, MAPPING)
+    import_records(rs, "posts", 1, src, facts, MAPPING)
+    _jsonl(src, [_post("130100", 1)])  # the source, exported again, now has one record
+    again = import_records(rs, "posts", 1, src, facts, MAPPING)
+    assert (again.added, again.removed, again.kept, again.total) == (1, 2, 1, 2)
+    assert "replaced the previous import of this source (2 rows)" in again.summary()
+
+
+def test_a_table_kept_as_one_file_is_not_hidden(rs, tmp_path):
+    from govindex.diagnostics import FactsError
+
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    (facts / "posts.parquet").write_bytes(b"")
+    with pytest.raises(FactsError, match="would hide that file"):
+        import_records(rs, "posts", 1, _jsonl(tmp_path / "w.jsonl", [_post("130100", 1)]), facts, MAPPING)
+    assert not (facts / "posts").exists()
+
+
+def test_a_source_that_is_not_a_regular_file_is_refused_not_waited_on(rs, tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.jsonl")
+    with pytest.raises(AdapterImportError, match="A201 unreadable-source.*not a regular file"):
+        import_records(rs, "posts", 1, tmp_path / "pipe.jsonl", tmp_path / "facts")

@@ -43,13 +43,22 @@ def register(app: typer.Typer) -> None:
                       round_: int = typer.Option(..., "--round", help="Collection round."),
                       facts: Path = typer.Option(..., "--facts", help="Facts directory to write into."),
                       force: bool = typer.Option(False, "--force", help="Accept a template of another round/rule set."),
+                      replace: bool = typer.Option(False, "--replace",
+                                                   help="Replace the round: remove its rows this book does not hold."),
+                      collector: str = typer.Option("", "--collector",
+                                                    help="Who collected rows whose 采集人 cell is blank."),
                       format: Format = typer.Option(Format.text, "--format")) -> None:
-        """Validate every cell and import all of them, or nothing (each bad cell is named)."""
+        """Check every cell, then merge the entries into the round by unit × point (or import nothing).
+
+        Entries are added or change the round's rows (old → new, reported); every other row is
+        kept — a blank cell is "not collected", never a removal. --replace makes the book the
+        round's whole content."""
         def go():
             from govindex.check.run import load
-            from govindex.collect.manual import import_workbook
+            from govindex.collect.manual_import import import_workbook
 
-            report = import_workbook(workbook, load(rules), round_, facts, force=force)
+            report = import_workbook(workbook, load(rules), round_, facts, force=force, replace=replace,
+                                     collector=collector)
             _report(report, format, out)
         _run(go)
 
@@ -62,8 +71,14 @@ def register(app: typer.Typer) -> None:
                    mapping: list[str] = typer.Option(None, "--map", help="column=field (dotted for nested JSON)."),
                    skip_bad: bool = typer.Option(False, "--skip-bad", help="Leave bad records out (counted)."),
                    name: str = typer.Option(None, "--name", help="Partition name (default: the source's)."),
+                   replace: bool = typer.Option(False, "--replace",
+                                                help="Replace the partition even if another source wrote it."),
                    format: Format = typer.Option(Format.text, "--format")) -> None:
-        """Import Weibo/WeChat posts or search results from an export or an HTTP API."""
+        """Import Weibo/WeChat posts or search results from an export or an HTTP API.
+
+        Each source has its own partition (part-NAME.parquet): importing the same source again
+        replaces its previous rows and nothing else; a partition of anything else is refused
+        without --replace."""
         def go():
             from govindex.check.run import load
             from govindex.collect.adapters import import_records
@@ -75,7 +90,8 @@ def register(app: typer.Typer) -> None:
                 if not sep:
                     raise UsageError(f"--map takes column=field, got {m!r}")
                 pairs[col] = field or None
-            report = import_records(load(rules), table, round_, source, facts, pairs or None, skip_bad, name=name)
+            report = import_records(load(rules), table, round_, source, facts, pairs or None, skip_bad, name=name,
+                                    replace=replace)
             _report(report, format, out)
         _run(go)
 

@@ -1,8 +1,9 @@
 """Source adapters: records from exports and HTTP APIs into a declared fact table.
 
 Weibo/WeChat posts, search-engine results — any table the rule set declares — come in from a
-JSONL export, a CSV export or a paginated JSON API, and leave as
-``FACTS/<table>/round=N/part-<source>.parquet`` with exactly the declared columns and types.
+JSONL export, a CSV export or a paginated JSON API (:mod:`govindex.collect.adapter_sources`),
+and leave as ``FACTS/<table>/round=N/part-<name>.parquet`` with exactly the declared columns and
+types.
 
 - **Mapping**: target column → source field (``{"published": "created_at", "account":
   "user.screen_name"}``; dotted paths reach into JSON objects); unmapped columns read the field
@@ -16,268 +17,156 @@ JSONL export, a CSV export or a paginated JSON API, and leave as
 - **All or nothing**: every bad record is reported with its line (``posts.jsonl:12``, CSV line) or
   API page and item; nothing is written unless ``skip_bad``, which leaves the bad records out
   and reports each of them (``skipped[...]``) and their count. Never silently dropped.
+- **One partition per source, never another's rows**: a source's rows live in their own file,
+  stamped with the source (a file's resolved path, a URL without its port). Importing the same
+  source again replaces that file — its previous rows, counted as removed — and nothing else: the
+  round's other files (other sources, the crawl's extraction, manual entries) are kept, and
+  counted. If the file ``part-<name>.parquet`` holds rows of anything else (another source of the
+  same name, another step, or an unstamped file), the import is refused (A205) unless
+  ``replace`` (``--replace``), which says how many rows it removes.
 
 Problem codes (stable)::
 
     A101 bad-record     A104 no-unit       A201 unreadable-source   A204 unknown-table
-    A102 bad-value      A105 wrong-round   A202 bad-response
+    A102 bad-value      A105 wrong-round   A202 bad-response        A205 other-rows
     A103 unknown-unit                      A203 bad-mapping         warning: A301 field-absent
 """
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import math
 import re
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace as with_severity
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import httpx
 import polars as pl
 
-from govindex.collect.imports import ImportDataError, ImportProblem, ImportReport, typed_frame, write_partition
+from govindex.collect.adapter_sources import (
+    NAMES,
+    AdapterImportError,
+    ApiSource,
+    Bad,
+    default_name,
+    identity,
+    open_source,
+    slug,
+)
+from govindex.collect.imports import (
+    ImportProblem,
+    ImportReport,
+    ProblemLog,
+    check_layout,
+    read_origin,
+    typed_frame,
+    write_partition,
+)
 from govindex.diagnostics import UsageError
 from govindex.eval.facts import FALSE_TEXT, TRUE_TEXT, schema
 from govindex.ir import RuleSet
 
-NAMES = {"A101": "bad-record", "A102": "bad-value", "A103": "unknown-unit", "A104": "no-unit", "A105": "wrong-round",
-         "A201": "unreadable-source", "A202": "bad-response", "A203": "bad-mapping", "A204": "unknown-table",
-         "A301": "field-absent"}
-RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
+__all__ = ["AdapterImportError", "ApiSource", "import_records"]
+
 CHUNK = 50_000  # rows converted to a typed frame at a time, so a large export is not held as dicts
+WRITER = "govindex import"
 _MISSING = object()
-
-
-class AdapterImportError(ImportDataError):
-    """Records were rejected; ``problems`` lists every bad record. Nothing was written."""
-
-
-class _Bad(Exception):
-    """A value or record that cannot be read: message, hint and problem code."""
-
-    def __init__(self, message: str, hint: str = "", code: str = "A102"):
-        super().__init__(message)
-        self.message, self.hint, self.code = message, hint, code
-
-
-@dataclass(frozen=True)
-class ApiSource:
-    """A paginated JSON endpoint: each page is ``{"items": [...], "next": ...}`` (or a bare list, the
-    last page). ``next`` is a URL (absolute or relative), a page number (sent as ``page_param``)
-    or null at the end."""
-
-    url: str
-    page_param: str = "page"
-    items_key: str = "items"
-    next_key: str = "next"
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: float = 10.0  # seconds, per connect/read/write
-    retries: int = 3  # for transport errors, timeouts and 408/429/5xx
-    backoff: float = 0.5  # seconds, doubled per retry; Retry-After wins (capped at max_wait)
-    max_wait: float = 30.0
-    max_pages: int = 10_000
-    transport: httpx.BaseTransport | None = None
 
 
 def import_records(rs: RuleSet, table: str, round_no: int, source: str | Path | ApiSource, facts_dir: Path,
                    mapping: dict[str, str | None] | None = None, skip_bad: bool = False, *, name: str | None = None,
-                   tz: str = "Asia/Shanghai") -> ImportReport:
+                   tz: str = "Asia/Shanghai", replace: bool = False) -> ImportReport:
     """Import the records of ``source`` (a .jsonl/.csv path or an http(s) URL / :class:`ApiSource`)
     as round ``round_no`` of ``table``; write ``FACTS/<table>/round=N/part-<name>.parquet``.
 
     ``mapping`` maps a column to a source field (dotted for nested JSON) or to None (no field:
     null, no warning). Raises :class:`AdapterImportError` listing every bad record (nothing
-    written) unless ``skip_bad``; ``name`` defaults to the file's stem or the URL's host and path."""
+    written) unless ``skip_bad``; ``name`` defaults to the file's stem or the URL's host and path.
+    The file replaces only a previous import of the same source, unless ``replace``."""
     label = source.url if isinstance(source, ApiSource) else str(source)
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
         raise UsageError(f"unknown time zone `{tz}` (an IANA name such as Asia/Shanghai or UTC)") from None
     conv = _Converter(rs, table, round_no, mapping or {}, zone, label)
-    records = _open(source)
-    frames, rows, bad, skipped, total = [], [], [], 0, 0
-    for where, rec in records:
+    facts_dir = Path(facts_dir)
+    check_layout(facts_dir, table)
+    dest = facts_dir / table / f"{rs.round_column}={round_no}" / f"part-{slug(name or default_name(source))}.parquet"
+    me = identity(source)
+    previous = _previous_rows(dest, me, label, replace)
+    df, bad, skipped = _read_records(rs, conv, source, label, skip_bad)
+    write_partition(df, dest, {"writer": WRITER, "source": me})
+    kept = _rows_beside(dest)
+    return ImportReport(table, round_no, label, dest, df.height, df[rs.unit_column].n_unique(), skipped=skipped,
+                        warnings=[with_severity(p, severity="skipped") for p in bad.kept if p.severity == "error"]
+                        + conv.absent_fields(), total=df.height + kept, added=df.height, kept=kept, removed=previous,
+                        replaced=_replaced_text(previous, replace))
+
+
+def _read_records(rs: RuleSet, conv: _Converter, source, label: str, skip_bad: bool
+                  ) -> tuple[pl.DataFrame, ProblemLog, int]:
+    frames, rows, bad, skipped, total = [], [], ProblemLog(), 0, 0
+    for where, rec in open_source(source):
         total += 1
         try:
             rows.append(conv.row(where, rec))
         except _Rejected as exc:
-            bad += exc.problems
+            for p in exc.problems:
+                bad.add(p)
             skipped += 1
             continue
         if len(rows) >= CHUNK:
             frames.append(pl.from_dicts(rows, schema=conv.schema))
             rows = []
-    warnings = conv.absent_fields()
-    if bad and not skip_bad:
-        raise AdapterImportError(label, bad + warnings, f"{skipped} of {total} records are bad")
+    if skipped and not skip_bad:
+        raise AdapterImportError(label, bad.kept + conv.absent_fields(), f"{skipped:,} of {total:,} records are bad",
+                                 counts=bad.counts)
     frames.append(typed_frame(rows, conv.schema, rs.unit_column))
-    df = pl.concat(frames).sort(rs.unit_column, maintain_order=True)  # a unit's rows together
-    dest = Path(facts_dir) / table / f"{rs.round_column}={round_no}" / f"part-{_slug(name or _default_name(source))}.parquet"
-    write_partition(df, dest)
-    return ImportReport(table, round_no, label, dest, df.height, df[rs.unit_column].n_unique(), skipped=skipped,
-                        warnings=[replace(p, severity="skipped") for p in bad] + warnings)
+    return pl.concat(frames).sort(rs.unit_column, maintain_order=True), bad, skipped  # a unit's rows together
 
 
-# ------------------------------------------------------------------ sources
-
-
-def _open(source: str | Path | ApiSource) -> Iterator[tuple[str, object]]:
-    """(where, record) pairs; a record that cannot be read is a :class:`_Bad` in its place."""
-    if isinstance(source, str) and re.match(r"(?i)https?://", source):
-        source = ApiSource(source)
-    if isinstance(source, ApiSource):
-        return _api_records(source)
-    path = Path(source)
-    kind = path.suffix.lower()
-    if kind not in (".jsonl", ".ndjson", ".csv"):
-        raise UsageError(f"{path}: a source is a .jsonl, .ndjson or .csv file or an http(s) URL")
+def _previous_rows(dest: Path, me: str, label: str, replace: bool) -> int:
+    """The rows the write will replace: a previous import of this source, or — only with
+    ``replace`` — whatever the file holds. Anything else is refused (A205)."""
+    if not dest.exists():
+        return 0
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _source_error(str(path), "A201", f"cannot read the file: {exc.strerror or exc}") from None
-    return _csv_records(path, data) if kind == ".csv" else _jsonl_records(path, data)
+        rows = pl.scan_parquet(dest).select(pl.len()).collect().item()
+    except (pl.exceptions.PolarsError, OSError):
+        rows = 0  # unreadable: scoring would fail on it anyway; replacing it needs --replace
+    origin = read_origin(dest) or {}
+    if replace or (origin.get("writer") == WRITER and origin.get("source") == me):
+        return rows
+    if origin.get("writer") == WRITER:
+        what = f"imported from another source ({origin.get('source')})"
+    elif origin:
+        what = f"written by {origin.get('writer', 'another step')}"
+    else:
+        what = "not written by `govindex import` (the crawl's extraction, a manual import, or by hand)"
+    raise AdapterImportError(label, [ImportProblem(
+        "A205", NAMES["A205"], str(dest), f"the file already holds {rows:,} row{'s' if rows != 1 else ''} {what}; "
+        "this import would replace them",
+        "give this source its own partition with --name, or --replace to replace those rows")])
 
 
-def _source_error(where: str, code: str, message: str, hint: str = "") -> AdapterImportError:
-    return AdapterImportError(where, [ImportProblem(code, NAMES[code], where, message, hint)])
+def _rows_beside(dest: Path) -> int:
+    """Rows in the round's other files: what this import kept."""
+    n = 0
+    for f in sorted(dest.parent.rglob("*.parquet")):
+        if f != dest:
+            try:
+                n += pl.scan_parquet(f).select(pl.len()).collect().item()
+            except (pl.exceptions.PolarsError, OSError):
+                continue  # not ours to judge here; scoring reports it
+    return n
 
 
-def _jsonl_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
-    for no, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
-        where = f"{path}:{no}"
-        if not raw.strip():
-            continue
-        try:
-            rec = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            yield where, _Bad("the line is not UTF-8", "JSONL exports are UTF-8")
-            continue
-        except json.JSONDecodeError as exc:
-            yield where, _Bad(f"not JSON: {exc.msg} at column {exc.colno}", "one JSON object per line")
-            continue
-        yield where, rec
-
-
-def _csv_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
-    text = None
-    for enc in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK; gb18030 is its superset
-        try:
-            text = data.decode(enc)
-            break
-        except UnicodeDecodeError:
-            continue
-    if text is None:
-        raise _source_error(str(path), "A201", "the file is neither UTF-8 nor GBK/GB18030 text")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        yield from _csv_rows(path, reader)
-    except csv.Error as exc:  # a NUL byte, an unterminated quote at the end…
-        raise _source_error(f"{path}:{reader.line_num}", "A201", f"not CSV: {exc}") from None
-
-
-def _csv_rows(path: Path, reader) -> Iterator[tuple[str, object]]:
-    header, line = None, 0
-    for row in reader:
-        start, line = line + 1, reader.line_num
-        if not row or not any(c.strip() for c in row):
-            continue
-        if header is None:
-            header = [h.strip() for h in row]
-            continue
-        where = f"{path}:{start}"
-        if len(row) != len(header):
-            yield where, _Bad(f"the row has {len(row)} fields, the header has {len(header)}",
-                              "quote fields that contain commas or line breaks")
-            continue
-        yield where, {h: (v if v != "" else None) for h, v in zip(header, row)}
-
-
-def _api_records(src: ApiSource) -> Iterator[tuple[str, object]]:
-    with httpx.Client(timeout=httpx.Timeout(src.timeout), headers=src.headers, transport=src.transport,
-                      follow_redirects=True) as client:
-        url, seen = src.url, set()
-        while url is not None:
-            if url in seen or len(seen) >= src.max_pages:
-                why = "the pagination comes back to" if url in seen else f"more than {src.max_pages} pages at"
-                raise _source_error(src.url, "A202", f"{why} {url}", "check the API's `next` links")
-            seen.add(url)
-            payload = _get_json(client, url, src)
-            items, nxt = _page(payload, url, src)
-            for k, item in enumerate(items, start=1):
-                yield f"{url} item {k}", item
-            url = _next_url(url, nxt, src)
-
-
-def _get_json(client: httpx.Client, url: str, src: ApiSource) -> object:
-    err = ""
-    for attempt in range(src.retries + 1):
-        wait = src.backoff * 2**attempt
-        try:
-            resp = client.get(url)
-        except httpx.TransportError as exc:  # connect errors, timeouts, broken connections
-            err = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        else:
-            if resp.status_code < 400:
-                try:
-                    return resp.json()
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    raise _source_error(url, "A202", "the response is not JSON",
-                                        f"content-type {resp.headers.get('content-type', '?')}") from None
-            err = f"HTTP {resp.status_code}"
-            if resp.status_code not in RETRY_STATUS:
-                break
-            wait = _retry_after(resp) or wait
-        if attempt < src.retries:
-            time.sleep(min(src.max_wait, wait))
-    raise _source_error(url, "A201", f"fetching the page failed: {err}",
-                        f"after {src.retries} retries; check the URL, the API token (headers) and the server")
-
-
-def _retry_after(resp: httpx.Response) -> float | None:
-    try:
-        return max(0.0, float(resp.headers.get("retry-after", "")))
-    except ValueError:
-        return None
-
-
-def _page(payload: object, url: str, src: ApiSource) -> tuple[list, object]:
-    if isinstance(payload, list):
-        return payload, None
-    if isinstance(payload, dict) and isinstance(payload.get(src.items_key), list):
-        return payload[src.items_key], payload.get(src.next_key)
-    raise _source_error(url, "A202", f"a page must be a list or an object with a list `{src.items_key}`",
-                        "set ApiSource(items_key=..., next_key=...) to the API's names")
-
-
-def _next_url(url: str, nxt: object, src: ApiSource) -> str | None:
-    if nxt is None or nxt is False or nxt == "":
-        return None
-    if isinstance(nxt, int) and not isinstance(nxt, bool):
-        parts = urlsplit(url)
-        query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != src.page_param]
-        return urlunsplit(parts._replace(query=urlencode([*query, (src.page_param, str(nxt))])))
-    if isinstance(nxt, str):
-        return urljoin(url, nxt)
-    raise _source_error(url, "A202", f"`{src.next_key}` must be a URL, a page number or null, not {nxt!r}")
-
-
-def _default_name(source: str | Path | ApiSource) -> str:
-    if isinstance(source, ApiSource) or (isinstance(source, str) and re.match(r"(?i)https?://", source)):
-        parts = urlsplit(source.url if isinstance(source, ApiSource) else source)
-        return f"{parts.hostname or 'api'}{parts.path}"
-    return Path(source).stem
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^\w.-]+", "-", text).strip("-.") or "source"
+def _replaced_text(previous: int, replace: bool) -> str:
+    if replace:
+        return f"--replace: the partition's previous {previous:,} rows were removed"
+    return f"replaced the previous import of this source ({previous:,} rows)" if previous else ""
 
 
 # ------------------------------------------------------------------ records → typed rows
@@ -318,7 +207,7 @@ class _Converter:
         self.label = label
 
     def row(self, where: str, rec: object) -> dict:
-        if isinstance(rec, _Bad):
+        if isinstance(rec, Bad):
             raise _Rejected([self._problem("A101", where, rec.message, rec.hint)])
         if not isinstance(rec, dict):
             raise _Rejected([self._problem("A101", where, f"a record must be an object, not {type(rec).__name__}",
@@ -330,7 +219,7 @@ class _Converter:
                 self.present.add(col)
             try:
                 out[col] = self._value(col, typ, None if raw is _MISSING else raw)
-            except _Bad as exc:
+            except Bad as exc:
                 probs.append(self._problem(exc.code, where, exc.message, exc.hint, self._head(col)))
         if probs:
             raise _Rejected(probs)
@@ -341,7 +230,7 @@ class _Converter:
             return self._unit(raw)
         if col == self.rs.round_column:
             if raw is not None and _convert("int", raw, self.tz) != self.round_no:
-                raise _Bad(f"the record is of round {raw}, this import is round {self.round_no}",
+                raise Bad(f"the record is of round {raw}, this import is round {self.round_no}",
                            f"import it with its own round, or ignore the field: mapping={{'{col}': None}}", "A105")
             return self.round_no
         if raw is None or (isinstance(raw, str) and not raw.strip() and typ != "str"):
@@ -350,7 +239,7 @@ class _Converter:
 
     def _unit(self, raw: object) -> str:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
-            raise _Bad("the record has no unit", f"map the unit column: mapping={{'{self.rs.unit_column}': 'FIELD'}}",
+            raise Bad("the record has no unit", f"map the unit column: mapping={{'{self.rs.unit_column}': 'FIELD'}}",
                        "A104")
         text = _convert("str", raw, self.tz).strip()
         if text in self.codes:
@@ -358,7 +247,7 @@ class _Converter:
         if text in self.by_name:
             return self.by_name[text]
         close = difflib.get_close_matches(text, [*self.codes, *self.by_name], n=1)
-        raise _Bad(f"unknown unit `{text}`", f"did you mean `{close[0]}`?" if close else
+        raise Bad(f"unknown unit `{text}`", f"did you mean `{close[0]}`?" if close else
                    "units are the codes (or names) of the rule set's registry", "A103")
 
     def _head(self, col: str) -> str:
@@ -414,7 +303,7 @@ def _to_str(raw: object, tz: ZoneInfo) -> str:
     if isinstance(raw, str):
         return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float):
-        raise _Bad(f"expected text, got {_what(raw)}")
+        raise Bad(f"expected text, got {_what(raw)}")
     return str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)
 
 
@@ -423,7 +312,7 @@ _UNITS = {"万": 1e4, "亿": 1e8}
 
 def _to_float(raw: object, tz: ZoneInfo) -> float:
     if isinstance(raw, bool):
-        raise _Bad(f"expected a number, got {_what(raw)}")
+        raise Bad(f"expected a number, got {_what(raw)}")
     if isinstance(raw, int | float):
         v = float(raw)
     elif isinstance(raw, str):
@@ -432,18 +321,18 @@ def _to_float(raw: object, tz: ZoneInfo) -> float:
         try:
             v = float(text[:-1] if scale != 1.0 else text) * scale
         except ValueError:
-            raise _Bad(f"expected a number, got {_what(raw)}") from None
+            raise Bad(f"expected a number, got {_what(raw)}") from None
     else:
-        raise _Bad(f"expected a number, got {_what(raw)}")
+        raise Bad(f"expected a number, got {_what(raw)}")
     if not math.isfinite(v):
-        raise _Bad(f"expected a finite number, got {_what(raw)}")
+        raise Bad(f"expected a finite number, got {_what(raw)}")
     return v
 
 
 def _to_int(raw: object, tz: ZoneInfo) -> int:
     v = _to_float(raw, tz)
     if not v.is_integer():
-        raise _Bad(f"expected a whole number, got {_what(raw)}")
+        raise Bad(f"expected a whole number, got {_what(raw)}")
     return int(v)
 
 
@@ -455,7 +344,7 @@ def _to_bool(raw: object, tz: ZoneInfo) -> bool:
     low = raw.strip().lower() if isinstance(raw, str) else None
     if low in TRUE_TEXT or low in FALSE_TEXT:
         return low in TRUE_TEXT
-    raise _Bad(f"expected true/false, got {_what(raw)}", f"true: {', '.join(TRUE_TEXT)}; false: {', '.join(FALSE_TEXT)}")
+    raise Bad(f"expected true/false, got {_what(raw)}", f"true: {', '.join(TRUE_TEXT)}; false: {', '.join(FALSE_TEXT)}")
 
 
 def _to_datetime(raw: object, tz: ZoneInfo) -> datetime:
@@ -466,14 +355,14 @@ def _to_datetime(raw: object, tz: ZoneInfo) -> datetime:
         epoch = float(raw)
     if epoch is not None:
         if not math.isfinite(epoch) or abs(epoch) > 1e11:
-            raise _Bad(f"{_what(raw)} is not epoch seconds", "epoch milliseconds? divide by 1000 in the export")
+            raise Bad(f"{_what(raw)} is not epoch seconds", "epoch milliseconds? divide by 1000 in the export")
         return datetime.fromtimestamp(epoch, UTC).astimezone(tz).replace(tzinfo=None)
     if not isinstance(raw, str):
-        raise _Bad(f"expected an ISO 8601 date or epoch seconds, got {_what(raw)}")
+        raise Bad(f"expected an ISO 8601 date or epoch seconds, got {_what(raw)}")
     try:
         dt = datetime.fromisoformat(raw.strip())
     except ValueError:
-        raise _Bad(f"expected an ISO 8601 date or epoch seconds, got {_what(raw)}",
+        raise Bad(f"expected an ISO 8601 date or epoch seconds, got {_what(raw)}",
                    "e.g. 2018-12-25, 2018-12-25T08:30:00, 2018-12-25T08:30:00+08:00 or 1545697800") from None
     return dt.astimezone(tz).replace(tzinfo=None) if dt.tzinfo else dt
 
@@ -489,11 +378,11 @@ def _to_list(raw: object, tz: ZoneInfo) -> list[str]:
             try:
                 raw = json.loads(text)
             except json.JSONDecodeError:
-                raise _Bad(f"expected a JSON array or `a|b|c`, got {_what(raw)}") from None
+                raise Bad(f"expected a JSON array or `a|b|c`, got {_what(raw)}") from None
         else:
             return [x.strip() for x in text.split("|") if x.strip()]
     if not isinstance(raw, list) or any(isinstance(x, dict | list) or x is None for x in raw):
-        raise _Bad(f"expected a list of texts, got {_what(raw)}", "a JSON array of strings, or `a|b|c`")
+        raise Bad(f"expected a list of texts, got {_what(raw)}", "a JSON array of strings, or `a|b|c`")
     return [_to_str(x, tz) for x in raw]
 
 

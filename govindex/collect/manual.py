@@ -1,4 +1,4 @@
-"""Manual collection (人工采集): an Excel template per round, and its validated import.
+"""Manual collection (人工采集): the manual points, and the Excel template collectors fill.
 
 The template's sheet ``录入`` has one row per unit and one column per manual point (the wide
 layout): a collector works down a column to test one point across units, or along a row to do
@@ -7,37 +7,35 @@ point cell carries a dropdown (``values:``) or a decimal range (``range:``) and 
 ``description:`` as its input message. ``说明`` describes every point; the hidden, protected
 ``_meta`` sheet names the rule set, the round and a fingerprint of the manual points.
 
-Import reads the workbook back, checks every cell and imports all or nothing: the rows of the
-rule set's manual table (the one read by ``entry(T)``) go to ``FACTS/T/round=N/part-0.parquet``,
-replacing that round. A blank cell is "not collected": no row, so the point stays missing.
+:mod:`govindex.collect.manual_import` reads a filled template back, checks every cell and merges
+its entries into the round's rows of the rule set's manual table (the one read by ``entry(T)``).
 
-Problem codes (stable)::
+Problem codes of the import (stable)::
 
-    M101 not-a-number      M105 unknown-point     M109 name-mismatch     M201 wrong-ruleset
-    M102 value-not-allowed M106 not-manual        M110 no-unit           M202 wrong-round
-    M103 out-of-range      M107 duplicate-unit    M111 unnamed-column    M203 points-changed
-    M104 unknown-unit      M108 duplicate-column  M112 no-code-column    M204 no-metadata
-                                                  M113 unreadable        (M2xx: --force allows)
-    warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero)
+    M101 not-a-number      M106 not-manual        M111 unnamed-column      M116 merged-cells
+    M102 value-not-allowed M107 duplicate-unit    M112 no-code-column      M117 blank-book
+    M103 out-of-range      M108 duplicate-column  M113 unreadable          M118 no-change
+    M104 unknown-unit      M109 name-mismatch     M114 formula-no-value    M119 held-elsewhere
+    M105 unknown-point     M110 no-unit           M115 cell-too-long
+    M201 wrong-ruleset  M202 wrong-round  M203 points-changed  M204 no-metadata   (M2xx: --force allows)
+    warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero),
+              M303 note-without-entry (a note on a row with no entry is not imported)
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import math
-import unicodedata
 from dataclasses import dataclass, fields, is_dataclass
 from datetime import datetime
 from pathlib import Path
 
-import fastexcel
 import xlsxwriter
 
-from govindex.collect.imports import ImportDataError, ImportProblem, ImportReport, typed_frame, write_partition
+from govindex.collect.imports import ImportDataError
 from govindex.diagnostics import UsageError
-from govindex.eval.facts import schema
+from govindex.eval.compile import ENTRY_EPS, entry_allowed
 from govindex.fsio import write_file
 from govindex.ir import ROOT, RuleSet
 
@@ -49,11 +47,10 @@ CODE, NAME, COLLECTOR, NOTE = ("code", "单位代码"), ("name", "单位名称")
 NAMES = {"M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-range", "M104": "unknown-unit",
          "M105": "unknown-point", "M106": "not-manual", "M107": "duplicate-unit", "M108": "duplicate-column",
          "M109": "name-mismatch", "M110": "no-unit", "M111": "unnamed-column", "M112": "no-code-column",
-         "M113": "unreadable", "M201": "wrong-ruleset", "M202": "wrong-round", "M203": "points-changed",
-         "M204": "no-metadata", "M301": "units-not-listed", "M302": "points-not-listed"}
-_EPS = 1e-9
-_EXCEL_ERRORS = {"Div0": "#DIV/0!", "NA": "#N/A", "Ref": "#REF!", "Value": "#VALUE!", "Name": "#NAME?",
-                 "Null": "#NULL!", "Num": "#NUM!", "GettingData": "#GETTING_DATA"}
+         "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
+         "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere", "M201": "wrong-ruleset",
+         "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata", "M301": "units-not-listed",
+         "M302": "points-not-listed", "M303": "note-without-entry"}
 
 
 class ManualImportError(ImportDataError):
@@ -74,9 +71,15 @@ class ManualPoint:
     table: str  # the table its ``entry(T)`` probe reads
 
     def allows(self, v: float) -> bool:
-        in_values = self.values is None or any(abs(v - a) <= _EPS * max(1.0, abs(a)) for a in self.values)
-        in_range = self.range is None or self.range[0] - _EPS <= v <= self.range[1] + _EPS
-        return in_values and in_range
+        """Whether ``v`` may be entered: the rule of :func:`govindex.eval.compile.entry_ok`, which
+        scoring applies again to whatever reaches the facts."""
+        return math.isfinite(v) and self.in_values(v) and self.in_range(v)
+
+    def in_values(self, v: float) -> bool:
+        return self.values is None or any(abs(v - a) <= ENTRY_EPS * max(1.0, abs(a)) for a in self.values)
+
+    def in_range(self, v: float) -> bool:
+        return self.range is None or self.range[0] - ENTRY_EPS <= v <= self.range[1] + ENTRY_EPS
 
     def allowed_text(self) -> str:
         if self.values is not None:
@@ -96,9 +99,9 @@ def manual_points(rs: RuleSet) -> list[ManualPoint]:
         tables = _entry_tables(p.probe)
         if p.kind != "manual" or not tables:
             continue
+        values, rng = entry_allowed(p.settings)
         out.append(ManualPoint(
-            id=p.id, label=p.label, path=_path(rs, p.parent), max=p.max,
-            values=_floats(p.settings.get("values")), range=_pair(p.settings.get("range")),
+            id=p.id, label=p.label, path=_path(rs, p.parent), max=p.max, values=values, range=rng,
             description=str(getattr(p.settings.get("description"), "value", "") or ""), table=tables[0]))
     return out
 
@@ -141,22 +144,13 @@ def _path(rs: RuleSet, parent: str | None) -> tuple[str, ...]:
     return tuple(reversed(labels))
 
 
-def _floats(e: object) -> tuple[float, ...] | None:
-    items = getattr(e, "items", None)
-    return None if items is None else tuple(float(x.value) for x in items)
-
-
-def _pair(e: object) -> tuple[float, float] | None:
-    vals = _floats(e)
-    return (vals[0], vals[1]) if vals is not None and len(vals) == 2 else None
-
-
 def num(v: float) -> str:
     """A number as a person writes it: ``1``, ``0.5``."""
     return str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
-def _check_round(rs: RuleSet, round_no: int) -> None:
+def check_round(rs: RuleSet, round_no: int) -> None:
+    """A usage error unless ``round_no`` is one of the rule set's rounds."""
     if round_no not in rs.rounds:
         raise UsageError(f"rule set `{rs.name}` has no round {round_no}; its rounds are "
                          f"{', '.join(map(str, sorted(rs.rounds)))}")
@@ -167,7 +161,7 @@ def _check_round(rs: RuleSet, round_no: int) -> None:
 
 def write_template(rs: RuleSet, round_no: int, path: Path) -> Path:
     """Write the collection workbook of ``round_no`` to ``path`` (atomically) and return it."""
-    _check_round(rs, round_no)
+    check_round(rs, round_no)
     table = manual_table(rs)
     points = [p for p in manual_points(rs) if p.table == table]
 
@@ -283,278 +277,3 @@ def col_letter(idx: int) -> str:
         idx, rem = divmod(idx - 1, 26)
         out = chr(65 + rem) + out
     return out
-
-
-# ------------------------------------------------------------------ the import
-
-
-def import_workbook(path: Path, rs: RuleSet, round_no: int, facts_dir: Path, *, force: bool = False) -> ImportReport:
-    """Validate a filled template and write its entries as round ``round_no`` of the manual table.
-
-    Every problem is gathered; if any is an error, :class:`ManualImportError` is raised and
-    nothing is written. ``force`` turns a metadata mismatch (another rule set, round or set of
-    points) into a warning; bad cells are never forced."""
-    _check_round(rs, round_no)
-    table = manual_table(rs)
-    path = Path(path)
-    sheets = _read(path)
-    ws = _Import(rs, round_no, table, path, force)
-    ws.check_meta(sheets.get(META_SHEET))
-    if SHEET not in sheets:
-        ws.problem("M113", f"{path}", f"the workbook has no sheet `{SHEET}`",
-                   f"import a template made by `govindex manual template` (sheets: {', '.join(sheets) or 'none'})")
-    else:
-        ws.read_entries(*sheets[SHEET])
-    if any(p.severity == "error" for p in ws.problems):
-        raise ManualImportError(str(path), ws.problems)
-    return ws.write(Path(facts_dir))
-
-
-Grid = tuple[list[list[str | None]], list[int]]  # rows of cell texts; the absolute column of each
-
-
-def _read(path: Path) -> dict[str, Grid]:
-    try:
-        book = fastexcel.read_excel(path)
-        out = {}
-        for name in book.sheet_names:
-            sheet = book.load_sheet(name, header_row=None, skip_rows=0, dtypes="string")
-            cols = [c.absolute_index for c in sheet.selected_columns]
-            batch, errors = sheet.to_arrow_with_errors()
-            data = list(batch.to_pydict().values())
-            for err in (errors.errors if errors else ()):  # #N/A, #DIV/0!…: kept, so never read as blanks
-                r, c = err.position
-                data[c][r] = _EXCEL_ERRORS.get(err.detail.rsplit("Error(", 1)[-1].rstrip(")'"), "#ERROR")
-            out[name] = ([list(row) for row in zip(*data)], cols)
-        return out
-    except (fastexcel.FastExcelError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        prob = ImportProblem("M113", NAMES["M113"], str(path), f"cannot read the workbook: {first}",
-                             "save it as .xlsx (Excel 2007 or later) and try again")
-        raise ManualImportError(str(path), [prob]) from None
-
-
-def _text(v: str | None) -> str:
-    return unicodedata.normalize("NFKC", v).strip() if v else ""
-
-
-def _count(items: list, one: str, many: str) -> str:
-    return f"{len(items)} {one if len(items) == 1 else many}"
-
-
-def _some(items: list[str], n: int = 10) -> str:
-    return ", ".join(items[:n]) + (" …" if len(items) > n else "")
-
-
-def _expect(p: ManualPoint) -> str:
-    if p.values is not None:
-        return f"enter one of {', '.join(num(v) for v in p.values)} (the cell's dropdown lists them)"
-    if p.range is not None:
-        return f"enter a number from {num(p.range[0])} to {num(p.range[1])}"
-    return "enter a number"
-
-
-def _number(text: str) -> float | None:
-    try:
-        v = float(text)
-    except ValueError:
-        return None
-    return v if math.isfinite(v) else None
-
-
-class _Import:
-    """The state of one import: the problems found and the rows accepted so far."""
-
-    def __init__(self, rs: RuleSet, round_no: int, table: str, path: Path, force: bool):
-        self.rs, self.round_no, self.table, self.path, self.force = rs, round_no, table, path, force
-        self.points = {p.id: p for p in manual_points(rs) if p.table == table}
-        self.units = {u.code: u for u in rs.units}
-        self.problems: list[ImportProblem] = []
-        self.rows: list[dict] = []
-        self.blanks = 0
-        self.seen_units: dict[str, int] = {}
-        self.seen_points: set[str] = set()
-        self.layout_points: dict[int, str] = {}
-
-    def problem(self, code: str, where: str, message: str, hint: str = "", column: str = "",
-                severity: str = "error") -> None:
-        self.problems.append(ImportProblem(code, NAMES[code], where, message, hint, column, severity))
-
-    def at(self, sheet: str, col: int, row: int) -> str:
-        return f"{self.path}:{sheet}!{col_letter(col)}{row + 1}"
-
-    # -- metadata
-
-    def check_meta(self, grid: Grid | None) -> None:
-        sev = "warning" if self.force else "error"
-        meta = {}
-        if grid is not None:
-            rows, cols = grid
-            if len(cols) >= 2:
-                meta = {_text(r[0]): (_text(r[1]), i) for i, r in enumerate(rows) if r[0]}
-        if meta.get("format", ("",))[0] != FORMAT:
-            self.problem("M204", f"{self.path}:{META_SHEET}", "no govindex template metadata (sheet `_meta`)",
-                         "enter the values into a template from `govindex manual template`, or use --force", "", sev)
-            return
-        points = [p for p in self.points.values()]
-        want = {"ruleset": (self.rs.name, "M201"), "round": (str(self.round_no), "M202"),
-                "fingerprint": (fingerprint(points), "M203")}
-        for key, (expected, code) in want.items():
-            found, row = meta.get(key, ("", 0))
-            if found == expected:
-                continue
-            where = self.at(META_SHEET, grid[1][1], row)
-            if key == "round":
-                msg, hint = (f"the template is for round {found}, this import is for round {expected}",
-                             f"import with --round {found}, or fill a template made for round {expected}")
-            elif key == "ruleset":
-                msg, hint = (f"the template is for rule set `{found}`, not `{expected}`",
-                             "import with the rule set the template was made from")
-            else:
-                msg, hint = ("the manual points (ids, allowed values or ranges) changed since the template was made",
-                             "make a new template and copy the entries over")
-            self.problem(code, where, msg, hint + " (or --force)", "", sev)
-
-    # -- the entry sheet
-
-    def read_entries(self, rows: list[list[str | None]], cols: list[int]) -> None:
-        if not rows:
-            self.problem("M112", f"{self.path}:{SHEET}", f"sheet `{SHEET}` is empty")
-            return
-        layout = self._header(rows[0], cols, rows)
-        if layout is None:
-            return
-        start = HEADER_ROWS if len(rows) > 1 and _text(rows[1][layout["code"]]) == CODE[1] else 1
-        for r in range(start, len(rows)):
-            self._row(r, rows[r], cols, layout)
-        missing = [u for u in self.units if u not in self.seen_units]
-        if missing:
-            self.problem("M301", f"{self.path}:{SHEET}", f"{_count(missing, 'unit has', 'units have')} no row: "
-                         f"not collected ({_some(missing)})", severity="warning")
-        absent = [p for p in self.points if p not in self.seen_points]
-        if absent:
-            self.problem("M302", f"{self.path}:{SHEET}", f"{_count(absent, 'manual point has', 'manual points have')}"
-                         f" no column: not collected ({_some(absent)})", severity="warning")
-
-    def _header(self, header: list[str | None], cols: list[int], rows: list) -> dict | None:
-        roles: dict[str, int] = {}
-        points: dict[int, str] = {}
-        first_at: dict[str, int] = {}
-        aliases = {a: key for key, label in (CODE, NAME, COLLECTOR, NOTE) for a in (key, label)}
-        for i, raw in enumerate(header):
-            h = _text(raw)
-            where = self.at(SHEET, cols[i], 0)
-            if not h:
-                for r, row in enumerate(rows[1:], start=1):
-                    if _text(row[i]):
-                        self.problem("M111", self.at(SHEET, cols[i], r), "a value in a column without a point id "
-                                     "in row 1", "put the point id in row 1, or move the value into its column")
-                continue
-            if h in first_at:
-                self.problem("M108", where, f"column `{h}` appears twice (first in column "
-                             f"{col_letter(cols[first_at[h]])})", "keep one column per point", h)
-                continue
-            first_at[h] = i
-            if h in aliases:
-                roles[aliases[h]] = i
-            elif h in self.points:
-                points[i] = h
-                self.seen_points.add(h)
-            elif h in self.rs.unit_attrs or h in ATTR_LABELS.values():
-                continue
-            else:
-                self._unknown_column(h, where, i, rows)
-        if "code" not in roles:
-            self.problem("M112", f"{self.path}:{SHEET}!1:1", "no unit code column (`code` or `单位代码` in row 1)",
-                         "keep column A of the template: the unit codes")
-            return None
-        self.layout_points = points
-        return {**roles, "points": points}
-
-    def _unknown_column(self, h: str, where: str, i: int, rows: list) -> None:
-        n = sum(1 for row in rows[HEADER_ROWS:] if _text(row[i]))
-        filled = f"{n} value{'s' if n != 1 else ''} in the column"
-        node = self.rs.nodes.get(h)
-        if node is not None:
-            what = "an indicator" if node.kind == "indicator" else f"a {node.kind} point"
-            self.problem("M106", where, f"`{h}` is {what}, not a manual point ({filled})",
-                         "only manual points are entered by hand; remove the column", h)
-            return
-        close = difflib.get_close_matches(h, list(self.points), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else "the point ids are listed in sheet 说明"
-        self.problem("M105", where, f"unknown point `{h}` ({filled})", hint, h)
-
-    def _row(self, r: int, row: list[str | None], cols: list[int], layout: dict) -> None:
-        texts = {i: _text(row[i]) for i in layout["points"]}
-        code_i = layout["code"]
-        code = _text(row[code_i]).removesuffix(".0")
-        if not code:
-            for i, t in texts.items():
-                if t:
-                    self.problem("M110", self.at(SHEET, cols[i], r), f"a value ({t}) in a row without a unit code",
-                                 f"put the unit code in column {col_letter(cols[code_i])}", self._head(i))
-            return
-        unit = self._unit(code, r, row, cols, layout)
-        for i, t in texts.items():
-            self._cell(r, i, t, cols, unit, code, row, layout)
-
-    def _unit(self, code: str, r: int, row: list, cols: list[int], layout: dict):
-        where = self.at(SHEET, cols[layout["code"]], r)
-        name = _text(row[layout["name"]]) if "name" in layout else ""
-        unit = self.units.get(code)
-        if unit is None:
-            by_name = [u for u in self.rs.units if name and u.name == name]
-            close = difflib.get_close_matches(code, list(self.units), n=1)
-            hint = (f"{name} is {by_name[0].code}" if by_name else f"did you mean {close[0]}?" if close
-                    else "the unit codes are those of the rule set's registry")
-            self.problem("M104", where, f"unknown unit code `{code}`", hint, CODE[1])
-            return None
-        if code in self.seen_units:
-            self.problem("M107", where, f"unit {code} {unit.name} has a second row (first in row "
-                         f"{self.seen_units[code] + 1})", "keep one row per unit", CODE[1])
-            return None
-        self.seen_units[code] = r
-        if name and name != unit.name and not unit.name.startswith(name):
-            self.problem("M109", self.at(SHEET, cols[layout["name"]], r), f"unit {code} is {unit.name}, "
-                         f"but the row says {name}", "rows may have shifted: check the code and the entries", NAME[1])
-        return unit
-
-    def _cell(self, r: int, i: int, text: str, cols: list[int], unit, code: str, row: list, layout: dict) -> None:
-        if not text:
-            self.blanks += 1
-            return
-        p = self.points[layout["points"][i]]
-        where, who = self.at(SHEET, cols[i], r), f"{code} {unit.name if unit else '?'}"
-        v = _number(text)
-        if v is None:
-            self.problem("M101", where, f"`{text}` is not a number ({who})",
-                         f"{_expect(p)}; leave the cell empty if it was not collected", self._head(i))
-        elif not p.allows(v):
-            in_range = p.range is None or p.range[0] - _EPS <= v <= p.range[1] + _EPS
-            if p.values is not None and in_range:
-                self.problem("M102", where, f"{num(v)} is not an allowed value ({who})", _expect(p), self._head(i))
-            else:
-                lo, hi = p.range
-                self.problem("M103", where, f"{num(v)} is outside the range [{num(lo)}, {num(hi)}] ({who})",
-                             _expect(p), self._head(i))
-        elif unit is not None:
-            self.rows.append(self._fact(code, p.id, v, row, layout))
-
-    def _head(self, i: int) -> str:
-        p = self.points[self.layout_points[i]]
-        return f"{p.id} {p.label}"
-
-    def _fact(self, code: str, point: str, v: float, row: list, layout: dict) -> dict:
-        known = {self.rs.unit_column: code, self.rs.round_column: self.round_no, "point": point, "value": v,
-                 **{k: ((row[layout[k]] or "").strip() if k in layout else "") for k in ("collector", "note")}}
-        # Columns the rule set declares beyond these stay empty: "" for text, null otherwise.
-        return {c: known.get(c, "" if t == "str" else None) for c, t in self.rs.tables[self.table].columns.items()}
-
-    def write(self, facts_dir: Path) -> ImportReport:
-        sch = schema(self.rs, self.table)
-        df = typed_frame(self.rows, sch, self.rs.unit_column)
-        dest = facts_dir / self.table / f"{self.rs.round_column}={self.round_no}" / "part-0.parquet"
-        write_partition(df, dest)
-        return ImportReport(self.table, self.round_no, str(self.path), dest, len(self.rows),
-                            len({r[self.rs.unit_column] for r in self.rows}), blanks=self.blanks,
-                            warnings=[p for p in self.problems if p.severity == "warning"])

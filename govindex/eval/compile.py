@@ -14,7 +14,7 @@ from datetime import datetime
 
 import polars as pl
 
-from govindex.ir import RuleSet
+from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
 
 ROUND = "__round"
@@ -37,6 +37,7 @@ class Plan:
     probes: dict[str, pl.Expr] = field(default_factory=dict)  # point → value expr (unit × round)
     tables_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # point → tables read
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
+    guards: dict[str, list[str]] = field(default_factory=dict)  # point → counts of entries it must not score
 
     def prep_exprs(self, table: str) -> list[pl.Expr]:
         """Columns computed once before the row columns: validity and marker bit words."""
@@ -72,6 +73,7 @@ def compile_rules(rs: RuleSet) -> Plan:
         plan.tables_of[p.id] = tuple(sorted(c.tables))
         f = _Unit(rs, plan, p.id, x=pl.col(value_col(p.id)))
         plan.formulas[p.id] = f.expr(p.score).cast(pl.Float64)
+        _guard_entries(rs, plan, p)
     return plan
 
 
@@ -593,3 +595,56 @@ def aggregates_in(e: n.Expr, tables: dict) -> list[n.Call]:
 
     walk(e)
     return out
+
+
+# ------------------------------------------------------------------ manual entries at scoring
+#
+# A manual point's declared `values:`/`range:` hold at scoring as at import: facts written by
+# other means (an adapter, a hand-made parquet, an older import) are checked too. Per unit ×
+# round, an entry outside them or not finite, or two entries with different values for the same
+# point, make the point's status `error` (evaluate reads `Plan.guards`) — never a score, never an
+# average of a conflict.
+
+ENTRY_EPS = 1e-9  # an entry equals an allowed value within this (relative to the value, at least absolute)
+
+
+def entry_allowed(settings: dict[str, n.Expr]) -> tuple[tuple[float, ...] | None, tuple[float, float] | None]:
+    """A point's declared ``values:`` and ``range:`` as numbers (None where not declared)."""
+    def floats(key: str) -> tuple[float, ...] | None:
+        items = getattr(settings.get(key), "items", None)
+        return None if items is None else tuple(float(x.value) for x in items)
+    rng = floats("range")
+    return floats("values"), (rng[0], rng[1]) if rng is not None and len(rng) == 2 else None
+
+
+def entry_ok(values: tuple[float, ...] | None, rng: tuple[float, float] | None, x: pl.Expr) -> pl.Expr:
+    """Whether an entry ``x`` may be scored: finite, one of ``values`` and inside ``rng`` (each if
+    declared), within :data:`ENTRY_EPS`."""
+    ok = x.is_finite()
+    if values is not None:
+        ok = ok & pl.any_horizontal([(x - v).abs() <= ENTRY_EPS * max(1.0, abs(v)) for v in values] or [pl.lit(False)])
+    if rng is not None:
+        ok = ok & (x >= rng[0] - ENTRY_EPS) & (x <= rng[1] + ENTRY_EPS)
+    return ok
+
+
+def _guard_entries(rs: RuleSet, plan: Plan, p: Node) -> None:
+    """For every ``entry(T)`` a point reads, count per unit × round its entries that may not be
+    scored, plus 1 if they disagree; the point's status is ``error`` where a count is positive."""
+    for call in aggregates_in(p.probe, rs.tables) if p.probe is not None else ():
+        if call.fn == "entry":
+            plan.guards.setdefault(p.id, []).append(_guard_entry(rs, plan, p, call))
+
+
+def _guard_entry(rs: RuleSet, plan: Plan, p: Node, call: n.Call) -> str:
+    values, rng = entry_allowed(p.settings)
+    rc = _RowCols(rs, plan, call.args[0].id)  # type: ignore[union-attr]
+    where = call.kwarg("where")
+    mine = rc.cond_raw(where) & (pl.col("point") == p.id)
+    value = pl.col("value").cast(pl.Float64)
+    entries = rc.col(("entry", where, p.id), lambda: pl.when(mine).then(value))  # the column `_entry` averages
+    bad = rc.col(("entry-bad", where, p.id), lambda: mine & ~entry_ok(values, rng, value).fill_null(True))
+    conflict = (_distinct(entries, approx=False) > 1).cast(pl.Int64)
+    alias = f"a:{rc.table}:guard:{p.id}"
+    plan.agg_exprs[rc.table].append((bad.sum() + conflict).alias(alias))
+    return alias

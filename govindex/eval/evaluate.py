@@ -117,9 +117,16 @@ def _status(plan: Plan, point: str) -> pl.Expr:
     no_rows = [pl.col(rows_col(t)).fill_null(0) == 0 for t in tables]
     no_ok = [pl.col(ok_col(t)).fill_null(0) == 0 for t in tables]
     error = pl.any_horizontal([r.not_() & k for r, k in zip(no_rows, no_ok)]) if tables else pl.lit(False)
+    error = error | _unscorable_entries(plan, point)
     empty = pl.any_horizontal(no_rows) if tables else pl.lit(False)
     return (pl.when(error).then(pl.lit(ERROR)).when(empty | pl.col(value_col(point)).is_null())
             .then(pl.lit(NO_DATA)).otherwise(pl.lit(OK)))
+
+
+def _unscorable_entries(plan: Plan, point: str) -> pl.Expr:
+    """Manual entries outside the point's ``values:``/``range:``, not finite, or in conflict
+    (see :func:`govindex.eval.compile._guard_entries`): the unit × round is an error, not a score."""
+    return pl.any_horizontal([pl.col(c).fill_null(0) > 0 for c in plan.guards.get(point, [])] or [pl.lit(False)])
 
 
 def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
