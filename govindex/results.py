@@ -154,6 +154,9 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
         long_table(sc).write_parquet(tmp / "scores_long.parquet")
         (tmp / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
         write_excel(sc, tmp / "scores.xlsx")
+        if sc.integrity is not None:  # what the facts held that scoring could not use
+            (tmp / "integrity.json").write_text(json.dumps(sc.integrity.to_json(), ensure_ascii=False, indent=1),
+                                                encoding="utf-8")
         written = []
         for f in sorted(tmp.iterdir()):
             os.replace(f, out / f.name)
