@@ -164,7 +164,7 @@ TEXT_SHAPES = {
     "int": "an integer (digits, optional sign; no separators, decimals or %)",
     "float": "a number (1234.5 or 1.2e3; no separators or %)",
     "bool": "yes/no, true/false, 1/0, 是/否 or 有/无",
-    "date": "a date YYYY-MM-DD",
+    "date": "a valid date YYYY-MM-DD",
     "datetime": "a date and time YYYY-MM-DD HH:MM[:SS] without a UTC offset",
 }
 

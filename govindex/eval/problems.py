@@ -44,12 +44,12 @@ class Problem:
 
 
 def problems_error(problems: list[Problem]) -> FactsError:
-    """All ``problems`` in one error: each on its own line(s), then a summary of counts."""
-    counts: dict[str, int] = {}
-    for p in problems:
-        counts[p.kind] = counts.get(p.kind, 0) + 1
-    files = len({p.path for p in problems})
-    summary = ", ".join(f"{n} {KINDS.get(k, k)}" for k, n in counts.items())
+    """All ``problems`` in one error, in file order, each on its own line(s); then the counts."""
+    problems = sorted(problems, key=lambda p: (p.path, p.line or 0, p.column or ""))
+    counts = {k: sum(p.kind == k for p in problems) for k in KINDS}
+    summary = ", ".join(f"{n} {KINDS[k]}" for k, n in counts.items() if n)
+    files = len({p.path for p in problems if p.kind != "missing-table"})
+    where = f" in {files} file(s)" if files else ""
     lines = [str(p) for p in problems]
-    lines.append(f"{len(problems)} problem(s) in the facts ({summary}) in {files} file(s) or director(ies); nothing was scored")
+    lines.append(f"{len(problems)} problem(s) in the facts ({summary}){where}; nothing was scored")
     return FactsError("\n".join(lines))
