@@ -64,7 +64,8 @@ SAME = [  # stored differently, meaning the same: read, identical totals
                                                               .cast(pl.Int32))),
     ("UInt64 within the Int64 range", "stats", lambda df: _stats(df, open_datasets=pl.col("open_datasets")
                                                                  .cast(pl.UInt64))),
-    ("float column stored as Int64", "stats", lambda df: _stats(df, portal_languages=pl.col("portal_languages"))),
+    ("float column stored as Int64", "stats", lambda df: _stats(df, internet_users_pct=pl.col("internet_users_pct")
+                                                                .cast(pl.Int64))),  # whole percentages
     ("round stored as Int32 in one partition", "stats", lambda df: _stats(df, round=pl.col("round").cast(pl.Int16))),
     ("code stored as Categorical", "answers", lambda df: _stats(df, country=pl.col("country").cast(pl.Categorical))),
     ("date stored as a midnight Datetime", "stats", lambda df: _stats(df, portal_updated=pl.col("portal_updated")
