@@ -211,3 +211,19 @@ def test_datetime_columns_read_from_naive_parquet_unchanged(tmp_path, rs2019):
     rewrite(part, lambda df: df.with_columns(pl.col("published").cast(pl.Datetime("ms"))))
     got = load_sources(rs2019, facts)["posts"].filter(pl.col("round") == 4).select("published").head(1).collect()
     assert isinstance(got.item(), datetime)
+
+
+def test_partitions_are_validated_like_one_scan(tmp_path, country_rs, country_base):
+    from govindex.eval.executor import InProcess
+    from govindex.eval.facts import Sources, partitions
+
+    base, want = country_base
+    facts = copy_dir(base, tmp_path / "facts")
+    rewrite(facts / "stats" / "round=1" / "part-1.parquet", lambda df: df.with_columns(pl.col("round").cast(pl.Int32)))
+    sources = load_sources(country_rs, facts)
+    parts = Sources({t: partitions(country_rs, facts, t) for t in sources}, sources.files)
+    sc = evaluate(country_rs, parts, executor=InProcess())
+    assert dict(zip(sc.units["code"].to_list(), sc.units["total"].to_list())) == want
+    rewrite(facts / "stats" / "round=1" / "part-1.parquet", lambda df: df.drop("open_datasets"))
+    with pytest.raises(FactsError, match="part-1.parquet: column open_datasets: missing"):
+        partitions(country_rs, facts, "stats")

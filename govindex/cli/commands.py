@@ -91,11 +91,11 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     if executor == "local":
         return rs, evaluate(rs, sources, rounds), sources
     from govindex.eval.executor import RayExecutor
-    from govindex.eval.facts import partitions
+    from govindex.eval.facts import Sources, partitions
 
     if executor != "ray":
         raise UsageError(f"unknown executor {executor!r}; use local or ray")
-    parts = {t: partitions(rs, facts, t) for t in sources}
+    parts = Sources({t: partitions(rs, facts, t) for t in sources}, sources.files)  # files: to locate bad pages
     ray = RayExecutor(address=ray_address)
     try:
         return rs, evaluate(rs, parts, rounds, executor=ray), sources
