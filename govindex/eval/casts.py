@@ -3,9 +3,9 @@ text parser for CSV cells.
 
 Parquet files carry types, and those types are the contract: a column is read when its type is
 the declared one or a lossless widening of it (Int32 → int, any integer → float, Date →
-datetime, Categorical → str …). A few widenings are lossless only for some values (UInt64 →
-int, a midnight Datetime → date); those are checked on the data, and a value that does not fit is
-a facts error. Anything else (text in an int column, Int64 in a bool column, a timezone-aware
+datetime, Categorical → str …), or a naive Datetime for a date (its day: the declaration says
+the time of day does not matter). UInt64 → int holds only up to 2^63 - 1; that is checked on
+the data, and a value that does not fit is a facts error. Anything else (text in an int column, Int64 in a bool column, a timezone-aware
 datetime) is a facts error: guessing would silently change a score.
 
 CSV cells are text. Each declared type has one strict parser; a cell that does not parse is a
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import time
 
 import polars as pl
 
@@ -53,8 +52,6 @@ NON_FINITE = Check(lambda c: c.cast(pl.Float64).is_finite().not_(), "non-finite"
                    "inf, -inf and NaN are not facts: leave the cell empty (null) when there is no value")
 _INT_RANGE = Check(lambda c: c > INT64_MAX, "out-of-range", "is beyond the Int64 range (2^63 - 1)",
                    "an int column holds 64-bit signed integers; declare the column float for larger values")
-_MIDNIGHT = Check(lambda c: c.dt.time() != time(0), "bad-value", "has a time of day, but the column is a date",
-                  "declare the column datetime, or store dates")
 
 _SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
 _ALL_INTS = (*_SMALL_INTS, pl.UInt64)
@@ -96,7 +93,7 @@ _ACCEPT: dict[str, Callable[[pl.DataType], Accept | None]] = {
     "float": _accept_float,
     "str": _accept_str,
     "bool": lambda d: Accept() if _is(d, pl.Boolean) else None,
-    "date": lambda d: Accept() if _is(d, pl.Date) else (Accept((_MIDNIGHT,)) if _naive(d) else None),
+    "date": lambda d: Accept() if _is(d, pl.Date) or _naive(d) else None,
     "datetime": lambda d: Accept() if _naive(d) or _is(d, pl.Date) else None,
     "list[str]": _accept_list,
 }
