@@ -226,3 +226,12 @@ def test_partitions_are_validated_like_one_scan(tmp_path, country_rs, country_ba
     rewrite(facts / "stats" / "round=1" / "part-1.parquet", lambda df: df.drop("open_datasets"))
     with pytest.raises(FactsError, match="part-1.parquet: column open_datasets: missing"):
         partitions(country_rs, facts, "stats")
+
+
+def test_a_column_of_nulls_reads_as_nulls_whatever_its_stored_type(tmp_path, country_rs, country_base):
+    facts = copy_dir(country_base[0], tmp_path / "facts")
+    part = facts / "stats" / "round=1" / "part-1.parquet"
+    rewrite(part, lambda df: df.with_columns(portal_languages=pl.lit(None, pl.Int64)))
+    want = totals(country_rs, facts)
+    rewrite(part, lambda df: df.with_columns(portal_languages=pl.lit(None, pl.List(pl.String))))
+    assert totals(country_rs, facts) == want

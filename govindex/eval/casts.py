@@ -5,8 +5,9 @@ Parquet files carry types, and those types are the contract: a column is read wh
 the declared one or a lossless widening of it (Int32 → int, any integer → float, Date →
 datetime, Categorical → str …), or a naive Datetime for a date (its day: the declaration says
 the time of day does not matter). UInt64 → int holds only up to 2^63 - 1; that is checked on
-the data, and a value that does not fit is a facts error. Anything else (text in an int column, Int64 in a bool column, a timezone-aware
-datetime) is a facts error: guessing would silently change a score.
+the data, and a value that does not fit is a facts error. Anything else (text in an int column,
+Int64 in a bool column, a timezone-aware datetime) is a facts error: guessing would silently
+change a score.
 
 CSV cells are text. Each declared type has one strict parser; a cell that does not parse is a
 facts error naming its line, never a null.

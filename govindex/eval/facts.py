@@ -102,9 +102,9 @@ def unreadable(sources: dict, exc: BaseException) -> FactsError | None:
     file whose data cannot be read, or None when every file reads (then ``exc`` is a bug)."""
     problems = []
     for fs in getattr(sources, "files", {}).values():
-        for f in fs:
+        for f in (f for f in fs if f.suffix == ".parquet"):  # CSV files were read whole already
             try:
-                pl.read_parquet(f) if f.suffix == ".parquet" else None
+                pl.read_parquet(f)
             except READ_ERRORS as e:
                 problems.append(Problem("unreadable", str(f), None, f"cannot read its data: {_first_line(e)}",
                                         "the file is damaged: write it again from its source"))
@@ -142,12 +142,12 @@ def _first_line(exc: BaseException) -> str:
 
 
 class _FilePlan:
-    """How one parquet file is read: per declared column its stored type (or "hive" when the
-    directory name supplies it)."""
+    """How one parquet file is read: per declared column, its stored type (or "hive" when the
+    directory name supplies it) and whether the declared type accepts it."""
 
     __slots__ = ("path", "stored")
 
-    def __init__(self, path: Path, stored: tuple[tuple[str, str], ...]):
+    def __init__(self, path: Path, stored: tuple[tuple[str, str, bool], ...]):
         self.path, self.stored = path, stored
 
 
@@ -175,6 +175,7 @@ def _hive_keys(where: Path, f: Path) -> dict[str, str]:
 
 
 def _plan_file(declared: dict[str, str], where: Path, f: Path):
+    """The file's plan, its schema problems, and the value checks its columns need."""
     try:
         stored = pl.read_parquet_schema(f)
     except READ_ERRORS as exc:
@@ -183,24 +184,27 @@ def _plan_file(declared: dict[str, str], where: Path, f: Path):
     hive = _hive_keys(where, f)
     sig, problems, checks = [], [], []
     for col, typ in declared.items():
-        if col not in stored:
-            if col in hive:
-                sig.append((col, "hive"))
-                problems += _hive_problem(f, col, typ, hive[col])
-            else:
-                problems.append(Problem("missing-column", str(f), col, f"missing (declared {typ})",
-                                        "every file of a table must hold every declared column"))
-            continue
-        dtype = stored[col]
-        sig.append((col, str(dtype)))
-        acc = casts.accept(typ, dtype)
-        if acc is None:
-            checks.append((f, col, casts.Check(lambda c: c.is_not_null(), "type",
-                                               f"stored as {dtype}, declared {typ}",
-                                               casts.type_hint(typ, dtype))))
+        if col in stored:
+            # a type not accepted is refused unless every value is null: then it reads as nulls
+            sig.append((col, str(stored[col]), casts.accept(typ, stored[col]) is not None))
+            checks += [(f, col, chk) for chk in _column_checks(typ, stored[col])]
+        elif col in hive:
+            sig.append((col, "hive", True))
+            problems += _hive_problem(f, col, typ, hive[col])
         else:
-            checks += [(f, col, chk) for chk in acc.checks]
+            problems.append(Problem("missing-column", str(f), col, f"missing (declared {typ})",
+                                    "every file of a table must hold every declared column"))
     return _FilePlan(f, tuple(sig)), problems, checks
+
+
+def _column_checks(typ: str, dtype: pl.DataType) -> tuple[casts.Check, ...]:
+    """The value checks a stored column needs; a type that is not accepted becomes a check that
+    finds its first value (to show it)."""
+    acc = casts.accept(typ, dtype)
+    if acc is not None:
+        return acc.checks
+    return (casts.Check(lambda c: c.is_not_null(), "type", f"stored as {dtype}, declared {typ}",
+                        casts.type_hint(typ, dtype)),)
 
 
 def _hive_problem(f: Path, col: str, typ: str, text: str) -> list[Problem]:
@@ -269,8 +273,14 @@ def _scan_plans(rs: RuleSet, table: str, plans: list[_FilePlan]) -> pl.LazyFrame
     for p in plans:
         groups.setdefault(p.stored, []).append(p.path)
     scans = [pl.scan_parquet(fs, hive_partitioning=True, extra_columns="ignore")
-             .select([pl.col(c).cast(t) for c, t in want.items()]) for fs in groups.values()]
+             .select([pl.col(c).cast(want[c]) if ok else _nulls(c, want[c]) for c, _, ok in stored])
+             for stored, fs in groups.items()]
     return scans[0] if len(scans) == 1 else pl.concat(scans, how="vertical")
+
+
+def _nulls(column: str, dtype: pl.DataType) -> pl.Expr:
+    # A column of nulls of the declared type, as long as the file (a literal would be one row).
+    return pl.when(pl.col(column).is_not_null()).then(pl.lit(None, dtype)).alias(column)
 
 
 # ------------------------------------------------------------------ in memory (inline tests)

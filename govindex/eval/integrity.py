@@ -210,11 +210,15 @@ def render_text(ig: Integrity) -> str:
         more = " …" if len(ig.without_facts) > SHOW_UNITS else ""
         lines.append(f"  {len(ig.without_facts):,} of {ig.units:,} units have no facts at all: {shown}{more}")
     if ig.points:
-        worst = " · ".join(f"{p.id} {(p.no_data + p.error) / ig.units:.0%}"
-                           + (f" ({p.error} error)" if p.error else "") for p in ig.points[:SHOW_POINTS])
+        worst = " · ".join(_share(p, ig.units) for p in ig.points[:SHOW_POINTS])
         lines.append(f"  no data or error (share of units), {len(ig.points)} point(s): {worst}"
                      + (" …" if len(ig.points) > SHOW_POINTS else ""))
     return "\n".join(lines)
+
+
+def _share(p: PointShare, units: int) -> str:
+    errors = f" ({p.error} error{'s' if p.error != 1 else ''})" if p.error else ""
+    return f"{p.id} {(p.no_data + p.error) / units:.0%}{errors}"
 
 
 def _table_lines(t: TableCounts) -> list[str]:
