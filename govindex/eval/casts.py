@@ -132,9 +132,6 @@ def _first_of(exprs: list[pl.Expr]) -> pl.Expr:
     return pl.coalesce(exprs) if len(exprs) > 1 else exprs[0]
 
 
-def _int_text(c: str) -> pl.Expr:
-    s = _stripped(c)
-    return pl.when(s.str.contains(r"^[+-]?[0-9]+$")).then(s.cast(pl.Int64, strict=False))
 
 
 def _bool_text(c: str) -> pl.Expr:
@@ -149,7 +146,7 @@ def _list_text(c: str) -> pl.Expr:
 
 _FROM_TEXT: dict[str, Callable[[str], pl.Expr]] = {
     "str": lambda c: pl.col(c),
-    "int": _int_text,
+    "int": lambda c: _stripped(c).cast(pl.Int64, strict=False),  # digits and a sign: not 12.5, 1e3, 34,603
     "float": lambda c: _stripped(c).cast(pl.Float64, strict=False),
     "bool": _bool_text,
     "date": lambda c: _first_of([_stripped(c).str.to_date(f, strict=False) for f in DATE_FORMATS]),

@@ -1,6 +1,9 @@
 """A CSV fact table, read strictly: UTF-8 (a BOM is fine), one header, every record as wide as the
-header, every cell parsed as its column's declared type. Each problem is located by line (a
-quoted cell may span lines, so lines are counted by the CSV reader, not by rows)."""
+header, every cell parsed as its column's declared type. Each problem is located by line.
+
+Two readers, one result: when no quoted cell spans lines (every line holds an even number of
+quotes) the lines are checked and parsed vectorised, by polars; otherwise Python's csv module
+reads record by record (slower, and exact about where each record starts)."""
 
 from __future__ import annotations
 
@@ -23,15 +26,50 @@ def read_csv_facts(path: Path, declared: dict[str, str]) -> tuple[pl.DataFrame |
     text, problems = _decode(path)
     if text is None:
         return None, problems
-    header, records, starts, problems = _records(path, text)
+    lines = pl.Series("line", [text]).str.split("\n").explode().str.strip_suffix("\r")
+    multiline = bool((lines.str.count_matches('"') % 2 == 1).any())
+    header, records, starts, problems = (None if multiline else _lines(path, lines, text)) or _records(path, text)
     if problems:
         return None, problems
     cols, problems = _columns(path, header, declared)
     if problems:
         return None, problems
-    raw = pl.DataFrame({c: [r[i] if r[i].strip() else None for r in records] for c, i in cols.items()},
-                       schema={c: pl.String for c in cols})
+    raw = records.select([pl.when(pl.col(f"f{i}").str.strip_chars() != "").then(pl.col(f"f{i}")).alias(c)
+                          for c, i in cols.items()])
     return _typed(path, raw, declared, starts)
+
+
+def _ragged(path: Path, width: int, ragged: list[tuple[int, int]]) -> list[Problem]:
+    first, n = ragged[0]
+    more = f"; {len(ragged):,} such records" if len(ragged) > 1 else ""
+    return [Problem("ragged", str(path), None, f"{n} fields where the header has {width}{more}",
+                    "every record needs as many fields as the header; quote cells that hold commas", first)]
+
+
+def _lines(path: Path, lines: pl.Series, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Problem]] | None:
+    """Records one per line (no quoted cell spans lines): widths counted outside quotes, blank
+    lines skipped, cells split by polars' CSV reader; None when polars reads the lines otherwise
+    than they were counted (odd quoting): then the csv module decides."""
+    header = next(csv.reader([lines[0]]), [])
+    if not header:
+        return [], pl.DataFrame(), [], [Problem("missing-column", str(path), None, "empty: no header line")]
+    frame = pl.DataFrame({"line": lines}).with_row_index("no", offset=1).slice(1).filter(pl.col("line") != "")
+    unquoted = pl.when(pl.col("line").str.contains('"', literal=True)).then(pl.col("line").str.replace_all('"[^"]*"', ""))
+    fields = unquoted.otherwise(pl.col("line")).str.count_matches(",", literal=True) + 1
+    bad = frame.filter(fields != len(header)).select("no", fields.alias("n"))
+    if bad.height:
+        return header, pl.DataFrame(), [], _ragged(path, len(header), bad.rows())
+    blank = frame.height < lines.len() - 1 - (lines[-1] == "")  # blank lines inside: leave them out
+    body = (pl.concat([lines.head(1), frame["line"]]).str.join("\n")[0] if blank else text).encode()
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        records = pl.read_csv(io.BytesIO(body), has_header=True, new_columns=names, infer_schema=False,
+                              empty_string_is_null=False, raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if records.height != frame.height:
+        return None
+    return [h.strip() for h in header], records, frame["no"].to_list(), []
 
 
 def _decode(path: Path) -> tuple[str | None, list[Problem]]:
@@ -47,35 +85,30 @@ def _decode(path: Path) -> tuple[str | None, list[Problem]]:
                               f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded", _NOT_UTF8_HINT, line)]
 
 
-def _records(path: Path, text: str) -> tuple[list[str], list[list[str]], list[int], list[Problem]]:
+def _records(path: Path, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Problem]]:
+    """Records by Python's csv module, each with the line it starts on (quoted cells may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        return [], [], [], [Problem("missing-column", str(path), None, "empty: no header line")]
+        return [], pl.DataFrame(), [], [Problem("missing-column", str(path), None, "empty: no header line")]
     except csv.Error as exc:
-        return [], [], [], [Problem("ragged", str(path), None, f"the header is not CSV: {exc}", "", 1)]
+        return [], pl.DataFrame(), [], [Problem("ragged", str(path), None, f"the header is not CSV: {exc}", "", 1)]
     records, starts, ragged, line = [], [], [], reader.line_num
     try:
         for rec in reader:
-            if not rec:  # a blank line holds no record
-                line = reader.line_num
-                continue
-            if len(rec) != len(header):
-                ragged.append((line + 1, len(rec)))
-            records.append(rec)
-            starts.append(line + 1)
+            if rec:  # a blank line holds no record
+                if len(rec) != len(header):
+                    ragged.append((line + 1, len(rec)))
+                records.append(rec)
+                starts.append(line + 1)
             line = reader.line_num
     except csv.Error as exc:
-        return header, [], [], [Problem("ragged", str(path), None, f"not CSV: {exc}", "", reader.line_num)]
+        return header, pl.DataFrame(), [], [Problem("ragged", str(path), None, f"not CSV: {exc}", "", reader.line_num)]
     if ragged:
-        first, n = ragged[0]
-        more = f"; {len(ragged):,} such records" if len(ragged) > 1 else ""
-        return header, [], [], [Problem("ragged", str(path), None,
-                                        f"{n} fields where the header has {len(header)}{more}",
-                                        "every record needs as many fields as the header; quote cells "
-                                        "that hold commas", first)]
-    return header, records, starts, []
+        return header, pl.DataFrame(), [], _ragged(path, len(header), ragged)
+    columns = {f"f{i}": [r[i] for r in records] for i in range(len(header))}
+    return header, pl.DataFrame(columns, schema={k: pl.String for k in columns}), starts, []
 
 
 def _columns(path: Path, header: list[str], declared: dict[str, str]) -> tuple[dict[str, int], list[Problem]]:
@@ -95,12 +128,13 @@ def _columns(path: Path, header: list[str], declared: dict[str, str]) -> tuple[d
 def _typed(path: Path, raw: pl.DataFrame, declared: dict[str, str],
            starts: list[int]) -> tuple[pl.DataFrame | None, list[Problem]]:
     typed = raw.select([casts.from_text(c, t) for c, t in declared.items()])
-    checks = {c: casts.text_bad(c, t) for c, t in declared.items() if t not in ("str", "list[str]")}
-    bad = raw.select([e.alias(c) for c, e in checks.items()])
+    parsed = [c for c, t in declared.items() if t not in ("str", "list[str]")]
+    # a cell that is not blank but reads as null did not parse
+    bad = pl.DataFrame([raw[c].is_not_null() & typed[c].is_null() for c in parsed])
     floats = [c for c, t in declared.items() if t == "float"]
     non_finite = typed.select([casts.NON_FINITE.bad(pl.col(c)).fill_null(False) for c in floats])
     problems = []
-    for c in checks:
+    for c in parsed:
         problems += _cell_problems(path, raw, bad[c], c, f"is not {casts.TEXT_SHAPES[declared[c]]}", starts)
     for c in floats:
         problems += _cell_problems(path, raw, non_finite[c], c, casts.NON_FINITE.what, starts,
