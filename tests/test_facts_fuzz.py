@@ -171,8 +171,8 @@ def _csv_mutation(data, base: Base, facts: Path) -> tuple[str, str]:
     f = data.draw(st.sampled_from(sorted(facts.glob("*.csv"))), label="file")
     text = f.read_text(encoding="utf-8")
     lines = text.splitlines()
-    what = data.draw(st.sampled_from(["encoding", "crlf", "ragged", "cell", "drop", "extra", "reorder"]),
-                     label="mutation")
+    what = data.draw(st.sampled_from(["encoding", "crlf", "ragged", "cell", "drop", "extra", "reorder", "quote",
+                                      "blank line", "multiline"]), label="mutation")
     if what == "encoding":
         enc = data.draw(st.sampled_from(["utf-8-sig", "gbk", "utf-16", "latin-1"]), label="encoding")
         try:
@@ -197,6 +197,13 @@ def _csv_mutation(data, base: Base, facts: Path) -> tuple[str, str]:
                                                                                    and '"' not in s),
                                label="cell")
         expect = ANY
+    elif what == "quote":  # "ARE" is ARE
+        rows[i][j], expect = f'"{rows[i][j]}"', SAME
+    elif what == "blank line":
+        rows.insert(i, [""])
+        expect = SAME
+    elif what == "multiline":  # a quoted cell over two lines: the csv module reads this file
+        rows[i][j], expect = f'"{rows[i][j]}\nmore"', ANY
     elif what == "drop":
         rows, expect = [r[:j] + r[j + 1:] for r in rows], ERROR
     elif what == "extra":
