@@ -111,6 +111,10 @@ ERRORS = [  # (what, table, change, expected text after "column <col>: ")
     ("NaN in a float column", "stats",
      lambda df: _stats(df, broadband_per_100=pl.lit(float("nan"))),
      "broadband_per_100: row 1: nan is not a finite number"),
+    ("a date beyond the year 9999 (a damaged page)", "stats",
+     lambda df: _stats(df, portal_updated=pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(3_000_000).cast(pl.Date))
+                       .otherwise(pl.col("portal_updated"))),
+     "portal_updated: row 2: 3000000 days from 1970-01-01 is not a date between the years 1 and 9999"),
     ("a dropped column", "answers", lambda df: df.drop("question"), "question: missing (declared str)"),
 ]
 

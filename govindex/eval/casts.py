@@ -40,6 +40,7 @@ class Check:
     kind: str
     what: str  # "is beyond the Int64 range", said of the first bad value
     hint: str = ""
+    physical: bool = False  # show the stored number: the value itself cannot be converted
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,29 @@ NON_FINITE = Check(lambda c: c.cast(pl.Float64).is_finite().not_(), "non-finite"
                    "inf, -inf and NaN are not facts: leave the cell empty (null) when there is no value")
 _INT_RANGE = Check(lambda c: c > INT64_MAX, "out-of-range", "is beyond the Int64 range (2^63 - 1)",
                    "an int column holds 64-bit signed integers; declare the column float for larger values")
+
+# Days from 1970-01-01 to 0001-01-01 and to 9999-12-31: the years a date can be written in.
+_FIRST_DAY, _LAST_DAY = -719_162, 2_932_896
+
+
+def _out_of_years(per_day: int, unit: str) -> Check:
+    lo, hi = _FIRST_DAY * per_day, (_LAST_DAY + 1) * per_day - 1
+    return Check(lambda c: (c.to_physical() < lo) | (c.to_physical() > hi), "out-of-range",
+                 f"{unit} from 1970-01-01 is not a date between the years 1 and 9999",
+                 "a damaged file, or a number stored as a date", physical=True)
+
+
+def _accept_time(d: pl.DataType) -> Accept | None:
+    """A Date, or a naive Datetime, for a date or a datetime column. Days and milliseconds reach
+    beyond what µs (the engine's unit) can hold: there the values must lie in the years 1–9999."""
+    if _is(d, pl.Date):
+        return Accept((_out_of_years(1, "days"),))
+    if not _naive(d):
+        return None
+    # µs is what the engine computes in: its whole range converts; ms converts only within it
+    ms = d.time_unit == "ms"  # type: ignore[union-attr]
+    return Accept((_out_of_years(86_400_000, "milliseconds"),) if ms else ())
+
 
 _SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UInt32)
 _ALL_INTS = (*_SMALL_INTS, pl.UInt64)
@@ -94,8 +118,8 @@ _ACCEPT: dict[str, Callable[[pl.DataType], Accept | None]] = {
     "float": _accept_float,
     "str": _accept_str,
     "bool": lambda d: Accept() if _is(d, pl.Boolean) else None,
-    "date": lambda d: Accept() if _is(d, pl.Date) or _naive(d) else None,
-    "datetime": lambda d: Accept() if _naive(d) or _is(d, pl.Date) else None,
+    "date": _accept_time,
+    "datetime": _accept_time,
     "list[str]": _accept_list,
 }
 

@@ -251,8 +251,9 @@ def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list
 
 
 def _first_bad(f: Path, col: str, chk: casts.Check, n: int) -> Problem:
+    value = pl.col(col).to_physical() if chk.physical else pl.col(col)
     row = (pl.scan_parquet(f).with_row_index("__row").filter(chk.bad(pl.col(col)).fill_null(False))
-           .select("__row", col).head(1).collect().row(0))
+           .select("__row", value).head(1).collect().row(0))
     where = f"row {row[0] + 1}"
     more = f" ({n:,} rows)" if n > 1 else ""
     if chk.kind == "type":
