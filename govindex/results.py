@@ -181,6 +181,9 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
         long_table(sc).write_parquet(stage / "scores_long.parquet")
         (stage / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
         write_excel(sc, stage / "scores.xlsx")
+        if sc.integrity is not None:  # what the facts held that scoring could not use
+            (stage / "integrity.json").write_text(json.dumps(sc.integrity.to_json(), ensure_ascii=False, indent=1),
+                                                  encoding="utf-8")
 
     out = replace_dir(out, fill, owned=owned, manifest=True)
     return sorted(p for p in out.iterdir() if p.is_file())

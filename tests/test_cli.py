@@ -66,7 +66,8 @@ def test_score_text_and_files(tmp_path):
     assert r.exit_code == 0, r.output
     assert "甲市" in r.stdout
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["generation.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx", "scores_long.parquet"]
+    assert names == ["generation.json", "integrity.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx",
+                     "scores_long.parquet"]
     xlsx = tmp_path / "out" / "scores.xlsx"
     assert fastexcel.read_excel(xlsx).sheet_names == ["总表", "网站", "问答", "说明"]
     assert pl.read_excel(xlsx, sheet_name="总表")["总分"].to_list() == [8.0, 3.0, 0.0]
@@ -101,14 +102,15 @@ def test_score_unknown_round_is_usage_error():
 
 def test_score_missing_facts_dir():
     r = run("score", MINI, "--facts", "nowhere")
-    assert r.exit_code == 2 and "does not exist" in r.stderr
+    assert r.exit_code == 1 and "facts directory nowhere does not exist" in r.stderr  # like a missing rules dir
 
 
 def test_score_facts_without_declared_column(tmp_path):
     (tmp_path / "pages.csv").write_text("unit,round,url\n100100,1,x\n", encoding="utf-8")
     (tmp_path / "manual.csv").write_text("unit,round,point,value,note\n", encoding="utf-8")
     r = run("score", MINI, "--facts", str(tmp_path))
-    assert r.exit_code == 1 and "lacks declared column(s) status, markers" in r.stderr
+    assert r.exit_code == 1 and "column status: missing (declared int)" in r.stderr
+    assert "column markers: missing (declared list[str])" in r.stderr
     assert "Traceback" not in r.output
 
 

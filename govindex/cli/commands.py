@@ -14,7 +14,8 @@ from govindex.cli import Format, _num, _run, app, err, out
 
 @app.command()
 def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .rules file)."),
-          format: Format = typer.Option(Format.text, "--format", help="text or json")) -> None:
+          format: Format = typer.Option(Format.text, "--format", help="text or json"),
+          strict: bool = typer.Option(False, "--strict", help="Warnings are errors (exit 1).")) -> None:
     """Check a rule set without reading any facts: diagnostics, or a summary of the tree."""
     from govindex.check.run import check as run_check
     from govindex.ir import ROOT
@@ -34,9 +35,10 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
                        "manual": sum(p.kind == "manual" for p in pts)},
             "max_total": rs.nodes[ROOT].max, "units": len(rs.units), "tables": sorted(rs.tables),
             "rounds": sorted(rs.rounds), "tests": sum(len(t.expects) for t in rs.tests)})
+    failed = bool(errors) or rs is None or (strict and bool(diags))
     if format == Format.json:
         out.print_json(json.dumps(summary, ensure_ascii=False))
-        raise typer.Exit(1 if errors or rs is None else 0)
+        raise typer.Exit(1 if failed else 0)
     for d in diags:
         err.print(d.render(), markup=False, highlight=False)
     if errors or rs is None:
@@ -52,16 +54,37 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
               f"tables {', '.join(summary['tables'])}")
     if diags:
         out.print(f"  warnings    {len(diags)}")
+    if failed:
+        err.print(f"\n{len(diags)} warning(s), errors under --strict", style="bold red")
+        raise typer.Exit(1)
 
 
-def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local", ray_address: str | None = None):
-    from govindex.check.run import load
+def _load_rules(rules: Path, strict: bool):
+    """The checked rule set; its warnings printed (a W503 marker scores 0 everywhere: say so),
+    and fatal under ``--strict``."""
+    from govindex.check.run import check as run_check
+    from govindex.diagnostics import RuleError
+
+    rs, diags = run_check(rules)
+    errors = [d for d in diags if d.is_error]
+    if errors or rs is None:
+        raise RuleError(errors)
+    for d in diags:
+        err.print(d.render(), markup=False, highlight=False)
+    if strict and diags:
+        err.print(f"\n{len(diags)} warning(s), errors under --strict", style="bold red")
+        raise typer.Exit(1)
+    return rs
+
+
+def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local", ray_address: str | None = None,
+           strict: bool = False):
     from govindex.diagnostics import UsageError
     from govindex.eval.evaluate import evaluate
     from govindex.eval.explain import load_sources
     from govindex.fsio import recover_commits
 
-    rs = load(rules)
+    rs = _load_rules(rules, strict)
     if facts.is_dir():  # a write a kill interrupted (`extract`) is completed or undone before reading
         recover_commits(facts)
     if round_ is not None and round_ not in rs.rounds:
@@ -71,11 +94,11 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     if executor == "local":
         return rs, evaluate(rs, sources, rounds), sources
     from govindex.eval.executor import RayExecutor
-    from govindex.eval.facts import partitions
+    from govindex.eval.facts import Sources, partitions
 
     if executor != "ray":
         raise UsageError(f"unknown executor {executor!r}; use local or ray")
-    parts = {t: partitions(rs, facts, t) for t in sources}
+    parts = Sources({t: partitions(rs, facts, t) for t in sources}, sources.files)  # files: to locate bad pages
     ray = RayExecutor(address=ray_address)
     try:
         return rs, evaluate(rs, parts, rounds, executor=ray), sources
@@ -92,9 +115,12 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all)."),
           executor: str = typer.Option("local", "--executor",
                                        help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
-          ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one).")
+          ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one)."),
+          strict: bool = typer.Option(False, "--strict", help="Fail (exit 1, nothing written) on any check warning "
+                                      "or integrity problem: rows dropped, units without facts, a point with no data.")
           ) -> None:
-    """Score every unit: a ranked table, or JSON; with --out, result files."""
+    """Score every unit: a ranked table, or JSON; with --out, result files. The integrity report
+    (rows dropped and why, units without facts, no-data shares) goes to stderr."""
     def go():
         from govindex.cli.outputs import out_dir as checked_dir
         from govindex.results import derived_in, owned, to_json, wide_table, write_outputs
@@ -102,8 +128,9 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
         target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
         derived = derived_in(target) if target else []
         t0 = time.perf_counter()
-        rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
+        rs, sc, _ = _score(rules, facts, round_, executor, ray_address, strict)
         elapsed = time.perf_counter() - t0
+        _integrity(sc, strict)
         written = write_outputs(sc, target) if target else []
         if derived:
             err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
@@ -117,6 +144,18 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
         for w in written:
             out.print(f"wrote {w}")
     _run(go)
+
+
+def _integrity(sc, strict: bool) -> None:
+    from govindex.diagnostics import FactsError
+    from govindex.eval.integrity import render_text
+
+    if sc.integrity is None:
+        return
+    err.print(render_text(sc.integrity), markup=False, highlight=False)
+    problems = sc.integrity.problems()
+    if strict and problems:
+        raise FactsError("--strict: " + "; ".join(problems) + " (see the integrity report above)")
 
 
 def _ranking(rs, wide, top: int, elapsed: float) -> None:

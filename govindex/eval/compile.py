@@ -146,7 +146,7 @@ class _Row:
             return pl.lit(None)
         if isinstance(e, n.Unary):
             inner = self.expr(e.operand)
-            return ~inner if e.op == "not" else -inner
+            return ~inner if e.op == "not" else -_num(inner)
         if isinstance(e, n.If):
             return pl.when(self.expr(e.cond).fill_null(False)).then(self.expr(e.then)).otherwise(self.expr(e.else_))
         if isinstance(e, n.Binary):
@@ -177,6 +177,8 @@ class _Row:
                 out = left.is_in(items)
             return ~out if e.op == "not in" else out
         left, right = self.expr(e.left), self.expr(e.right)
+        if e.op in ("+", "-", "*"):  # in float64: integer arithmetic would wrap silently past 2^63
+            left, right = _num(left), _num(right)
         if self.is_datetime(e.left) and isinstance(e.right, n.String):
             right = pl.lit(datetime.fromisoformat(e.right.value))
         if self.is_datetime(e.right) and isinstance(e.left, n.String):
@@ -365,7 +367,7 @@ _AGG = {
     "count": lambda rc, c, w, p: rc.cond(w).sum().cast(pl.Float64),
     "distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=False),
     "approx_distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=True),
-    "sum": lambda rc, c, w, p: rc.value(w, c.args[1]).sum().cast(pl.Float64),
+    "sum": lambda rc, c, w, p: rc.value(w, c.args[1]).cast(pl.Float64).sum(),  # an Int64 sum would wrap
     "mean": lambda rc, c, w, p: rc.value(w, c.args[1]).mean().cast(pl.Float64),
     "min": lambda rc, c, w, p: rc.value(w, c.args[1]).min(),
     "max": lambda rc, c, w, p: rc.value(w, c.args[1]).max(),
@@ -455,8 +457,15 @@ def _over(e: pl.Expr) -> pl.Expr:
     return e.over(ROUND)
 
 
+def _finite(e: pl.Expr) -> pl.Expr:
+    """A value for normalisations across units: one non-finite value (a log of 0) must not turn
+    every unit's mean or spread into inf or NaN, so it is left out (its own unit has no rate)."""
+    x = _num(e)
+    return pl.when(x.is_finite()).then(x)
+
+
 def _minmax(u: _Unit, e: n.Call) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
+    x = _finite(u.expr(e.args[0]))
     lo, hi = _over(x.min()), _over(x.max())
     # All units equal: nobody is ahead; a positive common value is full marks, zero is none.
     return (pl.when(x.is_null()).then(None).when(hi > lo).then((x - lo) / (hi - lo))
@@ -464,7 +473,7 @@ def _minmax(u: _Unit, e: n.Call) -> pl.Expr:
 
 
 def _zscore(u: _Unit, e: n.Call) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
+    x = _finite(u.expr(e.args[0]))
     span = u.kw(e, "span", 3.0)
     mean, std = _over(x.mean()), _over(x.std(ddof=0))
     z = pl.when(std > 0).then((x - mean) / std).otherwise(0.0)
@@ -472,14 +481,14 @@ def _zscore(u: _Unit, e: n.Call) -> pl.Expr:
 
 
 def _rank(u: _Unit, e: n.Call) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
+    x = _finite(u.expr(e.args[0]))
     cnt = _over(x.count())
     r = _over(x.rank("average"))
     return pl.when(x.is_null()).then(None).when(cnt > 1).then((r - 1) / (cnt - 1)).otherwise(1.0)
 
 
 def _best_ratio(u: _Unit, e: n.Call) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
+    x = _finite(u.expr(e.args[0]))
     best = _over(x.max())
     return pl.when(best > 0).then(x / best).otherwise(pl.when(x.is_null()).then(None).otherwise(0.0))
 

@@ -16,6 +16,8 @@ import polars as pl
 
 from govindex.eval.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
+from govindex.eval.facts import READ_ERRORS, unreadable
+from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -40,7 +42,8 @@ class Scores:
 
     ``units``: one row per unit — registry columns, ``total``, ``rank``, ``s:<node>`` for every
     node (unrounded), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
-    ``v:<point>`` probe values, ``st:<point>`` and ``r:<point>`` rates.
+    ``v:<point>`` probe values, ``st:<point>`` and ``r:<point>`` rates. ``integrity``: what the
+    facts held that scoring could not use (see :mod:`govindex.eval.integrity`).
     """
 
     rs: RuleSet
@@ -48,6 +51,7 @@ class Scores:
     rounds: pl.DataFrame
     round_ids: list[int]
     graded: Graded | None = None
+    integrity: Integrity | None = None
 
 
 Source = pl.LazyFrame | list[pl.LazyFrame]
@@ -60,17 +64,20 @@ def evaluate(rs: RuleSet, sources: dict[str, Source], rounds: list[int] | None =
     aggregations the ``executor`` runs (in this process by default)."""
     plan = plan or compile_rules(rs)
     round_ids = sorted(rounds or rs.rounds)
-    per_round = _probe_frame(rs, plan, sources, round_ids, executor)
+    per_round, counts = _probe_frame(rs, plan, sources, round_ids, executor)
+    used = [c.table for c in counts]
+    without = units_without_facts(rs, per_round, used)
     per_round = _rates(rs, plan, per_round)
     units = _combine_rounds(rs, per_round)
     units = _tree(rs, units)
+    report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
     graded = None
     if rs.grading is not None:
         graded = grade(rs.grading, dict(zip(units["code"].to_list(), units["total"].to_list())))
         units = units.with_columns(
             pl.col("code").replace_strict(graded.grade, default=None, return_dtype=pl.String).alias("grade"),
             pl.col("code").replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel"))
-    return Scores(rs, units, per_round, round_ids, graded)
+    return Scores(rs, units, per_round, round_ids, graded, report)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
@@ -81,10 +88,16 @@ def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
     return units.join(rounds, how="cross")
 
 
+def _all_rounds(rs: RuleSet, round_ids: list[int]) -> bool:
+    return set(round_ids) >= set(rs.rounds)
+
+
 def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_ids: list[int]) -> pl.LazyFrame:
     keys = [pl.col(rs.unit_column).cast(pl.String).alias("code")]
     if rs.table_has_round(table):
-        lf = lf.filter(pl.col(rs.round_column).is_in(round_ids))
+        if not _all_rounds(rs, round_ids):  # one round alone: the others are left out on purpose
+            lf = lf.filter(pl.col(rs.round_column).is_in(round_ids))
+        # otherwise rows of undeclared rounds are grouped too, to be counted as dropped
         keys.append(pl.col(rs.round_column).cast(pl.Int64).alias(ROUND))
     if plan.prep_exprs(table):
         lf = lf.with_columns(plan.prep_exprs(table))
@@ -94,8 +107,25 @@ def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_id
 
 
 def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids: list[int],
-                 executor: Executor | None) -> pl.DataFrame:
+                 executor: Executor | None) -> tuple[pl.DataFrame, list[TableCounts]]:
     used = [t for t in rs.tables if plan.aggs[t]]
+    try:
+        frames = _collect_tables(rs, plan, sources, used, round_ids, executor)
+    except READ_ERRORS as exc:  # a data page that does not decode: name its file
+        located = unreadable(sources, exc)
+        if located is None:
+            raise
+        raise located from None
+    counts = [table_counts(rs, t, df, round_ids, _all_rounds(rs, round_ids)) for t, df in zip(used, frames)]
+    base = _base(rs, round_ids)
+    for t, df in zip(used, frames):
+        on = ["code", ROUND] if rs.table_has_round(t) else ["code"]
+        base = base.join(df, on=on, how="left")
+    return base.sort(["code", ROUND]), counts
+
+
+def _collect_tables(rs: RuleSet, plan: Plan, sources: dict[str, Source], used: list[str], round_ids: list[int],
+                    executor: Executor | None) -> list[pl.DataFrame]:
     if executor is None and not any(isinstance(sources[t], list) for t in used):
         queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
         frames = pl.collect_all(queries, engine="streaming") if queries else []
@@ -105,11 +135,7 @@ def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids:
                                                                 for t, lf in parts])
         frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
                   for t in used]
-    base = _base(rs, round_ids)
-    for t, df in zip(used, frames):
-        on = ["code", ROUND] if rs.table_has_round(t) else ["code"]
-        base = base.join(df, on=on, how="left")
-    return base.sort(["code", ROUND])
+    return frames
 
 
 def _status(plan: Plan, point: str) -> pl.Expr:

@@ -53,10 +53,15 @@ def _tables_under(rs: RuleSet, start: str) -> set[str]:
 
 
 def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
-    out = {}
-    for t in sorted(tables):
-        out[t] = sources[t].filter(pl.col(rs.unit_column).cast(pl.String) == code).collect()
-    return out
+    from govindex.eval.facts import READ_ERRORS, unreadable
+
+    try:
+        return {t: sources[t].filter(pl.col(rs.unit_column).cast(pl.String) == code).collect() for t in sorted(tables)}
+    except READ_ERRORS as exc:
+        located = unreadable(sources, exc)
+        if located is None:
+            raise
+        raise located from None
 
 
 def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: dict) -> dict:
@@ -152,12 +157,9 @@ def _v(v) -> str:
 
 
 def load_sources(rs: RuleSet, facts: Path) -> dict[str, pl.LazyFrame]:
-    """Lazy scans of the tables that some probe reads (others need not exist on disk)."""
-    from govindex.eval.facts import scan
+    """Validated lazy scans of the tables that some probe reads (others need not exist on disk).
+    Raises :class:`FactsError` listing every problem (see :mod:`govindex.eval.facts`)."""
+    from govindex.eval.facts import load
 
-    if not facts.is_dir():
-        from govindex.diagnostics import UsageError
-
-        raise UsageError(f"facts directory {facts} does not exist")
     used = _tables_under(rs, ROOT)
-    return {t: scan(rs, facts, t) for t in rs.tables if t in used}
+    return load(rs, facts, [t for t in rs.tables if t in used])
