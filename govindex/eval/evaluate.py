@@ -135,7 +135,18 @@ def _collect_tables(rs: RuleSet, plan: Plan, sources: dict[str, Source], used: l
                                                                 for t, lf in parts])
         frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
                   for t in used]
+        for t, df in zip(used, frames):
+            _check_disjoint(rs, t, df)
     return frames
+
+
+def _check_disjoint(rs: RuleSet, table: str, df: pl.DataFrame) -> None:
+    """Partitions must hold disjoint units: one unit's rows in two of them would be aggregated
+    twice and joined as duplicate rows. A layout that breaks it is a bug of the layout's writer
+    (see :func:`govindex.eval.facts.partitions`), refused loudly rather than scored twice."""
+    keys = ["code", ROUND] if rs.table_has_round(table) else ["code"]
+    if df.select(keys).is_duplicated().any():
+        raise RuntimeError(f"partitions of table `{table}` share units: their aggregations cannot be concatenated")
 
 
 def _status(plan: Plan, point: str) -> pl.Expr:

@@ -17,6 +17,7 @@ the declared ones are ignored.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import polars as pl
@@ -83,7 +84,10 @@ def partitions(rs: RuleSet, facts_dir: Path, table: str) -> list[pl.LazyFrame]:
     """Scans of ``table`` split by partition: files named alike in every round directory
     (``round=1/part-003.parquet``, ``round=2/part-003.parquet`` …) form one partition. The
     layout's promise is that a unit never spans two partitions, so their aggregations can be
-    computed apart and concatenated. A table not stored as parquet files is one partition."""
+    computed apart and concatenated. Only numbered shards (``part-NNN``, as ``bench generate``
+    writes them by a hash of the unit code) make that promise: files of sources
+    (``part-crawl``, ``part-weibo`` …) may hold any unit, so a table with any such file is one
+    partition. A table not stored as parquet files is one partition too."""
     _require_dir(facts_dir)
     where = locate(facts_dir, table)
     if where is None or not where.is_dir():
@@ -91,10 +95,15 @@ def partitions(rs: RuleSet, facts_dir: Path, table: str) -> list[pl.LazyFrame]:
     plans, problems = _plan_files(rs, table, where)
     if problems:
         raise problems_error(problems)
+    if not all(SHARD.fullmatch(p.path.stem) for p in plans):
+        return [_scan_plans(rs, table, plans)]
     groups: dict[str, list[_FilePlan]] = {}
     for p in plans:
         groups.setdefault(p.path.stem, []).append(p)
     return [_scan_plans(rs, table, g) for g in groups.values()]
+
+
+SHARD = re.compile(r"part-\d+")
 
 
 def unreadable(sources: dict, exc: BaseException) -> FactsError | None:
