@@ -139,8 +139,8 @@ def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
 
 # What a results directory holds: the files ``score --out`` writes, its manifest, and what other
 # commands write into it from them (``report``, ``analyze --out``). Anything else is the user's.
-RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx")
-DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", "integrity.json", MANIFEST)
+RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx", "integrity.json")
+DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", MANIFEST)
 
 
 def owned(entry: Path) -> bool:
@@ -158,7 +158,7 @@ def owned(entry: Path) -> bool:
 def derived_in(out: Path) -> list[str]:
     """What an existing results directory holds beyond ``score``'s own files (a report, an analysis):
     made from the previous scores, it goes with them when ``score --out`` replaces the directory."""
-    own = set(RESULT_FILES) | {MANIFEST, "integrity.json"}
+    own = set(RESULT_FILES) | {MANIFEST}
     try:
         return sorted(e.name for e in out.iterdir() if e.name not in own and not e.name.startswith("."))
     except OSError:

@@ -35,7 +35,7 @@ from govindex.fsio import base
 from tests.conftest import ROOT
 
 MINI, FACTS = str(ROOT / "tests/fixtures/mini"), str(ROOT / "tests/fixtures/mini/facts")
-RESULT_FILES = ["scores.csv", "scores.json", "scores.parquet", "scores.xlsx", "scores_long.parquet"]
+RESULT_FILES = ["integrity.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx", "scores_long.parquet"]
 # The same CLI with the two-rename swap (where renameat2 is missing): the window between the renames.
 TWO_RENAMES = "import sys, govindex.fsio.base as b; b.EXCHANGE = False; from govindex.cli import main; main()"
 
