@@ -192,13 +192,23 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
         check_only: bool = typer.Option(False, "--check", help="Only report files that would change.")) -> None:
     """Rewrite rule files in canonical layout (comments kept)."""
     def go():
+        from govindex.diagnostics import RuleError
         from govindex.lang.fmt import format_file
-        from govindex.lang.parse import parse_file, rule_files
+        from govindex.lang.parse import no_rule_files, parse_text, read_rule_text, rule_files
 
-        changed, paths = [], [p for r in rules for p in rule_files(r)]
+        changed, paths, problems = [], [], []
+        for r in rules:
+            found = rule_files(r)
+            paths += found
+            problems += [] if found else [no_rule_files(r)]
         for p in paths:
-            text = p.read_text(encoding="utf-8")
-            new = format_file(parse_file(p))
+            try:  # a file that cannot be read or parsed is reported; the others are still formatted
+                text = read_rule_text(p)
+                # Layout only: a byte-order mark the file starts with is kept (Windows editors add one).
+                new = text[: text.startswith("\ufeff")] + format_file(parse_text(text, str(p)))
+            except RuleError as exc:
+                problems += exc.diagnostics
+                continue
             if new != text:
                 changed.append(p)
                 if not check_only:
@@ -208,7 +218,10 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
         verb = "would reformat" if check_only else "reformatted"
         for p in changed:
             out.print(f"{verb} {p}")
-        out.print(f"{len(changed)} file(s) {verb}, {len(paths) - len(changed)} unchanged")
+        unchanged = len(paths) - len(changed) - len({d.span.path for d in problems if d.code != "E003"})
+        out.print(f"{len(changed)} file(s) {verb}, {unchanged} unchanged")
+        if problems:
+            raise RuleError(problems)
         if check_only and changed:
             raise typer.Exit(1)
     _run(go)

@@ -13,6 +13,7 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.lang import nodes as n
+from govindex.lang.source import BOM, SourceError, read_source
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
 
@@ -68,6 +69,8 @@ def _parser() -> Lark:
 
 def parse_text(text: str, path: str = "<string>") -> n.RuleFile:
     """Parse one rule file's text. Raises :class:`RuleError` (E001) on a syntax error."""
+    # A byte-order mark (Windows editors write one) is not text: editors do not count it as a column.
+    text = text.removeprefix(BOM)
     # Lark counts lines by \n only: make every line break one, so positions match what editors show.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     try:
@@ -118,21 +121,36 @@ def _scan_comments(text: str) -> list[n.Comment]:
     return out
 
 
-def parse_file(path: Path) -> n.RuleFile:
-    """Read and parse one ``.rules`` file (UTF-8)."""
+def read_rule_text(path: Path) -> str:
+    """The text of one ``.rules`` file; E002 (at the first undecodable byte) if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError([Diagnostic("E002", f"cannot read rule file: {exc}", n.Span(str(path), 0, 0, 0, 0),
-                                    "rule files are UTF-8 text")]) from None
-    return parse_text(text, str(path))
+        return read_source(path, "rule file")
+    except SourceError as exc:
+        line, col = max(exc.line, 1), max(exc.col, 1)  # the file as a whole: its first line
+        span = n.Span(str(path), line, col, line, col + 1)
+        raise RuleError([Diagnostic("E002", exc.message, span, exc.hint)]) from None
+
+
+def parse_file(path: Path) -> n.RuleFile:
+    """Read and parse one ``.rules`` file (UTF-8; regular files only, at most 16 MB)."""
+    return parse_text(read_rule_text(path), str(path))
 
 
 def rule_files(root: Path) -> list[Path]:
-    """The ``.rules`` files of a rule set directory (or the one file given), sorted."""
-    if root.is_file():
+    """The ``.rules`` entries of a rule set directory, sorted, or ``[root]`` when it is not a directory.
+
+    Entries are not filtered: a directory or FIFO named ``x.rules`` is returned so that reading
+    it reports what it is, rather than it being skipped without a word.
+    """
+    if not root.is_dir():
         return [root]
     return sorted(root.rglob("*.rules"))
+
+
+def no_rule_files(root: Path) -> Diagnostic:
+    """E003: a directory without ``.rules`` files."""
+    return Diagnostic("E003", f"no .rules files in {root}", n.Span(str(root), 0, 0, 0, 0),
+                      "a rule set is a directory of .rules files")
 
 
 def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
@@ -140,8 +158,7 @@ def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
     files, diags = [], []
     paths = rule_files(root)
     if not paths:
-        diags.append(Diagnostic("E003", f"no .rules files in {root}", n.Span(str(root), 0, 0, 0, 0),
-                                "a rule set is a directory of .rules files"))
+        diags.append(no_rule_files(root))
     for p in paths:
         try:
             files.append(parse_file(p))
