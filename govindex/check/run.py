@@ -54,6 +54,7 @@ class _Checker:
         self.files = files
         self.diags: list[Diagnostic] = []
         self.items = [it for f in files for it in f.items]
+        self.let_spans: dict[str, n.Span] = {}
 
     def err(self, code: str, msg: str, span: n.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, span, hint))
@@ -92,7 +93,7 @@ class _Checker:
         self._undeclared_markers(markers, nodes, tables)
         for name in lets:
             if name not in scope.used_lets:
-                self.err("W501", f"`let {name}` is never used", _let_span(self.items, name), "remove it or use it")
+                self.err("W501", f"`let {name}` is never used", self.let_spans[name], "remove it or use it")
         for t in tables.values():
             if t.name not in scope.used_tables:
                 self.err("W502", f"table `{t.name}` is declared but no probe reads it", t.span,
@@ -409,6 +410,7 @@ class _Checker:
                 if it.name in out or it.name in tables:
                     self.err("E201", f"`{it.name}` is declared twice", it.span)
                 out[it.name] = it.value
+                self.let_spans.setdefault(it.name, it.span)  # an unused let is reported at its first
         return out
 
     # ------------------------------------------------------------------ inline tests
@@ -480,10 +482,3 @@ def _iso_date(e: n.Expr) -> date | None:
         return date.fromisoformat(e.value)
     except ValueError:
         return None
-
-
-def _let_span(items, name: str) -> n.Span:
-    for it in items:
-        if isinstance(it, n.LetDecl) and it.name == name:
-            return it.span
-    return n.NOWHERE

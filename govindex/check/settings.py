@@ -2,7 +2,40 @@
 
 from __future__ import annotations
 
+import math
+
 from govindex.lang import nodes as n
+
+# Every maximum, weight and total lies within [AMOUNT_FLOOR, LIMIT], and so does every node's
+# effective maximum (a weighted share, a sum of maxima). Beyond 2**53 ≈ 9e15 a float no longer
+# holds whole numbers exactly; within these bounds the evaluator's sums and products of scores
+# (at most a few thousand terms of two amounts each) can neither overflow nor underflow, so no
+# total is ever inf or NaN. Formula constants (cap, lo, hi, span...) keep within ±LIMIT likewise.
+LIMIT = 1e15
+AMOUNT_FLOOR = 1e-9
+AMOUNT_HINT = f"maxima, weights and max_total are numbers from {AMOUNT_FLOOR:g} to {LIMIT:g}"
+
+
+def amount_problem(v: float) -> str:
+    """Why ``v`` cannot be a maximum, weight or total; "" when it can."""
+    if not math.isfinite(v):
+        return f"{v:g} is not a finite number"
+    if v <= 0:
+        return f"must be positive, not {v:g}"
+    if v < AMOUNT_FLOOR:
+        return f"{v:g} is below {AMOUNT_FLOOR:g}, too small to score with"
+    if v > LIMIT:
+        return f"{v:g} is above {LIMIT:g}, where floats stop holding whole numbers exactly"
+    return ""
+
+
+def constant_problem(v: float) -> str:
+    """Why ``v`` cannot be a formula's constant (cap, lo, hi, span...); "" when it can."""
+    if not math.isfinite(v):
+        return f"{v:g} is not a finite number"
+    if abs(v) > LIMIT:
+        return f"{v:g} is beyond ±{LIMIT:g}, where sums of it can overflow"
+    return ""
 
 
 def text_value(e: n.Expr | None, default: str) -> str:

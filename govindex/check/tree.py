@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
-from govindex.check.settings import number_value, policy_name, text_value
+from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, policy_name, text_value
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
@@ -12,6 +14,7 @@ INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "sourc
 POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
+_WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
 
 
 class Tree:
@@ -29,19 +32,45 @@ class Tree:
                 self._collect(it, None)
         self._attach_under()
         out: dict[str, Node] = {}
-        total = number_value(self.settings.get("max_total"))
+        total = self._amount(self.settings, "max_total", "the ruleset")
         root_agg = self._aggregate(self.settings.get("aggregate"))
         rspan = self.decl.span if self.decl else n.NOWHERE
-        if total is None and root_agg in ("wmean", "mean", "geomean"):
-            self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
-                        "e.g. max_total: 100 — the children's maxima follow from their weights")
+        given = "max_total" in self.settings  # when given but invalid, E207 has said so: no more
+        if total is None and root_agg in _WEIGHTED:
+            if not given:
+                self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
+                            "e.g. max_total: 100 — the children's maxima follow from their weights")
             total = 100.0
         elif total is None:
-            total = sum(number_value(dict((s.key, s.value) for s in self.decls[c].settings).get("max")) or 0
-                        for c in self.children[ROOT])
+            total = self._implied_total(rspan, report=not given)
         label = text_value(self.settings.get("total_label"), "总分")
         self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
         return out
+
+    def _implied_total(self, span: n.Span, report: bool) -> float:
+        """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""
+        maxima = [number_value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
+                  for c in self.children[ROOT]]
+        total = sum(m for m in maxima if m is not None and not amount_problem(m))  # bad ones: E207 each
+        problem = amount_problem(total) if total > 0 else ""  # no maxima at all: E206/E210 say why
+        if problem and report:
+            self.ck.err("E207", f"the first-level maxima add up to a total maximum that {problem}", span,
+                        f"set `max_total:` and scale the maxima; {AMOUNT_HINT}")
+        return total
+
+    def _amount(self, s: dict[str, n.Expr], key: str, what: str) -> float | None:
+        """A maximum, weight or total from settings ``s``; None when absent or invalid (E207 said so)."""
+        e = s.get(key)
+        if e is None:
+            return None
+        if not isinstance(e, n.Number):
+            self.ck.err("E207", f"`{key}` of {what} takes a number", e.span, f"e.g. {key}: 10")
+            return None
+        problem = amount_problem(e.value)
+        if problem:
+            self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+            return None
+        return e.value
 
     def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
         if d.id in self.decls or d.id == ROOT:
@@ -140,49 +169,54 @@ class Tree:
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
     def _child_maxima(self, ident, agg, max_, kids, kid_settings, span) -> dict[str, float]:
+        if agg in _WEIGHTED:
+            return self._weighted_maxima(ident, agg, max_, kids, kid_settings)
         out: dict[str, float] = {}
-        if agg in ("wmean", "mean", "geomean"):
-            weights = {}
-            for c in kids:
-                s = kid_settings[c]
-                w = number_value(s.get("weight"))
-                if "max" in s:
-                    self.ck.err("E207", f"`{c}` sets `max` but `{ident}` aggregates by {agg}", s["max"].span,
-                                "children of a weighted node give `weight:`; their max follows from it")
-                if w is None:
-                    if agg == "mean":
-                        w = 1.0
-                    else:
-                        self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})",
-                                    self.decls[c].span)
-                        w = 1.0
-                if w <= 0:
-                    self.ck.err("E207", "a weight must be positive", s["weight"].span)
-                    w = 1.0
-                weights[c] = w
-            tot = sum(weights.values())
-            return {c: max_ * w / tot for c, w in weights.items()}
         for c in kids:
-            if "weight" in kid_settings[c]:
-                self.ck.err("E207", f"`{c}` sets `weight` but `{ident}` aggregates by {agg}", kid_settings[c]["weight"].span,
+            s = kid_settings[c]
+            if "weight" in s:
+                self.ck.err("E207", f"`{c}` sets `weight` but `{ident}` aggregates by {agg}", s["weight"].span,
                             "weights are used by wmean, mean and geomean parents; give `max:` here")
-            m = number_value(kid_settings[c].get("max"))
-            if m is None:
+            m = self._amount(s, "max", f"`{c}`")
+            if m is None and "max" not in s:
                 self.ck.err("E206", f"`{c}` needs `max:`", self.decls[c].span,
                             f"its parent `{ident}` adds up its children's maxima")
-                m = 0.0
-            elif m <= 0:
-                self.ck.err("E207", "a maximum must be positive", kid_settings[c]["max"].span)
-            out[c] = m
-        total = sum(out.values())
-        if agg == "sum" and abs(total - max_) > _EPS * max(1.0, max_):
+            # NaN marks a maximum already reported: no sum check involving it, here or below.
+            out[c] = m if m is not None else math.nan
+        if not any(math.isnan(m) for m in (max_, *out.values())):
+            self._check_sum(ident, agg, max_, kids, out, span)
+        return out
+
+    def _check_sum(self, ident, agg, max_, kids, maxima: dict[str, float], span) -> None:
+        total = sum(maxima.values())
+        if agg == "sum" and not abs(total - max_) <= _EPS * max(1.0, max_):
             where = span if ident != ROOT else (self.decl.span if self.decl else span)
-            parts = " + ".join(f"{out[c]:g}" for c in kids[:12]) + (" + …" if len(kids) > 12 else "")
+            parts = " + ".join(f"{maxima[c]:g}" for c in kids[:12]) + (" + …" if len(kids) > 12 else "")
             self.ck.err("E202", f"children of `{ident}` add up to {total:g}, not its max {max_:g}", where,
                         f"{parts} = {total:g}; fix a child's max, or use `aggregate: capped_sum` for bonus points")
         if agg == "capped_sum" and total < max_ - _EPS:
             self.ck.err("E202", f"children of `{ident}` add up to {total:g}, below its max {max_:g}", span,
                         "the maximum can never be reached")
+
+    def _weighted_maxima(self, ident, agg, max_, kids, kid_settings) -> dict[str, float]:
+        """Children of a weighted node: each one's maximum is its weight's share of the node's."""
+        weights = {}
+        for c in kids:
+            s = kid_settings[c]
+            if "max" in s:
+                self.ck.err("E207", f"`{c}` sets `max` but `{ident}` aggregates by {agg}", s["max"].span,
+                            "children of a weighted node give `weight:`; their max follows from it")
+            w = self._amount(s, "weight", f"`{c}`")
+            if w is None and "weight" not in s and agg != "mean":
+                self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
+            weights[c] = 1.0 if w is None else w
+        tot = sum(weights.values())
+        out = {c: max_ * w / tot for c, w in weights.items()}
+        for c, m in out.items():
+            problem = amount_problem(m) if not math.isnan(m) else ""
+            if problem and "weight" in kid_settings[c]:
+                self.ck.err("E207", f"the maximum of `{c}` ({weights[c]:g}/{tot:g} of `{ident}`'s {max_:g}) {problem}",
+                            kid_settings[c]["weight"].span, "give the children weights of comparable size")
         return out
 
     def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight, s, out) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -35,7 +34,9 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
             "max_total": rs.nodes[ROOT].max, "units": len(rs.units), "tables": sorted(rs.tables),
             "rounds": sorted(rs.rounds), "tests": sum(len(t.expects) for t in rs.tests)})
     if format == Format.json:
-        out.print_json(json.dumps(summary, ensure_ascii=False))
+        from govindex.results import strict_json
+
+        out.print_json(strict_json(summary))
         raise typer.Exit(1 if errors or rs is None else 0)
     for d in diags:
         err.print(d.render(), markup=False, highlight=False)
@@ -86,21 +87,21 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           round_: int = typer.Option(None, "--round", help="Score one round alone."),
           out_dir: Path = typer.Option(None, "--out", help="Write parquet, CSV and JSON results here."),
           format: Format = typer.Option(Format.text, "--format"),
-          top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all)."),
+          top: int = typer.Option(20, "--top", min=0, help="Rows of the ranking to show (0 = all)."),
           executor: str = typer.Option("local", "--executor",
                                        help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
           ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one).")
           ) -> None:
     """Score every unit: a ranked table, or JSON; with --out, result files."""
     def go():
-        from govindex.results import to_json, wide_table, write_outputs
+        from govindex.results import strict_json, to_json, wide_table, write_outputs
 
         t0 = time.perf_counter()
         rs, sc, _ = _score(rules, facts, round_, executor, ray_address)
         elapsed = time.perf_counter() - t0
         written = write_outputs(sc, out_dir) if out_dir else []
         if format == Format.json:
-            sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
+            sys.stdout.write(strict_json(to_json(sc)) + "\n")
             return
         _ranking(rs, wide_table(sc), top, elapsed)
         if sc.graded is not None:
@@ -158,11 +159,12 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
     def go():
         from govindex.eval.explain import explain as run_explain
         from govindex.eval.explain import find_unit, render_text
+        from govindex.results import strict_json
 
         rs, sc, sources = _score(rules, facts, round_)
         doc = run_explain(sc, find_unit(rs, unit), node, sources)
         if format == Format.json:
-            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+            sys.stdout.write(strict_json(doc, indent=1) + "\n")
         else:
             out.print(render_text(doc, _num), markup=False, highlight=False)
     _run(go)

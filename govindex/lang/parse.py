@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache
 from pathlib import Path
 
@@ -350,9 +351,17 @@ class _ToAst(Transformer):
             return n.Number(-c[0].value, "-" + c[0].text, self._span(meta))
         return n.Unary("-", c[0], self._span(meta))
 
+    def _finite(self, tok: Token) -> float:
+        # 1e400 reads as inf: no later stage can compute with it, so it stops here, located.
+        v = float(tok)
+        if not math.isfinite(v):
+            raise _AstError(Diagnostic("E001", f"the number {tok} is too large", self._tok_span(tok),
+                                       "numbers must be finite: below about 1.8e308 (settings far below)"))
+        return v
+
     def number(self, c):
         tok = c[0]
-        return n.Number(float(tok), str(tok), self._tok_span(tok))
+        return n.Number(self._finite(tok), str(tok), self._tok_span(tok))
 
     def string(self, c):
         return n.String(_unquote(c[0]), self._tok_span(c[0]))
@@ -414,7 +423,7 @@ class _ToAst(Transformer):
     def pair(self, meta, c):
         tok = c[0]
         if tok.type == "NUMBER":
-            key: float | str = float(tok)
+            key: float | str = self._finite(tok)
         elif tok.type == "STRING":
             key = _unquote(tok)
         else:
