@@ -13,6 +13,7 @@ from pathlib import Path
 
 from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
 from govindex.check.functions import COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
+from govindex.check.inline import TestChecker
 from govindex.check.settings import policy_name, shown, text_value
 from govindex.check.tree import INDICATOR_KEYS, POINT_KEYS, Tree  # noqa: F401  (the key sets are re-exported)
 from govindex.diagnostics import Diagnostic, RuleError
@@ -99,7 +100,7 @@ class _Checker:
                 self.err("W502", f"table `{t.name}` is declared but no probe reads it", t.span,
                          "remove it, or it is read only by collection")
         tests = [it for it in self.items if isinstance(it, n.TestDecl)]
-        self._tests(tests, tables, nodes, units)
+        TestChecker(self.err, tables, nodes, {u.code for u in units}, unit_col, round_col, set(rounds)).run(tests)
         rounding = self._rounding(settings)
         grading = self._grading(nodes[ROOT].max if ROOT in nodes else None, len(units))
         if any(d.is_error for d in self.diags) or decl is None:
@@ -412,35 +413,6 @@ class _Checker:
                 out[it.name] = it.value
                 self.let_spans.setdefault(it.name, it.span)  # an unused let is reported at its first
         return out
-
-    # ------------------------------------------------------------------ inline tests
-    def _tests(self, tests: list[n.TestDecl], tables: dict[str, Table], nodes: dict[str, Node], units) -> None:
-        names: dict[str, n.TestDecl] = {}
-        codes = {u.code for u in units}
-        for t in tests:
-            if t.name in names:
-                self.err("E201", f"test \"{t.name}\" declared twice", t.span)
-            names[t.name] = t
-            for g in t.givens:
-                if g.table not in tables:
-                    self.err("E401", f"test gives rows for unknown table `{g.table}`", g.span, did_you_mean(g.table, tables))
-                    continue
-                cols = tables[g.table].columns
-                for row in g.rows.items:
-                    if not isinstance(row, n.MapLit):
-                        self.err("E401", "a given row is a map {column: value}", row.span)
-                        continue
-                    for p in row.pairs:
-                        if p.key not in cols:
-                            self.err("E401", f"table `{g.table}` has no column `{p.key_text}`", p.span,
-                                     did_you_mean(str(p.key), cols))
-            for ex in t.expects:
-                if ex.node not in nodes:
-                    self.err("E401", f"expectation on unknown node `{ex.node}`", ex.span, did_you_mean(ex.node, nodes))
-                if codes and ex.unit not in codes:
-                    self.err("E401", f"expectation on unknown unit {ex.unit!r}", ex.span, "use a code of the units registry")
-                if not isinstance(ex.value, (n.Number, n.Null)):
-                    self.err("E401", "an expectation compares with a number or null", ex.value.span)
 
 
 def _marker_literals(e: n.Expr, tables: dict[str, Table]):
