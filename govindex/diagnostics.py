@@ -46,6 +46,7 @@ CODES: dict[str, str] = {
     "E105": "bad-arguments",
     "E106": "type-mismatch",
     "E107": "bad-regex",
+    "E108": "expression-too-large",
     "E201": "duplicate-id",
     "E202": "maxima-mismatch",
     "E203": "point-outside-indicator",

@@ -18,6 +18,11 @@ from govindex.lang import nodes as n
 COLUMN_TYPE = {"str": "str", "int": "num", "float": "num", "bool": "bool", "date": "datetime",
                "datetime": "datetime", "list[str]": "list"}
 _ROW_MATHS = {"log", "sqrt", "abs", "coalesce", "clamp"}
+# An expression with its lets inlined may have at most this many nodes and levels. The depth
+# keeps every recursive pass (check, compile, polars) well within Python's recursion limit (each
+# level costs check two frames); the parser alone stops near 500 levels of written nesting.
+MAX_NODES = 20_000
+MAX_DEPTH = 300
 
 
 def did_you_mean(word: str, options) -> str:
@@ -32,6 +37,7 @@ class Scope:
     diags: list[Diagnostic]
     used_lets: set[str] = field(default_factory=set)
     used_tables: set[str] = field(default_factory=set)
+    shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # let → (nodes, depth) expanded
     expanding: tuple[str, ...] = ()
 
 
@@ -43,9 +49,83 @@ class Ctx:
 
 
 def check_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
-    """Expand lets in ``e`` and infer its type in context ``ctx``."""
-    fn = _DISPATCH[type(e)]
-    return fn(e, ctx, sc)
+    """Expand lets in ``e`` and infer its type in context ``ctx``.
+
+    Lets are copied where they are used, so a few lets that each use the previous one twice
+    make an expression of millions of nodes, and a long chain makes one too deep for any pass
+    that walks it. Such an expression is E108, left unexpanded; its shape is measured first, in
+    time linear in the rule text.
+    """
+    size, depth = expanded_shape(e, sc)
+    if size > MAX_NODES or depth > MAX_DEPTH:
+        sc.used_lets |= _lets_reached(e, sc)  # used, though not expanded: no W501 for them
+        _err(sc, "E108", f"with its lets inlined this expression has {size:,} nodes nested {depth} deep; "
+             f"at most {MAX_NODES:,} nodes and {MAX_DEPTH} levels", e.span,
+             "a let is copied wherever it is used: compute large parts once in a probe, or simplify")
+        return e, None
+    return _check(e, ctx, sc)
+
+
+def _check(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
+    return _DISPATCH[type(e)](e, ctx, sc)
+
+
+def expanded_shape(e: n.Expr, sc: Scope) -> tuple[int, int]:
+    """(nodes, depth) of ``e`` with every let it uses inlined (an upper bound: a column that
+    shares a let's name counts as the let). Each let is measured once, without recursion."""
+    _measure_lets([x.id for x in _names(e) if x.id in sc.lets], sc)
+    return _measure(e, sc)
+
+
+def _names(e: n.Expr):
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, n.Name):
+            yield x
+        stack.extend(n.children(x))
+
+
+def _lets_reached(e: n.Expr, sc: Scope) -> set[str]:
+    seen: set[str] = set()
+    todo = [x.id for x in _names(e) if x.id in sc.lets]
+    while todo:
+        cur = todo.pop()
+        if cur not in seen:
+            seen.add(cur)
+            todo += [x.id for x in _names(sc.lets[cur]) if x.id in sc.lets]
+    return seen
+
+
+def _measure_lets(todo: list[str], sc: Scope) -> None:
+    # Iterative post-order over the lets a let uses: a chain of 250,000 lets must not recurse.
+    visiting: set[str] = set()
+    stack = list(todo)
+    while stack:
+        cur = stack[-1]
+        if cur in sc.shapes:
+            stack.pop()
+        elif cur not in visiting:
+            visiting.add(cur)
+            stack += [x.id for x in _names(sc.lets[cur]) if x.id in sc.lets and x.id not in sc.shapes
+                      and x.id not in visiting]
+        else:
+            sc.shapes[cur] = _measure(sc.lets[cur], sc)  # a let in a cycle (E205) counts as one node
+            stack.pop()
+
+
+def _measure(e: n.Expr, sc: Scope) -> tuple[int, int]:
+    size = depth = 0
+    stack = [(e, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, n.Name) and x.id in sc.lets:
+            s, dd = sc.shapes.get(x.id, (1, 1))
+            size, depth = size + s, max(depth, d + dd)  # the name is a level too: its expansion is nested
+            continue
+        size, depth = size + 1, max(depth, d)
+        stack += [(c, d + 1) for c in n.children(x)]
+    return size, depth
 
 
 def _err(sc: Scope, code: str, msg: str, span: n.Span, hint: str = "") -> None:
@@ -70,7 +150,7 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope):
             return e, None
         sc.used_lets.add(e.id)
         inner = replace(sc, expanding=sc.expanding + (e.id,))
-        expanded, t = check_expr(sc.lets[e.id], ctx, inner)
+        expanded, t = _check(sc.lets[e.id], ctx, inner)
         sc.used_tables |= inner.used_tables
         sc.used_lets |= inner.used_lets
         return expanded, t
@@ -89,7 +169,7 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope):
 
 
 def _unary(e: n.Unary, ctx, sc):
-    inner, t = check_expr(e.operand, ctx, sc)
+    inner, t = _check(e.operand, ctx, sc)
     want = "bool" if e.op == "not" else "num"
     if t is not None and t != want and not (want == "num" and t == "bool"):
         _err(sc, "E106", f"`{e.op}` needs a {want}, found {t}", e.operand.span)
@@ -98,8 +178,8 @@ def _unary(e: n.Unary, ctx, sc):
 
 
 def _binary(e: n.Binary, ctx, sc):
-    left, lt = check_expr(e.left, ctx, sc)
-    right, rt = check_expr(e.right, ctx, sc)
+    left, lt = _check(e.left, ctx, sc)
+    right, rt = _check(e.right, ctx, sc)
     out = replace(e, left=left, right=right)
     if lt is None or rt is None:
         return out, None
@@ -139,9 +219,9 @@ def _binary(e: n.Binary, ctx, sc):
 
 
 def _if(e: n.If, ctx, sc):
-    c, ct = check_expr(e.cond, ctx, sc)
-    a, at = check_expr(e.then, ctx, sc)
-    b, bt = check_expr(e.else_, ctx, sc)
+    c, ct = _check(e.cond, ctx, sc)
+    a, at = _check(e.then, ctx, sc)
+    b, bt = _check(e.else_, ctx, sc)
     out = replace(e, cond=c, then=a, else_=b)
     if ct is not None and ct != "bool":
         _err(sc, "E106", f"the condition of `if` must be true/false, found {ct}", e.cond.span)
@@ -155,7 +235,7 @@ def _if(e: n.If, ctx, sc):
 def _list(e: n.ListLit, ctx, sc):
     items, types = [], set()
     for it in e.items:
-        x, t = check_expr(it, ctx, sc)
+        x, t = _check(it, ctx, sc)
         items.append(x)
         types.add(t)
     out = replace(e, items=tuple(items))
@@ -172,7 +252,7 @@ def _list(e: n.ListLit, ctx, sc):
 def _map(e: n.MapLit, ctx, sc):
     pairs = []
     for p in e.pairs:
-        v, t = check_expr(p.value, ctx, sc)
+        v, t = _check(p.value, ctx, sc)
         if not isinstance(p.key, float):
             _err(sc, "E106", "threshold tables map numbers to rates", p.span, "e.g. {10: 0.5, 50: 1}")
         elif t not in ("num", None):
@@ -199,7 +279,7 @@ def _call(e: n.Call, ctx: Ctx, sc: Scope):
         hint = did_you_mean(e.fn, known) or "see docs/rules-language.md for the functions"
     _err(sc, "E103", f"unknown function `{e.fn}` {where}", e.span, hint)
     for a in e.args:
-        check_expr(a, ctx, sc)
+        _check(a, ctx, sc)
     return e, None
 
 
@@ -228,7 +308,7 @@ def _aggregate(e: n.Call, ctx: Ctx, sc: Scope):
             return e, None
     out, t = _apply(e, sig, row, sc, skip_first=True)
     if e.fn in ("min", "max") and t is not None and len(out.args) > 1:
-        _, vt = check_expr(out.args[1], row, replace(sc, diags=[]))
+        _, vt = _check(out.args[1], row, replace(sc, diags=[]))
         if vt not in ("num", "bool"):
             _err(sc, "E106", f"`{e.fn}` over a table needs numbers, found {_TYPE_WORDS.get(vt, vt)}", out.args[1].span,
                  "for dates use days_since(table, column) or days_between(a, b)")
@@ -254,7 +334,7 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
              e.span, _usage(sig))
         ok = False
     for a, p in zip(args, params):
-        x, t = check_expr(a, ctx, sc)
+        x, t = _check(a, ctx, sc)
         out_args.append(x)
         ok &= _fits(sc, x, t, p.type, sig.name, p.name)
     kwargs = []
@@ -266,7 +346,7 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
                  did_you_mean(kw.name, allowed) or _usage(sig))
             ok = False
             continue
-        x, t = check_expr(kw.value, ctx, sc)
+        x, t = _check(kw.value, ctx, sc)
         kwargs.append(replace(kw, value=x))
         ok &= _fits(sc, x, t, p.type, sig.name, p.name)
     for p in sig.kwonly:
