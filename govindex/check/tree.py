@@ -209,7 +209,8 @@ class Tree:
             w = self._amount(s, "weight", f"`{c}`")
             if w is None and "weight" not in s and agg != "mean":
                 self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
-            weights[c] = 1.0 if w is None else w
+            # A weight already reported leaves every sibling's share unknown (NaN: no checks below).
+            weights[c] = math.nan if w is None and "weight" in s else 1.0 if w is None else w
         tot = sum(weights.values())
         out = {c: max_ * w / tot for c, w in weights.items()}
         for c, m in out.items():
@@ -217,6 +218,7 @@ class Tree:
             if problem and "weight" in kid_settings[c]:
                 self.ck.err("E207", f"the maximum of `{c}` ({weights[c]:g}/{tot:g} of `{ident}`'s {max_:g}) {problem}",
                             kid_settings[c]["weight"].span, "give the children weights of comparable size")
+                out[c] = math.nan
         return out
 
     def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight, s, out) -> None:
