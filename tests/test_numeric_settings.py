@@ -66,7 +66,8 @@ CASES = [
     ("max-tiny", [("max: 2", "max: 1e-12"), ("max: 4\n    probe", "max: 6\n    probe")], "E207", "below 1e-09", 32, 1),
     ("implied-total-overflow", [("  max_total: 10\n", ""), (WEB, 'indicator web "网站" {\n  max: 9e14'),
                                 ("max: 2", "max: 5e14"), ("max: 4\n    probe", "max: 4e14\n    probe"),
-                                (QA, 'indicator qa "问答" {\n  max: 9e14'), ("max: 4\n    probe: entry", "max: 9e14\n    probe: entry")],
+                                (QA, 'indicator qa "问答" {\n  max: 9e14'),
+                                ("max: 4\n    probe: entry", "max: 9e14\n    probe: entry")],
      "E207", "first-level maxima add up", 2, 1),
     ("weight-1e308", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e308'), (QA, 'indicator qa "问答" {\n  weight: 4')],
      "E207", "above 1e+15", 29, 1),
@@ -80,6 +81,40 @@ CASES = [
 ]
 
 
+# The red team's reproducers, exactly: `check` accepted each, and `score` gave NaN (or 1e308)
+# totals, every unit rank 1, a bare NaN in JSON and a TypeError in the xlsx writer.
+_NO_MAX = [(f'point {p} "{label}" {{\n    kind: {kind}\n    max: {m}', f'point {p} "{label}" {{\n    kind: {kind}')
+           for p, label, kind, m in (("portal", "门户网站", "technical", 2), ("pages_n", "页面数量", "technical", 4),
+                                     ("qa_manual", "智能问答（人工）", "manual", 4))]
+_MEANS = [(WEB, 'indicator web "网站" {\n  aggregate: mean'), (QA, 'indicator qa "问答" {\n  aggregate: mean'), *_NO_MAX]
+REPRODUCERS = [
+    ("wmean-max-total-1e400", [("max_total: 10", "max_total: 1e400\n  aggregate: wmean"),
+                               (WEB, 'indicator web "网站" {\n  weight: 6'), (QA, 'indicator qa "问答" {\n  weight: 4')],
+     [("E001", 6)]),
+    ("wmean-weights-1e308", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e308'),
+                             (QA, 'indicator qa "问答" {\n  weight: 1e308')],
+     [("E207", 29), ("E207", 49)]),
+    ("mean-max-total-0", [("max_total: 10", "max_total: 0\n  aggregate: mean"), *_MEANS], [("E207", 6)]),
+    ("mean-max-total-1e308", [("max_total: 10", "max_total: 1e308\n  aggregate: mean"), *_MEANS], [("E207", 6)]),
+    ("capped-sum-1e308", [("max_total: 10", "max_total: 1e308"),
+                          (WEB, 'indicator web "网站" {\n  max: 1e308\n  aggregate: capped_sum'),
+                          ("max: 2", "max: 1e308"), ("max: 4\n    probe", "max: 1e308\n    probe"),
+                          (QA, 'indicator qa "问答" {\n  max: 0.0000001\n  aggregate: capped_sum')],
+     [("E207", 6), ("E207", 28), ("E207", 33), ("E207", 40)]),
+]
+
+
+@pytest.mark.parametrize("edits,expected", [r[1:] for r in REPRODUCERS], ids=[r[0] for r in REPRODUCERS])
+def test_reproducers_are_located_errors(tmp_path, edits, expected):
+    d = mini_with(tmp_path, *edits)
+    rs, diags = check(d)
+    assert rs is None and [(x.code, x.span.line) for x in diags if x.is_error] == expected, \
+        "\n".join(x.render() for x in diags)
+    r = run("score", d, "--facts", MINI / "facts", "--format", "json", "--out", tmp_path / "out")
+    assert r.exit_code == 1 and r.stdout == "" and not (tmp_path / "out").exists()
+    assert f"mini.rules:{expected[0][1]}:" in r.stderr
+
+
 @pytest.mark.parametrize("edits,code,fragment,line,errors", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_check_rejects_non_finite_and_overflowing_settings(tmp_path, edits, code, fragment, line, errors):
     rs, diags = check(mini_with(tmp_path, *edits))
@@ -88,13 +123,6 @@ def test_check_rejects_non_finite_and_overflowing_settings(tmp_path, edits, code
     assert mine, "\n".join(d.render() for d in diags)
     assert mine[0].span.line == line and mine[0].span.col >= 1 and mine[0].hint
     assert len([d for d in diags if d.is_error]) == errors, "\n".join(d.render() for d in diags)
-
-
-def test_reproducer_weights_1e308_score_is_a_located_error_not_nan(tmp_path):
-    d = mini_with(tmp_path, *CASES[8][1])
-    r = run("score", d, "--facts", MINI / "facts", "--format", "json")
-    assert r.exit_code == 1 and "mini.rules:29:11: error[E207" in r.stderr, r.output
-    assert "NaN" not in r.stdout
 
 
 def test_bounds_themselves_are_accepted_and_score_finitely(tmp_path):
