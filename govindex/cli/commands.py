@@ -38,8 +38,9 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
 
         out.print_json(strict_json(summary))
         raise typer.Exit(1 if errors or rs is None else 0)
-    for d in diags:
-        err.print(d.render(), markup=False, highlight=False)
+    if diags:  # plain text, written at once: rich takes ~0.2 ms a diagnostic, 50 s for 250,000
+        err.file.write("".join(d.render() + "\n" for d in diags))
+        err.file.flush()
     if errors or rs is None:
         err.print(f"\n{len(errors)} error(s), {len(diags) - len(errors)} warning(s)", style="bold red")
         raise typer.Exit(1)
