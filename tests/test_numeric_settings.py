@@ -20,7 +20,7 @@ from govindex.diagnostics import ResultsError
 from govindex.eval.evaluate import evaluate, score_col
 from govindex.eval.explain import load_sources
 from govindex.results import assert_finite, strict_json, to_json, write_excel
-from tests.conftest import ROOT
+from tests.conftest import ROOT, assert_golden
 
 MINI = ROOT / "tests" / "fixtures" / "mini"
 MINI_TEXT = (MINI / "mini.rules").read_text(encoding="utf-8")
@@ -55,24 +55,24 @@ WMEAN = ("max_total: 10", "max_total: 10\n  aggregate: wmean")
 # (id, edits, code, fragment, line, errors): each was accepted before and scored into NaN or
 # nonsense; `errors` is how many errors there are — one per wrong value written, no cascade.
 CASES = [
-    ("max-total-1e308", [("max_total: 10", "max_total: 1e308")], "E207", "above 1e+15", 6, 1),
+    ("max-total-1e308", [("max_total: 10", "max_total: 1e308")], "E207", "above 1e15", 6, 1),
     ("max-total-1e400", [("max_total: 10", "max_total: 1e400")], "E001", "too large", 6, 1),
-    ("max-total-0", [("max_total: 10", "max_total: 0")], "E207", "must be positive", 6, 1),
-    ("max-total-negative", [("max_total: 10", "max_total: -5")], "E207", "must be positive", 6, 1),
+    ("max-total-0", [("max_total: 10", "max_total: 0")], "E207", "is not positive", 6, 1),
+    ("max-total-negative", [("max_total: 10", "max_total: -5")], "E207", "is not positive", 6, 1),
     ("max-total-text", [("max_total: 10", 'max_total: "10"')], "E207", "takes a number", 6, 1),
     ("max-1e308-capped", [(WEB, 'indicator web "网站" {\n  aggregate: capped_sum\n  max: 1e308'),
                           ("max: 2", "max: 1e308"), ("max: 4\n    probe", "max: 1e308\n    probe")],
-     "E207", "above 1e+15", 29, 3),
-    ("max-tiny", [("max: 2", "max: 1e-12"), ("max: 4\n    probe", "max: 6\n    probe")], "E207", "below 1e-09", 32, 1),
+     "E207", "above 1e15", 29, 3),
+    ("max-tiny", [("max: 2", "max: 1e-12"), ("max: 4\n    probe", "max: 6\n    probe")], "E207", "below 1e-9", 32, 1),
     ("implied-total-overflow", [("  max_total: 10\n", ""), (WEB, 'indicator web "网站" {\n  max: 9e14'),
                                 ("max: 2", "max: 5e14"), ("max: 4\n    probe", "max: 4e14\n    probe"),
                                 (QA, 'indicator qa "问答" {\n  max: 9e14'),
                                 ("max: 4\n    probe: entry", "max: 9e14\n    probe: entry")],
-     "E207", "first-level maxima add up", 2, 1),
+     "E207", "sum of the first-level maxima", 2, 1),
     ("weight-1e308", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e308'), (QA, 'indicator qa "问答" {\n  weight: 4')],
-     "E207", "above 1e+15", 29, 1),
+     "E207", "above 1e15", 29, 1),
     ("weight-0", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 0'), (QA, 'indicator qa "问答" {\n  weight: 4')],
-     "E207", "must be positive", 29, 1),
+     "E207", "is not positive", 29, 1),
     ("weight-share-underflows", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e-9'),
                                  (QA, 'indicator qa "问答" {\n  weight: 1e6')], "E207", "the maximum of `web`", 29, 2),
     ("ramp-1e308", [("score: linear(x, cap: 4)", "score: ramp(x, lo: -1e308, hi: 1e308)")], "E105", "beyond", 41, 2),
@@ -209,3 +209,13 @@ def test_score_top_negative_is_a_usage_error(top):
 def test_score_top_zero_shows_all():
     r = run("score", MINI, "--facts", MINI / "facts", "--top", "0")
     assert r.exit_code == 0 and "more (use --top 0" not in r.output
+
+
+def test_check_numbers_golden(monkeypatch):
+    """Every kind of number check has one ✗ line in the fixture and one diagnostic in the golden file."""
+    monkeypatch.chdir(ROOT)
+    r = run("check", "tests/fixtures/broken/numbers")
+    assert r.exit_code == 1
+    marked = (ROOT / "tests/fixtures/broken/numbers/numbers.rules").read_text(encoding="utf-8").count("# ✗")
+    assert r.stderr.count(": error[") == marked == 7
+    assert_golden("check_numbers.txt", r.stderr)

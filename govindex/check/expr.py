@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Signature
-from govindex.check.settings import LIMIT, constant_problem
+from govindex.check.settings import LIMIT, constant_problem, plain
 from govindex.diagnostics import Diagnostic
 from govindex.lang import nodes as n
 
@@ -381,7 +381,7 @@ def _check_constants(sc: Scope, e: n.Call) -> bool:
         problem = constant_problem(vals[k.name]) if k.name in vals else ""
         if problem:
             _err(sc, "E105", f"`{k.name}` of `{e.fn}`: {problem}", k.value.span,
-                 f"formula constants lie within ±{LIMIT:g}")
+                 f"formula constants lie within ±{plain(LIMIT)}")
             ok = False
         elif k.name in _POSITIVE and k.name in vals and vals[k.name] <= 0:
             _err(sc, "E105", f"`{k.name}` of `{e.fn}` must be positive", k.value.span)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 from govindex.lang import nodes as n
 
@@ -13,28 +14,35 @@ from govindex.lang import nodes as n
 # total is ever inf or NaN. Formula constants (cap, lo, hi, span...) keep within ±LIMIT likewise.
 LIMIT = 1e15
 AMOUNT_FLOOR = 1e-9
-AMOUNT_HINT = f"maxima, weights and max_total are numbers from {AMOUNT_FLOOR:g} to {LIMIT:g}"
+
+
+def plain(v: float) -> str:
+    """A number as people write it: ``1e15``, ``1e-9``, ``0.5`` (not ``1e+15``, ``1e-09``)."""
+    return re.sub(r"e\+?(-?)0*(\d)", r"e\1\2", f"{v:g}")
+
+
+AMOUNT_HINT = f"maxima, weights and max_total are numbers from {plain(AMOUNT_FLOOR)} to {plain(LIMIT)}"
 
 
 def amount_problem(v: float) -> str:
-    """Why ``v`` cannot be a maximum, weight or total; "" when it can."""
+    """Why ``v`` cannot be a maximum, weight or total ("… is 0: not positive"); "" when it can."""
     if not math.isfinite(v):
-        return f"{v:g} is not a finite number"
+        return f"{plain(v)} is not a finite number"
     if v <= 0:
-        return f"must be positive, not {v:g}"
+        return f"{plain(v)} is not positive"
     if v < AMOUNT_FLOOR:
-        return f"{v:g} is below {AMOUNT_FLOOR:g}, too small to score with"
+        return f"{plain(v)} is below {plain(AMOUNT_FLOOR)}, too small to score with"
     if v > LIMIT:
-        return f"{v:g} is above {LIMIT:g}, where floats stop holding whole numbers exactly"
+        return f"{plain(v)} is above {plain(LIMIT)}, where floats stop holding whole numbers exactly"
     return ""
 
 
 def constant_problem(v: float) -> str:
     """Why ``v`` cannot be a formula's constant (cap, lo, hi, span...); "" when it can."""
     if not math.isfinite(v):
-        return f"{v:g} is not a finite number"
+        return f"{plain(v)} is not a finite number"
     if abs(v) > LIMIT:
-        return f"{v:g} is beyond ±{LIMIT:g}, where sums of it can overflow"
+        return f"{plain(v)} is beyond ±{plain(LIMIT)}, where sums of it can overflow"
     return ""
 
 

@@ -6,7 +6,7 @@ import math
 
 from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
-from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, policy_name, text_value
+from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
@@ -54,7 +54,7 @@ class Tree:
         total = sum(m for m in maxima if m is not None and not amount_problem(m))  # bad ones: E207 each
         problem = amount_problem(total) if total > 0 else ""  # no maxima at all: E206/E210 say why
         if problem and report:
-            self.ck.err("E207", f"the first-level maxima add up to a total maximum that {problem}", span,
+            self.ck.err("E207", f"the total's maximum, the sum of the first-level maxima: {problem}", span,
                         f"set `max_total:` and scale the maxima; {AMOUNT_HINT}")
         return total
 
@@ -216,7 +216,8 @@ class Tree:
         for c, m in out.items():
             problem = amount_problem(m) if not math.isnan(m) else ""
             if problem and "weight" in kid_settings[c]:
-                self.ck.err("E207", f"the maximum of `{c}` ({weights[c]:g}/{tot:g} of `{ident}`'s {max_:g}) {problem}",
+                share = f"{plain(weights[c])}/{plain(tot)} of `{ident}`'s {plain(max_)}"
+                self.ck.err("E207", f"the maximum of `{c}`, its weight's share ({share}): {problem}",
                             kid_settings[c]["weight"].span, "give the children weights of comparable size")
                 out[c] = math.nan
         return out
