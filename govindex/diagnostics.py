@@ -145,7 +145,7 @@ def _lines(path: str) -> tuple[str, ...] | None:
     return _cached_lines(path, st.st_mtime_ns, st.st_size)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=4)
 def _cached_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | None:
     try:
         # O_NONBLOCK: should the path have become a FIFO since the stat, opening it must not wait.

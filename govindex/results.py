@@ -88,10 +88,11 @@ def assert_finite(sc: Scores) -> None:
     """
     nodes = [ROOT, *(x.id for x in sc.rs.indicators), *(p.id for p in sc.rs.points)]
     cols = [score_col(x) for x in nodes]
-    flags = sc.units.select([(~pl.col(c).is_finite()).fill_null(False).any().alias(c) for c in cols]).row(0)
+    finite = [pl.col(c).cast(pl.Float64).is_finite() for c in cols]
+    flags = sc.units.select([(~f).fill_null(False).any().alias(c) for f, c in zip(finite, cols)]).row(0)
     for node, col, bad in zip(nodes, cols, flags):
         if bad:
-            row = sc.units.filter(~pl.col(col).is_finite()).row(0, named=True)
+            row = sc.units.filter(~pl.col(col).cast(pl.Float64).is_finite()).row(0, named=True)
             raise ResultsError(f"the score of unit {row['code']} at `{node}` is {row[col]}, not a number a "
                                "result can hold; this is a bug in govindex (check bounds every maximum) — "
                                "please report it with the rule set")
