@@ -140,6 +140,21 @@ def test_bounds_themselves_are_accepted_and_score_finitely(tmp_path):
     assert AMOUNT_FLOOR > 0
 
 
+def test_a_rule_set_without_indicators_is_e210_not_a_polars_error(tmp_path):
+    # Its total's maximum is 0: check accepted it and score died in polars ("empty fold").
+    d = tmp_path / "empty"
+    d.mkdir()
+    shutil.copy(MINI / "units.csv", d)
+    (d / "r.rules").write_text('ruleset "空" {\n  units: "units.csv"\n  missing: zero\n}\n'
+                               "table pages {\n  unit: str\n  round: int\n}\n", encoding="utf-8")
+    rs, diags = check(d)
+    assert rs is None and [(x.code, x.span.line) for x in diags if x.is_error] == [("E210", 1)]
+    (d / "facts").mkdir()
+    (d / "facts" / "pages.csv").write_text("unit,round\n100100,1\n", encoding="utf-8")
+    r = run("score", d, "--facts", d / "facts")
+    assert r.exit_code == 1 and isinstance(r.exception, SystemExit) and "E210" in r.stderr
+
+
 # ---------------------------------------------------------------- the last line: results never hold NaN
 
 

@@ -152,6 +152,9 @@ class Tree:
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
+            elif not self.decls:  # (declared items that failed to attach have their own errors)
+                self.ck.err("E210", "the rule set declares no indicator: there is nothing to score", span,
+                            'declare at least one: indicator id "名称" { max: … point … }')
             return
         kid_settings = {c: self.ck._settings(self.decls[c].settings,
                                              POINT_KEYS if isinstance(self.decls[c], n.PointDecl) else INDICATOR_KEYS,
