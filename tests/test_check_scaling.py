@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from govindex.check.expr import MAX_DEPTH, MAX_NODES
 from govindex.check.run import check
+from govindex.check.shape import MAX_DEPTH, MAX_NODES
 from govindex.cli import app
 from tests.conftest import ROOT
 

@@ -12,17 +12,13 @@ from dataclasses import dataclass, field, replace
 
 from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Signature
 from govindex.check.settings import LIMIT, constant_problem, plain
+from govindex.check.shape import MAX_DEPTH, MAX_NODES, expanded_shape, lets_reached
 from govindex.diagnostics import Diagnostic
 from govindex.lang import nodes as n
 
 COLUMN_TYPE = {"str": "str", "int": "num", "float": "num", "bool": "bool", "date": "datetime",
                "datetime": "datetime", "list[str]": "list"}
 _ROW_MATHS = {"log", "sqrt", "abs", "coalesce", "clamp"}
-# An expression with its lets inlined may have at most this many nodes and levels. The depth
-# keeps every recursive pass (check, compile, polars) well within Python's recursion limit (each
-# level costs check two frames); the parser alone stops near 500 levels of written nesting.
-MAX_NODES = 20_000
-MAX_DEPTH = 300
 
 
 def did_you_mean(word: str, options) -> str:
@@ -56,9 +52,9 @@ def check_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
     that walks it. Such an expression is E108, left unexpanded; its shape is measured first, in
     time linear in the rule text.
     """
-    size, depth = expanded_shape(e, sc)
+    size, depth = expanded_shape(e, sc.lets, sc.shapes)
     if size > MAX_NODES or depth > MAX_DEPTH:
-        sc.used_lets |= _lets_reached(e, sc)  # used, though not expanded: no W501 for them
+        sc.used_lets |= lets_reached(e, sc.lets)  # used, though not expanded: no W501 for them
         _err(sc, "E108", f"with its lets inlined this expression has {size:,} nodes nested {depth} deep; "
              f"at most {MAX_NODES:,} nodes and {MAX_DEPTH} levels", e.span,
              "a let is copied wherever it is used: compute large parts once in a probe, or simplify")
@@ -68,64 +64,6 @@ def check_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
 
 def _check(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
     return _DISPATCH[type(e)](e, ctx, sc)
-
-
-def expanded_shape(e: n.Expr, sc: Scope) -> tuple[int, int]:
-    """(nodes, depth) of ``e`` with every let it uses inlined (an upper bound: a column that
-    shares a let's name counts as the let). Each let is measured once, without recursion."""
-    _measure_lets([x.id for x in _names(e) if x.id in sc.lets], sc)
-    return _measure(e, sc)
-
-
-def _names(e: n.Expr):
-    stack = [e]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, n.Name):
-            yield x
-        stack.extend(n.children(x))
-
-
-def _lets_reached(e: n.Expr, sc: Scope) -> set[str]:
-    seen: set[str] = set()
-    todo = [x.id for x in _names(e) if x.id in sc.lets]
-    while todo:
-        cur = todo.pop()
-        if cur not in seen:
-            seen.add(cur)
-            todo += [x.id for x in _names(sc.lets[cur]) if x.id in sc.lets]
-    return seen
-
-
-def _measure_lets(todo: list[str], sc: Scope) -> None:
-    # Iterative post-order over the lets a let uses: a chain of 250,000 lets must not recurse.
-    visiting: set[str] = set()
-    stack = list(todo)
-    while stack:
-        cur = stack[-1]
-        if cur in sc.shapes:
-            stack.pop()
-        elif cur not in visiting:
-            visiting.add(cur)
-            stack += [x.id for x in _names(sc.lets[cur]) if x.id in sc.lets and x.id not in sc.shapes
-                      and x.id not in visiting]
-        else:
-            sc.shapes[cur] = _measure(sc.lets[cur], sc)  # a let in a cycle (E205) counts as one node
-            stack.pop()
-
-
-def _measure(e: n.Expr, sc: Scope) -> tuple[int, int]:
-    size = depth = 0
-    stack = [(e, 1)]
-    while stack:
-        x, d = stack.pop()
-        if isinstance(x, n.Name) and x.id in sc.lets:
-            s, dd = sc.shapes.get(x.id, (1, 1))
-            size, depth = size + s, max(depth, d + dd)  # the name is a level too: its expansion is nested
-            continue
-        size, depth = size + 1, max(depth, d)
-        stack += [(c, d + 1) for c in n.children(x)]
-    return size, depth
 
 
 def _err(sc: Scope, code: str, msg: str, span: n.Span, hint: str = "") -> None:

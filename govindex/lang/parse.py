@@ -11,57 +11,14 @@ from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
 
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.lang import nodes as n
 from govindex.lang.source import BOM, SourceError, read_source
+from govindex.lang.syntax_errors import SYNTAX_EXAMPLES, syntax_diagnostic  # noqa: F401  (re-exported)
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
-
-# Friendly names for terminals in "expected ..." messages.
-_TERMINALS = {
-    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
-    "COLON": "':'", "COMMA": "','", "EQUAL": "'='", "NAME": "a name", "STRING": 'a "string"',
-    "NUMBER": "a number", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
-    "MINUS": "'-'", "$END": "end of file",
-}
-for _kw in ("ruleset", "grading", "marker", "clean", "table", "indicator", "point", "let", "test", "under", "valid", "when",
-            "given", "expect", "if", "then", "else", "and", "or", "not", "in", "true", "false", "null"):
-    _TERMINALS[_kw.upper()] = f"'{_kw}'"
-
-# Bad examples → a label and a hint (lark's match_examples). Doubles as test data.
-SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
-    "missing ':' after a setting name": (
-        "write settings as `name: value`, e.g. `max: 10`",
-        ['indicator a "A" { max 10 }', 'point p "P" { probe count(pages) }',
-         'indicator a "A" { point p "P" { max 1 } }', 'indicator a "A" { indicator b "B" { max 1 } }'],
-    ),
-    "unclosed block": (
-        "every '{' needs a matching '}'",
-        ['indicator a "A" { max: 10', 'point p "P" { max: 1', 'indicator a "A" { point p "P" { max: 1',
-         'indicator a "A" { point p "P" { max: 1 }', 'indicator a "A" { point p "P" { max: 1 }\n'],
-    ),
-    "indicator or point without a label": (
-        'give a quoted Chinese label after the id: `indicator supply "服务供给能力" { ... }`',
-        ["indicator a { max: 10 }", "point p { max: 1 }"],
-    ),
-    "unquoted string": (
-        'strings are written in double quotes: "住房"',
-        ["ruleset x { }", 'ruleset "x" { units: units.csv }'],
-    ),
-    "missing operand": (
-        "an operator needs a value on both sides",
-        ['point p "P" { score: x + }', 'point p "P" { probe: count(pages, where: status == ) }',
-         'indicator a "A" { point p "P" { score: x + } }', 'indicator a "A" { point p "P" { score: x * } }',
-         'indicator a "A" { point p "P" { probe: count(pages, where: status == ) } }'],
-    ),
-    "missing ',' between arguments": (
-        "separate arguments with commas: f(a, b)",
-        ['point p "P" { score: linear(x cap: 3) }', 'indicator a "A" { point p "P" { score: linear(x cap: 3) } }'],
-    ),
-}
-
 
 @cache
 def _parser() -> Lark:
@@ -90,7 +47,7 @@ def _parse(text: str, path: str) -> n.RuleFile:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
-        raise RuleError([_syntax_diagnostic(exc, text, path)]) from None
+        raise RuleError([syntax_diagnostic(exc, text, path, _parser().parse)]) from None
     except RecursionError:
         raise RuleError([_too_deep(path)]) from None
     except LarkError as exc:  # any other lark failure is still the user's text
@@ -179,33 +136,6 @@ def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
         except RuleError as exc:
             diags.extend(exc.diagnostics)
     return files, diags
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
-    label = None
-    try:
-        # Each example twice: as the first item of a file and after another item (LALR states differ).
-        examples = {k: v[1] + ["let z_ = 1\n" + x for x in v[1]] for k, v in SYNTAX_EXAMPLES.items()}
-        label = exc.match_examples(_parser().parse, examples, use_accepts=True)
-    except Exception:  # noqa: BLE001 - a failed label lookup must not hide the real error
-        label = None
-    hint = SYNTAX_EXAMPLES[label][0] if label else ""
-    line, col = max(exc.line, 1) if exc.line != -1 else 1, max(exc.column, 1) if exc.column != -1 else 1
-    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-        found = "end of file"
-    elif isinstance(exc, UnexpectedToken):
-        found = repr(str(exc.token))
-    elif isinstance(exc, UnexpectedCharacters):
-        found = repr(exc.char)
-    else:
-        found = "this"
-    expected = sorted({_TERMINALS.get(t, t) for t in getattr(exc, "expected", None) or getattr(exc, "allowed", None) or []})
-    message = f"unexpected {found}" + (f"; {label}" if label else "")
-    if expected and not hint:
-        hint = "expected " + ", ".join(expected[:8]) + (" ..." if len(expected) > 8 else "")
-    return Diagnostic("E001", message, n.Span(path, line, col, line, col + 1), hint)
 
 
 class _AstError(Exception):
