@@ -13,8 +13,10 @@ message, a source span and a hint.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
-from pathlib import Path
+from functools import lru_cache
 
 
 # A place in a rule file: ``path:line:col`` to ``end_line:end_col`` (1-based).
@@ -45,6 +47,7 @@ CODES: dict[str, str] = {
     "E105": "bad-arguments",
     "E106": "type-mismatch",
     "E107": "bad-regex",
+    "E108": "expression-too-large",
     "E201": "duplicate-id",
     "E202": "maxima-mismatch",
     "E203": "point-outside-indicator",
@@ -99,9 +102,8 @@ class Diagnostic:
         """``path:line:col: error[E101 unknown-table]: message``, the line, a caret, the hint."""
         kind = "error" if self.is_error else "warning"
         out = [f"{self.span}: {kind}[{self.code} {self.name}]: {self.message}"]
-        text = source if source is not None else _read(self.span.path)
-        if text is not None and self.span.line > 0:
-            lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        lines = _split(source) if source is not None else _lines(self.span.path)
+        if lines is not None and self.span.line > 0:
             if self.span.line <= len(lines):
                 line = lines[self.span.line - 1]
                 gutter = f"{self.span.line:>4} | "
@@ -122,9 +124,37 @@ def _display_width(s: str) -> int:
     return sum(2 if "\u2e80" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef" else 1 for ch in s)
 
 
-def _read(path: str) -> str | None:
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n").split("\n"))
+
+
+_SHOWN_MAX = 16 * 1024 * 1024
+
+
+def _lines(path: str) -> tuple[str, ...] | None:
+    """The lines of the file a diagnostic points into, or None when it cannot be shown.
+
+    Only a regular file is read (a diagnostic may be about a FIFO or ``/dev/zero``), and a
+    file's lines are kept while it is unchanged: rendering N diagnostics reads it once.
+    """
     try:
-        return Path(path).read_text(encoding="utf-8")
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > _SHOWN_MAX:
+        return None
+    return _cached_lines(path, st.st_mtime_ns, st.st_size)
+
+
+@lru_cache(maxsize=4)
+def _cached_lines(path: str, mtime_ns: int, size: int) -> tuple[str, ...] | None:
+    try:
+        # O_NONBLOCK: should the path have become a FIFO since the stat, opening it must not wait.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            return _split(fh.read(_SHOWN_MAX).decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         return None
 

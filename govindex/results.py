@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import polars as pl
 
+from govindex.diagnostics import ResultsError
 from govindex.eval.evaluate import Scores, round_half, score_col, status_col
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, RuleSet
@@ -55,6 +57,7 @@ def long_table(sc: Scores) -> pl.DataFrame:
 def to_json(sc: Scores) -> dict:
     """The ``score --format json`` document (a stable contract; see README)."""
     rs = sc.rs
+    assert_finite(sc)
     wide = wide_table(sc)
     units = []
     for row in wide.iter_rows(named=True):
@@ -73,6 +76,59 @@ def to_json(sc: Scores) -> dict:
         doc["grading"] = grading_summary(sc)
     doc["units"] = units
     return doc
+
+
+def assert_finite(sc: Scores) -> None:
+    """Raise :class:`ResultsError` naming the first unit and node whose score is NaN or infinite.
+
+    ``check`` bounds every maximum and weight so that this cannot happen; this is the last line:
+    a result that cannot be written as it is must not be written at all.
+    """
+    nodes = [ROOT, *(x.id for x in sc.rs.indicators), *(p.id for p in sc.rs.points)]
+    cols = [score_col(x) for x in nodes]
+    finite = [pl.col(c).cast(pl.Float64).is_finite() for c in cols]
+    flags = sc.units.select([(~f).fill_null(False).any().alias(c) for f, c in zip(finite, cols)]).row(0)
+    for node, col, bad in zip(nodes, cols, flags):
+        if bad:
+            row = sc.units.filter(~pl.col(col).cast(pl.Float64).is_finite()).row(0, named=True)
+            raise ResultsError(f"the score of unit {row['code']} at `{node}` is {row[col]}, not a number a "
+                               "result can hold; this is a bug in govindex (check bounds every maximum) — "
+                               "please report it with the rule set")
+
+
+def strict_json(doc: object, indent: int | None = None) -> str:
+    """``doc`` as JSON that a strict parser accepts. NaN and infinity have no JSON form: one
+    anywhere is a :class:`ResultsError` naming where (``units[100100].points.portal``)."""
+    where = _non_finite(doc, "")
+    if where is not None:
+        raise ResultsError(f"{where[0] or 'the document'} is {where[1]}, which JSON cannot hold")
+    return json.dumps(doc, ensure_ascii=False, indent=indent, allow_nan=False)
+
+
+def _non_finite(x: object, path: str) -> tuple[str, float] | None:
+    """The path to the first NaN or infinity in ``x`` and its value, or None."""
+    if isinstance(x, float):
+        return None if math.isfinite(x) else (path, x)
+    if isinstance(x, dict):
+        items = ((f"{path}.{k}" if path else str(k), v) for k, v in x.items())
+    elif isinstance(x, (list, tuple)):
+        # Name a node or unit by its id or code rather than by its index.
+        items = ((f"{path}[{_key(v, i)}]", v) for i, v in enumerate(x))
+    else:
+        return None
+    for p, v in items:
+        found = _non_finite(v, p)
+        if found is not None:
+            return found
+    return None
+
+
+def _key(v: object, i: int) -> object:
+    if isinstance(v, dict):
+        for k in ("id", "code", "round"):
+            if isinstance(v.get(k), (str, int)):
+                return v[k]
+    return i
 
 
 def grading_summary(sc: Scores) -> dict:
@@ -104,6 +160,7 @@ def write_excel(sc: Scores, path: Path) -> None:
     from xlsxwriter import Workbook
 
     rs = sc.rs
+    assert_finite(sc)  # xlsxwriter cannot store NaN or inf
     head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs],
             rounded(rs, pl.col("total")).alias("总分"), pl.col("rank").alias("排名")]
     if sc.graded is not None:
@@ -166,8 +223,8 @@ def derived_in(out: Path) -> list[str]:
 
 
 def write_outputs(sc: Scores, out: Path) -> list[Path]:
-    """Write scores.parquet, scores.csv, scores_long.parquet, scores.json and scores.xlsx into ``out``,
-    with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
+    """Write scores.parquet, scores.csv, scores_long.parquet, scores.json, scores.xlsx and
+    integrity.json into ``out``, with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
 
     The directory is one generation (:func:`govindex.fsio.replace_dir`): everything is written into
     a temporary sibling directory and fsynced, then swapped in whole — a reader, or a kill -9, never
@@ -179,11 +236,10 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
         wide.write_parquet(stage / "scores.parquet")
         wide.write_csv(stage / "scores.csv")
         long_table(sc).write_parquet(stage / "scores_long.parquet")
-        (stage / "scores.json").write_text(json.dumps(to_json(sc), ensure_ascii=False, indent=1), encoding="utf-8")
+        (stage / "scores.json").write_text(strict_json(to_json(sc), indent=1), encoding="utf-8")
         write_excel(sc, stage / "scores.xlsx")
         if sc.integrity is not None:  # what the facts held that scoring could not use
-            (stage / "integrity.json").write_text(json.dumps(sc.integrity.to_json(), ensure_ascii=False, indent=1),
-                                                  encoding="utf-8")
+            (stage / "integrity.json").write_text(strict_json(sc.integrity.to_json(), indent=1), encoding="utf-8")
 
     out = replace_dir(out, fill, owned=owned, manifest=True)
     return sorted(p for p in out.iterdir() if p.is_file())

@@ -2,7 +2,8 @@
 everything the engine knows, so that the reference cannot fall behind the code.
 
 - every ```rules block parses; checked together with the example fixture (or on its own when it
-  declares a `ruleset`) it has no errors, and its inline tests pass;
+  declares a `ruleset`) — and a one-point stub indicator when it declares none — it has no
+  errors, and its inline tests pass;
 - every ```rules-error block produces the code named on its `# expect Ennn ["message part"]` line:
   E001 from ``parse_text``, any other code from ``check`` of a directory holding the block (in
   ``example.rules``), the fixture (``00_fixture.rules``) and ``units.csv``; blocks that declare a
@@ -27,7 +28,7 @@ from govindex.diagnostics import CODES, RuleError
 from govindex.eval.evaluate import evaluate, score_col
 from govindex.eval.facts import frames_from_rows
 from govindex.eval.inline_tests import run_tests
-from govindex.lang.nodes import RulesetDecl
+from govindex.lang.nodes import IndicatorDecl, RulesetDecl
 from govindex.lang.parse import SYNTAX_EXAMPLES, parse_dir, parse_text
 
 DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "rules-language.md"
@@ -125,14 +126,31 @@ def _standalone(text: str) -> bool:
     return any(isinstance(it, RulesetDecl) for it in parse_text(text).items)
 
 
-def _ruleset_dir(tmp_path: Path, text: str) -> Path:
+def _ruleset_dir(tmp_path: Path, text: str, stub: bool = False) -> Path:
     d = tmp_path / "rules"
     d.mkdir()
     (d / "units.csv").write_text(FIXTURE_UNITS, encoding="utf-8")
     if not _standalone(text):
         (d / "00_fixture.rules").write_text(FIXTURE_RULES, encoding="utf-8")
     (d / "example.rules").write_text(text, encoding="utf-8")
+    if stub:
+        (d / "zz_stub.rules").write_text(_stub(text), encoding="utf-8")
     return d
+
+
+def _stub(text: str) -> str:
+    """One indicator with one point for a block that declares none (the header alone, tables,
+    grading): a rule set with nothing to score is an error (E210), the block is not."""
+    items = parse_text(text).items + (() if _standalone(text) else parse_text(FIXTURE_RULES).items)
+    if any(isinstance(it, IndicatorDecl) for it in items):
+        return ""
+    header = next((it for it in items if isinstance(it, RulesetDecl)), None)
+    settings = {st.key: st.value for st in header.settings} if header else {}
+    total = settings["max_total"].text if "max_total" in settings else "100"
+    weighted = getattr(settings.get("aggregate"), "id", "sum") in ("mean", "wmean", "geomean")
+    size = "weight: 1" if weighted else f"max: {total}"
+    return (f'indicator 文档占位 "占位" {{\n  {size}\n  point 文档占位点 "占位" {{\n    kind: technical\n'
+            f"    max: {total}\n    probe: 1\n    score: x\n    missing: zero\n  }}\n}}\n")
 
 
 def _render(diags) -> str:
@@ -154,7 +172,7 @@ def test_rules_block_parses(line, text):
 
 @pytest.mark.parametrize("line,text", RULES_BLOCKS, ids=_ids(RULES_BLOCKS))
 def test_rules_block_checks_and_its_tests_pass(tmp_path, line, text):
-    rs, diags = check(_ruleset_dir(tmp_path, text))
+    rs, diags = check(_ruleset_dir(tmp_path, text, stub=True))
     errors = [d for d in diags if d.is_error]
     assert not errors, f"example at docs line {line}:\n{_render(errors)}"
     assert rs is not None

@@ -428,3 +428,174 @@ def test_bug_line_numbers_with_lone_cr():
     d = info.value.diagnostics[0]
     shown = d.render(text).splitlines()[1]
     assert shown.endswith("let b = @"), shown
+
+
+# ---------------------------------------------------------------- the oracle: accepted mutants score finitely
+#
+# Mutants of the shipped rule sets (rules/2019, examples/country-index): random edits, and numbers
+# replaced by extreme ones. When `check` accepts a mutant, `score` on the example facts must give
+# finite totals and a JSON document a strict parser reads; the only other allowed outcome is a
+# clean FactsError (a mutant may declare columns the facts do not have). For speed the 2019 facts
+# are cut to their first units (all rounds, all tables), written once per session.
+
+import json  # noqa: E402
+import math  # noqa: E402
+
+from govindex.diagnostics import FactsError  # noqa: E402
+
+SHIPPED = {"rules-2019": (Path(__file__).parents[1] / "rules" / "2019", None),
+           "country-index": (Path(__file__).parents[1] / "examples" / "country-index",
+                             Path(__file__).parents[1] / "examples" / "country-index" / "facts")}
+FACTS_2019 = Path(__file__).parents[1] / "examples" / "2019" / "facts"
+EXTREMES = ["1e308", "1e400", "0", "1e-320", "1e-12", "1e-9", "1e15", "9e15", "1e300", "-1", "-1e308", "0.5",
+            "100", "2", "123456789012345678901234567890"]
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
+@st.composite
+def numeric_mutant(draw, text: str) -> str:
+    """``text`` with one to three number literals replaced by extreme values."""
+    spans = [m.span() for m in _NUMBER.finditer(text)]
+    for _ in range(draw(st.integers(1, 3))):
+        if not spans:
+            break
+        a, b = draw(st.sampled_from(spans))
+        new = draw(st.sampled_from(EXTREMES))
+        text = text[:a] + new + text[b:]
+        spans = [m.span() for m in _NUMBER.finditer(text)]
+    return text
+
+
+@st.composite
+def shipped_mutant(draw, root: Path) -> tuple[str, str]:
+    """(file name, mutated text) for one file of the rule set at ``root``."""
+    files = sorted(p.name for p in root.glob("*.rules"))
+    name = draw(st.sampled_from(files))
+    text = (root / name).read_text(encoding="utf-8")
+    return name, draw(numeric_mutant(text) | mutated(text, max_edits=2))
+
+
+def strict_loads(text: str):
+    def refuse(name: str):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+@pytest.fixture(scope="module")
+def facts_2019(tmp_path_factory) -> Path:
+    """The 2019 example facts of the first 25 units of the registry, one parquet file per table."""
+    from govindex.check.run import load
+    from govindex.eval.facts import scan
+
+    rs = load(SHIPPED["rules-2019"][0])
+    keep = [u.code for u in rs.units[:25]]
+    out = tmp_path_factory.mktemp("facts-2019")
+    for t in rs.tables:
+        try:
+            df = scan(rs, FACTS_2019, t).filter(pl_col(rs.unit_column).is_in(keep)).collect()
+        except FactsError:
+            continue  # a table the example facts do not hold
+        df.write_parquet(out / f"{t}.parquet")
+    return out
+
+
+def pl_col(name: str):
+    import polars as pl
+
+    return pl.col(name)
+
+
+@pytest.fixture(scope="module")
+def oracle_dirs(tmp_path_factory):
+    """One working copy of each shipped rule set, reused by every mutant (a mutant rewrites one
+    file and the file is restored after), and parses memoised by (text, path): the files a
+    mutant leaves alone are parsed once, not once per example."""
+    from functools import lru_cache
+
+    import govindex.lang.parse as parse_mod
+
+    dirs = {}
+    for which, (root, _) in SHIPPED.items():
+        dirs[which] = tmp_path_factory.mktemp(which)
+        shutil.copytree(root, dirs[which], dirs_exist_ok=True, ignore=shutil.ignore_patterns("facts"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(parse_mod, "parse_text", lru_cache(maxsize=256)(parse_mod.parse_text))
+        yield dirs
+
+
+def score_oracle(d: Path, name: str, text: str, facts: Path) -> str:
+    """Check the rule set copy ``d`` with file ``name`` replaced by ``text``; when accepted, score it.
+    Returns what happened: "rejected", "facts-error" or "scored"."""
+    original = (d / name).read_bytes()
+    try:
+        (d / name).write_text(text, encoding="utf-8", errors="surrogatepass")
+        return _score_oracle(d, facts)
+    finally:
+        (d / name).write_bytes(original)
+
+
+def _score_oracle(d: Path, facts: Path) -> str:
+    from govindex.eval.evaluate import evaluate
+    from govindex.eval.explain import load_sources
+    from govindex.results import strict_json, to_json
+
+    rs, diags = check(d)
+    assert (rs is None) == any(x.is_error for x in diags)
+    for x in diags:
+        x.render()
+    if rs is None:
+        return "rejected"
+    try:
+        sc = evaluate(rs, load_sources(rs, facts))
+    except FactsError:
+        return "facts-error"
+    totals = [t for t in sc.units["total"].to_list() if t is not None]
+    assert all(math.isfinite(t) for t in totals), totals
+    assert all(0 <= t <= rs.nodes["total"].max * (1 + 1e-9) for t in totals)
+    doc = strict_loads(strict_json(to_json(sc)))
+    assert len(doc["units"]) == len(rs.units)
+    return "scored"
+
+
+@fast(12)
+@given(shipped_mutant(SHIPPED["rules-2019"][0]))
+def test_oracle_rules_2019_mutants_score_finitely(oracle_dirs, facts_2019, mutant):
+    score_oracle(oracle_dirs["rules-2019"], *mutant, facts_2019)
+
+
+@fast(40)
+@given(shipped_mutant(SHIPPED["country-index"][0]))
+@example(("ruleset.rules", (SHIPPED["country-index"][0] / "ruleset.rules").read_text(encoding="utf-8")
+          .replace("max_total: 100", "max_total: 1e15")))
+def test_oracle_country_index_mutants_score_finitely(oracle_dirs, mutant):
+    score_oracle(oracle_dirs["country-index"], *mutant, SHIPPED["country-index"][1])
+
+
+@pytest.mark.parametrize("which", sorted(SHIPPED))
+def test_oracle_unmutated_rule_sets_score(which, oracle_dirs, facts_2019):
+    d, facts = oracle_dirs[which], SHIPPED[which][1] or facts_2019
+    name = sorted(p.name for p in d.glob("*.rules"))[0]
+    assert score_oracle(d, name, (d / name).read_text(encoding="utf-8"), facts) == "scored"
+
+
+# Accepted mutants worth keeping: at the bounds they score finitely; beyond them, check refuses.
+ORACLE_CASES = [
+    ("country-index", "pillars.rules", "weight: 3", "weight: 1e-9", "scored"),
+    ("country-index", "pillars.rules", "weight: 3", "weight: 1e6", "scored"),
+    ("country-index", "pillars.rules", "weight: 3", "weight: 1e15", "rejected"),  # the others' shares < 1e-9
+    ("country-index", "pillars.rules", "weight: 3", "weight: 1e16", "rejected"),
+    ("country-index", "ruleset.rules", "max_total: 100", "max_total: 1e15", "scored"),
+    ("country-index", "ruleset.rules", "max_total: 100", "max_total: 1e-9", "rejected"),  # shares < 1e-9
+    ("country-index", "ruleset.rules", "max_total: 100", "max_total: 1e400", "rejected"),
+    ("rules-2019", "1-supply.rules", "cap: 500", "cap: 1e15", "scored"),
+    ("rules-2019", "1-supply.rules", "cap: 30", "cap: 1e-320", "scored"),
+    ("rules-2019", "1-supply.rules", "cap: 30", "cap: 1e300", "rejected"),
+]
+
+
+@pytest.mark.parametrize("which,name,old,new,outcome", ORACLE_CASES)
+def test_oracle_regressions(which, name, old, new, outcome, oracle_dirs, facts_2019):
+    d, facts = oracle_dirs[which], SHIPPED[which][1] or facts_2019
+    text = (d / name).read_text(encoding="utf-8")
+    assert old in text
+    assert score_oracle(d, name, text.replace(old, new, 1), facts) == outcome

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field, replace
 
 from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Signature
+from govindex.check.settings import LIMIT, constant_problem, plain
+from govindex.check.shape import MAX_DEPTH, MAX_NODES, expanded_shape, lets_reached
 from govindex.diagnostics import Diagnostic
 from govindex.lang import nodes as n
 
@@ -31,6 +33,7 @@ class Scope:
     diags: list[Diagnostic]
     used_lets: set[str] = field(default_factory=set)
     used_tables: set[str] = field(default_factory=set)
+    shapes: dict[str, tuple[int, int]] = field(default_factory=dict)  # let → (nodes, depth) expanded
     expanding: tuple[str, ...] = ()
 
 
@@ -42,9 +45,25 @@ class Ctx:
 
 
 def check_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
-    """Expand lets in ``e`` and infer its type in context ``ctx``."""
-    fn = _DISPATCH[type(e)]
-    return fn(e, ctx, sc)
+    """Expand lets in ``e`` and infer its type in context ``ctx``.
+
+    Lets are copied where they are used, so a few lets that each use the previous one twice
+    make an expression of millions of nodes, and a long chain makes one too deep for any pass
+    that walks it. Such an expression is E108, left unexpanded; its shape is measured first, in
+    time linear in the rule text.
+    """
+    size, depth = expanded_shape(e, sc.lets, sc.shapes)
+    if size > MAX_NODES or depth > MAX_DEPTH:
+        sc.used_lets |= lets_reached(e, sc.lets)  # used, though not expanded: no W501 for them
+        _err(sc, "E108", f"with its lets inlined this expression has {size:,} nodes nested {depth} deep; "
+             f"at most {MAX_NODES:,} nodes and {MAX_DEPTH} levels", e.span,
+             "a let is copied wherever it is used: compute large parts once in a probe, or simplify")
+        return e, None
+    return _check(e, ctx, sc)
+
+
+def _check(e: n.Expr, ctx: Ctx, sc: Scope) -> tuple[n.Expr, str | None]:
+    return _DISPATCH[type(e)](e, ctx, sc)
 
 
 def _err(sc: Scope, code: str, msg: str, span: n.Span, hint: str = "") -> None:
@@ -69,7 +88,7 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope):
             return e, None
         sc.used_lets.add(e.id)
         inner = replace(sc, expanding=sc.expanding + (e.id,))
-        expanded, t = check_expr(sc.lets[e.id], ctx, inner)
+        expanded, t = _check(sc.lets[e.id], ctx, inner)
         sc.used_tables |= inner.used_tables
         sc.used_lets |= inner.used_lets
         return expanded, t
@@ -88,7 +107,7 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope):
 
 
 def _unary(e: n.Unary, ctx, sc):
-    inner, t = check_expr(e.operand, ctx, sc)
+    inner, t = _check(e.operand, ctx, sc)
     want = "bool" if e.op == "not" else "num"
     if t is not None and t != want and not (want == "num" and t == "bool"):
         _err(sc, "E106", f"`{e.op}` needs a {want}, found {t}", e.operand.span)
@@ -97,8 +116,8 @@ def _unary(e: n.Unary, ctx, sc):
 
 
 def _binary(e: n.Binary, ctx, sc):
-    left, lt = check_expr(e.left, ctx, sc)
-    right, rt = check_expr(e.right, ctx, sc)
+    left, lt = _check(e.left, ctx, sc)
+    right, rt = _check(e.right, ctx, sc)
     out = replace(e, left=left, right=right)
     if lt is None or rt is None:
         return out, None
@@ -138,9 +157,9 @@ def _binary(e: n.Binary, ctx, sc):
 
 
 def _if(e: n.If, ctx, sc):
-    c, ct = check_expr(e.cond, ctx, sc)
-    a, at = check_expr(e.then, ctx, sc)
-    b, bt = check_expr(e.else_, ctx, sc)
+    c, ct = _check(e.cond, ctx, sc)
+    a, at = _check(e.then, ctx, sc)
+    b, bt = _check(e.else_, ctx, sc)
     out = replace(e, cond=c, then=a, else_=b)
     if ct is not None and ct != "bool":
         _err(sc, "E106", f"the condition of `if` must be true/false, found {ct}", e.cond.span)
@@ -154,7 +173,7 @@ def _if(e: n.If, ctx, sc):
 def _list(e: n.ListLit, ctx, sc):
     items, types = [], set()
     for it in e.items:
-        x, t = check_expr(it, ctx, sc)
+        x, t = _check(it, ctx, sc)
         items.append(x)
         types.add(t)
     out = replace(e, items=tuple(items))
@@ -171,7 +190,7 @@ def _list(e: n.ListLit, ctx, sc):
 def _map(e: n.MapLit, ctx, sc):
     pairs = []
     for p in e.pairs:
-        v, t = check_expr(p.value, ctx, sc)
+        v, t = _check(p.value, ctx, sc)
         if not isinstance(p.key, float):
             _err(sc, "E106", "threshold tables map numbers to rates", p.span, "e.g. {10: 0.5, 50: 1}")
         elif t not in ("num", None):
@@ -198,7 +217,7 @@ def _call(e: n.Call, ctx: Ctx, sc: Scope):
         hint = did_you_mean(e.fn, known) or "see docs/rules-language.md for the functions"
     _err(sc, "E103", f"unknown function `{e.fn}` {where}", e.span, hint)
     for a in e.args:
-        check_expr(a, ctx, sc)
+        _check(a, ctx, sc)
     return e, None
 
 
@@ -227,7 +246,7 @@ def _aggregate(e: n.Call, ctx: Ctx, sc: Scope):
             return e, None
     out, t = _apply(e, sig, row, sc, skip_first=True)
     if e.fn in ("min", "max") and t is not None and len(out.args) > 1:
-        _, vt = check_expr(out.args[1], row, replace(sc, diags=[]))
+        _, vt = _check(out.args[1], row, replace(sc, diags=[]))
         if vt not in ("num", "bool"):
             _err(sc, "E106", f"`{e.fn}` over a table needs numbers, found {_TYPE_WORDS.get(vt, vt)}", out.args[1].span,
                  "for dates use days_since(table, column) or days_between(a, b)")
@@ -253,7 +272,7 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
              e.span, _usage(sig))
         ok = False
     for a, p in zip(args, params):
-        x, t = check_expr(a, ctx, sc)
+        x, t = _check(a, ctx, sc)
         out_args.append(x)
         ok &= _fits(sc, x, t, p.type, sig.name, p.name)
     kwargs = []
@@ -265,7 +284,7 @@ def _apply(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = Fa
                  did_you_mean(kw.name, allowed) or _usage(sig))
             ok = False
             continue
-        x, t = check_expr(kw.value, ctx, sc)
+        x, t = _check(kw.value, ctx, sc)
         kwargs.append(replace(kw, value=x))
         ok &= _fits(sc, x, t, p.type, sig.name, p.name)
     for p in sig.kwonly:
@@ -297,7 +316,12 @@ def _check_constants(sc: Scope, e: n.Call) -> bool:
                  f"e.g. {k.name}: 6")
             ok = False
     for k in e.kwargs:
-        if k.name in _POSITIVE and k.name in vals and vals[k.name] <= 0:
+        problem = constant_problem(vals[k.name]) if k.name in vals else ""
+        if problem:
+            _err(sc, "E105", f"`{k.name}` of `{e.fn}`: {problem}", k.value.span,
+                 f"formula constants lie within ±{plain(LIMIT)}")
+            ok = False
+        elif k.name in _POSITIVE and k.name in vals and vals[k.name] <= 0:
             _err(sc, "E105", f"`{k.name}` of `{e.fn}` must be positive", k.value.span)
             ok = False
     if e.fn in ("ramp", "goalpost") and "lo" in vals and vals.get("lo") == vals.get("hi"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
@@ -37,10 +36,13 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
             "rounds": sorted(rs.rounds), "tests": sum(len(t.expects) for t in rs.tests)})
     failed = bool(errors) or rs is None or (strict and bool(diags))
     if format == Format.json:
-        out.print_json(json.dumps(summary, ensure_ascii=False))
+        from govindex.results import strict_json
+
+        out.print_json(strict_json(summary))
         raise typer.Exit(1 if failed else 0)
-    for d in diags:
-        err.print(d.render(), markup=False, highlight=False)
+    if diags:  # plain text, written at once: rich takes ~0.2 ms a diagnostic, 50 s for 250,000
+        err.file.write("".join(d.render() + "\n" for d in diags))
+        err.file.flush()
     if errors or rs is None:
         err.print(f"\n{len(errors)} error(s), {len(diags) - len(errors)} warning(s)", style="bold red")
         raise typer.Exit(1)
@@ -112,7 +114,7 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
           round_: int = typer.Option(None, "--round", help="Score one round alone."),
           out_dir: Path = typer.Option(None, "--out", help="Write parquet, CSV and JSON results here."),
           format: Format = typer.Option(Format.text, "--format"),
-          top: int = typer.Option(20, "--top", help="Rows of the ranking to show (0 = all)."),
+          top: int = typer.Option(20, "--top", min=0, help="Rows of the ranking to show (0 = all)."),
           executor: str = typer.Option("local", "--executor",
                                        help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
           ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one)."),
@@ -123,7 +125,7 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
     (rows dropped and why, units without facts, no-data shares) goes to stderr."""
     def go():
         from govindex.cli.outputs import out_dir as checked_dir
-        from govindex.results import derived_in, owned, to_json, wide_table, write_outputs
+        from govindex.results import derived_in, owned, strict_json, to_json, wide_table, write_outputs
 
         target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
         derived = derived_in(target) if target else []
@@ -136,7 +138,7 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
             err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
                       f"went with them", markup=False, highlight=False)
         if format == Format.json:
-            sys.stdout.write(json.dumps(to_json(sc), ensure_ascii=False) + "\n")
+            sys.stdout.write(strict_json(to_json(sc)) + "\n")
             return
         _ranking(rs, wide_table(sc), top, elapsed)
         if sc.graded is not None:
@@ -206,11 +208,12 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
     def go():
         from govindex.eval.explain import explain as run_explain
         from govindex.eval.explain import find_unit, render_text
+        from govindex.results import strict_json
 
         rs, sc, sources = _score(rules, facts, round_)
         doc = run_explain(sc, find_unit(rs, unit), node, sources)
         if format == Format.json:
-            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+            sys.stdout.write(strict_json(doc, indent=1) + "\n")
         else:
             out.print(render_text(doc, _num), markup=False, highlight=False)
     _run(go)
@@ -241,14 +244,24 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
     """Rewrite rule files in canonical layout (comments kept)."""
     def go():
         from govindex.cli.outputs import out_file as checked_file
+        from govindex.diagnostics import RuleError
         from govindex.fsio import write_file
         from govindex.lang.fmt import format_file
-        from govindex.lang.parse import parse_file, rule_files
+        from govindex.lang.parse import no_rule_files, parse_text, read_rule_text, rule_files
 
-        changed, paths = [], [p for r in rules for p in rule_files(r)]
+        changed, paths, problems = [], [], []
+        for r in rules:
+            found = rule_files(r)
+            paths += found
+            problems += [] if found else [no_rule_files(r)]
         for p in paths:
-            text = p.read_text(encoding="utf-8")
-            new = format_file(parse_file(p))
+            try:  # a file that cannot be read or parsed is reported; the others are still formatted
+                text = read_rule_text(p)
+                # Layout only: a byte-order mark the file starts with is kept (Windows editors add one).
+                new = text[: text.startswith("\ufeff")] + format_file(parse_text(text, str(p)))
+            except RuleError as exc:
+                problems += exc.diagnostics
+                continue
             if new != text:
                 changed.append(p)
                 if not check_only:  # atomically; a linked file is written through, with a note
@@ -256,7 +269,10 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
         verb = "would reformat" if check_only else "reformatted"
         for p in changed:
             out.print(f"{verb} {p}")
-        out.print(f"{len(changed)} file(s) {verb}, {len(paths) - len(changed)} unchanged")
+        unchanged = len(paths) - len(changed) - len({d.span.path for d in problems if d.code != "E003"})
+        out.print(f"{len(changed)} file(s) {verb}, {unchanged} unchanged")
+        if problems:
+            raise RuleError(problems)
         if check_only and changed:
             raise typer.Exit(1)
     _run(go)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass
+from datetime import datetime
 
 from govindex.eval.evaluate import evaluate, score_col
 from govindex.eval.facts import frames_from_rows
@@ -28,8 +29,12 @@ class Outcome:
 
 
 def _py(e: n.Expr, coltype: str | None):
+    """A given value (checked by ``check`` to fit its column's type) as a Python value."""
     if isinstance(e, n.Number):
         return int(e.value) if coltype == "int" and e.value == int(e.value) else e.value
+    if isinstance(e, n.String) and coltype in ("date", "datetime"):
+        # One spelling for every row: the facts reader infers one format per column.
+        return datetime.fromisoformat(e.value).strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(e, (n.String, n.Bool)):
         return e.value
     if isinstance(e, n.ListLit):

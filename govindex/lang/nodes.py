@@ -115,6 +115,23 @@ class MapLit:
 Expr = Number | String | Bool | Null | Name | Call | Unary | Binary | If | ListLit | MapLit
 
 
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The sub-expressions of ``e``, in source order (none for a literal or a name)."""
+    if isinstance(e, Call):
+        return (*e.args, *(k.value for k in e.kwargs))
+    if isinstance(e, Binary):
+        return (e.left, e.right)
+    if isinstance(e, Unary):
+        return (e.operand,)
+    if isinstance(e, If):
+        return (e.cond, e.then, e.else_)
+    if isinstance(e, ListLit):
+        return e.items
+    if isinstance(e, MapLit):
+        return tuple(p.value for p in e.pairs)
+    return ()
+
+
 # ---------------------------------------------------------------- declarations
 
 

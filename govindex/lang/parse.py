@@ -5,60 +5,20 @@
 
 from __future__ import annotations
 
+import gc
+import math
 from functools import cache
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import LarkError, UnexpectedInput, VisitError
 
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.lang import nodes as n
+from govindex.lang.source import BOM, SourceError, read_source
+from govindex.lang.syntax_errors import SYNTAX_EXAMPLES, syntax_diagnostic  # noqa: F401  (re-exported)
 
 _GRAMMAR = Path(__file__).with_name("grammar.lark")
-
-# Friendly names for terminals in "expected ..." messages.
-_TERMINALS = {
-    "LBRACE": "'{'", "RBRACE": "'}'", "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'",
-    "COLON": "':'", "COMMA": "','", "EQUAL": "'='", "NAME": "a name", "STRING": 'a "string"',
-    "NUMBER": "a number", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
-    "MINUS": "'-'", "$END": "end of file",
-}
-for _kw in ("ruleset", "grading", "marker", "clean", "table", "indicator", "point", "let", "test", "under", "valid", "when",
-            "given", "expect", "if", "then", "else", "and", "or", "not", "in", "true", "false", "null"):
-    _TERMINALS[_kw.upper()] = f"'{_kw}'"
-
-# Bad examples → a label and a hint (lark's match_examples). Doubles as test data.
-SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
-    "missing ':' after a setting name": (
-        "write settings as `name: value`, e.g. `max: 10`",
-        ['indicator a "A" { max 10 }', 'point p "P" { probe count(pages) }',
-         'indicator a "A" { point p "P" { max 1 } }', 'indicator a "A" { indicator b "B" { max 1 } }'],
-    ),
-    "unclosed block": (
-        "every '{' needs a matching '}'",
-        ['indicator a "A" { max: 10', 'point p "P" { max: 1', 'indicator a "A" { point p "P" { max: 1',
-         'indicator a "A" { point p "P" { max: 1 }', 'indicator a "A" { point p "P" { max: 1 }\n'],
-    ),
-    "indicator or point without a label": (
-        'give a quoted Chinese label after the id: `indicator supply "服务供给能力" { ... }`',
-        ["indicator a { max: 10 }", "point p { max: 1 }"],
-    ),
-    "unquoted string": (
-        'strings are written in double quotes: "住房"',
-        ["ruleset x { }", 'ruleset "x" { units: units.csv }'],
-    ),
-    "missing operand": (
-        "an operator needs a value on both sides",
-        ['point p "P" { score: x + }', 'point p "P" { probe: count(pages, where: status == ) }',
-         'indicator a "A" { point p "P" { score: x + } }', 'indicator a "A" { point p "P" { score: x * } }',
-         'indicator a "A" { point p "P" { probe: count(pages, where: status == ) } }'],
-    ),
-    "missing ',' between arguments": (
-        "separate arguments with commas: f(a, b)",
-        ['point p "P" { score: linear(x cap: 3) }', 'indicator a "A" { point p "P" { score: linear(x cap: 3) } }'],
-    ),
-}
-
 
 @cache
 def _parser() -> Lark:
@@ -68,12 +28,26 @@ def _parser() -> Lark:
 
 def parse_text(text: str, path: str = "<string>") -> n.RuleFile:
     """Parse one rule file's text. Raises :class:`RuleError` (E001) on a syntax error."""
+    # A byte-order mark (Windows editors write one) is not text: editors do not count it as a column.
+    text = text.removeprefix(BOM)
     # Lark counts lines by \n only: make every line break one, so positions match what editors show.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # A parse allocates millions of small objects and frees few: the cyclic collector would walk
+    # the growing trees over and over (a third of the time on a 100,000-line file, superlinear).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse(text, path)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse(text: str, path: str) -> n.RuleFile:
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
-        raise RuleError([_syntax_diagnostic(exc, text, path)]) from None
+        raise RuleError([syntax_diagnostic(exc, text, path, _parser().parse)]) from None
     except RecursionError:
         raise RuleError([_too_deep(path)]) from None
     except LarkError as exc:  # any other lark failure is still the user's text
@@ -118,21 +92,36 @@ def _scan_comments(text: str) -> list[n.Comment]:
     return out
 
 
-def parse_file(path: Path) -> n.RuleFile:
-    """Read and parse one ``.rules`` file (UTF-8)."""
+def read_rule_text(path: Path) -> str:
+    """The text of one ``.rules`` file; E002 (at the first undecodable byte) if it cannot be read."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError([Diagnostic("E002", f"cannot read rule file: {exc}", n.Span(str(path), 0, 0, 0, 0),
-                                    "rule files are UTF-8 text")]) from None
-    return parse_text(text, str(path))
+        return read_source(path, "rule file")
+    except SourceError as exc:
+        line, col = max(exc.line, 1), max(exc.col, 1)  # the file as a whole: its first line
+        span = n.Span(str(path), line, col, line, col + 1)
+        raise RuleError([Diagnostic("E002", exc.message, span, exc.hint)]) from None
+
+
+def parse_file(path: Path) -> n.RuleFile:
+    """Read and parse one ``.rules`` file (UTF-8; regular files only, at most 16 MB)."""
+    return parse_text(read_rule_text(path), str(path))
 
 
 def rule_files(root: Path) -> list[Path]:
-    """The ``.rules`` files of a rule set directory (or the one file given), sorted."""
-    if root.is_file():
+    """The ``.rules`` entries of a rule set directory, sorted, or ``[root]`` when it is not a directory.
+
+    Entries are not filtered: a directory or FIFO named ``x.rules`` is returned so that reading
+    it reports what it is, rather than it being skipped without a word.
+    """
+    if not root.is_dir():
         return [root]
     return sorted(root.rglob("*.rules"))
+
+
+def no_rule_files(root: Path) -> Diagnostic:
+    """E003: a directory without ``.rules`` files."""
+    return Diagnostic("E003", f"no .rules files in {root}", n.Span(str(root), 0, 0, 0, 0),
+                      "a rule set is a directory of .rules files")
 
 
 def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
@@ -140,41 +129,13 @@ def parse_dir(root: Path) -> tuple[list[n.RuleFile], list[Diagnostic]]:
     files, diags = [], []
     paths = rule_files(root)
     if not paths:
-        diags.append(Diagnostic("E003", f"no .rules files in {root}", n.Span(str(root), 0, 0, 0, 0),
-                                "a rule set is a directory of .rules files"))
+        diags.append(no_rule_files(root))
     for p in paths:
         try:
             files.append(parse_file(p))
         except RuleError as exc:
             diags.extend(exc.diagnostics)
     return files, diags
-
-
-def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
-    label = None
-    try:
-        # Each example twice: as the first item of a file and after another item (LALR states differ).
-        examples = {k: v[1] + ["let z_ = 1\n" + x for x in v[1]] for k, v in SYNTAX_EXAMPLES.items()}
-        label = exc.match_examples(_parser().parse, examples, use_accepts=True)
-    except Exception:  # noqa: BLE001 - a failed label lookup must not hide the real error
-        label = None
-    hint = SYNTAX_EXAMPLES[label][0] if label else ""
-    line, col = max(exc.line, 1) if exc.line != -1 else 1, max(exc.column, 1) if exc.column != -1 else 1
-    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
-        lines = text.splitlines() or [""]
-        line, col = len(lines), len(lines[-1]) + 1
-        found = "end of file"
-    elif isinstance(exc, UnexpectedToken):
-        found = repr(str(exc.token))
-    elif isinstance(exc, UnexpectedCharacters):
-        found = repr(exc.char)
-    else:
-        found = "this"
-    expected = sorted({_TERMINALS.get(t, t) for t in getattr(exc, "expected", None) or getattr(exc, "allowed", None) or []})
-    message = f"unexpected {found}" + (f"; {label}" if label else "")
-    if expected and not hint:
-        hint = "expected " + ", ".join(expected[:8]) + (" ..." if len(expected) > 8 else "")
-    return Diagnostic("E001", message, n.Span(path, line, col, line, col + 1), hint)
 
 
 class _AstError(Exception):
@@ -333,9 +294,17 @@ class _ToAst(Transformer):
             return n.Number(-c[0].value, "-" + c[0].text, self._span(meta))
         return n.Unary("-", c[0], self._span(meta))
 
+    def _finite(self, tok: Token) -> float:
+        # 1e400 reads as inf: no later stage can compute with it, so it stops here, located.
+        v = float(tok)
+        if not math.isfinite(v):
+            raise _AstError(Diagnostic("E001", f"the number {tok} is too large", self._tok_span(tok),
+                                       "numbers must be finite: below about 1.8e308 (settings far below)"))
+        return v
+
     def number(self, c):
         tok = c[0]
-        return n.Number(float(tok), str(tok), self._tok_span(tok))
+        return n.Number(self._finite(tok), str(tok), self._tok_span(tok))
 
     def string(self, c):
         return n.String(_unquote(c[0]), self._tok_span(c[0]))
@@ -397,7 +366,7 @@ class _ToAst(Transformer):
     def pair(self, meta, c):
         tok = c[0]
         if tok.type == "NUMBER":
-            key: float | str = float(tok)
+            key: float | str = self._finite(tok)
         elif tok.type == "STRING":
             key = _unquote(tok)
         else:

@@ -1,0 +1,79 @@
+"""The shape of an expression once its lets are inlined: how many nodes, how deep.
+
+A ``let`` is copied where it is used, so a few lets that each use the previous one twice make an
+expression of millions of nodes, and a chain of hundreds one too deep for the recursive passes
+(check, compile, polars). The shape is measured before anything is expanded, each let once and
+without recursion, so measuring is linear in the rule text whatever the lets do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from govindex.lang import nodes as n
+
+# An expression with its lets inlined may have at most this many nodes and levels. The depth
+# keeps every recursive pass well within Python's recursion limit (a level costs check two
+# frames); the parser alone stops near 500 levels of written nesting.
+MAX_NODES = 20_000
+MAX_DEPTH = 300
+
+Shapes = dict[str, tuple[int, int]]  # let → (nodes, depth) with its own lets inlined
+
+
+def expanded_shape(e: n.Expr, lets: dict[str, n.Expr], shapes: Shapes) -> tuple[int, int]:
+    """(nodes, depth) of ``e`` with every let inlined — an upper bound: a column that shares a
+    let's name counts as the let. ``shapes`` memoises the lets measured so far."""
+    _measure_lets([x.id for x in _names(e) if x.id in lets], lets, shapes)
+    return _measure(e, lets, shapes)
+
+
+def lets_reached(e: n.Expr, lets: dict[str, n.Expr]) -> set[str]:
+    """Every let ``e`` uses, directly or through other lets."""
+    seen: set[str] = set()
+    todo = [x.id for x in _names(e) if x.id in lets]
+    while todo:
+        cur = todo.pop()
+        if cur not in seen:
+            seen.add(cur)
+            todo += [x.id for x in _names(lets[cur]) if x.id in lets]
+    return seen
+
+
+def _names(e: n.Expr) -> Iterator[n.Name]:
+    stack = [e]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, n.Name):
+            yield x
+        stack.extend(n.children(x))
+
+
+def _measure_lets(todo: list[str], lets: dict[str, n.Expr], shapes: Shapes) -> None:
+    # Iterative post-order over the lets a let uses: a chain of 250,000 lets must not recurse.
+    visiting: set[str] = set()
+    stack = list(todo)
+    while stack:
+        cur = stack[-1]
+        if cur in shapes:
+            stack.pop()
+        elif cur not in visiting:
+            visiting.add(cur)
+            stack += [x.id for x in _names(lets[cur]) if x.id in lets and x.id not in shapes and x.id not in visiting]
+        else:
+            shapes[cur] = _measure(lets[cur], lets, shapes)  # a let in a cycle (E205) counts as one node
+            stack.pop()
+
+
+def _measure(e: n.Expr, lets: dict[str, n.Expr], shapes: Shapes) -> tuple[int, int]:
+    size = depth = 0
+    stack = [(e, 1)]
+    while stack:
+        x, d = stack.pop()
+        if isinstance(x, n.Name) and x.id in lets:
+            s, dd = shapes.get(x.id, (1, 1))
+            size, depth = size + s, max(depth, d + dd)  # the name is a level too: its expansion is nested
+            continue
+        size, depth = size + 1, max(depth, d)
+        stack += [(c, d + 1) for c in n.children(x)]
+    return size, depth

@@ -1,0 +1,259 @@
+"""The indicator tree of a rule set: parents, levels, effective maxima, checked probes and formulas."""
+
+from __future__ import annotations
+
+import math
+
+from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
+from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
+from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
+from govindex.ir import ROOT, Node
+from govindex.lang import nodes as n
+
+INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "source"}
+POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
+              "description", "source"}
+_EPS = 1e-9
+_WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
+
+
+class Tree:
+    """Builds the indicator tree: parents, levels, effective maxima, checked probes and formulas."""
+
+    def __init__(self, ck, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
+        self.ck, self.settings, self.scope, self.decl = ck, settings, scope, decl
+        self.decls: dict[str, n.IndicatorDecl | n.PointDecl] = {}
+        self.parent: dict[str, str] = {}
+        self.children: dict[str, list[str]] = {ROOT: []}
+
+    def build(self) -> dict[str, Node]:
+        for it in self.ck.items:
+            if isinstance(it, (n.IndicatorDecl, n.PointDecl)):
+                self._collect(it, None)
+        self._attach_under()
+        out: dict[str, Node] = {}
+        total = self._amount(self.settings, "max_total", "the ruleset")
+        root_agg = self._aggregate(self.settings.get("aggregate"))
+        rspan = self.decl.span if self.decl else n.NOWHERE
+        given = "max_total" in self.settings  # when given but invalid, E207 has said so: no more
+        if total is None and root_agg in _WEIGHTED:
+            if not given:
+                self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
+                            "e.g. max_total: 100 — the children's maxima follow from their weights")
+            total = 100.0
+        elif total is None:
+            total = self._implied_total(rspan, report=not given)
+        label = text_value(self.settings.get("total_label"), "总分")
+        self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
+        return out
+
+    def _implied_total(self, span: n.Span, report: bool) -> float:
+        """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""
+        maxima = [number_value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
+                  for c in self.children[ROOT]]
+        total = sum(m for m in maxima if m is not None and not amount_problem(m))  # bad ones: E207 each
+        problem = amount_problem(total) if total > 0 else ""  # no maxima at all: E206/E210 say why
+        if problem and report:
+            self.ck.err("E207", f"the total's maximum, the sum of the first-level maxima: {problem}", span,
+                        f"set `max_total:` and scale the maxima; {AMOUNT_HINT}")
+        return total
+
+    def _amount(self, s: dict[str, n.Expr], key: str, what: str) -> float | None:
+        """A maximum, weight or total from settings ``s``; None when absent or invalid (E207 said so)."""
+        e = s.get(key)
+        if e is None:
+            return None
+        if not isinstance(e, n.Number):
+            self.ck.err("E207", f"`{key}` of {what} takes a number", e.span, f"e.g. {key}: 10")
+            return None
+        problem = amount_problem(e.value)
+        if problem:
+            self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+            return None
+        return e.value
+
+    def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
+        if d.id in self.decls or d.id == ROOT:
+            first = self.decls[d.id].span if d.id in self.decls else "reserved for the whole tree"
+            self.ck.err("E201", f"duplicate id `{d.id}`", d.span, f"first declared at {first}")
+            return
+        self.decls[d.id] = d
+        self.children.setdefault(d.id, [])
+        if parent is not None:
+            if d.under is not None:
+                self.ck.err("E207", f"`{d.id}` is nested in `{parent}` and also says `under {d.under}`", d.span,
+                            "use one or the other")
+            self.parent[d.id] = parent
+        if isinstance(d, n.IndicatorDecl):
+            for c in d.children:
+                self._collect(c, d.id)
+
+    def _attach_under(self) -> None:
+        for d in self.decls.values():
+            if d.id in self.parent:
+                continue
+            if d.under is None:
+                if isinstance(d, n.PointDecl):
+                    self.ck.err("E203", f"point `{d.id}` is outside any indicator", d.span,
+                                "nest it in an indicator or write `point id \"名称\" under <indicator> { ... }`")
+                    continue
+                self.parent[d.id] = ROOT
+            elif d.under not in self.decls or isinstance(self.decls[d.under], n.PointDecl):
+                self.ck.err("E204", f"`under {d.under}`: no indicator `{d.under}`", d.span,
+                            did_you_mean(d.under, [k for k, v in self.decls.items() if isinstance(v, n.IndicatorDecl)]))
+                continue
+            else:
+                self.parent[d.id] = d.under
+        # order children by declaration: nested first in their file order, then `under` in file order
+        for d in self.decls.values():
+            p = self.parent.get(d.id)
+            if p is not None:
+                self.children.setdefault(p, []).append(d.id)
+        for start in self.decls:
+            seen, cur = [], start
+            while cur in self.parent and cur != ROOT:
+                if cur in seen:
+                    self.ck.err("E205", f"indicators form a cycle: {' → '.join(seen + [cur])}", self.decls[start].span,
+                                "each indicator has exactly one parent")
+                    for c in seen:
+                        self.parent.pop(c, None)
+                    break
+                seen.append(cur)
+                cur = self.parent[cur]
+
+    def _aggregate(self, e: n.Expr | None) -> str:
+        if e is None:
+            return "sum"
+        if isinstance(e, n.Name) and e.id in AGGREGATORS:
+            return e.id
+        self.ck.err("E207", "unknown aggregator", e.span,
+                    did_you_mean(getattr(e, "id", ""), AGGREGATORS) or "one of " + ", ".join(AGGREGATORS))
+        return "sum"
+
+    def _policy(self, e: n.Expr | None, table: dict[str, str], default: str | None, what: str, span: n.Span) -> str:
+        if e is None:
+            if default is None:
+                self.ck.err("E209", f"{what} has no missing-data policy", span,
+                            "add `missing: zero|exclude|null` to it or to the ruleset")
+                return "zero"
+            return default
+        if isinstance(e, n.Name) and e.id in table:
+            return e.id
+        if isinstance(e, n.Null) and "null" in table:  # `null` is a keyword, not a name
+            return "null"
+        self.ck.err("E207", "unknown policy", e.span, did_you_mean(getattr(e, "id", ""), table) or "one of " + ", ".join(table))
+        return default or next(iter(table))
+
+    def _emit(self, ident, label, parent, level, max_, weight, agg, missing, span, out, settings) -> None:
+        kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
+        node_children = tuple(kids)
+        out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, agg, missing, "", None, None,
+                          node_children, span, settings)
+        if not kids:
+            if ident != ROOT:
+                self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
+            elif not self.decls:  # (declared items that failed to attach have their own errors)
+                self.ck.err("E210", "the rule set declares no indicator: there is nothing to score", span,
+                            'declare at least one: indicator id "名称" { max: … point … }')
+            return
+        kid_settings = {c: self.ck._settings(self.decls[c].settings,
+                                             POINT_KEYS if isinstance(self.decls[c], n.PointDecl) else INDICATOR_KEYS,
+                                             f"`{c}`") for c in kids}
+        maxima = self._child_maxima(ident, agg, max_, kids, kid_settings, span)
+        for c in kids:
+            d, s = self.decls[c], kid_settings[c]
+            if isinstance(d, n.PointDecl):
+                self._point(d, ident, level + 1, maxima[c], number_value(s.get("weight")), s, out)
+            else:
+                # An indicator's own null propagates unless it says otherwise (the ruleset's
+                # `missing:` is the default for points only).
+                miss = self._policy(s.get("missing"), MISSING_POLICIES, "null", f"indicator `{c}`", d.span)
+                self._emit(c, d.label, ident, level + 1, maxima[c], number_value(s.get("weight")),
+                           self._aggregate(s.get("aggregate")), miss, d.span, out, s)
+
+    def _child_maxima(self, ident, agg, max_, kids, kid_settings, span) -> dict[str, float]:
+        if agg in _WEIGHTED:
+            return self._weighted_maxima(ident, agg, max_, kids, kid_settings)
+        out: dict[str, float] = {}
+        for c in kids:
+            s = kid_settings[c]
+            if "weight" in s:
+                self.ck.err("E207", f"`{c}` sets `weight` but `{ident}` aggregates by {agg}", s["weight"].span,
+                            "weights are used by wmean, mean and geomean parents; give `max:` here")
+            m = self._amount(s, "max", f"`{c}`")
+            if m is None and "max" not in s:
+                self.ck.err("E206", f"`{c}` needs `max:`", self.decls[c].span,
+                            f"its parent `{ident}` adds up its children's maxima")
+            # NaN marks a maximum already reported: no sum check involving it, here or below.
+            out[c] = m if m is not None else math.nan
+        if not any(math.isnan(m) for m in (max_, *out.values())):
+            self._check_sum(ident, agg, max_, kids, out, span)
+        return out
+
+    def _check_sum(self, ident, agg, max_, kids, maxima: dict[str, float], span) -> None:
+        total = sum(maxima.values())
+        if agg == "sum" and not abs(total - max_) <= _EPS * max(1.0, max_):
+            where = span if ident != ROOT else (self.decl.span if self.decl else span)
+            parts = " + ".join(f"{maxima[c]:g}" for c in kids[:12]) + (" + …" if len(kids) > 12 else "")
+            self.ck.err("E202", f"children of `{ident}` add up to {total:g}, not its max {max_:g}", where,
+                        f"{parts} = {total:g}; fix a child's max, or use `aggregate: capped_sum` for bonus points")
+        if agg == "capped_sum" and total < max_ - _EPS:
+            self.ck.err("E202", f"children of `{ident}` add up to {total:g}, below its max {max_:g}", span,
+                        "the maximum can never be reached")
+
+    def _weighted_maxima(self, ident, agg, max_, kids, kid_settings) -> dict[str, float]:
+        """Children of a weighted node: each one's maximum is its weight's share of the node's."""
+        weights = {}
+        for c in kids:
+            s = kid_settings[c]
+            if "max" in s:
+                self.ck.err("E207", f"`{c}` sets `max` but `{ident}` aggregates by {agg}", s["max"].span,
+                            "children of a weighted node give `weight:`; their max follows from it")
+            w = self._amount(s, "weight", f"`{c}`")
+            if w is None and "weight" not in s and agg != "mean":
+                self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
+            # A weight already reported leaves every sibling's share unknown (NaN: no checks below).
+            weights[c] = math.nan if w is None and "weight" in s else 1.0 if w is None else w
+        tot = sum(weights.values())
+        out = {c: max_ * w / tot for c, w in weights.items()}
+        for c, m in out.items():
+            problem = amount_problem(m) if not math.isnan(m) else ""
+            if problem and "weight" in kid_settings[c]:
+                share = f"{plain(weights[c])}/{plain(tot)} of `{ident}`'s {plain(max_)}"
+                self.ck.err("E207", f"the maximum of `{c}`, its weight's share ({share}): {problem}",
+                            kid_settings[c]["weight"].span, "give the children weights of comparable size")
+                out[c] = math.nan
+        return out
+
+    def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight, s, out) -> None:
+        kind = s.get("kind")
+        if not (isinstance(kind, n.Name) and kind.id in ("technical", "manual")):
+            self.ck.err("E206" if kind is None else "E207", f"point `{d.id}` needs `kind: technical` or `kind: manual`",
+                        kind.span if kind else d.span)
+        probe, score = s.get("probe"), s.get("score")
+        ptype = None
+        if probe is None:
+            self.ck.err("E206", f"point `{d.id}` needs `probe:`", d.span, "e.g. probe: any(pages, where: has(markers, \"x\"))")
+        else:
+            probe, ptype = check_expr(probe, Ctx("probe"), self.scope)
+            if ptype not in (None, "num", "bool"):
+                self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", s["probe"].span)
+        if score is None:
+            self.ck.err("E206", f"point `{d.id}` needs `score:`", d.span, "e.g. score: presence(x)")
+        else:
+            score, stype = check_expr(score, Ctx("formula", x_type=ptype or "num"), self.scope)
+            if stype not in (None, "num", "bool"):
+                self.ck.err("E106", f"a formula yields a number, not {stype}", s["score"].span)
+        default_missing = self.settings.get("missing")
+        dm = policy_name(default_missing, MISSING_POLICIES)
+        miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
+        default_rounds = self.settings.get("rounds_policy")
+        dr = default_rounds.id if isinstance(default_rounds, n.Name) and default_rounds.id in ROUND_POLICIES else "latest"
+        rounds = self._policy(s.get("rounds"), ROUND_POLICIES, dr, f"point `{d.id}`", d.span)
+        for key in ("values", "range"):
+            v = s.get(key)
+            if v is not None and not (isinstance(v, n.ListLit) and v.items and all(isinstance(i, n.Number) for i in v.items)
+                                      and (key == "values" or len(v.items) == 2)):
+                self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
+        out[d.id] = Node(d.id, d.label, kind.id if isinstance(kind, n.Name) else "technical", parent, level, max_,
+                         weight, "", miss, rounds, probe, score, (), d.span, s)
