@@ -7,13 +7,16 @@ any is an error (warnings pass).
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
-from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
+from govindex import ir
+from govindex.check.expr import Ctx, Scope, did_you_mean, lower
 from govindex.check.functions import AGGREGATORS, COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
+from govindex.check.size import expression_size
 from govindex.diagnostics import Diagnostic, RuleError
-from govindex.ir import ROOT, Clean, Grading, Marker, Node, RuleSet, Table, Unit
+from govindex.ir import ROOT, Clean, Grading, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
 from govindex.lang.parse import parse_dir
 
@@ -54,6 +57,7 @@ class _Checker:
         self.files = files
         self.diags: list[Diagnostic] = []
         self.items = [it for f in files for it in f.items]
+        self.registry_read = False
 
     def err(self, code: str, msg: str, span: n.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, span, hint))
@@ -61,9 +65,10 @@ class _Checker:
     def run(self) -> tuple[RuleSet | None, list[Diagnostic]]:
         decl = self._ruleset_decl()
         settings = self._settings(decl.settings if decl else (), RULESET_KEYS, "ruleset")
-        tables = self._tables()
+        tables, valid_src = self._tables()
         lets = self._lets(tables)
         units, attrs = self._units(settings, decl)
+        year, groups = self._year(settings), self._groups(settings, attrs)
         unit_col = _text(settings.get("unit_column"), "unit")
         round_col = _text(settings.get("round_column"), "round")
         for t in tables.values():
@@ -81,10 +86,11 @@ class _Checker:
                          did_you_mean(_show(settings[key]), table) or "one of " + ", ".join(table))
         scope = Scope({t.name: t.columns for t in tables.values()}, lets, self.diags)
         for t in tables.values():
-            if t.valid is not None:
-                e, ty = check_expr(t.valid, Ctx("row", table=t.name), scope)
+            src = valid_src.get(t.name)
+            if src is not None:
+                e, ty = lower(src, Ctx("row", table=t.name), scope)
                 if ty not in ("bool", None):
-                    self.err("E106", f"`valid when` needs a condition, found {ty}", t.valid.span)
+                    self.err("E106", f"`valid when` needs a condition, found {ty}", src.span)
                 tables[t.name] = Table(t.name, t.columns, e, t.span)
         markers = self._markers(tables, scope)
         cleaning = self._cleaning(tables, scope)
@@ -104,7 +110,8 @@ class _Checker:
         if any(d.is_error for d in self.diags) or decl is None:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
-                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning)
+                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
+                     year, groups)
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header
@@ -168,6 +175,7 @@ class _Checker:
                 continue
             seen.add(code)
             units.append(Unit(code, (r[name_col] or "").strip(), {a: (r[a] or "").strip() for a in attrs}))
+        self.registry_read = True
         return units, attrs
 
     def _rounds(self, settings: dict[str, n.Expr], decl: n.RulesetDecl | None) -> dict[int, date]:
@@ -186,8 +194,8 @@ class _Checker:
                 out[int(p.key)] = day
         return out
 
-    def _rounding(self, settings: dict[str, n.Expr]) -> dict[str, object]:
-        out: dict[str, object] = {"mode": "half_up", "digits": 2, "at": "output"}
+    def _rounding(self, settings: dict[str, n.Expr]) -> Rounding:
+        out = Rounding()
         spec = settings.get("rounding")
         if spec is None:
             return out
@@ -197,14 +205,38 @@ class _Checker:
         for p in spec.pairs:
             v = p.value
             if p.key == "mode" and isinstance(v, n.String) and v.value in ROUNDING_MODES:
-                out["mode"] = v.value
+                out = replace(out, mode=v.value)
             elif p.key == "digits" and isinstance(v, n.Number) and 0 <= v.value <= 10 and v.value == int(v.value):
-                out["digits"] = int(v.value)
+                out = replace(out, digits=int(v.value))
             elif p.key == "at" and isinstance(v, n.String) and v.value in ("output", "points"):
-                out["at"] = v.value
+                out = replace(out, at=v.value)
             else:
                 self.err("E207", f"bad rounding entry `{p.key_text}`", p.span,
                          f"mode: one of {', '.join(ROUNDING_MODES)}; digits: 0–10; at: \"output\" or \"points\"")
+        return out
+
+    def _year(self, settings: dict[str, n.Expr]) -> int | None:
+        e = settings.get("year")
+        if e is None:
+            return None
+        if isinstance(e, n.Number) and e.value == int(e.value) and 1000 <= e.value <= 9999:
+            return int(e.value)
+        self.err("E207", "`year` is the evaluation year, a whole number", e.span, "e.g. year: 2019")
+        return None
+
+    def _groups(self, settings: dict[str, n.Expr], attrs: list[str]) -> tuple[str, ...]:
+        e = settings.get("groups")
+        if e is None:
+            return ()
+        if not isinstance(e, n.ListLit) or not all(isinstance(i, n.String) for i in e.items):
+            self.err("E207", "`groups` lists columns of the units registry, as strings", e.span,
+                     'e.g. groups: ["province", "macro_region"]')
+            return ()
+        out = tuple(i.value for i in e.items)  # type: ignore[union-attr]
+        for i in e.items:
+            if self.registry_read and i.value not in attrs:  # type: ignore[union-attr]
+                self.err("E207", f"`groups` names {i.value!r}, which is not a column of the units registry", i.span,
+                         did_you_mean(i.value, attrs) or f"registry columns: {', '.join(attrs) or 'none'}")  # type: ignore[union-attr]
         return out
 
     # ------------------------------------------------------------------ markers and cleaning
@@ -219,12 +251,12 @@ class _Checker:
         return t.id
 
     def _condition(self, e: n.Expr | None, table: str, scope: Scope, code: str, span: n.Span,
-                   key: str) -> n.Expr | None:
+                   key: str) -> ir.Expr | None:
         if e is None:
             self.err(code, f"needs `{key}:` — a condition on the table's rows", span)
             return None
         scope.used_tables.add(table)
-        out, t = check_expr(e, Ctx("row", table=table), scope)
+        out, t = lower(e, Ctx("row", table=table), scope)
         if t not in ("bool", None):
             self.err("E106", f"`{key}` needs a condition (true/false), found {t}", e.span)
         return out
@@ -285,13 +317,12 @@ class _Checker:
         if not declared:
             return
         for node in nodes.values():
-            if node.probe is None:
-                continue
-            for call, table, column, lit in _marker_literals(node.probe, tables):
-                known = declared.get((table, column))
-                if known is not None and lit not in known:
-                    self.err("W503", f"`{node.id}` tests marker {lit!r} on {table}.{column}, which no `marker` declares",
-                             call.span, did_you_mean(lit, known) or "declare it, or extraction never sets it")
+            for test in marker_tests(node.probe):
+                known = declared.get((test.table, test.column))
+                if known is not None and test.literal not in known:
+                    self.err("W503", f"`{node.id}` tests marker {test.literal!r} on {test.table}.{test.column}, "
+                             "which no `marker` declares", test.node.span,
+                             did_you_mean(test.literal, known) or "declare it, or extraction never sets it")
 
     # ------------------------------------------------------------------ grading
     def _grading(self, max_total: float | None, n_units: int) -> Grading | None:
@@ -367,8 +398,10 @@ class _Checker:
         return default
 
     # ------------------------------------------------------------------ tables and lets
-    def _tables(self) -> dict[str, Table]:
+    def _tables(self) -> tuple[dict[str, Table], dict[str, n.Expr]]:
+        """The declared tables (``valid`` not yet lowered) and their ``valid when`` as written."""
         out: dict[str, Table] = {}
+        valid: dict[str, n.Expr] = {}
         for it in self.items:
             if not isinstance(it, n.TableDecl):
                 continue
@@ -384,8 +417,10 @@ class _Checker:
                     self.err("E201", f"column `{c.name}` declared twice in `{it.name}`", c.span)
                 else:
                     cols[c.name] = c.type
-            out[it.name] = Table(it.name, cols, it.valid, it.span)
-        return out
+            out[it.name] = Table(it.name, cols, None, it.span)
+            if it.valid is not None:
+                valid[it.name] = it.valid
+        return out, valid
 
     def _lets(self, tables: dict[str, Table]) -> dict[str, n.Expr]:
         out: dict[str, n.Expr] = {}
@@ -426,36 +461,32 @@ class _Checker:
                     self.err("E401", "an expectation compares with a number or null", ex.value.span)
 
 
-def _marker_literals(e: n.Expr, tables: dict[str, Table]):
-    """(call, table, column, literal) for every literal tested against a list[str] column in a probe."""
-    def walk(x: n.Expr, table: str | None):
-        if isinstance(x, n.Call):
-            t = table
-            if x.args and isinstance(x.args[0], n.Name) and x.args[0].id in tables:
-                t = x.args[0].id
-            cols = tables[t].columns if t else {}
-            if t and x.fn in ("has", "has_any", "has_all", "coverage"):
-                col = x.args[1] if x.fn == "coverage" else x.args[0]
-                lits = x.args[2] if x.fn == "coverage" else x.args[1]
-                if isinstance(col, n.Name) and cols.get(col.id) == "list[str]":
-                    items = lits.items if isinstance(lits, n.ListLit) else (lits,)
-                    for i in items:
-                        if isinstance(i, n.String):
-                            yield x, t, col.id, i.value
-            for a in [*x.args, *(k.value for k in x.kwargs)]:
-                yield from walk(a, t)
-        elif isinstance(x, n.Binary):
-            if x.op in ("in", "not in") and table and isinstance(x.left, n.String) and isinstance(x.right, n.Name) \
-                    and tables[table].columns.get(x.right.id) == "list[str]":
-                yield x, table, x.right.id, x.left.value
-            yield from walk(x.left, table)
-            yield from walk(x.right, table)
-        elif isinstance(x, n.Unary):
-            yield from walk(x.operand, table)
-        elif isinstance(x, n.If):
-            for y in (x.cond, x.then, x.else_):
-                yield from walk(y, table)
-    yield from walk(e, None)
+@dataclass(frozen=True, slots=True)
+class MarkerTest:
+    """A literal tested against a ``list[str]`` column: ``has``, ``has_any``, ``has_all``,
+    ``"x" in column`` and ``coverage`` over a list column."""
+
+    node: ir.Expr
+    table: str
+    column: str
+    literal: str
+
+
+def marker_tests(e: ir.Expr | None) -> list[MarkerTest]:
+    """Every literal an expression tests against a list column, in reading order."""
+    out = []
+    for x in ir.walk(e):
+        col, lits = None, []
+        if isinstance(x, ir.RowCall) and x.fn in ("has", "has_any", "has_all"):
+            col, lits = x.args[0], x.literals(1)
+        elif isinstance(x, ir.Agg) and x.fn == "coverage" and x.items is not None:
+            col, lits = x.arg, [str(v) for v in x.items.values]
+        elif isinstance(x, ir.Op) and x.op in ("in", "not in") and isinstance(x.args[0], ir.Const) \
+                and isinstance(x.args[0].value, str):
+            col, lits = x.args[1], [x.args[0].value]
+        if isinstance(col, ir.Column) and col.type == "list":
+            out += [MarkerTest(x, col.table, col.name, lit) for lit in lits]
+    return out
 
 
 def _iso_date(e: n.Expr) -> date | None:
@@ -668,20 +699,25 @@ class _Tree:
         if not (isinstance(kind, n.Name) and kind.id in ("technical", "manual")):
             self.ck.err("E206" if kind is None else "E207", f"point `{d.id}` needs `kind: technical` or `kind: manual`",
                         kind.span if kind else d.span)
-        probe, score = s.get("probe"), s.get("score")
+        probe_src, score_src = s.get("probe"), s.get("score")
+        probe = score = None
         ptype = None
-        if probe is None:
+        if probe_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `probe:`", d.span, "e.g. probe: any(pages, where: has(markers, \"x\"))")
         else:
-            probe, ptype = check_expr(probe, Ctx("probe"), self.scope)
+            probe, ptype = lower(probe_src, Ctx("probe", point=d.id), self.scope)
             if ptype not in (None, "num", "bool"):
-                self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", s["probe"].span)
-        if score is None:
+                self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", probe_src.span)
+        if score_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `score:`", d.span, "e.g. score: presence(x)")
         else:
-            score, stype = check_expr(score, Ctx("formula", x_type=ptype or "num"), self.scope)
+            score, stype = lower(score_src, Ctx("formula", x_type=ptype or "num"), self.scope)
             if stype not in (None, "num", "bool"):
-                self.ck.err("E106", f"a formula yields a number, not {stype}", s["score"].span)
+                self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
+        for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
+            large = expression_size(e).warning(d.id, key)
+            if large and src is not None:
+                self.ck.err("W504", large[0], src.span, large[1])
         default_missing = self.settings.get("missing")
         dm = _policy_name(default_missing, MISSING_POLICIES)
         miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
@@ -694,4 +730,4 @@ class _Tree:
                                       and (key == "values" or len(v.items) == 2)):
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
         out[d.id] = Node(d.id, d.label, kind.id if isinstance(kind, n.Name) else "technical", parent, level, max_,
-                         weight, "", miss, rounds, probe, score, (), d.span, s)
+                         weight, "", miss, rounds, probe, score, (), d.span, s, probe_src, score_src)

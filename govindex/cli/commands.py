@@ -113,7 +113,7 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
 def _ranking(rs, wide, top: int, elapsed: float) -> None:
     from rich.table import Table
 
-    digits = int(rs.rounding["digits"])
+    digits = rs.rounding.digits
 
     l1 = [x for x in rs.indicators if x.level == 1]
     t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")

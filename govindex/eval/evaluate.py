@@ -14,7 +14,7 @@ from datetime import datetime, time
 
 import polars as pl
 
-from govindex.eval.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
+from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -124,16 +124,20 @@ def _status(plan: Plan, point: str) -> pl.Expr:
 
 def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     points = rs.points
+    for stage in plan.stages:  # unit-level values several points share, each computed once
+        df = df.with_columns(stage)
     df = df.with_columns([plan.probes[p.id].alias(value_col(p.id)) for p in points])
     df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
+    for stage in plan.all_formula_stages():
+        df = df.with_columns(stage)
     rates = []
     for p in points:
         r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
-    drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:"))]
+    drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
     df = df.with_columns(rates).drop(drop)
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
     return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
@@ -185,12 +189,11 @@ def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
 
 def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     rounding = rs.rounding
-    digits, mode = int(rounding["digits"]), str(rounding["mode"])  # type: ignore[arg-type]
     point_scores = []
     for p in rs.points:
         s = pl.col(rate_col(p.id)) * p.max
-        if rounding["at"] == "points":
-            s = round_half(s, digits, mode)
+        if rounding.at == "points":
+            s = round_half(s, rounding.digits, rounding.mode)
         if p.missing == "zero":  # the rule says missing scores 0; its status still says why
             s = s.fill_null(0.0)
         point_scores.append(s.alias(score_col(p.id)))

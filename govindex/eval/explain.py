@@ -9,9 +9,9 @@ import polars as pl
 
 from govindex.check.expr import did_you_mean
 from govindex.diagnostics import UsageError
-from govindex.eval.compile import ROUND, aggregates_in, row_filter, valid_condition, value_col
+from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
-from govindex.ir import ROOT, RuleSet, Unit
+from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
 FACT_ROWS = 3
@@ -47,8 +47,8 @@ def _tables_under(rs: RuleSet, start: str) -> set[str]:
     while stack:
         x = rs.nodes[stack.pop()]
         stack.extend(x.children)
-        if x.is_point and x.probe is not None:
-            out |= {c.args[0].id for c in aggregates_in(x.probe, rs.tables)}  # type: ignore[union-attr]
+        if x.is_point:
+            out |= {a.table for a in aggregates(x.probe)}
     return out
 
 
@@ -68,7 +68,7 @@ def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: d
         out["missing"] = x.missing
         out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
         return out
-    out.update({"probe": format_expr(x.probe), "formula": format_expr(x.score), "missing": x.missing,
+    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
                 "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
@@ -76,16 +76,21 @@ def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: d
     return out
 
 
+def _show(e: Expr | None) -> str:
+    """An expression as text, lets expanded."""
+    return format_expr(to_syntax(e)) if e is not None else ""
+
+
 def _plain(v):
     return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
 
 
-def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -> list[dict]:
+def _facts(rs: RuleSet, point: str, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) -> list[dict]:
     out = []
-    for call in aggregates_in(probe, rs.tables):
-        table = call.args[0].id
+    for agg in aggregates(probe):
+        table = agg.table
         df = unit_rows[table]
-        matched = df.filter(row_filter(rs, call, point))
+        matched = df.filter(row_filter(rs, agg))
         if rs.table_has_round(table):
             matched = matched.sort(rs.round_column, descending=True)
         show = [c for c in _SHOW if c in matched.columns]
@@ -93,8 +98,7 @@ def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -
             show = [rs.round_column, *show]
         sample = [{k: _plain(v) for k, v in r.items()} for r in matched.select(show).head(FACT_ROWS).iter_rows(named=True)]
         invalid = df.filter(~valid_condition(rs, table)) if rs.tables[table].valid is not None else df.clear()
-        out.append({"table": table, "aggregate": call.fn, "filter": format_expr(call.kwarg("where"))
-                    if call.kwarg("where") is not None else "", "matched": matched.height, "rows": sample,
+        out.append({"table": table, "aggregate": agg.fn, "filter": _show(agg.where), "matched": matched.height, "rows": sample,
                     "invalid": invalid.height,
                     "invalid_rows": [{k: _plain(v) for k, v in r.items()}
                                      for r in invalid.select(show).head(FACT_ROWS).iter_rows(named=True)]})

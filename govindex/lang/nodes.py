@@ -6,6 +6,7 @@ not layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from govindex.diagnostics import NOWHERE, Span  # noqa: F401  (re-exported: nodes carry spans)
@@ -113,6 +114,32 @@ class MapLit:
 
 
 Expr = Number | String | Bool | Null | Name | Call | Unary | Binary | If | ListLit | MapLit
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct subexpressions of ``e``, in reading order (a call's keyword values last)."""
+    if isinstance(e, Call):
+        return (*e.args, *(k.value for k in e.kwargs))
+    if isinstance(e, Binary):
+        return (e.left, e.right)
+    if isinstance(e, Unary):
+        return (e.operand,)
+    if isinstance(e, If):
+        return (e.cond, e.then, e.else_)
+    if isinstance(e, ListLit):
+        return e.items
+    if isinstance(e, MapLit):
+        return tuple(p.value for p in e.pairs)
+    return ()
+
+
+def walk(e: Expr | None) -> Iterator[Expr]:
+    """``e`` and every expression inside it, parents first, in reading order."""
+    stack = [e] if e is not None else []
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(reversed(children(x)))
 
 
 # ---------------------------------------------------------------- declarations
