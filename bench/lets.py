@@ -156,7 +156,8 @@ def main() -> None:
     units = a.units or (120 if a.case == "tiers" else 3000)
     rows = a.rows or (8000 if a.case == "tiers" else 20)
     exe = str(Path(sys.executable).with_name("govindex"))
-    print(f"| case | thresholds | tiers | units | rows/unit | score s | peak MB | status |\n|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| case | thresholds | tiers | units | rows/unit | score s | peak MB | status |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---|")
     for t in [int(x) for x in a.thresholds.split(",")]:
         rules, facts = prepare(a.case, t, a.tiers, units, rows)
         r = run([exe, "score", str(rules), "--facts", str(facts), "--format", "json"], a.timeout)
