@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 from govindex.lang import nodes as n
 
@@ -56,7 +56,7 @@ def _span() -> n.Span:
 
 # ------------------------------------------------------------------ expression IR
 
-_KEYS: dict[type, tuple[str, ...]] = {}
+_KEYS: dict[type[Expr], tuple[str, ...]] = {}
 
 
 class Expr:
@@ -64,6 +64,8 @@ class Expr:
 
     __slots__ = ("_hash",)
     _hash: int
+    type: Type  # the result type (a field of every node)
+    span: n.Span  # where it is written (a field of every node, not compared)
 
     def _key(self) -> tuple[object, ...]:
         cls = type(self)
@@ -81,14 +83,9 @@ class Expr:
     def __eq__(self, other: object) -> bool:
         if self is other:
             return True
-        if type(other) is not type(self) or self._hash != other._hash:  # type: ignore[attr-defined]
+        if not isinstance(other, Expr) or type(other) is not type(self) or self._hash != other._hash:
             return False
-        return self._key() == other._key()  # type: ignore[attr-defined]
-
-    @property
-    def result(self) -> Type:
-        """The node's result type."""
-        return self.type  # type: ignore[attr-defined, no-any-return]
+        return self._key() == other._key()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -242,18 +239,18 @@ def children(e: Expr) -> tuple[Expr, ...]:
     return _CHILDREN[type(e)](e)
 
 
-_CHILDREN: dict[type, Callable[[Expr], tuple[Expr, ...]]] = {
+_CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Const: lambda e: (),
     Column: lambda e: (),
     X: lambda e: (),
-    ListConst: lambda e: e.items,  # type: ignore[attr-defined]
-    MapConst: lambda e: tuple(v for _, v in e.pairs),  # type: ignore[attr-defined]
-    Op: lambda e: e.args,  # type: ignore[attr-defined]
-    Cond: lambda e: (e.cond, e.then, e.else_),  # type: ignore[attr-defined]
-    RowCall: lambda e: e.args,  # type: ignore[attr-defined]
-    Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),  # type: ignore[attr-defined]
-    Formula: lambda e: e.args,  # type: ignore[attr-defined]
-    Steps: lambda e: (e.arg, e.table),  # type: ignore[attr-defined]
+    ListConst: lambda e: e.items,
+    MapConst: lambda e: tuple(v for _, v in e.pairs),
+    Op: lambda e: e.args,
+    Cond: lambda e: (e.cond, e.then, e.else_),
+    RowCall: lambda e: e.args,
+    Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
+    Formula: lambda e: e.args,
+    Steps: lambda e: (e.arg, e.table),
 }
 
 
@@ -321,20 +318,19 @@ def _map_syntax(e: MapConst, go: Callable[[Expr], n.Expr]) -> n.Expr:
     return n.MapLit(tuple(n.Pair(k, go(v), t) for (k, v), t in zip(e.pairs, texts)), e.span)
 
 
-_SYNTAX: dict[type, Callable[[object, Callable[[Expr], n.Expr]], n.Expr]] = {
-    Const: lambda e, go: _const_syntax(e),  # type: ignore[arg-type]
-    Column: lambda e, go: n.Name(e.name, e.span),  # type: ignore[attr-defined]
-    X: lambda e, go: n.Name("x", e.span),  # type: ignore[attr-defined]
-    ListConst: lambda e, go: n.ListLit(tuple(go(i) for i in e.items), e.span),  # type: ignore[attr-defined]
-    MapConst: _map_syntax,  # type: ignore[dict-item]
-    Op: _op_syntax,  # type: ignore[dict-item]
-    Cond: lambda e, go: n.If(go(e.cond), go(e.then), go(e.else_), e.span),  # type: ignore[attr-defined]
-    RowCall: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), (), e.span),  # type: ignore[attr-defined]
-    Agg: _agg_syntax,  # type: ignore[dict-item]
-    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args),  # type: ignore[attr-defined]
-                                  tuple(n.Kwarg(k, go(v)) for k, v in e.params), e.span),  # type: ignore[attr-defined]
-    Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (),  # type: ignore[attr-defined]
-                                e.span),  # type: ignore[attr-defined]
+_SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
+    Const: lambda e, go: _const_syntax(e),
+    Column: lambda e, go: n.Name(e.name, e.span),
+    X: lambda e, go: n.Name("x", e.span),
+    ListConst: lambda e, go: n.ListLit(tuple(go(i) for i in e.items), e.span),
+    MapConst: _map_syntax,
+    Op: _op_syntax,
+    Cond: lambda e, go: n.If(go(e.cond), go(e.then), go(e.else_), e.span),
+    RowCall: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), (), e.span),
+    Agg: _agg_syntax,
+    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
+                                  e.span),
+    Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
 }
 
 

@@ -10,6 +10,7 @@ import csv
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar, cast
 
 from govindex import ir
 from govindex.check.expr import Ctx, Scope, did_you_mean, lower
@@ -31,6 +32,7 @@ INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "sourc
 POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
+_T = TypeVar("_T")
 
 
 def load(root: Path) -> RuleSet:
@@ -205,11 +207,11 @@ class _Checker:
         for p in spec.pairs:
             v = p.value
             if p.key == "mode" and isinstance(v, n.String) and v.value in ROUNDING_MODES:
-                out = replace(out, mode=v.value)
+                out = replace(out, mode=cast(ir.RoundingMode, v.value))
             elif p.key == "digits" and isinstance(v, n.Number) and 0 <= v.value <= 10 and v.value == int(v.value):
                 out = replace(out, digits=int(v.value))
             elif p.key == "at" and isinstance(v, n.String) and v.value in ("output", "points"):
-                out = replace(out, at=v.value)
+                out = replace(out, at="output" if v.value == "output" else "points")
             else:
                 self.err("E207", f"bad rounding entry `{p.key_text}`", p.span,
                          f"mode: one of {', '.join(ROUNDING_MODES)}; digits: 0–10; at: \"output\" or \"points\"")
@@ -228,16 +230,16 @@ class _Checker:
         e = settings.get("groups")
         if e is None:
             return ()
-        if not isinstance(e, n.ListLit) or not all(isinstance(i, n.String) for i in e.items):
+        items = _items(e, n.String)
+        if items is None:
             self.err("E207", "`groups` lists columns of the units registry, as strings", e.span,
                      'e.g. groups: ["province", "macro_region"]')
             return ()
-        out = tuple(i.value for i in e.items)  # type: ignore[union-attr]
-        for i in e.items:
-            if self.registry_read and i.value not in attrs:  # type: ignore[union-attr]
+        for i in items:
+            if self.registry_read and i.value not in attrs:
                 self.err("E207", f"`groups` names {i.value!r}, which is not a column of the units registry", i.span,
-                         did_you_mean(i.value, attrs) or f"registry columns: {', '.join(attrs) or 'none'}")  # type: ignore[union-attr]
-        return out
+                         did_you_mean(i.value, attrs) or f"registry columns: {', '.join(attrs) or 'none'}")
+        return tuple(i.value for i in items)
 
     # ------------------------------------------------------------------ markers and cleaning
     def _row_table(self, s: dict[str, n.Expr], key: str, tables: dict[str, Table], span: n.Span, code: str,
@@ -286,7 +288,8 @@ class _Checker:
             if table is None:
                 continue
             scope.used_tables.add(table)
-            when, dedupe = None, ()
+            when: ir.Expr | None = None
+            dedupe: tuple[str, ...] = ()
             if ("drop_when" in s) == ("dedupe" in s):
                 self.err("E213", f"clean `{c.id}` needs exactly one of `drop_when:` and `dedupe:`", c.span,
                          'drop_when: contains_any(url, ["/ad/"])  or  dedupe: [content_hash]')
@@ -295,15 +298,16 @@ class _Checker:
                 when = self._condition(s["drop_when"], table, scope, "E213", c.span, "drop_when")
             else:
                 d = s["dedupe"]
-                if not isinstance(d, n.ListLit) or not d.items or not all(isinstance(i, n.Name) for i in d.items):
+                names = _items(d, n.Name)
+                if not names:
                     self.err("E213", "`dedupe` lists the columns whose equal values make a duplicate", d.span,
                              "e.g. dedupe: [content_hash]")
                     continue
-                dedupe = tuple(i.id for i in d.items)  # type: ignore[union-attr]
-                for i in d.items:
-                    if i.id not in tables[table].columns:  # type: ignore[union-attr]
-                        self.err("E102", f"table `{table}` has no column `{i.id}`", i.span,  # type: ignore[union-attr]
-                                 did_you_mean(i.id, tables[table].columns))  # type: ignore[union-attr]
+                dedupe = tuple(i.id for i in names)
+                for i in names:
+                    if i.id not in tables[table].columns:
+                        self.err("E102", f"table `{table}` has no column `{i.id}`", i.span,
+                                 did_you_mean(i.id, tables[table].columns))
             if c.id in out:
                 self.err("E201", f"clean `{c.id}` declared twice", c.span)
             else:
@@ -343,10 +347,11 @@ class _Checker:
         subs = s.get("sublevels")
         sublevels: set[str] = set()
         if subs is not None:
-            if not isinstance(subs, n.ListLit) or not all(isinstance(i, n.String) for i in subs.items):
+            sub_items = _items(subs, n.String)
+            if sub_items is None:
                 self.err("E211", "`sublevels` lists class ids as strings", subs.span, 'e.g. sublevels: ["A", "B", "C"]')
             else:
-                for i in subs.items:
+                for i in sub_items:
                     if i.value not in ids:
                         self.err("E211", f"`sublevels` names unknown class {i.value!r}", i.span, did_you_mean(i.value, ids))
                     sublevels.add(i.value)
@@ -361,7 +366,8 @@ class _Checker:
                      e.span if e is not None else span,
                      'e.g. classes: {A: "创新领先", B: "积极追赶", C: "稳步推进", D: "亟待发展"}')
             return []
-        return [(str(p.key if not isinstance(p.key, float) else p.key_text), p.value.value) for p in e.pairs]
+        return [(str(p.key if not isinstance(p.key, float) else p.key_text), p.value.value) for p in e.pairs
+                if isinstance(p.value, n.String)]
 
     def _grading_cuts(self, method: str, e: n.Expr | None, ids: list[str], max_total: float | None,
                       span: n.Span) -> dict[str, float]:
@@ -373,7 +379,7 @@ class _Checker:
             self.err("E211", "thresholds need `cuts:` — the lowest total of each class but the last",
                      e.span if e is not None else span, "e.g. cuts: {A: 80, B: 60, C: 45}")
             return {}
-        cuts = {str(p.key): p.value.value for p in e.pairs}
+        cuts = {str(p.key): p.value.value for p in e.pairs if isinstance(p.value, n.Number)}
         for p in e.pairs:
             if str(p.key) not in ids[:-1]:
                 self.err("E211", f"cut for {p.key_text}: not a class, or the last class (which takes the rest)", p.span,
@@ -432,7 +438,8 @@ class _Checker:
         return out
 
     # ------------------------------------------------------------------ inline tests
-    def _tests(self, tests: list[n.TestDecl], tables: dict[str, Table], nodes: dict[str, Node], units) -> None:
+    def _tests(self, tests: list[n.TestDecl], tables: dict[str, Table], nodes: dict[str, Node],
+               units: list[Unit]) -> None:
         names: dict[str, n.TestDecl] = {}
         codes = {u.code for u in units}
         for t in tests:
@@ -489,6 +496,13 @@ def marker_tests(e: ir.Expr | None) -> list[MarkerTest]:
     return out
 
 
+def _items(e: n.Expr | None, kind: type[_T]) -> list[_T] | None:
+    """The items of a list literal when each is a ``kind`` (a string, a name), else None."""
+    if not isinstance(e, n.ListLit) or not all(isinstance(i, kind) for i in e.items):
+        return None
+    return [i for i in e.items if isinstance(i, kind)]
+
+
 def _iso_date(e: n.Expr) -> date | None:
     if not isinstance(e, n.String):
         return None
@@ -516,7 +530,7 @@ def _policy_name(e: n.Expr | None, table: dict[str, str]) -> str | None:
     return e.id if isinstance(e, n.Name) and e.id in table else None
 
 
-def _let_span(items, name: str) -> n.Span:
+def _let_span(items: list[n.Item], name: str) -> n.Span:
     for it in items:
         if isinstance(it, n.LetDecl) and it.name == name:
             return it.span
@@ -590,7 +604,8 @@ class _Tree:
             if p is not None:
                 self.children.setdefault(p, []).append(d.id)
         for start in self.decls:
-            seen, cur = [], start
+            seen: list[str] = []
+            cur = start
             while cur in self.parent and cur != ROOT:
                 if cur in seen:
                     self.ck.err("E205", f"indicators form a cycle: {' → '.join(seen + [cur])}", self.decls[start].span,
@@ -601,11 +616,11 @@ class _Tree:
                 seen.append(cur)
                 cur = self.parent[cur]
 
-    def _aggregate(self, e: n.Expr | None) -> str:
+    def _aggregate(self, e: n.Expr | None) -> ir.Aggregator:
         if e is None:
             return "sum"
         if isinstance(e, n.Name) and e.id in AGGREGATORS:
-            return e.id
+            return cast(ir.Aggregator, e.id)
         self.ck.err("E207", "unknown aggregator", e.span,
                     did_you_mean(getattr(e, "id", ""), AGGREGATORS) or "one of " + ", ".join(AGGREGATORS))
         return "sum"
@@ -624,10 +639,12 @@ class _Tree:
         self.ck.err("E207", "unknown policy", e.span, did_you_mean(getattr(e, "id", ""), table) or "one of " + ", ".join(table))
         return default or next(iter(table))
 
-    def _emit(self, ident, label, parent, level, max_, weight, agg, missing, span, out, settings) -> None:
+    def _emit(self, ident: str, label: str, parent: str | None, level: int, max_: float, weight: float | None,
+              agg: ir.Aggregator, missing: str, span: n.Span, out: dict[str, Node], settings: dict[str, n.Expr]) -> None:
         kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
         node_children = tuple(kids)
-        out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, agg, missing, "", None, None,
+        out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, agg, cast(ir.MissingPolicy, missing), "",
+                          None, None,
                           node_children, span, settings)
         if not kids:
             if ident != ROOT:
@@ -648,7 +665,8 @@ class _Tree:
                 self._emit(c, d.label, ident, level + 1, maxima[c], _num(s.get("weight")),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
-    def _child_maxima(self, ident, agg, max_, kids, kid_settings, span) -> dict[str, float]:
+    def _child_maxima(self, ident: str, agg: str, max_: float, kids: list[str], kid_settings: dict[str, dict[str, n.Expr]],
+                      span: n.Span) -> dict[str, float]:
         out: dict[str, float] = {}
         if agg in ("wmean", "mean", "geomean"):
             weights = {}
@@ -694,7 +712,8 @@ class _Tree:
                         "the maximum can never be reached")
         return out
 
-    def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight, s, out) -> None:
+    def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight: float | None, s: dict[str, n.Expr],
+               out: dict[str, Node]) -> None:
         kind = s.get("kind")
         if not (isinstance(kind, n.Name) and kind.id in ("technical", "manual")):
             self.ck.err("E206" if kind is None else "E207", f"point `{d.id}` needs `kind: technical` or `kind: manual`",
@@ -729,5 +748,6 @@ class _Tree:
             if v is not None and not (isinstance(v, n.ListLit) and v.items and all(isinstance(i, n.Number) for i in v.items)
                                       and (key == "values" or len(v.items) == 2)):
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
-        out[d.id] = Node(d.id, d.label, kind.id if isinstance(kind, n.Name) else "technical", parent, level, max_,
-                         weight, "", miss, rounds, probe, score, (), d.span, s, probe_src, score_src)
+        out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
+                         max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
+                         d.span, s, probe_src, score_src)

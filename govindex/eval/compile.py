@@ -23,7 +23,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -255,9 +255,9 @@ _ROW_FNS: dict[str, Callable[[_Row, ir.RowCall], pl.Expr]] = {
     "present": lambda r, e: r.expr(e.args[0]).is_not_null(),
 }
 
-_ROW_NODES: dict[type, Callable[[_Row, ir.Expr], pl.Expr]] = {  # type: ignore[dict-item]
-    ir.Column: lambda r, e: pl.col(e.name),  # type: ignore[attr-defined]
-    ir.Const: lambda r, e: _const(e),  # type: ignore[arg-type]
+_ROW_NODES: dict[type[ir.Expr], Callable[[_Row, Any], pl.Expr]] = {
+    ir.Column: lambda r, e: pl.col(e.name),
+    ir.Const: lambda r, e: _const(e),
     ir.Op: _row_op,
     ir.Cond: _row_cond,
     ir.RowCall: _row_call,
@@ -383,9 +383,10 @@ def _or_words(rc: _RowCols, column: str, literals: list[str], where: ir.Expr | N
     out = []
     for lit in literals:
         word, mask = rc.plan.bits.locate(rc.table, column, lit)
-        src = f"b:{column}:{word}"
-        ored = rc.col(("or-word", where, column, word),
-                      lambda src=src: pl.when(rc.cond_raw(where)).then(pl.col(src)).otherwise(0)).bitwise_or()
+
+        def make(src: str = f"b:{column}:{word}") -> pl.Expr:
+            return pl.when(rc.cond_raw(where)).then(pl.col(src)).otherwise(0)
+        ored = rc.col(("or-word", where, column, word), make).bitwise_or()
         out.append((ored.fill_null(0) & mask) != 0)
     return out
 
@@ -535,14 +536,14 @@ def _unit_formula(u: _Unit, e: ir.Formula) -> pl.Expr:
     return fn(u, e)
 
 
-_UNIT_NODES: dict[type, Callable[[_Unit, ir.Expr], pl.Expr]] = {  # type: ignore[dict-item]
-    ir.Const: lambda u, e: _unit_const(e),  # type: ignore[arg-type]
+_UNIT_NODES: dict[type[ir.Expr], Callable[[_Unit, Any], pl.Expr]] = {
+    ir.Const: lambda u, e: _unit_const(e),
     ir.X: _unit_x,
     ir.Op: _unit_op,
-    ir.Cond: lambda u, e: pl.when(u.expr(e.cond)).then(u.expr(e.then)).otherwise(u.expr(e.else_)),  # type: ignore[attr-defined]
-    ir.Agg: lambda u, e: u.aggregate(e),  # type: ignore[arg-type]
+    ir.Cond: lambda u, e: pl.when(u.expr(e.cond)).then(u.expr(e.then)).otherwise(u.expr(e.else_)),
+    ir.Agg: lambda u, e: u.aggregate(e),
     ir.Formula: _unit_formula,
-    ir.Steps: lambda u, e: _steps(u, e),  # type: ignore[arg-type]
+    ir.Steps: lambda u, e: _steps(u, e),
 }
 
 
@@ -606,12 +607,12 @@ def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
 def _steps(u: _Unit, e: ir.Steps) -> pl.Expr:
     x = _num(u.expr(e.arg))
     pairs = sorted(((t, u.expr(rate)) for t, rate in e.table.pairs), key=lambda kv: kv[0], reverse=not e.down)
-    chain = None
-    for t, rate in pairs:
-        test = (x <= t) if e.down else (x >= t)
-        chain = pl.when(test).then(rate) if chain is None else chain.when(test).then(rate)
-    if chain is None:
+    if not pairs:
         return pl.lit(0.0)
+    tests = [((x <= t) if e.down else (x >= t), rate) for t, rate in pairs]
+    chain = pl.when(tests[0][0]).then(tests[0][1])
+    for test, rate in tests[1:]:
+        chain = chain.when(test).then(rate)  # type: ignore[assignment]
     return pl.when(x.is_null()).then(None).otherwise(chain.otherwise(0.0))
 
 

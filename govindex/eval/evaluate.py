@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 
@@ -53,7 +54,7 @@ class Scores:
 Source = pl.LazyFrame | list[pl.LazyFrame]
 
 
-def evaluate(rs: RuleSet, sources: dict[str, Source], rounds: list[int] | None = None,
+def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | None = None,
              plan: Plan | None = None, executor: Executor | None = None) -> Scores:
     """Score every unit of ``rs`` from ``sources``: table name → a lazy frame, or a list of lazy
     frames over partitions holding disjoint units (see :func:`govindex.eval.facts.partitions`), whose
@@ -93,14 +94,14 @@ def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_id
     return lf.group_by(keys).agg(plan.agg_exprs[table])
 
 
-def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids: list[int],
+def _probe_frame(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], round_ids: list[int],
                  executor: Executor | None) -> pl.DataFrame:
     used = [t for t in rs.tables if plan.aggs[t]]
     if executor is None and not any(isinstance(sources[t], list) for t in used):
         queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
         frames = pl.collect_all(queries, engine="streaming") if queries else []
     else:
-        parts = [(t, lf) for t in used for lf in (sources[t] if isinstance(sources[t], list) else [sources[t]])]
+        parts = [(t, lf) for t in used for lf in _parts(sources[t])]
         results = (executor or InProcess()).map(collect_query, [_table_query(rs, plan, t, lf, round_ids)
                                                                 for t, lf in parts])
         frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
@@ -110,6 +111,10 @@ def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids:
         on = ["code", ROUND] if rs.table_has_round(t) else ["code"]
         base = base.join(df, on=on, how="left")
     return base.sort(["code", ROUND])
+
+
+def _parts(source: Source) -> list[pl.LazyFrame]:
+    return source if isinstance(source, list) else [source]
 
 
 def _status(plan: Plan, point: str) -> pl.Expr:

@@ -3,7 +3,9 @@ that matched (with their source URL or manual entry)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -28,7 +30,7 @@ def find_unit(rs: RuleSet, key: str) -> Unit:
     return u
 
 
-def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict:
+def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict[str, Any]:
     """The trace as a JSON-ready dict."""
     rs = sc.rs
     start = node or ROOT
@@ -59,9 +61,10 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
     return out
 
 
-def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: dict) -> dict:
+def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
+          unit_rows: dict[str, pl.DataFrame]) -> dict[str, Any]:
     x = rs.nodes[ident]
-    out: dict = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
+    out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
                  "score": row[score_col(x.id)]}
     if not x.is_point:
         out["aggregate"] = x.aggregate
@@ -72,7 +75,7 @@ def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: d
                 "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
-    out["facts"] = _facts(rs, x.id, x.probe, unit_rows)
+    out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
 
 
@@ -81,11 +84,11 @@ def _show(e: Expr | None) -> str:
     return format_expr(to_syntax(e)) if e is not None else ""
 
 
-def _plain(v):
+def _plain(v: object) -> object:
     return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
 
 
-def _facts(rs: RuleSet, point: str, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) -> list[dict]:
+def _facts(rs: RuleSet, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) -> list[dict[str, Any]]:
     out = []
     for agg in aggregates(probe):
         table = agg.table
@@ -108,7 +111,7 @@ def _facts(rs: RuleSet, point: str, probe: Expr | None, unit_rows: dict[str, pl.
 # ------------------------------------------------------------------ text rendering
 
 
-def render_text(doc: dict, fmt_num) -> str:
+def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> str:
     u = doc["unit"]
     extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
     lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})",
@@ -117,7 +120,7 @@ def render_text(doc: dict, fmt_num) -> str:
     return "\n".join(lines)
 
 
-def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
+def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
     pad = "  " * depth
     score = f"{f(x['score'])} / {x['max']:g}"
     if x["kind"] == "indicator":
@@ -145,7 +148,7 @@ def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
                 lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
 
 
-def _v(v) -> str:
+def _v(v: object) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):

@@ -14,6 +14,7 @@ Columns are those the rule set declares for ``T``, cast to the declared types.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -95,7 +96,7 @@ def _scan_csv(path: Path, want: dict[str, pl.DataType], declared: dict[str, str]
     return lf.select(exprs)
 
 
-def frames_from_rows(rs: RuleSet, rows: dict[str, list[dict]]) -> dict[str, pl.LazyFrame]:
+def frames_from_rows(rs: RuleSet, rows: dict[str, list[dict[str, Any]]]) -> dict[str, pl.LazyFrame]:
     """In-memory tables (inline tests): every declared table, empty unless rows are given."""
     out = {}
     for t in rs.tables:

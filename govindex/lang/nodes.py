@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from govindex.diagnostics import NOWHERE, Span  # noqa: F401  (re-exported: nodes carry spans)
+from govindex.diagnostics import NOWHERE as NOWHERE  # re-exported: nodes carry spans
+from govindex.diagnostics import Span as Span
 
 
 def _span() -> Span:
