@@ -35,6 +35,7 @@ Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "ma
 MissingPolicy = Literal["zero", "exclude", "null"]
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
 RoundingMode = Literal["half_up", "half_even", "down", "up"]
+GradingMethod = Literal["difference_trend", "thresholds"]
 
 # Types of the language: num, bool, str, datetime, list (a list[str] column), strs (a list of
 # string literals), nums (a list of number literals), map (a {number: rate} table), null.
@@ -397,7 +398,7 @@ class Grading:
     """How totals become classes: ``difference_trend`` breaks or fixed ``thresholds``."""
 
     label: str
-    method: str  # difference_trend | thresholds
+    method: GradingMethod
     classes: tuple[tuple[str, str], ...]  # (id, label), from the best class down
     sublevels: frozenset[str]  # classes split evenly into three (A+, A, A-)
     cuts: dict[str, float]  # thresholds: lowest total of each class but the last

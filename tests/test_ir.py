@@ -308,3 +308,30 @@ def test_plan_has_no_python_callbacks():
     text = " ".join(str(e) for e in [*plan.probes.values(), *plan.formulas.values()])
     assert "map_elements" not in text and "python" not in text.lower()
     assert isinstance(pl.select(pl.lit(1)).item(), int)
+
+
+CURVE = """let level = mean(t, n)
+let z = (log(level) - 1) / 0.8
+let inner = 1.5976 * z + 0.070566 * z * z * z
+let tail = 1 / (1 + inner * inner)
+let cdf = if inner >= 0 then 1 - tail / 2 else tail / 2
+let floored = steps(cdf, {0: 0, 0.2: 0.2, 0.4: 0.4, 0.6: 0.6, 0.8: 0.8})
+""" + _points(["cdf", "floored", "(floored + cdf) / 2", "minmax(level) + 0 * cdf"]).replace(
+    "score: x\n  }\n}", "score: steps(log(x + 1), {0.1: 0.5, 0.2: 1})\n  }\n}")
+
+
+def test_staging_changes_no_value(tmp_path, monkeypatch):
+    """The same rule set scored with shared nodes staged as columns and with everything inlined."""
+    import random
+
+    from govindex.eval import compile as compile_module
+
+    rs = load(_write(tmp_path, CURVE))
+    rng = random.Random(10)
+    rows = [{"unit": u, "round": 1, "n": rng.lognormvariate(1, 0.8)} for u in ("A1", "A2") for _ in range(5)]
+    staged = evaluate(rs, frames_from_rows(rs, {"t": rows}), [1])
+    assert compile_rules(rs).stages
+    monkeypatch.setattr(compile_module, "_computed", lambda e: False)
+    assert not compile_rules(rs).stages
+    inlined = evaluate(rs, frames_from_rows(rs, {"t": rows}), [1])
+    assert staged.units.equals(inlined.units) and staged.rounds.equals(inlined.rounds)

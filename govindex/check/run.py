@@ -358,7 +358,8 @@ class _Checker:
         cuts = self._grading_cuts(method.id, s.get("cuts"), ids, max_total, g.span)
         window = self._grading_int(s.get("window"), 5)
         min_class = self._grading_int(s.get("min_class"), max(1, round(n_units * 0.03)))
-        return Grading(g.label, method.id, tuple(classes), frozenset(sublevels), cuts, window, min_class, g.span)
+        return Grading(g.label, cast(ir.GradingMethod, method.id), tuple(classes), frozenset(sublevels), cuts, window,
+                       min_class, g.span)
 
     def _grading_classes(self, e: n.Expr | None, span: n.Span) -> list[tuple[str, str]]:
         if not isinstance(e, n.MapLit) or len(e.pairs) < 2 or not all(isinstance(p.value, n.String) for p in e.pairs):
