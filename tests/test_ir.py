@@ -335,3 +335,23 @@ def test_staging_changes_no_value(tmp_path, monkeypatch):
     assert not compile_rules(rs).stages
     inlined = evaluate(rs, frames_from_rows(rs, {"t": rows}), [1])
     assert staged.units.equals(inlined.units) and staged.rounds.equals(inlined.rounds)
+
+
+@pytest.mark.parametrize("down", [False, True])
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 7, 64])
+def test_steps_search_picks_what_the_chain_picks(down, size):
+    """The binary search of `steps` against the when/then chain it replaces, at and around every
+    threshold, and at null, NaN and ±inf."""
+    from govindex.eval.compile import _search
+
+    thresholds = sorted({round(0.37 * k * k - 3 * k, 3) for k in range(size)})
+    pairs = [(t, pl.lit(float(k + 1))) for k, t in enumerate(thresholds)]
+    xs = [None, float("nan"), float("inf"), -float("inf")] + [t + d for t in thresholds for d in (-1e-9, 0, 1e-9)]
+    x = pl.col("x")
+    chain = pl.lit(0.0)
+    for t, rate in (pairs[::-1] if down else pairs):  # wrapped last = tested first: the engine's old order
+        test = (x <= t) if down else (x >= t)
+        chain = pl.when(test).then(rate).otherwise(chain)
+    tree = _search(x, pairs, 0, len(pairs), pl.lit(0.0), down)
+    df = pl.DataFrame({"x": xs}, schema={"x": pl.Float64}).select(chain.alias("chain"), tree.alias("tree"))
+    assert df["chain"].to_list() == df["tree"].to_list()

@@ -21,6 +21,7 @@ from govindex import ir
 from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Param, Signature
 from govindex.diagnostics import Diagnostic
 from govindex.lang import nodes as n
+from govindex.lang.fmt import format_expr
 
 COLUMN_TYPE = {"str": "str", "int": "num", "float": "num", "bool": "bool", "date": "datetime",
                "datetime": "datetime", "list[str]": "list"}
@@ -472,18 +473,12 @@ def _fits(sc: Scope, e: n.Expr, x: ir.Expr | None, have: str | None, p: Param, f
         return True
     hint = ""
     if want in ("strs", "nums") and isinstance(x, ir.Const) and x.type in ("str", "num"):
-        hint = f"write a list, even of one: [{_show(e)}]"
+        hint = f"write a list, even of one: [{format_expr(e)}]"
     elif want == "map":
         hint = "e.g. {10: 0.5, 50: 1}"
     _err(sc, "E106", f"argument `{p.name}` of `{fn}` must be {_TYPE_WORDS.get(want, want)}, "
          f"found {_TYPE_WORDS.get(have, have)}", e.span, hint)
     return False
-
-
-def _show(e: n.Expr) -> str:
-    from govindex.lang.fmt import format_expr
-
-    return format_expr(e)
 
 
 _TYPE_WORDS = {"num": "a number", "bool": "true/false", "str": "text", "datetime": "a date", "list": "a list column",

@@ -606,14 +606,27 @@ def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
 
 def _steps(u: _Unit, e: ir.Steps) -> pl.Expr:
     x = _num(u.expr(e.arg))
-    pairs = sorted(((t, u.expr(rate)) for t, rate in e.table.pairs), key=lambda kv: kv[0], reverse=not e.down)
+    pairs = sorted(((t, u.expr(rate)) for t, rate in e.table.pairs), key=lambda kv: kv[0])
     if not pairs:
         return pl.lit(0.0)
-    tests = [((x <= t) if e.down else (x >= t), rate) for t, rate in pairs]
-    chain = pl.when(tests[0][0]).then(tests[0][1])
-    for test, rate in tests[1:]:
-        chain = chain.when(test).then(rate)  # type: ignore[assignment]
-    return pl.when(x.is_null()).then(None).otherwise(chain.otherwise(0.0))
+    return pl.when(x.is_null()).then(None).otherwise(_search(x, pairs, 0, len(pairs), pl.lit(0.0), e.down))
+
+
+def _search(x: pl.Expr, pairs: list[tuple[float, pl.Expr]], lo: int, hi: int, beyond: pl.Expr,
+            down: bool) -> pl.Expr:
+    """The rate of the highest threshold of ``pairs[lo:hi]`` that ``x`` reaches (``down``: the
+    lowest that ``x`` stays within), ``beyond`` when none does: a binary search as nested
+    when/then, log₂(T) deep — a chain of T when/thens costs polars time and memory quadratic
+    in T. The test is monotone in the threshold, so both pick the same rate, NaN included."""
+    if lo == hi:
+        return beyond
+    mid = (lo + hi) // 2
+    t, rate = pairs[mid]
+    if down:
+        return pl.when(x <= t).then(_search(x, pairs, lo, mid, rate, down)) \
+            .otherwise(_search(x, pairs, mid + 1, hi, beyond, down))
+    return pl.when(x >= t).then(_search(x, pairs, mid + 1, hi, rate, down)) \
+        .otherwise(_search(x, pairs, lo, mid, beyond, down))
 
 
 def _variadic(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
