@@ -355,3 +355,9 @@ def test_steps_search_picks_what_the_chain_picks(down, size):
     tree = _search(x, pairs, 0, len(pairs), pl.lit(0.0), down)
     df = pl.DataFrame({"x": xs}, schema={"x": pl.Float64}).select(chain.alias("chain"), tree.alias("tree"))
     assert df["chain"].to_list() == df["tree"].to_list()
+
+
+def test_a_large_table_warns_once(tmp_path):
+    rs, diags = check(_write(tmp_path, _tiers(2, MAX_THRESHOLDS + 10), TIERS))
+    # three `steps` lets with the same table, three points reading them: one warning, at the first
+    assert rs is not None and [(d.code, d.span.line) for d in diags] == [("W504", 5)]

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 from govindex import ir
 from govindex.check.expr import Ctx, Scope, did_you_mean, lower
 from govindex.check.functions import AGGREGATORS, COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
-from govindex.check.size import expression_size
+from govindex.check.size import large
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.ir import ROOT, Clean, Grading, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
@@ -544,6 +544,7 @@ class _Tree:
     def __init__(self, ck: _Checker, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
         self.ck, self.settings, self.scope, self.decl = ck, settings, scope, decl
         self.decls: dict[str, n.IndicatorDecl | n.PointDecl] = {}
+        self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
         self.parent: dict[str, str] = {}
         self.children: dict[str, list[str]] = {ROOT: []}
 
@@ -735,9 +736,8 @@ class _Tree:
             if stype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
-            large = expression_size(e).warning(d.id, key)
-            if large and src is not None:
-                self.ck.err("W504", large[0], src.span, large[1])
+            for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
+                self.ck.err("W504", w.message, w.span, w.hint)
         default_missing = self.settings.get("missing")
         dm = _policy_name(default_missing, MISSING_POLICIES)
         miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
