@@ -9,7 +9,10 @@ Two parts:
   resolved (an :class:`Agg` knows its table, row filter and argument; a :class:`Formula` its
   numeric parameters; a :class:`RowCall` its literal arguments). A ``let`` is lowered once per
   context and the same node object is used wherever the ``let`` is, so the IR is a DAG, not a
-  tree: ``walk`` visits each distinct node once and the compiler computes each once.
+  tree: ``walk`` visits each distinct node once and the compiler computes each once. A ``let``
+  is not a node of its own: its body is. A wrapper would make moving an expression into a
+  ``let`` a change of meaning (for ``diff``) and a case in every pass; the name stays in the
+  syntax (:attr:`Node.probe_src`, :attr:`RuleSet.lets`).
 
 Nodes compare by structure (source spans and number texts excluded) and hash by a cached hash,
 so equal subexpressions, written twice or shared through a ``let``, are one key for the
