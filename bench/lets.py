@@ -12,8 +12,10 @@
 
 Each run writes the rule set and the facts under bench/data/lets/, then times
 ``govindex score RULES --facts FACTS --format json`` as a subprocess (wall time, peak RSS via
-wait4), with a time limit per run (``--timeout``, default 120 s): a run over it is reported as
-such. Prints a Markdown table; ``--json`` appends the rows to bench/lets-results.jsonl.
+wait4), with a time limit per run (``--timeout``, default 120 s) and a memory limit
+(``--max-mb``, default 5,000 MB resident): a run over either is killed and reported as such.
+To measure another checkout, put it first on ``PYTHONPATH``. Prints a Markdown table; ``--json``
+appends the rows to bench/lets-results.jsonl.
 """
 
 from __future__ import annotations
@@ -124,17 +126,15 @@ def prepare(case: str, thresholds: int, depth: int, units: int, rows: int) -> tu
 
 def _rss_mb(pid: int) -> float:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:")) / 1024
+    except (OSError, StopIteration, ValueError):
+        return 0.0
 
 
-def run(cmd: list[str], timeout: float, mem_limit_mb: float = 6000) -> dict:
-    """Wall time and peak RSS of one subprocess (killed after ``timeout`` s or above
-    ``mem_limit_mb`` resident, so that a blow-up cannot take the machine down)."""
+def run(cmd: list[str], timeout: float, max_mb: float = 5000) -> dict:
+    """Wall time and peak RSS of one subprocess (killed after ``timeout`` s or above ``max_mb``
+    of resident memory: the machine is shared)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = t0 + timeout
@@ -142,11 +142,11 @@ def run(cmd: list[str], timeout: float, mem_limit_mb: float = 6000) -> dict:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
-        over_time, rss = time.perf_counter() > deadline, _rss_mb(proc.pid)
-        if over_time or rss > mem_limit_mb:
+        over = time.perf_counter() > deadline
+        if over or _rss_mb(proc.pid) > max_mb:
             proc.kill()
             pid, status, usage = os.wait4(proc.pid, 0)
-            why = f"killed after {timeout:g} s" if over_time else f"killed above {mem_limit_mb:,.0f} MB"
+            why = f"killed after {timeout:g} s" if over else f"killed above {max_mb:,.0f} MB"
             return {"seconds": None, "peak_mb": usage.ru_maxrss / 1024, "status": why}
         time.sleep(0.02)
     wall = time.perf_counter() - t0
@@ -164,17 +164,17 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=None)
     ap.add_argument("--rows", type=int, default=None, help="fact rows per unit")
     ap.add_argument("--timeout", type=float, default=120)
-    ap.add_argument("--mem-limit", type=float, default=6000, help="MB resident before the run is killed")
+    ap.add_argument("--max-mb", type=float, default=5000, help="kill a run above this resident memory")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
     units = a.units or (120 if a.case == "tiers" else 3000)
     rows = a.rows or (8000 if a.case == "tiers" else 20)
     exe = str(Path(sys.executable).with_name("govindex"))
-    print("| case | thresholds | tiers | units | rows/unit | score s | peak MB | status |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+    print("| case | thresholds | tiers | units | rows/unit | score s | peak MB | status |\n"
+          "|---|---:|---:|---:|---:|---:|---:|---|")
     for t in [int(x) for x in a.thresholds.split(",")]:
         rules, facts = prepare(a.case, t, a.tiers, units, rows)
-        r = run([exe, "score", str(rules), "--facts", str(facts), "--format", "json"], a.timeout, a.mem_limit)
+        r = run([exe, "score", str(rules), "--facts", str(facts), "--format", "json"], a.timeout, a.max_mb)
         row = {"case": a.case, "thresholds": t, "tiers": a.tiers if a.case == "tiers" else None, "units": units,
                "rows_per_unit": rows, **r, "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

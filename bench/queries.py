@@ -27,6 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from govindex import ir  # noqa: E402
 from govindex.ir import RuleSet  # noqa: E402
 from govindex.lang import nodes as n  # noqa: E402
 from govindex.synth.bench import harvest  # noqa: E402
@@ -178,16 +179,18 @@ class RowCols:
         return base
 
 
-def _aggregate(rs: RuleSet, call: n.Call, rc: RowCols) -> str:
-    """One aggregate call (as the compiled plan keys it) → a SQL aggregate over the group."""
-    t = call.args[0].id  # type: ignore[union-attr]
-    row, where = SqlRow(rs, t), call.kwarg("where")
+def _aggregate(rs: RuleSet, agg: ir.Agg, rc: RowCols) -> str:
+    """One aggregate (as the compiled plan keys it) → a SQL aggregate over the group. Row
+    expressions are translated from their syntax (lets expanded), as one would write them."""
+    t = agg.table
+    row, where = SqlRow(rs, t), None if agg.where is None else ir.to_syntax(agg.where)
     cond = "__valid" if where is None else rc(f"(__valid AND coalesce({row.expr(where)}, FALSE))")
 
     def f(agg: str, also: str | None = None) -> str:
         return f"{agg} FILTER (WHERE {cond}{f' AND {also}' if also else ''})"
 
-    fn, a = call.fn, call.args
+    fn = agg.fn
+    a = [n.Name(t)] + [ir.to_syntax(x) for x in (agg.arg, agg.items) if x is not None]
     value = rc(row.expr(a[1])) if len(a) > 1 and fn not in ("coverage", "entry", "ratio") else ""
     if fn == "any":
         return f"({f('count(*)')} > 0)"
@@ -218,7 +221,7 @@ def _aggregate(rs: RuleSet, call: n.Call, rc: RowCols) -> str:
         hits = [f"CAST({f('count(*)', t)} > 0 AS DOUBLE)" for t in tests]
         return f"(({' + '.join(hits)}) / {len(items)})"
     if fn == "entry":
-        point = call.kwarg("point").value  # type: ignore[union-attr]
+        point = agg.point
         value = rc(f"CAST({_q('value')} AS DOUBLE)")
         return f(f"avg({value})", rc(f"({_q('point')} = {_lit(point)})"))
     raise NotImplementedError(fn)
@@ -240,7 +243,7 @@ def duckdb_sql(rs: RuleSet, facts: Path) -> str:
         source = f"read_parquet('{where}/**/*.parquet', hive_partitioning = false)" if where.is_dir() \
             else f"read_parquet('{where}')"
         valid = rs.tables[t].valid
-        valid_sql = f"coalesce({SqlRow(rs, t).expr(valid)}, FALSE)" if valid is not None else "TRUE"
+        valid_sql = f"coalesce({SqlRow(rs, t).expr(ir.to_syntax(valid))}, FALSE)" if valid is not None else "TRUE"
         rc = RowCols()
         aggs = [f"count(*) AS {_q(f'__rows:{t}')}", f"count(*) FILTER (WHERE __valid) AS {_q(f'__ok:{t}')}"]
         aggs += [f"{_aggregate(rs, call, rc)} AS {_q(alias)}" for call, alias in calls.items()]

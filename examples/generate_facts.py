@@ -2,11 +2,12 @@
 
     python examples/generate_facts.py RULES_DIR OUT_DIR [--seed N] [--rounds 3,4]
 
-Nothing here knows the 2019 system. The generator loads a rule set, finds every aggregate call
-in the points' probes (``any``, ``count``, ``ratio``, ``coverage``, ``median``, ``entry`` …) and
+Nothing here knows the 2019 system. The generator loads a rule set, finds every aggregate in the
+points' probes (``any``, ``count``, ``ratio``, ``coverage``, ``median``, ``entry`` …) and
 the literals their filters test (markers in ``has(markers, "x")``, ``site == "service"``,
-``depth <= 4``, expected lists of ``coverage``), then writes, for every unit and round, rows
-that give each probe a realistic chance of matching:
+``depth <= 4``, expected lists of ``coverage``) — read from the checked IR by
+:mod:`govindex.synth.harvest`, as the benchmark generator reads them — then writes, for every
+unit and round, rows that give each probe a realistic chance of matching:
 
 - every unit has a latent capability on a probit scale (macro-region shift, a random effect
   per value of the other grouping attributes, individual spread), drifting a little between
@@ -60,13 +61,15 @@ import polars as pl
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from govindex.check.functions import AGGREGATES, FORMULAS  # noqa: E402
+from govindex import ir  # noqa: E402
+from govindex.check.functions import FORMULAS  # noqa: E402
 from govindex.check.run import load  # noqa: E402
 from govindex.diagnostics import GovindexError, UsageError  # noqa: E402
 from govindex.eval.compile import ROUND, compile_rules, value_col  # noqa: E402
 from govindex.eval.facts import schema as table_schema  # noqa: E402
 from govindex.ir import RuleSet  # noqa: E402
 from govindex.lang import nodes as n  # noqa: E402
+from govindex.synth import harvest as harvest_ir  # noqa: E402
 
 # ----------------------------------------------------------------------------- tuning
 REGION_SHIFT = {"东部": 0.14, "中部": 0.0, "东北": -0.04, "西部": -0.08}
@@ -125,10 +128,10 @@ class ACall:
 
     idx: int
     point: str
-    call: n.Call
+    call: ir.Agg
     fn: str
     table: str
-    where: n.Expr | None
+    where: ir.Expr | None
     whole: bool         # the call is the point's whole probe
     family: str | None  # marker family (prefix of the first marker named in the filter)
 
@@ -150,50 +153,22 @@ class Harvest:
     literals: dict[tuple[str, str], set[str]]
 
 
-def _walk(e):
-    yield e
-    kids: tuple = ()
-    if isinstance(e, n.Call):
-        kids = (*e.args, *(k.value for k in e.kwargs))
-    elif isinstance(e, n.Binary):
-        kids = (e.left, e.right)
-    elif isinstance(e, n.Unary):
-        kids = (e.operand,)
-    elif isinstance(e, n.If):
-        kids = (e.cond, e.then, e.else_)
-    elif isinstance(e, n.ListLit):
-        kids = e.items
-    elif isinstance(e, n.MapLit):
-        kids = tuple(p.value for p in e.pairs)
-    for k in kids:
-        yield from _walk(k)
-
-
 def _names(e) -> set[str]:
-    return {x.id for x in _walk(e) if isinstance(x, n.Name)} if e is not None else set()
+    return harvest_ir.columns(e) if e is not None else set()
 
 
-def _aggregate_calls(rs: RuleSet, e) -> list[n.Call]:
-    return [x for x in _walk(e) if isinstance(x, n.Call) and x.fn in AGGREGATES and x.args
-            and isinstance(x.args[0], n.Name) and x.args[0].id in rs.tables]
+_ATOM_OPS = ("in", "==")
 
 
 def _atoms(rs: RuleSet, table: str, e) -> list[tuple[str, str, str]]:
     """The literals a filter needs present: markers in ``has(markers, "x")``, ``site == "x"`` …"""
-    cols, out = rs.tables[table].columns, []
-    for x in _walk(e) if e is not None else ():
-        col, lits = None, []
-        if isinstance(x, n.Call) and x.fn in ("has", "has_any", "has_all") and isinstance(x.args[0], n.Name):
-            col, lits = x.args[0].id, _lit(x.args[1])
-        elif isinstance(x, n.Binary) and x.op in ("in", "==") and isinstance(x.right, n.Name) \
-                and isinstance(x.left, n.String):
-            col, lits = x.right.id, x.left.value
-        elif isinstance(x, n.Binary) and x.op in ("in", "==") and isinstance(x.left, n.Name) \
-                and isinstance(x.right, (n.String, n.ListLit)) and cols.get(x.left.id) == "str":
-            col, lits = x.left.id, _lit(x.right)
-        for v in [lits] if isinstance(lits, str) else lits:
-            if isinstance(v, str) and (table, col, v) not in out:
-                out.append((table, col, v))
+    out = []
+    for x in harvest_ir.tests(e):
+        col = x.column.name
+        if x.how in harvest_ir.LIST_TESTS or (x.how in _ATOM_OPS and (x.literal_first or x.column.type == "str")):
+            for v in x.values:
+                if isinstance(v, str) and (table, col, v) not in out:
+                    out.append((table, col, v))
     return out
 
 
@@ -201,69 +176,46 @@ def _sat(e, table: str, absent: set) -> bool:
     """Whether a filter can match at all when the ``absent`` literals are missing."""
     if e is None:
         return True
-    if isinstance(e, n.Call) and e.fn in ("has", "has_any", "has_all") and isinstance(e.args[0], n.Name):
-        lits = _lit(e.args[1])
-        ok = [(table, e.args[0].id, v) not in absent for v in ([lits] if isinstance(lits, str) else lits)]
+    if isinstance(e, ir.RowCall) and e.fn in harvest_ir.LIST_TESTS and isinstance(e.args[0], ir.Column):
+        ok = [(table, e.args[0].name, v) not in absent for v in e.literals(1)]
         return all(ok) if e.fn == "has_all" else any(ok)
-    if isinstance(e, n.Binary):
+    if isinstance(e, ir.Op) and e.op in ("and", "or"):
         if e.op == "and":
-            return _sat(e.left, table, absent) and _sat(e.right, table, absent)
-        if e.op == "or":
-            return _sat(e.left, table, absent) or _sat(e.right, table, absent)
-        if e.op in ("in", "=="):
-            name, lit = (e.left, e.right) if isinstance(e.left, n.Name) else (e.right, e.left)
-            if isinstance(name, n.Name) and isinstance(lit, (n.String, n.ListLit)):
-                lits = _lit(lit)
-                return any((table, name.id, v) not in absent for v in ([lits] if isinstance(lits, str) else lits))
+            return _sat(e.args[0], table, absent) and _sat(e.args[1], table, absent)
+        return _sat(e.args[0], table, absent) or _sat(e.args[1], table, absent)
+    if isinstance(e, ir.Op) and e.op in _ATOM_OPS:
+        name, lit = e.args if isinstance(e.args[0], ir.Column) else e.args[::-1]
+        if isinstance(name, ir.Column) and (isinstance(lit, ir.ListConst)
+                                             or isinstance(lit, ir.Const) and lit.type in ("str", "datetime")):
+            return any((table, name.name, v) not in absent for v in harvest_ir.literal_values(lit))
     return True
 
 
 def harvest(rs: RuleSet) -> Harvest:
     """Every aggregate call of the rule set, the literals its filter needs, what columns are tested against."""
     calls, atoms = [], []
-    for p in rs.points:
-        for c in _aggregate_calls(rs, p.probe):
-            table, where = c.args[0].id, c.kwarg("where")
-            need = _atoms(rs, table, where)
-            atoms += [a for a in need if a not in atoms]
-            family = next((v.split("_")[0] for _, col, v in need if rs.tables[table].columns[col] == "list[str]"), None)
-            calls.append(ACall(len(calls), p.id, c, c.fn, table, where, p.probe == c, family))
+    for c in harvest_ir.calls(rs):
+        a = c.agg
+        need = _atoms(rs, a.table, a.where)
+        atoms += [x for x in need if x not in atoms]
+        family = next((v.split("_")[0] for _, col, v in need if rs.tables[a.table].columns[col] == "list[str]"), None)
+        calls.append(ACall(len(calls), c.point, a, a.fn, a.table, a.where, c.whole, family))
     literals: dict[tuple[str, str], set[str]] = {}
     numbers: dict[tuple[str, str], set[float]] = {}
     pairs: dict[str, list[tuple[str, str]]] = {t: [] for t in rs.tables}
-    exprs = [(c.table, x) for c in calls for x in _walk(c.call)]
-    exprs += [(t.name, x) for t in rs.tables.values() if t.valid is not None for x in _walk(t.valid)]
-    for table, x in exprs:
-        _harvest_one(rs, table, x, literals, numbers, pairs)
+    exprs = [(c.table, c.call) for c in calls] + [(t.name, t.valid) for t in rs.tables.values() if t.valid is not None]
+    for table, e in exprs:
+        for x in harvest_ir.tests(e):
+            if x.how not in ("present", "matches"):  # row functions and comparisons with literals
+                for v in x.values:
+                    into = literals if isinstance(v, str) else numbers
+                    into.setdefault((table, x.column.name), set()).add(v)  # type: ignore[arg-type]
+        for pair in harvest_ir.pairs(e):
+            if pair not in pairs[table]:
+                pairs[table].append(pair)
     cols = {t: {c: _colspec(rs, t, c, ty, literals.get((t, c), set()), numbers.get((t, c), set()))
                 for c, ty in rs.tables[t].columns.items()} for t in rs.tables}
     return Harvest(calls, atoms, cols, pairs, literals)
-
-
-def _harvest_one(rs, table, x, literals, numbers, pairs) -> None:
-    cols = rs.tables[table].columns
-
-    def lit(col, v):
-        if isinstance(col, n.Name) and col.id in cols:
-            if isinstance(v, n.String):
-                literals.setdefault((table, col.id), set()).add(v.value)
-            elif isinstance(v, n.Number):
-                numbers.setdefault((table, col.id), set()).add(v.value)
-            elif isinstance(v, n.ListLit):
-                for i in v.items:
-                    lit(col, i)
-
-    if isinstance(x, n.Call) and x.args:
-        if x.fn in ("has", "has_any", "has_all", "contains", "contains_any", "starts_with", "ends_with"):
-            lit(x.args[0], x.args[1])
-        elif x.fn == "coverage" and len(x.args) == 3:
-            lit(x.args[1], x.args[2])
-        elif x.fn == "days_between" and all(isinstance(a, n.Name) for a in x.args):
-            if (x.args[0].id, x.args[1].id) not in pairs[table]:
-                pairs[table].append((x.args[0].id, x.args[1].id))
-    elif isinstance(x, n.Binary) and x.op not in ("and", "or", "+", "-", "*", "/"):
-        lit(x.left, x.right)
-        lit(x.right, x.left)
 
 
 def _enum_comment(rs: RuleSet, table: str, col: str) -> list[str]:
@@ -321,13 +273,6 @@ def _to_dt(v):
     return v
 
 
-def _iso(v):
-    try:
-        return datetime.fromisoformat(v) if isinstance(v, str) else None
-    except ValueError:
-        return None
-
-
 _COMPILED: dict[int, tuple] = {}
 
 
@@ -351,29 +296,29 @@ def _cols(e) -> set[str]:
 
 
 def _compile(e):
-    if isinstance(e, n.Name):
-        k = e.id
+    if isinstance(e, ir.Column):
+        k = e.name
         return lambda row: row.get(k)
-    if isinstance(e, (n.Number, n.String, n.Bool)):
+    if isinstance(e, ir.Const):
         v = e.value
         return lambda row: v
-    if isinstance(e, n.Unary):
-        f = _fn(e.operand)
+    if isinstance(e, ir.Op) and e.op in ("not", "neg"):
+        f = _fn(e.args[0])
         if e.op == "not":
             return lambda row: None if (v := f(row)) is None else not v
         return lambda row: None if (v := f(row)) is None else -v
-    if isinstance(e, n.If):
+    if isinstance(e, ir.Cond):
         c, a, b = _fn(e.cond), _fn(e.then), _fn(e.else_)
         return lambda row: a(row) if c(row) is True else b(row)
-    if isinstance(e, n.Binary):
+    if isinstance(e, ir.Op):
         return _compile_binary(e)
-    if isinstance(e, n.Call):
+    if isinstance(e, ir.RowCall):
         return _compile_call(e)
     return lambda row: None
 
 
 def _compile_binary(e):
-    fl, fr = _fn(e.left), _fn(e.right)
+    fl, fr = _fn(e.args[0]), _fn(e.args[1])
     if e.op == "and":
         def and_(row):
             a = fl(row)
@@ -392,27 +337,22 @@ def _compile_binary(e):
         return or_
     if e.op in ("in", "not in"):
         neg = e.op == "not in"
-        if isinstance(e.right, n.ListLit):
-            opts = frozenset(i.value for i in e.right.items)
+        if isinstance(e.args[1], ir.ListConst):
+            opts = frozenset(e.args[1].values)
             return lambda row: None if (a := fl(row)) is None else (a in opts) != neg
         return lambda row: None if (a := fl(row)) is None or (b := fr(row)) is None else (a in b) != neg
     op = _PY_BINOPS[e.op]
-    lt, rt = _iso(getattr(e.left, "value", None)), _iso(getattr(e.right, "value", None))
 
     def cmp(row):
         a, b = fl(row), fr(row)
-        if a is None or b is None:
-            return None
-        if isinstance(a, datetime) and rt is not None:
-            b = rt
-        elif isinstance(b, datetime) and lt is not None:
-            a = lt
-        return op(a, b)
+        return None if a is None or b is None else op(a, b)
     return cmp
 
 
-def _lit(e):
-    return e.value if isinstance(e, n.String) else [i.value for i in e.items]
+def _lit(e: ir.RowCall):
+    """The literal argument of a row test: one text, or a list of them."""
+    a = e.args[1]
+    return a.values if isinstance(a, ir.ListConst) else a.value
 
 
 _ROW_FNS = {
@@ -430,7 +370,7 @@ _ROW_FNS = {
 def _compile_call(e):
     f = _fn(e.args[0]) if e.args else (lambda row: None)
     if e.fn in _ROW_FNS:
-        g, s = _ROW_FNS[e.fn], _lit(e.args[1])
+        g, s = _ROW_FNS[e.fn], _lit(e)
         return lambda row: None if (v := f(row)) is None else g(v, s)
     if e.fn == "length":
         return lambda row: None if (v := f(row)) is None else float(len(v))
@@ -555,20 +495,18 @@ class _Rows:
     def _cands(self, e):
         if e is None:
             return None
-        if isinstance(e, n.Call) and e.fn in ("has", "has_any", "has_all") and isinstance(e.args[0], n.Name):
-            lits = _lit(e.args[1])
-            lits = [lits] if isinstance(lits, str) else lits
-            sets = [self.index.get((e.args[0].id, v), set()) for v in lits]
+        if isinstance(e, ir.RowCall) and e.fn in harvest_ir.LIST_TESTS and isinstance(e.args[0], ir.Column):
+            sets = [self.index.get((e.args[0].name, v), set()) for v in e.literals(1)]
             if not sets:
                 return None
             if e.fn == "has_all":
                 return set.intersection(*sets)
             return set().union(*sets)
-        if isinstance(e, n.Binary) and e.op == "in" and isinstance(e.right, n.Name) \
-                and e.right.id in self.list_cols and isinstance(e.left, n.String):
-            return self.index.get((e.right.id, e.left.value), set())
-        if isinstance(e, n.Binary) and e.op in ("and", "or"):
-            a, b = self._cands(e.left), self._cands(e.right)
+        if isinstance(e, ir.Op) and e.op == "in" and isinstance(e.args[1], ir.Column) \
+                and e.args[1].name in self.list_cols and isinstance(e.args[0], ir.Const) and e.args[0].type == "str":
+            return self.index.get((e.args[1].name, e.args[0].value), set())
+        if isinstance(e, ir.Op) and e.op in ("and", "or"):
+            a, b = self._cands(e.args[0]), self._cands(e.args[1])
             if e.op == "and":
                 return b if a is None else a if b is None else a & b
             return None if a is None or b is None else a | b
@@ -640,13 +578,13 @@ class _Model:
         neutral = lambda words: [w for w in words if not any(x in w for x in lits)] or words  # noqa: E731
         self.titles = (neutral(_ORGS), neutral(_ACTS))  # default titles match no tested literal
 
-    def _item_tests(self, c: ACall) -> list[tuple[str, n.Expr]]:
+    def _item_tests(self, c: ACall) -> list[tuple[str, ir.Expr]]:
         """For a coverage call: each expected item with the row test that finds it."""
-        if c.fn != "coverage" or not isinstance(c.call.args[1], n.Name):
+        col = c.call.arg
+        if c.fn != "coverage" or not isinstance(col, ir.Column) or c.call.items is None:
             return []
-        col = c.call.args[1]
-        fn = "has" if self.rs.tables[c.table].columns.get(col.id) == "list[str]" else "contains"
-        return [(x.value, n.Call(fn, (col, n.String(x.value)), ())) for x in c.call.args[2].items]
+        fn = "has" if col.type == "list" else "contains"
+        return [(x.value, ir.RowCall(fn, (col, x), "bool")) for x in c.call.items.items]
 
     def _capability(self, rng: np.random.Generator) -> np.ndarray:
         z = rng.normal(0.0, UNIT_SD, len(self.units))
@@ -687,7 +625,7 @@ class _Model:
         if c.fn in _COUNTS:
             xs = np.unique(np.concatenate([np.arange(0, 31), np.round(np.geomspace(31, 60 * MAX_ROWS, 80))]))
         elif c.fn in ("ratio", "coverage"):
-            k = len(c.call.args[2].items) if c.fn == "coverage" else 100
+            k = len(c.call.items.items) if c.fn == "coverage" else 100
             xs = np.arange(k + 1) / max(k, 1)
         elif c.fn == "days_since":
             xs = np.concatenate([[0.0], np.geomspace(0.05, WINDOW_DAYS, 160)])
@@ -701,7 +639,7 @@ class _Model:
                 xs = np.round(np.linspace(lo, hi, 21), 3)
             else:
                 xs = np.linspace(0, 1, 11)
-        elif len(c.call.args) > 1 and self._is_days(c.call.args[1]):
+        elif self._is_days(c.call.arg):
             xs = np.concatenate([[0.0], np.geomspace(0.02, 90, 160)])
         else:
             xs = np.unique(np.concatenate([np.arange(0, 31), np.round(np.geomspace(31, 20000, 80))]))
@@ -711,17 +649,18 @@ class _Model:
         """The point's rate at each probe value of ``xs``, by the engine's own compiled formula;
         None unless the call is the whole probe and the formula has a fixed scale."""
         node = self.rs.nodes[c.point]
-        relative = any(isinstance(x, n.Call) and x.fn in FORMULAS and FORMULAS[x.fn].across_units
-                       for x in _walk(node.score))
+        relative = any(isinstance(x, ir.Formula) and FORMULAS[x.fn].across_units for x in ir.walk(node.score))
         if not c.whole or relative:
             return None
         grid = pl.DataFrame({value_col(c.point): xs.astype(float), ROUND: 1})
+        for stage in self.plan.formula_stages[c.point]:
+            grid = grid.with_columns(stage)
         rate = self.plan.formulas[c.point].cast(pl.Float64).fill_nan(None).clip(0.0, 1.0).fill_null(0.0)
         return grid.select(rate).to_series().to_numpy()
 
     @staticmethod
     def _is_days(e) -> bool:
-        return isinstance(e, n.Call) and e.fn == "days_between"
+        return isinstance(e, ir.RowCall) and e.fn == "days_between"
 
     def target(self, c: ACall, r: float, d: _Draw, big: bool = False) -> float:
         """The probe value of call ``c`` for level ``r`` (0–1); ``big``: a unit with a big web presence."""
@@ -745,7 +684,7 @@ class _Model:
             return 90 * (1 - r) ** 1.5 + 0.2 * d.u()
         if c.fn == "entry":
             return float(xs[min(int(r * len(xs)), len(xs) - 1)])
-        if len(c.call.args) > 1 and self._is_days(c.call.args[1]):
+        if self._is_days(c.call.arg):
             return 30 * (1 - r) ** 2 + 0.1
         return 1 + 299 * r
 
@@ -755,13 +694,13 @@ class _Model:
         out = {}
         if v is None:
             return out
-        for x in _walk(v):
-            if isinstance(x, n.Name) and x.id in self.rs.tables[t].columns and x.id not in out:
-                ty = self.rs.tables[t].columns[x.id]
-                nums = self.h.cols[t][x.id].numbers
+        for x in ir.walk(v):
+            if isinstance(x, ir.Column) and x.name not in out:
+                ty = self.rs.tables[t].columns[x.name]
+                nums = self.h.cols[t][x.name].numbers
                 for cand in ([200, *nums, 0, 1] if ty in ("int", "float") else [True] if ty == "bool" else []):
-                    if _ev(v, {x.id: cand}) is True:
-                        out[x.id] = int(cand) if ty == "int" else cand
+                    if _ev(v, {x.name: cand}) is True:
+                        out[x.name] = int(cand) if ty == "int" else cand
                         break
         return out
 
@@ -918,31 +857,32 @@ class _UnitRound:
         row = self.t[t].rows[i]
         if _ev(e, row) is want:
             return True
-        if isinstance(e, n.Bool):
+        if isinstance(e, ir.Const) and e.type == "bool":
             return e.value == want
-        if isinstance(e, n.Unary) and e.op == "not":
-            return self.force(t, i, e.operand, not want)
-        if isinstance(e, n.Name):
-            self.set(t, i, e.id, want)
+        if isinstance(e, ir.Op) and e.op == "not":
+            return self.force(t, i, e.args[0], not want)
+        if isinstance(e, ir.Column):
+            self.set(t, i, e.name, want)
             return True
-        if isinstance(e, n.Binary):
+        if isinstance(e, ir.Op) and len(e.args) == 2:
             if e.op in ("and", "or"):
                 return self._force_logic(t, i, e, want)
             if e.op in ("in", "not in"):
                 return self._force_in(t, i, e, want == (e.op == "in"))
             if e.op in _MIRROR:
-                return self._force_cmp(t, i, e.op if want else _FLIP[e.op], e.left, e.right)
+                return self._force_cmp(t, i, e.op if want else _FLIP[e.op], *e.args)
             return False
-        if isinstance(e, n.Call):
+        if isinstance(e, ir.RowCall):
             return self._force_call(t, i, e, want)
         return False
 
     def _force_logic(self, t, i, e, want) -> bool:
         rows = self.t[t]
+        left, right = e.args
         if (e.op == "and") == want:
-            return self.force(t, i, e.left, want) and self.force(t, i, e.right, want) \
+            return self.force(t, i, left, want) and self.force(t, i, right, want) \
                 and _ev(e, rows.rows[i]) is want
-        sides = [e.left, e.right] if self.d.u() < 0.5 else [e.right, e.left]
+        sides = [left, right] if self.d.u() < 0.5 else [right, left]
         for s in sides:
             snap = rows.snapshot(i)
             if self.force(t, i, s, want) and _ev(e, rows.rows[i]) is want:
@@ -952,26 +892,26 @@ class _UnitRound:
 
     def _force_in(self, t, i, e, want) -> bool:
         cols = self.rs.tables[t].columns
-        if isinstance(e.right, n.Name) and cols.get(e.right.id) == "list[str]" and isinstance(e.left, n.String):
-            return self._elem(t, i, e.right.id, [e.left.value], want, all_=True)
-        if isinstance(e.left, n.Name) and isinstance(e.right, n.ListLit) and e.right.items:
-            options = [x.value for x in e.right.items]
+        left, right = e.args
+        if isinstance(right, ir.Column) and right.type == "list" and isinstance(left, ir.Const) and left.type == "str":
+            return self._elem(t, i, right.name, [left.value], want, all_=True)
+        if isinstance(left, ir.Column) and isinstance(right, ir.ListConst) and right.items:
+            options = right.values
             if want:
-                ok = [x for x in options if x not in self.banned.get((t, e.left.id), ())]
+                ok = [x for x in options if x not in self.banned.get((t, left.name), ())]
                 if not ok:
                     return False
-                self.set(t, i, e.left.id, self.d.pick(ok))
+                self.set(t, i, left.name, self.d.pick(ok))
                 return True
             for _ in range(12):
-                v = self.default_value(t, e.left.id, cols[e.left.id])
+                v = self.default_value(t, left.name, cols[left.name])
                 if v not in options:
-                    self.set(t, i, e.left.id, v)
+                    self.set(t, i, left.name, v)
                     return True
         return False
 
     def _force_cmp(self, t, i, op, left, right) -> bool:
-        consts = (n.Number, n.String, n.Bool, n.Null)
-        if isinstance(left, consts) and not isinstance(right, consts):
+        if isinstance(left, ir.Const) and not isinstance(right, ir.Const):
             left, right, op = right, left, _MIRROR[op]
         c = _ev(right, self.t[t].rows[i])
         if c is None:
@@ -980,18 +920,18 @@ class _UnitRound:
         return v is not None and self.force_value(t, i, left, v)
 
     def _sample(self, t, e):
-        if isinstance(e, n.Name) and e.id in self.rs.tables[t].columns:
-            return self.default_value(t, e.id, self.rs.tables[t].columns[e.id])
-        if isinstance(e, n.Call) and e.fn == "days_between":
+        if isinstance(e, ir.Column):
+            return self.default_value(t, e.name, self.rs.tables[t].columns[e.name])
+        if isinstance(e, ir.RowCall) and e.fn == "days_between":
             return math.exp(self.d.normal(math.log(3), 1.3))
         return math.exp(self.d.normal(math.log(5), 1.5))
 
     def _pick(self, t, left, op, c):
-        is_dt = isinstance(left, n.Name) and self.rs.tables[t].columns.get(left.id) in ("datetime", "date")
+        is_dt = isinstance(left, ir.Column) and left.type == "datetime"
         if is_dt:
             c = _to_dt(c)
         if op == "==":
-            return None if isinstance(left, n.Name) and c in self.banned.get((t, left.id), ()) else c
+            return None if isinstance(left, ir.Column) and c in self.banned.get((t, left.name), ()) else c
         test = _PY_BINOPS[op]
         for _ in range(16):
             v = self._sample(t, left)
@@ -1007,11 +947,11 @@ class _UnitRound:
     def force_value(self, t, i, e, v) -> bool:
         """Make the row expression ``e`` take the value ``v``."""
         row = self.t[t].rows[i]
-        if isinstance(e, n.Name):
-            self.set(t, i, e.id, v)
+        if isinstance(e, ir.Column):
+            self.set(t, i, e.name, v)
             return True
-        if isinstance(e, n.Call) and e.fn == "days_between" and all(isinstance(a, n.Name) for a in e.args):
-            a, b = e.args[0].id, e.args[1].id
+        if isinstance(e, ir.RowCall) and e.fn == "days_between" and all(isinstance(a, ir.Column) for a in e.args):
+            a, b = (x.name for x in e.args)  # type: ignore[attr-defined]
             v = min(v, WINDOW_DAYS - 1)
             start = _to_dt(row.get(a)) or self.ref - timedelta(days=WINDOW_DAYS * self.d.u())
             if start + timedelta(days=v) > self.ref:
@@ -1019,18 +959,19 @@ class _UnitRound:
             self.t[t].set(i, a, start)
             self.t[t].set(i, b, start + timedelta(days=v))
             return True
-        if isinstance(e, n.Binary) and e.op in ("+", "-", "*", "/"):
-            other = _ev(e.right, row)
+        if isinstance(e, ir.Op) and e.op in ("+", "-", "*", "/"):
+            left, right = e.args
+            other = _ev(right, row)
             if e.op == "+" and other is not None and v - other >= 0:
-                return self.force_value(t, i, e.left, v - other)
+                return self.force_value(t, i, left, v - other)
             if e.op == "+":
-                return self.force_value(t, i, e.right, 0) and self.force_value(t, i, e.left, v)
+                return self.force_value(t, i, right, 0) and self.force_value(t, i, left, v)
             if e.op == "-" and other is not None:
-                return self.force_value(t, i, e.left, v + other)
+                return self.force_value(t, i, left, v + other)
             if e.op == "*" and other:
-                return self.force_value(t, i, e.left, v / other)
+                return self.force_value(t, i, left, v / other)
             if e.op == "/" and other:
-                return self.force_value(t, i, e.left, v * other)
+                return self.force_value(t, i, left, v * other)
         return False
 
     def _elem(self, t, i, col, items, want, all_) -> bool:
@@ -1050,24 +991,22 @@ class _UnitRound:
 
     def _force_call(self, t, i, e, want) -> bool:
         fn, row = e.fn, self.t[t].rows[i]
-        col = e.args[0].id if e.args and isinstance(e.args[0], n.Name) else None
+        col = e.args[0].name if isinstance(e.args[0], ir.Column) else None
         if col is None:
             return False
         if fn in ("has", "has_any", "has_all"):
-            items = _lit(e.args[1])
-            items = [items] if isinstance(items, str) else items
+            items = e.literals(1)
             if fn == "has_all" and not want:
                 present = [x for x in items if x in (row.get(col) or [])]
                 return self._elem(t, i, col, [self.d.pick(present)] if present else [], False, True)
             return self._elem(t, i, col, items, want, all_=(fn != "has_any"))
         if fn in ("contains", "contains_any"):
-            items = _lit(e.args[1])
-            items = [items] if isinstance(items, str) else items
+            items = e.literals(1)
             if want:
                 return self._str_add(t, i, col, self.d.pick(items))
             return all(self._str_remove(t, i, col, s) for s in items)
         if fn in ("starts_with", "ends_with"):
-            return self._affix(t, i, col, _lit(e.args[1]), fn == "starts_with", want)
+            return self._affix(t, i, col, e.literal(1), fn == "starts_with", want)
         if fn == "present":
             if want:
                 ty = self.rs.tables[t].columns[col]
@@ -1080,7 +1019,7 @@ class _UnitRound:
                 self.set(t, i, col, None)
             return True
         if fn == "matches":
-            return self._regex(t, i, col, _lit(e.args[1]), want)
+            return self._regex(t, i, col, e.literal(1), want)
         return False
 
     def _str_add(self, t, i, col, s) -> bool:
@@ -1227,8 +1166,8 @@ class _UnitRound:
     def _unique(self, c: ACall) -> bool:
         if c.fn == "count":
             return True
-        v = c.call.args[1]
-        return isinstance(v, n.Name) and self.h.cols[c.table].get(v.id, ColSpec("")).kind in _UNIQUE_KINDS
+        v = c.call.arg
+        return isinstance(v, ir.Column) and self.h.cols[c.table].get(v.name, ColSpec("")).kind in _UNIQUE_KINDS
 
     def _shape(self, c: ACall, x: float) -> None:
         """Second pass: ratios, coverages, distinct values, values and recency on matching rows."""
@@ -1245,7 +1184,7 @@ class _UnitRound:
 
     def _ratio(self, c: ACall, f: float) -> None:
         """Flip the condition on just enough matching rows that a share ``f`` of them meet it."""
-        t, cond, rows = c.table, c.call.args[1], self.t[c.table]
+        t, cond, rows = c.table, c.call.arg, self.t[c.table]
         test = _fn(cond)
         ids = rows.matching(c.where)
         yes = self.d.shuffled(i for i in ids if test(rows.rows[i]) is True)
@@ -1300,19 +1239,19 @@ class _UnitRound:
             used.add(hit)
 
     def _distinct(self, c: ACall, k: int) -> None:
-        t, v = c.table, c.call.args[1]
-        if not isinstance(v, n.Name):
+        t, v = c.table, c.call.arg
+        if not isinstance(v, ir.Column):
             return
-        spec = self.h.cols[t][v.id]
-        ban = self.banned.get((t, v.id), ())
-        pool = [p for p in self.d.shuffled(spec.pool) if p not in ban] or [f"{v.id}{j}" for j in range(k)]
+        spec = self.h.cols[t][v.name]
+        ban = self.banned.get((t, v.name), ())
+        pool = [p for p in self.d.shuffled(spec.pool) if p not in ban] or [f"{v.name}{j}" for j in range(k)]
         values = pool[: max(k, 1)]
         for j, i in enumerate(self.t[t].matching(c.where)):
             self._put(c, i, v, values[j] if j < len(values) else self.d.pick(values))
 
     def _values(self, c: ACall, x: float) -> None:
         """Values of the call's expression on matching rows whose sum/mean/min/max/median is ``x``."""
-        t, v, d = c.table, c.call.args[1], self.d
+        t, v, d = c.table, c.call.arg, self.d
         ids = self.t[t].matching(c.where)
         if not ids:
             return
@@ -1335,7 +1274,7 @@ class _UnitRound:
                 shift = x - sum(vals) / k
                 vals = [max(0.0, a + shift) for a in vals]
             vals = d.shuffled(vals)
-        if isinstance(v, n.Name) and self.rs.tables[t].columns.get(v.id) == "int":
+        if isinstance(v, ir.Column) and self.rs.tables[t].columns.get(v.name) == "int":
             vals = self._int_spread(vals, x, c.fn)
         if c.fn in ("min", "max"):  # the extreme first, on the first row that takes it
             vals.sort(reverse=c.fn == "max")
@@ -1360,13 +1299,13 @@ class _UnitRound:
 
     def _recency(self, c: ACall, days: float) -> None:
         """The newest value of the column among matching rows lies ``days`` before the round's date."""
-        t, colx, d = c.table, c.call.args[1], self.d
-        if not isinstance(colx, n.Name):
+        t, colx, d = c.table, c.call.arg, self.d
+        if not isinstance(colx, ir.Column):
             return
         rows = self.t[t]
         newest = self.ref - timedelta(days=days)
         for j, i in enumerate(d.shuffled(rows.matching(c.where))):
-            cur = _to_dt(rows.rows[i].get(colx.id))
+            cur = _to_dt(rows.rows[i].get(colx.name))
             if j == 0:
                 self._put(c, i, colx, newest)
             elif cur is None or cur > newest:

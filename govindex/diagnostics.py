@@ -66,6 +66,7 @@ CODES: dict[str, str] = {
     "W501": "unused-declaration",
     "W502": "unused-table",
     "W503": "undeclared-marker",
+    "W504": "large-expression",
     "E212": "bad-marker",
     "E213": "bad-cleaning",
 }

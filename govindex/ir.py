@@ -1,43 +1,378 @@
-"""The checked rule set: what ``check`` produces and ``compile``/``evaluate`` consume."""
+"""The checked rule set: what ``check`` produces and every later pass consumes.
+
+Two parts:
+
+- the **model** — :class:`RuleSet`, its tables, nodes (indicators and points), units, grading,
+  markers and cleaning rules, with their policies as ``Literal`` types and :class:`Rounding`;
+- the **expression IR** — what probes, formulas, ``valid when`` rules, markers and cleaning
+  conditions mean once checked: frozen, slotted nodes, each with its result type, every call
+  resolved (an :class:`Agg` knows its table, row filter and argument; a :class:`Formula` its
+  numeric parameters; a :class:`RowCall` its literal arguments). A ``let`` is lowered once per
+  context and the same node object is used wherever the ``let`` is, so the IR is a DAG, not a
+  tree: ``walk`` visits each distinct node once and the compiler computes each once. A ``let``
+  is not a node of its own: its body is. A wrapper would make moving an expression into a
+  ``let`` a change of meaning (for ``diff``) and a case in every pass; the name stays in the
+  syntax (:attr:`Node.probe_src`, :attr:`RuleSet.lets`).
+
+Nodes compare by structure (source spans and number texts excluded) and hash by a cached hash,
+so equal subexpressions, written twice or shared through a ``let``, are one key for the
+compiler. ``to_syntax`` turns IR back into syntax, lets expanded, for display.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any, Literal, TypeAlias
 
 from govindex.lang import nodes as n
 
 ROOT = "total"
 
+# ------------------------------------------------------------------ kinds and policies
+
+Kind = Literal["indicator", "technical", "manual"]
+Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "max"]
+MissingPolicy = Literal["zero", "exclude", "null"]
+RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
+RoundingMode = Literal["half_up", "half_even", "down", "up"]
+GradingMethod = Literal["difference_trend", "thresholds"]
+
+# Types of the language: num, bool, str, datetime, list (a list[str] column), strs (a list of
+# string literals), nums (a list of number literals), map (a {number: rate} table), null.
+Type = Literal["num", "bool", "str", "datetime", "list", "strs", "nums", "map", "null"]
+OpName = Literal["neg", "not", "+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or", "in", "not in"]
+AggFn = Literal["any", "count", "distinct", "approx_distinct", "sum", "mean", "min", "max", "median", "ratio",
+                "coverage", "days_since", "entry"]
+RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matches", "starts_with", "ends_with",
+                "length", "days_between", "present"]
+FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
+                    "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
+                    "coalesce"]
+Value: TypeAlias = float | str | bool | datetime | None
+
+
+def _span() -> n.Span:
+    return field(default=n.NOWHERE, compare=False, repr=False)
+
+
+# ------------------------------------------------------------------ expression IR
+
+_KEYS: dict[type[Expr], tuple[str, ...]] = {}
+
+
+class Expr:
+    """Base of the IR nodes: equality by structure, a hash computed once (trees can be deep)."""
+
+    __slots__ = ("_hash",)
+    _hash: int
+    type: Type  # the result type (a field of every node)
+    span: n.Span  # where it is written (a field of every node, not compared)
+
+    def _key(self) -> tuple[object, ...]:
+        cls = type(self)
+        keys = _KEYS.get(cls)
+        if keys is None:
+            keys = _KEYS[cls] = tuple(f.name for f in fields(self) if f.compare)  # type: ignore[arg-type]
+        return tuple(getattr(self, k) for k in keys)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((type(self).__name__, *self._key())))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, Expr) or type(other) is not type(self) or self._hash != other._hash:
+            return False
+        return self._key() == other._key()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Const(Expr):
+    """A literal. A string compared with a date is resolved to a ``datetime`` here."""
+
+    value: Value
+    type: Type
+    text: str = field(default="", compare=False)  # as written: number text, or a date's string
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Column(Expr):
+    """A column of the row being filtered (row context only)."""
+
+    name: str
+    table: str
+    type: Type
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class X(Expr):
+    """The probe's value, in a point's formula."""
+
+    type: Type
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ListConst(Expr):
+    """A list of literals: ``["a", "b"]`` (type ``strs``) or ``[1, 2]`` (``nums``)."""
+
+    items: tuple[Const, ...]
+    type: Type
+    span: n.Span = _span()
+
+    @property
+    def values(self) -> list[Value]:
+        return [i.value for i in self.items]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MapConst(Expr):
+    """A threshold table ``{n: rate}``: thresholds as written, rates are expressions."""
+
+    pairs: tuple[tuple[float, Expr], ...]
+    keys: tuple[str, ...] = field(default=(), compare=False)  # thresholds as written
+    type: Type = "map"
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Op(Expr):
+    """An operator: ``neg``/``not`` on one argument; arithmetic, comparison, logic, ``in`` on two."""
+
+    op: OpName
+    args: tuple[Expr, ...]
+    type: Type
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Cond(Expr):
+    """``if cond then then else else_``."""
+
+    cond: Expr
+    then: Expr
+    else_: Expr
+    type: Type
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class RowCall(Expr):
+    """A row function. Arguments in parameter order; the literal ones (``has``'s marker, the
+    keywords of ``contains_any``, a pattern) are :class:`Const` / :class:`ListConst`."""
+
+    fn: RowFn
+    args: tuple[Expr, ...]
+    type: Type
+    span: n.Span = _span()
+
+    def literal(self, i: int) -> str:
+        """The text literal at argument ``i``."""
+        a = self.args[i]
+        assert isinstance(a, Const) and isinstance(a.value, str)
+        return a.value
+
+    def literals(self, i: int) -> list[str]:
+        """The text literals at argument ``i``: one (``has``) or a list (``has_any``)."""
+        a = self.args[i]
+        if isinstance(a, ListConst):
+            return [str(v) for v in a.values]
+        return [self.literal(i)]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Agg(Expr):
+    """An aggregate over a fact table, one value per unit and round, as the checker resolved it:
+    the row filter ``where``, the argument ``arg`` (the value of sum/mean/…, the condition of
+    ratio, the column of coverage/days_since), the expected ``items`` of coverage, and for
+    ``entry`` the ``point`` whose value it reads."""
+
+    fn: AggFn
+    table: str
+    type: Type
+    where: Expr | None = None
+    arg: Expr | None = None
+    items: ListConst | None = None
+    point: str | None = None
+    span: n.Span = _span()
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Formula(Expr):
+    """A function of values: a scoring formula, a normalisation across units, or maths (also on
+    rows: log, sqrt, abs, clamp, coalesce). ``params``: keyword parameters resolved to numbers."""
+
+    fn: FormulaFn
+    args: tuple[Expr, ...]
+    type: Type
+    params: tuple[tuple[str, Const], ...] = ()
+    span: n.Span = _span()
+
+    def param(self, name: str, default: float | None = None) -> float:
+        """The number given for ``name:`` (or ``default``)."""
+        for k, v in self.params:
+            if k == name:
+                assert isinstance(v.value, float)
+                return v.value
+        if default is None:
+            raise KeyError(f"{self.fn} has no parameter {name}")
+        return default
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Steps(Expr):
+    """A threshold table: the rate of the highest threshold ≤ ``arg`` (``down``: lowest ≥)."""
+
+    arg: Expr
+    table: MapConst
+    down: bool
+    type: Type = "num"
+    span: n.Span = _span()
+
+
+def children(e: Expr) -> tuple[Expr, ...]:
+    """The direct subexpressions of ``e``, in reading order."""
+    return _CHILDREN[type(e)](e)
+
+
+_CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
+    Const: lambda e: (),
+    Column: lambda e: (),
+    X: lambda e: (),
+    ListConst: lambda e: e.items,
+    MapConst: lambda e: tuple(v for _, v in e.pairs),
+    Op: lambda e: e.args,
+    Cond: lambda e: (e.cond, e.then, e.else_),
+    RowCall: lambda e: e.args,
+    Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
+    Formula: lambda e: e.args,
+    Steps: lambda e: (e.arg, e.table),
+}
+
+
+def walk(*roots: Expr | None) -> Iterator[Expr]:
+    """Every distinct node under ``roots``, each once (the IR is a DAG), parents before
+    children, in reading order."""
+    seen: set[Expr] = set()
+    stack = [r for r in reversed(roots) if r is not None]
+    while stack:
+        e = stack.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        yield e
+        stack.extend(reversed(children(e)))
+
+
+def aggregates(*roots: Expr | None) -> list[Agg]:
+    """The aggregates under ``roots``, in reading order, each once."""
+    return [x for x in walk(*roots) if isinstance(x, Agg)]
+
+
+# ------------------------------------------------------------------ back to syntax
+
+
+def to_syntax(e: Expr) -> n.Expr:
+    """``e`` as a syntax tree, lets expanded: what ``diff`` and ``explain`` print through
+    :func:`govindex.lang.fmt.format_expr`. Shared nodes give shared syntax objects."""
+    memo: dict[int, n.Expr] = {}
+
+    def go(x: Expr) -> n.Expr:
+        out = memo.get(id(x))
+        if out is None:
+            out = memo[id(x)] = _SYNTAX[type(x)](x, go)
+        return out
+
+    return go(e)
+
+
+def _const_syntax(e: Const) -> n.Expr:
+    if e.type == "num":
+        assert isinstance(e.value, float)
+        return n.Number(e.value, e.text, e.span)
+    if e.type == "bool":
+        return n.Bool(bool(e.value), e.span)
+    if e.type == "null":
+        return n.Null(e.span)
+    return n.String(e.text if e.type == "datetime" else str(e.value), e.span)
+
+
+def _op_syntax(e: Op, go: Callable[[Expr], n.Expr]) -> n.Expr:
+    if e.op in ("neg", "not"):
+        return n.Unary("-" if e.op == "neg" else "not", go(e.args[0]), e.span)
+    return n.Binary(e.op, go(e.args[0]), go(e.args[1]), e.span)
+
+
+def _agg_syntax(e: Agg, go: Callable[[Expr], n.Expr]) -> n.Expr:
+    args = [n.Name(e.table)] + [go(x) for x in (e.arg, e.items) if x is not None]
+    kwargs = (n.Kwarg("where", go(e.where)),) if e.where is not None else ()
+    return n.Call(e.fn, tuple(args), kwargs, e.span)
+
+
+def _map_syntax(e: MapConst, go: Callable[[Expr], n.Expr]) -> n.Expr:
+    texts = e.keys or ("",) * len(e.pairs)
+    return n.MapLit(tuple(n.Pair(k, go(v), t) for (k, v), t in zip(e.pairs, texts)), e.span)
+
+
+_SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
+    Const: lambda e, go: _const_syntax(e),
+    Column: lambda e, go: n.Name(e.name, e.span),
+    X: lambda e, go: n.Name("x", e.span),
+    ListConst: lambda e, go: n.ListLit(tuple(go(i) for i in e.items), e.span),
+    MapConst: _map_syntax,
+    Op: _op_syntax,
+    Cond: lambda e, go: n.If(go(e.cond), go(e.then), go(e.else_), e.span),
+    RowCall: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), (), e.span),
+    Agg: _agg_syntax,
+    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
+                                  e.span),
+    Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
+}
+
+
+# ------------------------------------------------------------------ the model
+
 
 @dataclass(frozen=True, slots=True)
 class Table:
     name: str
-    columns: dict[str, str]
-    valid: n.Expr | None
+    columns: dict[str, str]  # column → declared type (str, int, float, bool, date, datetime, list[str])
+    valid: Expr | None
     span: n.Span
 
 
 @dataclass(frozen=True, slots=True)
 class Node:
-    """An indicator (``kind`` = "indicator") or an evaluation point (technical/manual)."""
+    """An indicator (``kind`` = "indicator") or an evaluation point (technical/manual).
+
+    A point's ``probe`` and ``score`` are checked IR; ``probe_src`` and ``score_src`` the
+    expressions as written (lets not expanded)."""
 
     id: str
     label: str
-    kind: str  # indicator | technical | manual
+    kind: Kind
     parent: str | None
     level: int  # 0 for the root, 1 for L1 ...
     max: float
     weight: float | None
-    aggregate: str  # for indicators
-    missing: str
-    rounds: str  # for points
-    probe: n.Expr | None
-    score: n.Expr | None
+    aggregate: Aggregator | Literal[""]  # "" for points
+    missing: MissingPolicy
+    rounds: RoundsPolicy | Literal[""]  # "" for indicators
+    probe: Expr | None
+    score: Expr | None
     children: tuple[str, ...]
     span: n.Span
     settings: dict[str, n.Expr] = field(default_factory=dict)
+    probe_src: n.Expr | None = None
+    score_src: n.Expr | None = None
 
     @property
     def is_point(self) -> bool:
@@ -52,11 +387,21 @@ class Unit:
 
 
 @dataclass(frozen=True, slots=True)
+class Rounding:
+    """How scores are rounded: ``mode`` to ``digits`` decimals, ``at`` the output only or at
+    every point too."""
+
+    mode: RoundingMode = "half_up"
+    digits: int = 2
+    at: Literal["output", "points"] = "output"
+
+
+@dataclass(frozen=True, slots=True)
 class Grading:
     """How totals become classes: ``difference_trend`` breaks or fixed ``thresholds``."""
 
     label: str
-    method: str  # difference_trend | thresholds
+    method: GradingMethod
     classes: tuple[tuple[str, str], ...]  # (id, label), from the best class down
     sublevels: frozenset[str]  # classes split evenly into three (A+, A, A-)
     cuts: dict[str, float]  # thresholds: lowest total of each class but the last
@@ -73,7 +418,7 @@ class Marker:
     id: str
     label: str
     table: str
-    where: n.Expr
+    where: Expr
     into: str
     into_column: str
     span: n.Span
@@ -87,7 +432,7 @@ class Clean:
     id: str
     label: str
     table: str
-    when: n.Expr | None
+    when: Expr | None
     dedupe: tuple[str, ...]
     span: n.Span
 
@@ -102,15 +447,17 @@ class RuleSet:
     unit_column: str
     round_column: str
     rounds: dict[int, date]
-    rounding: dict[str, object]
+    rounding: Rounding
     tables: dict[str, Table]
     nodes: dict[str, Node]  # pre-order, root first
-    lets: dict[str, n.Expr]
+    lets: dict[str, n.Expr]  # as written
     tests: list[n.TestDecl]
     files: list[n.RuleFile]
     grading: Grading | None = None
     markers: list[Marker] = field(default_factory=list)
     cleaning: list[Clean] = field(default_factory=list)
+    year: int | None = None
+    groups: tuple[str, ...] = ()  # registry columns that group units for analysis
 
     @property
     def points(self) -> list[Node]:

@@ -15,7 +15,7 @@ from govindex.ir import ROOT, RuleSet
 
 
 def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
-    return round_half(e, int(rs.rounding["digits"]), str(rs.rounding["mode"]))  # type: ignore[arg-type]
+    return round_half(e, rs.rounding.digits, rs.rounding.mode)
 
 
 def indicator_list(rs: RuleSet) -> list[dict]:
@@ -137,7 +137,7 @@ def grading_summary(sc: Scores) -> dict:
     assert rs.grading is not None and g is not None
     names = dict(zip(sc.units["code"].to_list(), sc.units["name"].to_list()))
     totals = dict(zip(sc.units["code"].to_list(), sc.units["total"].to_list()))
-    digits, mode = int(rs.rounding["digits"]), str(rs.rounding["mode"])
+    digits, mode = rs.rounding.digits, rs.rounding.mode
 
     def r(v: float | None) -> float | None:
         return None if v is None else pl.select(round_half(pl.lit(v), digits, mode)).item()
@@ -182,7 +182,7 @@ def write_excel(sc: Scores, path: Path) -> None:
             sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
                               "内容": [rs.name, ", ".join(map(str, sc.round_ids)), f"{rs.nodes[ROOT].max:g}",
-                                     f"{rs.rounding['mode']}, {rs.rounding['digits']} 位"]})
+                                     f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
 
 

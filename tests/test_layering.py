@@ -57,6 +57,8 @@ def imports(path: Path) -> set[str]:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module == "govindex" and node.level == 0:
+            out |= {f"govindex.{a.name}" for a in node.names}  # from govindex import ir
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             out.add(node.module)
     return {m for m in out if m.split(".")[0] == "govindex"}

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 from conftest import ROOT, assert_golden
 
+from govindex import ir
 from govindex.check.run import load
 from govindex.collect.manual import (
     META_SHEET,
@@ -137,7 +138,7 @@ def test_import_writes_exactly_the_entries_and_scores_them(rs, template, tmp_pat
     by = {r["code"]: r for r in units.to_dicts()}
     for (code, point), (value, *_) in got.items():
         node = rs.nodes[point]
-        if getattr(node.score, "id", None) == "x":  # score: x → rate = value
+        if isinstance(node.score, ir.X):  # score: x → rate = value
             assert by[code][score_col(point)] == pytest.approx(value * node.max)
         assert by[code][status_col(point)] == "ok"
     assert by["130300"][status_col("adapt_manual_mobile")] == "no_data"  # blank: not collected, not 0

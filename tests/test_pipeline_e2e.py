@@ -10,6 +10,7 @@ import shutil
 import polars as pl
 import pytest
 
+from govindex import ir
 from govindex.check.run import load
 from govindex.collect.channels import load_channels
 from govindex.collect.crawl import CrawlConfig, crawl_sync
@@ -17,7 +18,6 @@ from govindex.collect.fetch import FetchConfig
 from govindex.collect.pipeline import extract_round
 from govindex.eval.evaluate import evaluate, score_col
 from govindex.eval.explain import load_sources
-from govindex.lang import nodes as n
 from govindex.synth.web import generate, serve
 from tests.conftest import ROOT
 
@@ -63,10 +63,10 @@ def _presence_points(rs) -> dict[str, str]:
     out = {}
     for p in rs.points:
         pr, sc = p.probe, p.score
-        if (isinstance(pr, n.Call) and pr.fn == "any" and isinstance(sc, n.Call) and sc.fn == "presence"):
-            w = pr.kwarg("where")
-            if isinstance(w, n.Call) and w.fn == "has" and isinstance(w.args[1], n.String):
-                out[p.id] = w.args[1].value
+        if isinstance(pr, ir.Agg) and pr.fn == "any" and isinstance(sc, ir.Formula) and sc.fn == "presence":
+            w = pr.where
+            if isinstance(w, ir.RowCall) and w.fn == "has":
+                out[p.id] = w.literal(1)
     return out
 
 

@@ -1,8 +1,9 @@
 """The polars evaluator against a small pure-Python reference evaluator, on random facts.
 
-The reference interprets the checked rule set's ASTs (probes, formulas) for a subset of the
-language — row filters (comparisons, and/or/not with three-valued logic, ``in``, ``has``,
-``contains``), the aggregates any/count/sum/mean/min/max/ratio/coverage/distinct, the formulas
+The reference interprets the rule files as written (probes, formulas, ``valid when``: syntax, not
+the checker's IR) for a subset of the language — row filters (comparisons, and/or/not with
+three-valued logic, ``in``, ``has``, ``contains``), the aggregates
+any/count/sum/mean/min/max/ratio/coverage/distinct, the formulas
 presence/linear/steps/steps_down/log_scale/minmax/rank and ``x`` — then combines rounds
 (latest/mean/max), applies missing policies (zero/exclude/null) and walks the tree (sum with
 renormalisation over the children present). Only the *structure* of the tree (parents, maxima,
@@ -357,6 +358,8 @@ def reference(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None) ->
 def reference_rounds(rs: RuleSet, rows: list[dict], rounds: list[int] | None = None):
     """(per unit as :func:`reference`, per (unit, round) → {"v:<point>", "st:<point>", "r:<point>"})."""
     (table,) = rs.tables.values()
+    # The syntax as written, not the checker's IR: the reference shares nothing with the engine.
+    valid_src = next(it.valid for f in rs.files for it in f.items if isinstance(it, n.TableDecl) and it.name == table.name)
     round_ids = sorted(rounds or rs.rounds)
     codes = [u.code for u in rs.units]
     out: dict[str, dict[str, object]] = {c: {} for c in codes}
@@ -367,16 +370,16 @@ def reference_rounds(rs: RuleSet, rows: list[dict], rounds: list[int] | None = N
             values, statuses = {}, {}
             for c in codes:
                 mine = [x for x in rows if x["unit"] == c and x["round"] == r]
-                valid = [x for x in mine if table.valid is None or row_value(table.valid, x) is True]
+                valid = [x for x in mine if valid_src is None or row_value(valid_src, x) is True]
                 if not mine:
                     statuses[c], values[c] = NO_DATA, None
                 elif not valid:
                     statuses[c], values[c] = ERROR, None
                 else:
-                    assert isinstance(p.probe, n.Call)
-                    v = aggregate(p.probe, mine, table.valid)
+                    assert isinstance(p.probe_src, n.Call)
+                    v = aggregate(p.probe_src, mine, valid_src)
                     statuses[c], values[c] = (OK, v) if v is not None else (NO_DATA, None)
-            rates = formula(p.score, values)
+            rates = formula(p.score_src, values)
             for c in codes:
                 rate = rates[c] if statuses[c] == OK else None
                 if rate is not None:

@@ -24,6 +24,12 @@ class Param:
     name: str
     type: str
     required: bool = True
+    literal: bool = False  # must be written as a literal (or a let of one): a marker, a keyword, a pattern
+
+    @property
+    def is_list(self) -> bool:
+        """Takes a list: a list column, a list of literals, a threshold table."""
+        return self.type in ("list", "strs", "nums", "map")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +44,12 @@ class Signature:
 
 
 def _p(spec: str) -> tuple[Param, ...]:
+    """``name:type`` pairs; ``name?`` is optional, ``type!`` must be a literal."""
     out = []
     for part in spec.split():
         name, _, typ = part.partition(":")
         req = not name.endswith("?")
-        out.append(Param(name.rstrip("?"), typ, req))
+        out.append(Param(name.rstrip("?"), typ.rstrip("!"), req, typ.endswith("!") or typ in ("strs", "nums", "map")))
     return tuple(out)
 
 
@@ -76,14 +83,14 @@ AGGREGATES: dict[str, Signature] = {s.name: s for s in [
 ]}
 
 ROW: dict[str, Signature] = {s.name: s for s in [
-    _sig("has", "column:list value:str", "bool", "The list column contains the value (a marker)."),
+    _sig("has", "column:list value:str!", "bool", "The list column contains the value (a marker)."),
     _sig("has_any", "column:list values:strs", "bool", "The list column contains any of the values."),
     _sig("has_all", "column:list values:strs", "bool", "The list column contains all of the values."),
-    _sig("contains", "column:str text:str", "bool", "Substring test."),
+    _sig("contains", "column:str text:str!", "bool", "Substring test."),
     _sig("contains_any", "column:str keywords:strs", "bool", "Contains any keyword of the list."),
-    _sig("matches", "column:str pattern:str", "bool", "Regular expression search (Rust regex syntax)."),
-    _sig("starts_with", "column:str prefix:str", "bool", "Prefix test."),
-    _sig("ends_with", "column:str suffix:str", "bool", "Suffix test."),
+    _sig("matches", "column:str pattern:str!", "bool", "Regular expression search (Rust regex syntax)."),
+    _sig("starts_with", "column:str prefix:str!", "bool", "Prefix test."),
+    _sig("ends_with", "column:str suffix:str!", "bool", "Suffix test."),
     _sig("length", "column:any", "num", "Length of a text (characters) or a list (items)."),
     _sig("days_between", "start:datetime end:datetime", "num", "Days from `start` to `end` (fractional)."),
     _sig("present", "column:any", "bool", "The value is not null."),

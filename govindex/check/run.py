@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar, cast
 
-from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
+from govindex import ir
+from govindex.check.expr import Ctx, Scope, did_you_mean, lower_expr
 from govindex.check.functions import COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker  # noqa: F401  (re-exported)
 from govindex.check.inline import TestChecker
 from govindex.check.settings import policy_name, shown, text_value
 from govindex.check.tree import INDICATOR_KEYS, POINT_KEYS, Tree  # noqa: F401  (the key sets are re-exported)
 from govindex.diagnostics import Diagnostic, RuleError
-from govindex.ir import ROOT, Clean, Marker, Node, RuleSet, Table, Unit
+from govindex.ir import ROOT, Clean, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
 from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
@@ -27,6 +30,7 @@ RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", 
                 "max_total", "rounding", "missing", "rounds_policy", "aggregate", "description", "source"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
+_T = TypeVar("_T")
 
 
 def load(root: Path) -> RuleSet:
@@ -54,6 +58,7 @@ class _Checker:
         self.diags: list[Diagnostic] = []
         self.items = [it for f in files for it in f.items]
         self.let_spans: dict[str, n.Span] = {}
+        self.registry_read = False
 
     def err(self, code: str, msg: str, span: n.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, span, hint))
@@ -61,9 +66,10 @@ class _Checker:
     def run(self) -> tuple[RuleSet | None, list[Diagnostic]]:
         decl = self._ruleset_decl()
         settings = self._settings(decl.settings if decl else (), RULESET_KEYS, "ruleset")
-        tables = self._tables()
+        tables, valid_src = self._tables()
         lets = self._lets(tables)
         units, attrs = self._units(settings, decl)
+        year, groups = self._year(settings), self._groups(settings, attrs)
         unit_col = text_value(settings.get("unit_column"), "unit")
         round_col = text_value(settings.get("round_column"), "round")
         for t in tables.values():
@@ -81,10 +87,11 @@ class _Checker:
                          did_you_mean(shown(settings[key]), table) or "one of " + ", ".join(table))
         scope = Scope({t.name: t.columns for t in tables.values()}, lets, self.diags)
         for t in tables.values():
-            if t.valid is not None:
-                e, ty = check_expr(t.valid, Ctx("row", table=t.name), scope)
+            src = valid_src.get(t.name)
+            if src is not None:
+                e, ty = lower_expr(src, Ctx("row", table=t.name), scope)
                 if ty not in ("bool", None):
-                    self.err("E106", f"`valid when` needs a condition, found {ty}", t.valid.span)
+                    self.err("E106", f"`valid when` needs a condition, found {ty}", src.span)
                 tables[t.name] = Table(t.name, t.columns, e, t.span)
         markers = self._markers(tables, scope)
         cleaning = self._cleaning(tables, scope)
@@ -104,7 +111,8 @@ class _Checker:
         if any(d.is_error for d in self.diags) or decl is None:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
-                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning)
+                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
+                     year, groups)
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header
@@ -165,6 +173,7 @@ class _Checker:
                 continue
             seen.add(code)
             units.append(Unit(code, (r[name_col] or "").strip(), {a: (r[a] or "").strip() for a in attrs}))
+        self.registry_read = True
         return units, attrs
 
     def _read_units(self, path: Path, span: n.Span) -> list[list[str]] | None:
@@ -201,8 +210,8 @@ class _Checker:
                 out[int(p.key)] = day
         return out
 
-    def _rounding(self, settings: dict[str, n.Expr]) -> dict[str, object]:
-        out: dict[str, object] = {"mode": "half_up", "digits": 2, "at": "output"}
+    def _rounding(self, settings: dict[str, n.Expr]) -> Rounding:
+        out = Rounding()
         spec = settings.get("rounding")
         if spec is None:
             return out
@@ -212,15 +221,39 @@ class _Checker:
         for p in spec.pairs:
             v = p.value
             if p.key == "mode" and isinstance(v, n.String) and v.value in ROUNDING_MODES:
-                out["mode"] = v.value
+                out = replace(out, mode=cast(ir.RoundingMode, v.value))
             elif p.key == "digits" and isinstance(v, n.Number) and 0 <= v.value <= 10 and v.value == int(v.value):
-                out["digits"] = int(v.value)
+                out = replace(out, digits=int(v.value))
             elif p.key == "at" and isinstance(v, n.String) and v.value in ("output", "points"):
-                out["at"] = v.value
+                out = replace(out, at="output" if v.value == "output" else "points")
             else:
                 self.err("E207", f"bad rounding entry `{p.key_text}`", p.span,
                          f"mode: one of {', '.join(ROUNDING_MODES)}; digits: 0–10; at: \"output\" or \"points\"")
         return out
+
+    def _year(self, settings: dict[str, n.Expr]) -> int | None:
+        e = settings.get("year")
+        if e is None:
+            return None
+        if isinstance(e, n.Number) and e.value == int(e.value) and 1000 <= e.value <= 9999:
+            return int(e.value)
+        self.err("E207", "`year` is the evaluation year, a whole number", e.span, "e.g. year: 2019")
+        return None
+
+    def _groups(self, settings: dict[str, n.Expr], attrs: list[str]) -> tuple[str, ...]:
+        e = settings.get("groups")
+        if e is None:
+            return ()
+        items = _items(e, n.String)
+        if items is None:
+            self.err("E207", "`groups` lists columns of the units registry, as strings", e.span,
+                     'e.g. groups: ["province", "macro_region"]')
+            return ()
+        for i in items:
+            if self.registry_read and i.value not in attrs:
+                self.err("E207", f"`groups` names {i.value!r}, which is not a column of the units registry", i.span,
+                         did_you_mean(i.value, attrs) or f"registry columns: {', '.join(attrs) or 'none'}")
+        return tuple(i.value for i in items)
 
     # ------------------------------------------------------------------ markers and cleaning
     def _row_table(self, s: dict[str, n.Expr], key: str, tables: dict[str, Table], span: n.Span, code: str,
@@ -234,12 +267,12 @@ class _Checker:
         return t.id
 
     def _condition(self, e: n.Expr | None, table: str, scope: Scope, code: str, span: n.Span,
-                   key: str) -> n.Expr | None:
+                   key: str) -> ir.Expr | None:
         if e is None:
             self.err(code, f"needs `{key}:` — a condition on the table's rows", span)
             return None
         scope.used_tables.add(table)
-        out, t = check_expr(e, Ctx("row", table=table), scope)
+        out, t = lower_expr(e, Ctx("row", table=table), scope)
         if t not in ("bool", None):
             self.err("E106", f"`{key}` needs a condition (true/false), found {t}", e.span)
         return out
@@ -269,7 +302,8 @@ class _Checker:
             if table is None:
                 continue
             scope.used_tables.add(table)
-            when, dedupe = None, ()
+            when: ir.Expr | None = None
+            dedupe: tuple[str, ...] = ()
             if ("drop_when" in s) == ("dedupe" in s):
                 self.err("E213", f"clean `{c.id}` needs exactly one of `drop_when:` and `dedupe:`", c.span,
                          'drop_when: contains_any(url, ["/ad/"])  or  dedupe: [content_hash]')
@@ -278,15 +312,16 @@ class _Checker:
                 when = self._condition(s["drop_when"], table, scope, "E213", c.span, "drop_when")
             else:
                 d = s["dedupe"]
-                if not isinstance(d, n.ListLit) or not d.items or not all(isinstance(i, n.Name) for i in d.items):
+                names = _items(d, n.Name)
+                if not names:
                     self.err("E213", "`dedupe` lists the columns whose equal values make a duplicate", d.span,
                              "e.g. dedupe: [content_hash]")
                     continue
-                dedupe = tuple(i.id for i in d.items)  # type: ignore[union-attr]
-                for i in d.items:
-                    if i.id not in tables[table].columns:  # type: ignore[union-attr]
-                        self.err("E102", f"table `{table}` has no column `{i.id}`", i.span,  # type: ignore[union-attr]
-                                 did_you_mean(i.id, tables[table].columns))  # type: ignore[union-attr]
+                dedupe = tuple(i.id for i in names)
+                for i in names:
+                    if i.id not in tables[table].columns:
+                        self.err("E102", f"table `{table}` has no column `{i.id}`", i.span,
+                                 did_you_mean(i.id, tables[table].columns))
             if c.id in out:
                 self.err("E201", f"clean `{c.id}` declared twice", c.span)
             else:
@@ -300,17 +335,18 @@ class _Checker:
         if not declared:
             return
         for node in nodes.values():
-            if node.probe is None:
-                continue
-            for call, table, column, lit in _marker_literals(node.probe, tables):
-                known = declared.get((table, column))
-                if known is not None and lit not in known:
-                    self.err("W503", f"`{node.id}` tests marker {lit!r} on {table}.{column}, which no `marker` declares",
-                             call.span, did_you_mean(lit, known) or "declare it, or extraction never sets it")
+            for test in marker_tests(node.probe):
+                known = declared.get((test.table, test.column))
+                if known is not None and test.literal not in known:
+                    self.err("W503", f"`{node.id}` tests marker {test.literal!r} on {test.table}.{test.column}, "
+                             "which no `marker` declares", test.node.span,
+                             did_you_mean(test.literal, known) or "declare it, or extraction never sets it")
 
     # ------------------------------------------------------------------ tables and lets
-    def _tables(self) -> dict[str, Table]:
+    def _tables(self) -> tuple[dict[str, Table], dict[str, n.Expr]]:
+        """The declared tables (``valid`` not yet lowered) and their ``valid when`` as written."""
         out: dict[str, Table] = {}
+        valid: dict[str, n.Expr] = {}
         for it in self.items:
             if not isinstance(it, n.TableDecl):
                 continue
@@ -326,8 +362,10 @@ class _Checker:
                     self.err("E201", f"column `{c.name}` declared twice in `{it.name}`", c.span)
                 else:
                     cols[c.name] = c.type
-            out[it.name] = Table(it.name, cols, it.valid, it.span)
-        return out
+            out[it.name] = Table(it.name, cols, None, it.span)
+            if it.valid is not None:
+                valid[it.name] = it.valid
+        return out, valid
 
     def _lets(self, tables: dict[str, Table]) -> dict[str, n.Expr]:
         out: dict[str, n.Expr] = {}
@@ -340,36 +378,39 @@ class _Checker:
         return out
 
 
-def _marker_literals(e: n.Expr, tables: dict[str, Table]):
-    """(call, table, column, literal) for every literal tested against a list[str] column in a probe."""
-    def walk(x: n.Expr, table: str | None):
-        if isinstance(x, n.Call):
-            t = table
-            if x.args and isinstance(x.args[0], n.Name) and x.args[0].id in tables:
-                t = x.args[0].id
-            cols = tables[t].columns if t else {}
-            if t and x.fn in ("has", "has_any", "has_all", "coverage"):
-                col = x.args[1] if x.fn == "coverage" else x.args[0]
-                lits = x.args[2] if x.fn == "coverage" else x.args[1]
-                if isinstance(col, n.Name) and cols.get(col.id) == "list[str]":
-                    items = lits.items if isinstance(lits, n.ListLit) else (lits,)
-                    for i in items:
-                        if isinstance(i, n.String):
-                            yield x, t, col.id, i.value
-            for a in [*x.args, *(k.value for k in x.kwargs)]:
-                yield from walk(a, t)
-        elif isinstance(x, n.Binary):
-            if x.op in ("in", "not in") and table and isinstance(x.left, n.String) and isinstance(x.right, n.Name) \
-                    and tables[table].columns.get(x.right.id) == "list[str]":
-                yield x, table, x.right.id, x.left.value
-            yield from walk(x.left, table)
-            yield from walk(x.right, table)
-        elif isinstance(x, n.Unary):
-            yield from walk(x.operand, table)
-        elif isinstance(x, n.If):
-            for y in (x.cond, x.then, x.else_):
-                yield from walk(y, table)
-    yield from walk(e, None)
+@dataclass(frozen=True, slots=True)
+class MarkerTest:
+    """A literal tested against a ``list[str]`` column: ``has``, ``has_any``, ``has_all``,
+    ``"x" in column`` and ``coverage`` over a list column."""
+
+    node: ir.Expr
+    table: str
+    column: str
+    literal: str
+
+
+def marker_tests(e: ir.Expr | None) -> list[MarkerTest]:
+    """Every literal an expression tests against a list column, in reading order."""
+    out = []
+    for x in ir.walk(e):
+        col, lits = None, []
+        if isinstance(x, ir.RowCall) and x.fn in ("has", "has_any", "has_all"):
+            col, lits = x.args[0], x.literals(1)
+        elif isinstance(x, ir.Agg) and x.fn == "coverage" and x.items is not None:
+            col, lits = x.arg, [str(v) for v in x.items.values]
+        elif isinstance(x, ir.Op) and x.op in ("in", "not in") and isinstance(x.args[0], ir.Const) \
+                and isinstance(x.args[0].value, str):
+            col, lits = x.args[1], [x.args[0].value]
+        if isinstance(col, ir.Column) and col.type == "list":
+            out += [MarkerTest(x, col.table, col.name, lit) for lit in lits]
+    return out
+
+
+def _items(e: n.Expr | None, kind: type[_T]) -> list[_T] | None:
+    """The items of a list literal when each is a ``kind`` (a string, a name), else None."""
+    if not isinstance(e, n.ListLit) or not all(isinstance(i, kind) for i in e.items):
+        return None
+    return [i for i in e.items if isinstance(i, kind)]
 
 
 def _iso_date(e: n.Expr) -> date | None:

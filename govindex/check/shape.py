@@ -1,9 +1,9 @@
-"""The shape of an expression once its lets are inlined: how many nodes, how deep.
+"""The shape of an expression with its lets followed: how many nodes, how deep.
 
-A ``let`` is copied where it is used, so a few lets that each use the previous one twice make an
-expression of millions of nodes, and a chain of hundreds one too deep for the recursive passes
-(check, compile, polars). The shape is measured before anything is expanded, each let once and
-without recursion, so measuring is linear in the rule text whatever the lets do.
+A ``let`` is lowered once and shared (the IR is a DAG), so its size does not multiply; but a
+chain of hundreds of lets makes an expression too deep for the recursive passes (check,
+compile, polars). The shape is measured before anything is lowered, each let once and without
+recursion, so measuring is linear in the rule text whatever the lets do.
 """
 
 from __future__ import annotations
@@ -12,10 +12,9 @@ from collections.abc import Iterator
 
 from govindex.lang import nodes as n
 
-# An expression with its lets inlined may have at most this many nodes and levels. The depth
-# keeps every recursive pass well within Python's recursion limit (a level costs check two
-# frames); the parser alone stops near 500 levels of written nesting.
-MAX_NODES = 20_000
+# An expression with its lets followed may be nested at most this many levels deep: it keeps
+# every recursive pass well within Python's recursion limit (a level costs check two frames);
+# the parser alone stops near 500 levels of written nesting.
 MAX_DEPTH = 300
 
 Shapes = dict[str, tuple[int, int]]  # let → (nodes, depth) with its own lets inlined

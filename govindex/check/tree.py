@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import cast
 
-from govindex.check.expr import Ctx, Scope, check_expr, did_you_mean
+from govindex import ir
+from govindex.check.expr import Ctx, Scope, did_you_mean, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
 from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
+from govindex.check.size import large
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
@@ -23,6 +26,7 @@ class Tree:
     def __init__(self, ck, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
         self.ck, self.settings, self.scope, self.decl = ck, settings, scope, decl
         self.decls: dict[str, n.IndicatorDecl | n.PointDecl] = {}
+        self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
         self.parent: dict[str, str] = {}
         self.children: dict[str, list[str]] = {ROOT: []}
 
@@ -147,8 +151,8 @@ class Tree:
     def _emit(self, ident, label, parent, level, max_, weight, agg, missing, span, out, settings) -> None:
         kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
         node_children = tuple(kids)
-        out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, agg, missing, "", None, None,
-                          node_children, span, settings)
+        out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
+                          cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings)
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -230,20 +234,25 @@ class Tree:
         if not (isinstance(kind, n.Name) and kind.id in ("technical", "manual")):
             self.ck.err("E206" if kind is None else "E207", f"point `{d.id}` needs `kind: technical` or `kind: manual`",
                         kind.span if kind else d.span)
-        probe, score = s.get("probe"), s.get("score")
+        probe_src, score_src = s.get("probe"), s.get("score")
+        probe: ir.Expr | None = None
+        score: ir.Expr | None = None
         ptype = None
-        if probe is None:
+        if probe_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `probe:`", d.span, "e.g. probe: any(pages, where: has(markers, \"x\"))")
         else:
-            probe, ptype = check_expr(probe, Ctx("probe"), self.scope)
+            probe, ptype = lower_expr(probe_src, Ctx("probe", point=d.id), self.scope)
             if ptype not in (None, "num", "bool"):
-                self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", s["probe"].span)
-        if score is None:
+                self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", probe_src.span)
+        if score_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `score:`", d.span, "e.g. score: presence(x)")
         else:
-            score, stype = check_expr(score, Ctx("formula", x_type=ptype or "num"), self.scope)
+            score, stype = lower_expr(score_src, Ctx("formula", x_type=ptype or "num"), self.scope)
             if stype not in (None, "num", "bool"):
-                self.ck.err("E106", f"a formula yields a number, not {stype}", s["score"].span)
+                self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
+        for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
+            for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
+                self.ck.err("W504", w.message, w.span, w.hint)
         default_missing = self.settings.get("missing")
         dm = policy_name(default_missing, MISSING_POLICIES)
         miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
@@ -255,5 +264,6 @@ class Tree:
             if v is not None and not (isinstance(v, n.ListLit) and v.items and all(isinstance(i, n.Number) for i in v.items)
                                       and (key == "values" or len(v.items) == 2)):
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
-        out[d.id] = Node(d.id, d.label, kind.id if isinstance(kind, n.Name) else "technical", parent, level, max_,
-                         weight, "", miss, rounds, probe, score, (), d.span, s)
+        out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
+                         max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
+                         d.span, s, probe_src, score_src)

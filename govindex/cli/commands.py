@@ -163,7 +163,7 @@ def _integrity(sc, strict: bool) -> None:
 def _ranking(rs, wide, top: int, elapsed: float) -> None:
     from rich.table import Table
 
-    digits = int(rs.rounding["digits"])
+    digits = rs.rounding.digits
 
     l1 = [x for x in rs.indicators if x.level == 1]
     t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")

@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from govindex.collect.imports import ImportDataError
 from govindex.diagnostics import UsageError
 from govindex.eval.compile import ENTRY_EPS, entry_allowed
 from govindex.fsio import write_file
-from govindex.ir import ROOT, RuleSet
+from govindex.ir import ROOT, Expr, RuleSet, aggregates
 
 SHEET, HELP_SHEET, META_SHEET = "录入", "说明", "_meta"
 FORMAT = "govindex-manual-template/1"
@@ -121,18 +121,8 @@ def fingerprint(points: list[ManualPoint]) -> str:
     return hashlib.sha256(json.dumps(data, ensure_ascii=False).encode()).hexdigest()[:16]
 
 
-def _entry_tables(expr: object) -> list[str]:
-    # The AST is plain frozen dataclasses: walk it generically (probes imports no govindex.lang.nodes).
-    if expr is None or not is_dataclass(expr):
-        return []
-    if getattr(expr, "fn", None) == "entry" and expr.args and hasattr(expr.args[0], "id"):
-        return [expr.args[0].id]
-    found = []
-    for f in fields(expr):
-        v = getattr(expr, f.name)
-        for child in v if isinstance(v, tuple) else (v,):
-            found += _entry_tables(child)
-    return found
+def _entry_tables(expr: Expr | None) -> list[str]:
+    return [a.table for a in aggregates(expr) if a.fn == "entry"]
 
 
 def _path(rs: RuleSet, parent: str | None) -> tuple[str, ...]:

@@ -1,24 +1,39 @@
-"""A checked rule set → a polars plan: per fact table, one ``group_by(unit, round).agg(...)``
-holding every aggregate that any probe asks of that table; per point, a unit-level probe
-expression over those aggregates and a formula expression over the probe's value.
+"""A checked rule set → a polars plan, bottom-up from the IR (:mod:`govindex.ir`):
 
-Dispatch is by table (``_ROW``, ``_AGG``, ``_UNIT``); a name with no translation raises
-:class:`CompileGap`, a bug, never a user error (the checker has vetted every name).
+1. per fact table, one ``group_by(unit, round).agg(...)`` holding every aggregate any probe asks
+   of that table — after row-level columns computed once over the table (validity, marker bit
+   words, each distinct condition and value), shared by every aggregate that needs them;
+2. per point, the probe's value over those aggregates, and the formula's rate over the value.
+
+Unit-level nodes are computed once per unit and round, however many points use them: a node
+that several nodes or points use, or whose translation reads its argument several times
+(``steps`` once per threshold, normalisations across units), becomes a named column of its own,
+computed in a **stage** — ``with_columns`` of every column whose inputs are ready: a column's
+stage is 1 + the highest stage of the columns it reads, aggregates being stage 0. Other nodes
+are inlined where they are used. Formula nodes (over ``x``) are staged the same way per point.
+
+Translation dispatches by IR node type (``_ROW_NODES``, ``_UNIT_NODES``) and by function name
+(``_ROW_FNS``, ``_MATHS``, ``_FORMULA_FNS``, ``_AGG``); a node with no translation raises
+:class:`CompileGap` — a bug, never a user error: the checker has vetted every node.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from typing import Any, Protocol
 
 import polars as pl
 
+from govindex import ir
 from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
 
 ROUND = "__round"
 ASOF = "__asof"
+STAGED = ("u:", "f:")  # prefixes of the unit-level and formula columns of the stages
 
 
 class CompileGap(Exception):
@@ -27,21 +42,30 @@ class CompileGap(Exception):
 
 @dataclass
 class Plan:
-    aggs: dict[str, dict[n.Call, str]] = field(default_factory=dict)  # table → call → alias
+    aggs: dict[str, dict[ir.Agg, str]] = field(default_factory=dict)  # table → aggregate → alias
     agg_exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)  # table → aliased polars exprs
-    row_cols: dict[str, dict[tuple, str]] = field(default_factory=dict)  # table → row-column key → alias
+    row_cols: dict[str, dict[tuple[object, ...], str]] = field(default_factory=dict)  # table → row-column key → alias
     row_exprs: dict[str, list[pl.Expr]] = field(default_factory=dict)  # table → row columns for with_columns
-    row_raw: dict[str, dict[tuple, pl.Expr]] = field(default_factory=dict)  # table → key → unaliased expr
+    row_raw: dict[str, dict[tuple[object, ...], pl.Expr]] = field(default_factory=dict)  # table → key → unaliased
     bits: Bits = field(default_factory=lambda: Bits())
     valid: dict[str, pl.Expr] = field(default_factory=dict)  # table → its `valid when` condition
+    rows: dict[str, _Row] = field(default_factory=dict)  # table → its row translator (with marker bits)
+    stages: list[list[pl.Expr]] = field(default_factory=list)  # unit-level columns, stage by stage
     probes: dict[str, pl.Expr] = field(default_factory=dict)  # point → value expr (unit × round)
     tables_of: dict[str, tuple[str, ...]] = field(default_factory=dict)  # point → tables read
+    formula_stages: dict[str, list[list[pl.Expr]]] = field(default_factory=dict)  # point → its formula's columns
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
     guards: dict[str, list[str]] = field(default_factory=dict)  # point → counts of entries it must not score
 
     def prep_exprs(self, table: str) -> list[pl.Expr]:
         """Columns computed once before the row columns: validity and marker bit words."""
         return [self.valid[table].alias(valid_col(table)), *self.bits.prep(table)]
+
+    def all_formula_stages(self, points: Iterable[str] | None = None) -> list[list[pl.Expr]]:
+        """The formula columns of ``points`` (every point by default), stage by stage."""
+        per_point = [self.formula_stages[p] for p in (self.formula_stages if points is None else points)]
+        depth = max((len(s) for s in per_point), default=0)
+        return [[c for s in per_point if k < len(s) for c in s[k]] for k in range(depth)]
 
 
 def valid_col(table: str) -> str:
@@ -65,14 +89,19 @@ def compile_rules(rs: RuleSet) -> Plan:
     plan = Plan()
     for t in rs.tables:
         plan.valid[t] = valid_condition(rs, t)
+        plan.rows[t] = _Row(rs, t, plan.bits)
         plan.aggs[t] = {}
-        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(rs, plan, t).cond(None).sum().alias(ok_col(t))]
-    for p in rs.points:
-        c = _Unit(rs, plan, p.id)
-        plan.probes[p.id] = c.expr(p.probe)
-        plan.tables_of[p.id] = tuple(sorted(c.tables))
-        f = _Unit(rs, plan, p.id, x=pl.col(value_col(p.id)))
+        plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(plan, t).cond(None).sum().alias(ok_col(t))]
+    points = rs.points
+    probes = _Unit(rs, plan, [p.probe for p in points], "u:", plan.stages)
+    for p in points:
+        assert p.probe is not None and p.score is not None
+        plan.probes[p.id] = probes.expr(p.probe)
+        plan.tables_of[p.id] = tuple(sorted({a.table for a in ir.aggregates(p.probe)}))
+        stages: list[list[pl.Expr]] = []
+        f = _Unit(rs, plan, [p.score], f"f:{p.id}:", stages, x=pl.col(value_col(p.id)))
         plan.formulas[p.id] = f.expr(p.score).cast(pl.Float64)
+        plan.formula_stages[p.id] = stages
         _guard_entries(rs, plan, p)
     return plan
 
@@ -83,6 +112,10 @@ def valid_condition(rs: RuleSet, table: str) -> pl.Expr:
     if v is None:  # a column expression, not a literal: a literal does not broadcast inside agg()
         return pl.col(rs.unit_column).is_not_null()
     return _Row(rs, table).expr(v).fill_null(False)
+
+
+class _Translator(Protocol):
+    def expr(self, e: ir.Expr) -> pl.Expr: ...
 
 
 # ------------------------------------------------------------------ row level
@@ -126,79 +159,80 @@ class Bits:
 
 
 class _Row:
+    """Row-level IR of one table → polars expressions (memoised per node)."""
+
     def __init__(self, rs: RuleSet, table: str, bits: Bits | None = None):
         self.rs, self.table, self.bits = rs, table, bits
-        self.cols = rs.tables[table].columns
+        self.memo: dict[ir.Expr, pl.Expr] = {}
 
-    def has(self, column: n.Expr, literal: str) -> pl.Expr:
-        if self.bits is not None and isinstance(column, n.Name) and self.is_list(column):
-            return self.bits.test(self.table, column.id, literal)
+    def expr(self, e: ir.Expr) -> pl.Expr:
+        out = self.memo.get(e)
+        if out is None:
+            fn = _ROW_NODES.get(type(e))
+            if fn is None:
+                raise CompileGap(f"no row translation for {type(e).__name__}")
+            out = self.memo[e] = fn(self, e)
+        return out
+
+    def has(self, column: ir.Expr, literal: str) -> pl.Expr:
+        if self.bits is not None and is_list(column):
+            assert isinstance(column, ir.Column)
+            return self.bits.test(self.table, column.name, literal)
         return self.expr(column).list.contains(literal)
 
-    def expr(self, e: n.Expr) -> pl.Expr:
-        if isinstance(e, n.Name):
-            return pl.col(e.id)
-        if isinstance(e, (n.Number, n.Bool)):
-            return pl.lit(e.value)
-        if isinstance(e, n.String):
-            return pl.lit(e.value)
-        if isinstance(e, n.Null):
-            return pl.lit(None)
-        if isinstance(e, n.Unary):
-            inner = self.expr(e.operand)
-            return ~inner if e.op == "not" else -_num(inner)
-        if isinstance(e, n.If):
-            return pl.when(self.expr(e.cond).fill_null(False)).then(self.expr(e.then)).otherwise(self.expr(e.else_))
-        if isinstance(e, n.Binary):
-            return self._binary(e)
-        if isinstance(e, n.Call):
-            fn = _ROW_FNS.get(e.fn) or _MATHS.get(e.fn)
-            if fn is None:
-                raise CompileGap(f"no row translation for {e.fn}")
-            return fn(self, e)
-        raise CompileGap(f"no row translation for {type(e).__name__}")
 
-    def is_datetime(self, e: n.Expr) -> bool:
-        return isinstance(e, n.Name) and self.cols.get(e.id) in ("date", "datetime")
-
-    def is_list(self, e: n.Expr) -> bool:
-        return isinstance(e, n.Name) and self.cols.get(e.id) == "list[str]"
-
-    def _binary(self, e: n.Binary) -> pl.Expr:
-        if e.op in ("in", "not in"):
-            if self.is_list(e.right):
-                out = (self.has(e.right, e.left.value) if isinstance(e.left, n.String)
-                       else pl.col(e.right.id).list.contains(self.expr(e.left)))
-            else:
-                items = _literal_list(e.right)
-                left = self.expr(e.left)
-                if items and all(isinstance(i, float) for i in items):
-                    left = left.cast(pl.Float64)  # number literals are floats; int columns compare as such
-                out = left.is_in(items)
-            return ~out if e.op == "not in" else out
-        left, right = self.expr(e.left), self.expr(e.right)
-        if e.op in ("+", "-", "*"):  # in float64: integer arithmetic would wrap silently past 2^63
-            left, right = _num(left), _num(right)
-        if self.is_datetime(e.left) and isinstance(e.right, n.String):
-            right = pl.lit(datetime.fromisoformat(e.right.value))
-        if self.is_datetime(e.right) and isinstance(e.left, n.String):
-            left = pl.lit(datetime.fromisoformat(e.left.value))
-        return _BINOPS[e.op](left, right)
+def is_list(e: ir.Expr | None) -> bool:
+    """A ``list[str]`` column."""
+    return isinstance(e, ir.Column) and e.type == "list"
 
 
-def _literal_list(e: n.Expr) -> list:
-    if isinstance(e, n.ListLit):
-        return [i.value for i in e.items]  # type: ignore[union-attr]
-    raise CompileGap("`in` needs a list literal")
+def _const(e: ir.Const) -> pl.Expr:
+    return pl.lit(e.value)
 
 
-def _s(e: n.Expr) -> str:
-    assert isinstance(e, n.String)
-    return e.value
+def _row_op(r: _Row, e: ir.Op) -> pl.Expr:
+    if e.op in ("not", "neg"):
+        inner = r.expr(e.args[0])
+        return ~inner if e.op == "not" else -_num(inner)
+    left, right = e.args
+    if e.op in ("in", "not in"):
+        if is_list(right):
+            assert isinstance(right, ir.Column)
+            out = (r.has(right, left.value) if isinstance(left, ir.Const) and isinstance(left.value, str)
+                   else pl.col(right.name).list.contains(r.expr(left)))
+        else:
+            out = _is_in(r.expr(left), right)
+        return ~out if e.op == "not in" else out
+    if e.op in ("+", "-", "*"):  # in float64: integer arithmetic would wrap silently past 2^63
+        return _BINOPS[e.op](_num(r.expr(left)), _num(r.expr(right)))
+    return _BINOPS[e.op](r.expr(left), r.expr(right))
 
 
-def _has_any(r: _Row, e: n.Call, all_: bool = False) -> pl.Expr:
-    parts = [r.has(e.args[0], v) for v in _literal_list(e.args[1])]
+def _is_in(left: pl.Expr, items: ir.Expr) -> pl.Expr:
+    if not isinstance(items, ir.ListConst):
+        raise CompileGap("`in` needs a list literal")
+    if items.items and items.type == "nums":
+        left = left.cast(pl.Float64)  # number literals are floats; int columns compare as such
+    return left.is_in(items.values)
+
+
+def _row_cond(r: _Row, e: ir.Cond) -> pl.Expr:
+    return pl.when(r.expr(e.cond).fill_null(False)).then(r.expr(e.then)).otherwise(r.expr(e.else_))
+
+
+def _row_call(r: _Row, e: ir.RowCall) -> pl.Expr:
+    return _ROW_FNS[e.fn](r, e)
+
+
+def _maths(t: _Translator, e: ir.Formula) -> pl.Expr:
+    fn = _MATHS.get(e.fn)
+    if fn is None:
+        raise CompileGap(f"no row translation for {e.fn}")
+    return fn(t, e)
+
+
+def _has_any(r: _Row, e: ir.RowCall, all_: bool = False) -> pl.Expr:
+    parts = [r.has(e.args[0], v) for v in e.literals(1)]
     if not parts:
         return pl.lit(all_)
     out = parts[0]
@@ -207,29 +241,35 @@ def _has_any(r: _Row, e: n.Call, all_: bool = False) -> pl.Expr:
     return out
 
 
-_ROW_FNS = {
-    "has": lambda r, e: r.has(e.args[0], _s(e.args[1])),
+def _length(r: _Row, e: ir.RowCall) -> pl.Expr:
+    a = e.args[0]
+    return (r.expr(a).list.len() if is_list(a) else r.expr(a).str.len_chars()).cast(pl.Float64)
+
+
+_ROW_FNS: dict[str, Callable[[_Row, ir.RowCall], pl.Expr]] = {
+    "has": lambda r, e: r.has(e.args[0], e.literal(1)),
     "has_any": lambda r, e: _has_any(r, e),
     "has_all": lambda r, e: _has_any(r, e, all_=True),
-    "contains": lambda r, e: r.expr(e.args[0]).str.contains(_s(e.args[1]), literal=True),
-    "contains_any": lambda r, e: r.expr(e.args[0]).str.contains_any(_literal_list(e.args[1])),
-    "matches": lambda r, e: r.expr(e.args[0]).str.contains(_s(e.args[1])),
-    "starts_with": lambda r, e: r.expr(e.args[0]).str.starts_with(_s(e.args[1])),
-    "ends_with": lambda r, e: r.expr(e.args[0]).str.ends_with(_s(e.args[1])),
-    "length": lambda r, e: (r.expr(e.args[0]).list.len() if r.is_list(e.args[0])
-                            else r.expr(e.args[0]).str.len_chars()).cast(pl.Float64),
-    "days_between": lambda r, e: (_dt(r, e.args[1]) - _dt(r, e.args[0])).dt.total_days(fractional=True),
+    "contains": lambda r, e: r.expr(e.args[0]).str.contains(e.literal(1), literal=True),
+    "contains_any": lambda r, e: r.expr(e.args[0]).str.contains_any(e.literals(1)),
+    "matches": lambda r, e: r.expr(e.args[0]).str.contains(e.literal(1)),
+    "starts_with": lambda r, e: r.expr(e.args[0]).str.starts_with(e.literal(1)),
+    "ends_with": lambda r, e: r.expr(e.args[0]).str.ends_with(e.literal(1)),
+    "length": _length,
+    "days_between": lambda r, e: (r.expr(e.args[1]) - r.expr(e.args[0])).dt.total_days(fractional=True),
     "present": lambda r, e: r.expr(e.args[0]).is_not_null(),
 }
 
+_ROW_NODES: dict[type[ir.Expr], Callable[[_Row, Any], pl.Expr]] = {
+    ir.Column: lambda r, e: pl.col(e.name),
+    ir.Const: lambda r, e: _const(e),
+    ir.Op: _row_op,
+    ir.Cond: _row_cond,
+    ir.RowCall: _row_call,
+    ir.Formula: _maths,
+}
 
-def _dt(r: _Row, e: n.Expr) -> pl.Expr:
-    if isinstance(e, n.String):
-        return pl.lit(datetime.fromisoformat(e.value))
-    return r.expr(e)
-
-
-_BINOPS = {
+_BINOPS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
     "/": lambda a, b: pl.when(b != 0).then(a / b),
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
@@ -244,17 +284,19 @@ _BINOPS = {
 # condition, the value where the condition holds, null elsewhere), then plain aggregations of
 # those columns in the group_by. Plain column aggregations stay on polars' fast, streaming path;
 # a filter inside agg() would be evaluated group by group. Identical row columns are shared
-# between points (keys are ASTs, which compare without source positions).
+# between points (keys are IR nodes, which compare by structure).
+
+RowKey = tuple[object, ...]
 
 
 class _RowCols:
-    def __init__(self, rs: RuleSet, plan: Plan, table: str):
-        self.rs, self.plan, self.table = rs, plan, table
-        self.row = _Row(rs, table, plan.bits)
+    def __init__(self, plan: Plan, table: str):
+        self.plan, self.table = plan, table
+        self.row = plan.rows[table]
         self.cols = plan.row_cols.setdefault(table, {})
-        self.raw: dict[tuple, pl.Expr] = plan.row_raw.setdefault(table, {})
+        self.raw = plan.row_raw.setdefault(table, {})
 
-    def col(self, key: tuple, make) -> pl.Expr:
+    def col(self, key: RowKey, make: Callable[[], pl.Expr]) -> pl.Expr:
         """The column for ``key``; ``make()`` builds its expression from raw (not aliased) parts,
         since columns added in one ``with_columns`` cannot see each other."""
         if key not in self.cols:
@@ -264,20 +306,16 @@ class _RowCols:
             self.plan.row_exprs.setdefault(self.table, []).append(self.raw[key].alias(alias))
         return pl.col(self.cols[key])
 
-    def cond(self, where: n.Expr | None) -> pl.Expr:
+    def cond(self, where: ir.Expr | None) -> pl.Expr:
         return self.col(("cond", where), lambda: self.cond_raw(where))
 
-    def cond_raw(self, where: n.Expr | None) -> pl.Expr:
+    def cond_raw(self, where: ir.Expr | None) -> pl.Expr:
         c = pl.col(valid_col(self.table))
         return c if where is None else c & self.row.expr(where).fill_null(False)
 
-    def value(self, where: n.Expr | None, value: n.Expr) -> pl.Expr:
+    def value(self, where: ir.Expr | None, value: ir.Expr | None) -> pl.Expr:
+        assert value is not None
         return self.col(("value", where, value), lambda: pl.when(self.cond_raw(where)).then(self.row.expr(value)))
-
-
-def _agg(rs: RuleSet, plan: Plan, call: n.Call, point: str) -> pl.Expr:
-    rc = _RowCols(rs, plan, call.args[0].id)  # type: ignore[union-attr]
-    return _AGG[call.fn](rc, call, call.kwarg("where"), point)
 
 
 def _distinct(v: pl.Expr, approx: bool) -> pl.Expr:
@@ -285,23 +323,24 @@ def _distinct(v: pl.Expr, approx: bool) -> pl.Expr:
     return uniq.cast(pl.Float64) - (v.null_count() > 0).cast(pl.Float64)
 
 
-def _ratio(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
+def _ratio(rc: _RowCols, a: ir.Agg) -> pl.Expr:
+    where, cond = a.where, a.arg
+    assert cond is not None
     base = rc.cond(where)
-    hit = rc.col(("ratio", where, call.args[1]),
-                 lambda: rc.cond_raw(where) & rc.row.expr(call.args[1]).fill_null(False))
+    hit = rc.col(("ratio", where, cond), lambda: rc.cond_raw(where) & rc.row.expr(cond).fill_null(False))
     den = base.sum()
     return pl.when(den > 0).then(hit.sum() / den)
 
 
-def _coverage(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
-    items = _literal_list(call.args[2])
+def _coverage(rc: _RowCols, a: ir.Agg) -> pl.Expr:
+    assert a.items is not None and a.arg is not None
+    items, column, where = [str(v) for v in a.items.values], a.arg, a.where
     if not items:
         return pl.lit(None, pl.Float64)
-    column = call.args[1]
-    if rc.row.is_list(column) and isinstance(column, n.Name):
-        found = _or_words(rc, column.id, [str(i) for i in items], where)
+    if isinstance(column, ir.Column) and column.type == "list":
+        found = _or_words(rc, column.name, items, where)
         return pl.sum_horizontal([f.cast(pl.Float64) for f in found]) / len(items)
-    if not rc.row.is_list(column) and len(set(items)) <= Bits.PER_WORD:
+    if len(set(items)) <= Bits.PER_WORD:
         # Text column: one Aho-Corasick pass finds every keyword, kept as bits of one word.
         keys = list(dict.fromkeys(items))
         bit = {k: 1 << i for i, k in enumerate(keys)}
@@ -315,146 +354,210 @@ def _coverage(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.E
         return pl.sum_horizontal([((word & bit[k]) != 0).any().cast(pl.Float64) for k in items]) / len(items)
     found = []
     for k in items:
-        def make(k=k) -> pl.Expr:
-            col = rc.row.expr(column)
-            hit = rc.row.has(column, k) if rc.row.is_list(column) else col.str.contains(k, literal=True)
+        def make_one(k: str = k) -> pl.Expr:
+            hit = rc.row.expr(column).str.contains(k, literal=True)
             return rc.cond_raw(where) & hit.fill_null(False)
-        found.append(rc.col(("has", where, column, k), make).any().cast(pl.Float64))
+        found.append(rc.col(("has", where, column, k), make_one).any().cast(pl.Float64))
     return pl.sum_horizontal(found) / len(items)
 
 
-def _entry(rc: _RowCols, call: n.Call, where: n.Expr | None, point: str) -> pl.Expr:
+def _entry(rc: _RowCols, a: ir.Agg) -> pl.Expr:
+    where, point = a.where, a.point
     return rc.col(("entry", where, point), lambda: pl.when(rc.cond_raw(where) & (pl.col("point") == point))
                   .then(pl.col("value").cast(pl.Float64))).mean()
 
 
-def _marker_literals_of(rc: _RowCols, where: n.Expr | None) -> tuple[str, list[str]] | None:
+def _marker_literals_of(where: ir.Expr | None) -> tuple[str, list[str]] | None:
     """(column, literals) when ``where`` only asks that a list column hold one of the literals."""
-    if isinstance(where, n.Call) and where.fn in ("has", "has_any") and isinstance(where.args[0], n.Name) \
-            and rc.row.is_list(where.args[0]):
-        lits = _literal_list(where.args[1]) if where.fn == "has_any" else [_s(where.args[1])]
-        return where.args[0].id, [str(x) for x in lits]
-    if isinstance(where, n.Binary) and where.op == "in" and isinstance(where.left, n.String) \
-            and isinstance(where.right, n.Name) and rc.row.is_list(where.right):
-        return where.right.id, [where.left.value]
+    if isinstance(where, ir.RowCall) and where.fn in ("has", "has_any") and is_list(where.args[0]):
+        column = where.args[0]
+        assert isinstance(column, ir.Column)
+        return column.name, where.literals(1)
+    if isinstance(where, ir.Op) and where.op == "in" and is_list(where.args[1]):
+        lit, column = where.args
+        if isinstance(lit, ir.Const) and isinstance(lit.value, str):
+            assert isinstance(column, ir.Column)
+            return column.name, [lit.value]
     return None
 
 
-def _or_words(rc: _RowCols, column: str, literals: list[str], where: n.Expr | None) -> list[pl.Expr]:
+def _or_words(rc: _RowCols, column: str, literals: list[str], where: ir.Expr | None) -> list[pl.Expr]:
     """Per literal, whether any valid row matching ``where`` holds it: the marker bit words of those
     rows OR-ed together in the aggregation (one row column per word, shared by every point),
     then the literal's bit tested — instead of one row column per literal."""
     out = []
     for lit in literals:
         word, mask = rc.plan.bits.locate(rc.table, column, lit)
-        src = f"b:{column}:{word}"
-        ored = rc.col(("or-word", where, column, word),
-                      lambda src=src: pl.when(rc.cond_raw(where)).then(pl.col(src)).otherwise(0)).bitwise_or()
+
+        def make(src: str = f"b:{column}:{word}") -> pl.Expr:
+            return pl.when(rc.cond_raw(where)).then(pl.col(src)).otherwise(0)
+        ored = rc.col(("or-word", where, column, word), make).bitwise_or()
         out.append((ored.fill_null(0) & mask) != 0)
     return out
 
 
-def _any(rc: _RowCols, call: n.Call, where: n.Expr | None, _p: str) -> pl.Expr:
-    pure = _marker_literals_of(rc, where)
+def _any(rc: _RowCols, a: ir.Agg) -> pl.Expr:
+    pure = _marker_literals_of(a.where)
     if pure is None:
-        return rc.cond(where).any()
+        return rc.cond(a.where).any()
     column, literals = pure
     return pl.any_horizontal(_or_words(rc, column, literals, None))
 
 
-_AGG = {
+_AGG: dict[str, Callable[[_RowCols, ir.Agg], pl.Expr]] = {
     "any": _any,
-    "count": lambda rc, c, w, p: rc.cond(w).sum().cast(pl.Float64),
-    "distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=False),
-    "approx_distinct": lambda rc, c, w, p: _distinct(rc.value(w, c.args[1]), approx=True),
-    "sum": lambda rc, c, w, p: rc.value(w, c.args[1]).cast(pl.Float64).sum(),  # an Int64 sum would wrap
-    "mean": lambda rc, c, w, p: rc.value(w, c.args[1]).mean().cast(pl.Float64),
-    "min": lambda rc, c, w, p: rc.value(w, c.args[1]).min(),
-    "max": lambda rc, c, w, p: rc.value(w, c.args[1]).max(),
-    "median": lambda rc, c, w, p: rc.value(w, c.args[1]).median().cast(pl.Float64),
+    "count": lambda rc, a: rc.cond(a.where).sum().cast(pl.Float64),
+    "distinct": lambda rc, a: _distinct(rc.value(a.where, a.arg), approx=False),
+    "approx_distinct": lambda rc, a: _distinct(rc.value(a.where, a.arg), approx=True),
+    "sum": lambda rc, a: rc.value(a.where, a.arg).cast(pl.Float64).sum(),  # an Int64 sum would wrap
+    "mean": lambda rc, a: rc.value(a.where, a.arg).mean().cast(pl.Float64),
+    "min": lambda rc, a: rc.value(a.where, a.arg).min(),
+    "max": lambda rc, a: rc.value(a.where, a.arg).max(),
+    "median": lambda rc, a: rc.value(a.where, a.arg).median().cast(pl.Float64),
     "ratio": _ratio,
     "coverage": _coverage,
-    "days_since": lambda rc, c, w, p: rc.value(w, c.args[1]).max(),
+    "days_since": lambda rc, a: rc.value(a.where, a.arg).max(),
     "entry": _entry,
 }
 
 
 # ------------------------------------------------------------------ unit level (probes, formulas)
 
+# Formulas whose translation reads their argument more than once: a computed argument is worth a column.
+_MULTI_USE = {"minmax", "zscore", "rank", "best_ratio", "lognormal"}
+
+
+def _uses(roots: list[ir.Expr | None]) -> tuple[Counter[ir.Expr], set[ir.Expr]]:
+    """How many distinct parents (or points) use each unit-level node, and the nodes that a
+    parent's translation reads several times."""
+    uses: Counter[ir.Expr] = Counter(r for r in roots if r is not None)
+    multi: set[ir.Expr] = set()
+    seen: set[ir.Expr] = set()
+    stack = [r for r in roots if r is not None]
+    while stack:
+        e = stack.pop()
+        if e in seen or isinstance(e, ir.Agg):  # an aggregate's arguments are row-level
+            continue
+        seen.add(e)
+        kids = list(dict.fromkeys(ir.children(e)))
+        uses.update(kids)
+        stack.extend(kids)
+        if isinstance(e, ir.Steps) or (isinstance(e, ir.Formula) and e.fn in _MULTI_USE):
+            multi.add(ir.children(e)[0])
+    return uses, multi
+
+
+def _computed(e: ir.Expr) -> bool:
+    """A node that costs work per unit and round (not a literal or a column already there)."""
+    if isinstance(e, ir.Agg):
+        return e.fn == "days_since"
+    return isinstance(e, (ir.Op, ir.Cond, ir.Formula, ir.Steps))
+
 
 class _Unit:
-    def __init__(self, rs: RuleSet, plan: Plan, point: str, x: pl.Expr | None = None):
-        self.rs, self.plan, self.point, self.x = rs, plan, point, x
-        self.tables: set[str] = set()
+    """Unit-level IR → polars expressions over the aggregates (and ``x``), memoised per node;
+    shared nodes become staged columns (``prefix`` + a number)."""
 
-    def expr(self, e: n.Expr) -> pl.Expr:
-        if isinstance(e, n.Name):
-            if e.id == "x" and self.x is not None:
-                return self.x
-            raise CompileGap(f"unresolved name {e.id}")
-        if isinstance(e, n.Bool):
-            return pl.lit(e.value)
-        if isinstance(e, n.Number):
-            return pl.lit(e.value, pl.Float64)
-        if isinstance(e, n.String):
-            return pl.lit(e.value)
-        if isinstance(e, n.Null):
-            return pl.lit(None, pl.Float64)
-        if isinstance(e, n.Unary):
-            inner = self.expr(e.operand)
-            return ~inner if e.op == "not" else -_num(inner)
-        if isinstance(e, n.If):
-            return pl.when(self.expr(e.cond)).then(self.expr(e.then)).otherwise(self.expr(e.else_))
-        if isinstance(e, n.Binary):
-            left, right = self.expr(e.left), self.expr(e.right)
-            if e.op in ("+", "-", "*", "/"):
-                left, right = _num(left), _num(right)
-            if e.op in ("in", "not in"):
-                items = _literal_list(e.right)
-                if items and all(isinstance(i, float) for i in items):
-                    left = left.cast(pl.Float64)
-                out = left.is_in(items)
-                return ~out if e.op == "not in" else out
-            return _BINOPS[e.op](left, right)
-        if isinstance(e, n.Call):
-            if e.args and isinstance(e.args[0], n.Name) and e.args[0].id in self.rs.tables:
-                return self._aggregate(e)
-            fn = _MATHS.get(e.fn) or _FORMULA_FNS.get(e.fn)
+    def __init__(self, rs: RuleSet, plan: Plan, roots: list[ir.Expr | None], prefix: str,
+                 stages: list[list[pl.Expr]], x: pl.Expr | None = None):
+        self.rs, self.plan, self.prefix, self.stages, self.x = rs, plan, prefix, stages, x
+        self.uses, self.multi = _uses(roots)
+        self.memo: dict[ir.Expr, tuple[pl.Expr, int]] = {}
+        self.level = 0  # the highest stage read by the expression being built
+        self.columns = 0
+
+    def expr(self, e: ir.Expr) -> pl.Expr:
+        hit = self.memo.get(e)
+        if hit is None:
+            outer, self.level = self.level, 0
+            fn = _UNIT_NODES.get(type(e))
             if fn is None:
-                raise CompileGap(f"no unit-level translation for {e.fn}")
-            return fn(self, e)
-        raise CompileGap(f"no unit-level translation for {type(e).__name__}")
+                raise CompileGap(f"no unit-level translation for {type(e).__name__}")
+            out, ready = fn(self, e), self.level
+            if _computed(e) and (self.uses[e] > 1 or e in self.multi):
+                out, ready = self._column(out, ready)
+            hit = self.memo[e] = (out, ready)
+            self.level = outer
+        self.level = max(self.level, hit[1])
+        return hit[0]
 
-    def _aggregate(self, call: n.Call) -> pl.Expr:
-        table = call.args[0].id  # type: ignore[union-attr]
-        self.tables.add(table)
-        key = call if call.fn != "entry" else n.Call("entry", call.args, (n.Kwarg("point", n.String(self.point)),))
-        aliases = self.plan.aggs[table]
-        if key not in aliases:
-            alias = f"a:{table}:{len(aliases)}"
-            aliases[key] = alias
-            self.plan.agg_exprs[table].append(_agg(self.rs, self.plan, call, self.point).alias(alias))
-        col = pl.col(aliases[key])
-        if call.fn == "days_since":
+    def _column(self, e: pl.Expr, ready: int) -> tuple[pl.Expr, int]:
+        """``e`` as a column of the stage after the columns it reads."""
+        name = f"{self.prefix}{self.columns}"
+        self.columns += 1
+        while len(self.stages) <= ready:
+            self.stages.append([])
+        self.stages[ready].append(e.alias(name))
+        return pl.col(name), ready + 1
+
+    def aggregate(self, a: ir.Agg) -> pl.Expr:
+        aliases = self.plan.aggs[a.table]
+        if a not in aliases:
+            alias = f"a:{a.table}:{len(aliases)}"
+            aliases[a] = alias
+            self.plan.agg_exprs[a.table].append(_AGG[a.fn](_RowCols(self.plan, a.table), a).alias(alias))
+        col = pl.col(aliases[a])
+        if a.fn == "days_since":
             return (pl.col(ASOF) - col.cast(pl.Datetime("us"))).dt.total_days(fractional=True)
         return col
-
-    def kw(self, e: n.Call, name: str, default: float | None = None) -> float:
-        v = e.kwarg(name)
-        if v is None:
-            if default is None:
-                raise CompileGap(f"{e.fn} needs {name}")
-            return default
-        assert isinstance(v, n.Number)
-        return v.value
 
 
 def _num(e: pl.Expr) -> pl.Expr:
     return e.cast(pl.Float64)
 
 
+def _unit_const(e: ir.Const) -> pl.Expr:
+    if e.type == "num":
+        return pl.lit(e.value, pl.Float64)
+    if e.type == "null":
+        return pl.lit(None, pl.Float64)
+    return pl.lit(e.value)
+
+
+def _unit_op(u: _Unit, e: ir.Op) -> pl.Expr:
+    if e.op == "not":
+        return ~u.expr(e.args[0])
+    if e.op == "neg":
+        return -_num(u.expr(e.args[0]))
+    if e.op in ("in", "not in"):
+        out = _is_in(u.expr(e.args[0]), e.args[1])
+        return ~out if e.op == "not in" else out
+    left, right = u.expr(e.args[0]), u.expr(e.args[1])
+    if e.op in ("+", "-", "*", "/"):
+        left, right = _num(left), _num(right)
+    return _BINOPS[e.op](left, right)
+
+
+def _unit_x(u: _Unit, e: ir.X) -> pl.Expr:
+    if u.x is None:
+        raise CompileGap("x outside a formula")
+    return u.x
+
+
+def _unit_formula(u: _Unit, e: ir.Formula) -> pl.Expr:
+    fn = _MATHS.get(e.fn) or _FORMULA_FNS.get(e.fn)
+    if fn is None:
+        raise CompileGap(f"no unit-level translation for {e.fn}")
+    return fn(u, e)
+
+
+_UNIT_NODES: dict[type[ir.Expr], Callable[[_Unit, Any], pl.Expr]] = {
+    ir.Const: lambda u, e: _unit_const(e),
+    ir.X: _unit_x,
+    ir.Op: _unit_op,
+    ir.Cond: lambda u, e: pl.when(u.expr(e.cond)).then(u.expr(e.then)).otherwise(u.expr(e.else_)),
+    ir.Agg: lambda u, e: u.aggregate(e),
+    ir.Formula: _unit_formula,
+    ir.Steps: lambda u, e: _steps(u, e),
+}
+
+
 def _over(e: pl.Expr) -> pl.Expr:
     return e.over(ROUND)
+
+
+def _arg(u: _Translator, e: ir.Formula, i: int = 0) -> pl.Expr:
+    return _num(u.expr(e.args[i]))
 
 
 def _finite(e: pl.Expr) -> pl.Expr:
@@ -464,7 +567,7 @@ def _finite(e: pl.Expr) -> pl.Expr:
     return pl.when(x.is_finite()).then(x)
 
 
-def _minmax(u: _Unit, e: n.Call) -> pl.Expr:
+def _minmax(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     lo, hi = _over(x.min()), _over(x.max())
     # All units equal: nobody is ahead; a positive common value is full marks, zero is none.
@@ -472,22 +575,22 @@ def _minmax(u: _Unit, e: n.Call) -> pl.Expr:
             .otherwise((x > 0).cast(pl.Float64)))
 
 
-def _zscore(u: _Unit, e: n.Call) -> pl.Expr:
+def _zscore(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
-    span = u.kw(e, "span", 3.0)
+    span = e.param("span", 3.0)
     mean, std = _over(x.mean()), _over(x.std(ddof=0))
     z = pl.when(std > 0).then((x - mean) / std).otherwise(0.0)
     return pl.when(x.is_null()).then(None).otherwise((z + span) / (2 * span))
 
 
-def _rank(u: _Unit, e: n.Call) -> pl.Expr:
+def _rank(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     cnt = _over(x.count())
     r = _over(x.rank("average"))
     return pl.when(x.is_null()).then(None).when(cnt > 1).then((r - 1) / (cnt - 1)).otherwise(1.0)
 
 
-def _best_ratio(u: _Unit, e: n.Call) -> pl.Expr:
+def _best_ratio(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     best = _over(x.max())
     return pl.when(best > 0).then(x / best).otherwise(pl.when(x.is_null()).then(None).otherwise(0.0))
@@ -502,9 +605,9 @@ def _phi(z: pl.Expr) -> pl.Expr:
     return 0.5 * (1 + pl.when(z >= 0).then(erf).otherwise(-erf))
 
 
-def _lognormal(u: _Unit, e: n.Call) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
-    p10, median = u.kw(e, "p10"), u.kw(e, "median")
+def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
+    x = _arg(u, e)
+    p10, median = e.param("p10"), e.param("median")
     lower_better = p10 < median
     sigma = abs(math.log(p10) - math.log(median)) / 1.2815515655446004
     z = (x.clip(lower_bound=1e-12).log() - math.log(median)) / sigma
@@ -513,97 +616,81 @@ def _lognormal(u: _Unit, e: n.Call) -> pl.Expr:
     return pl.when(x.is_null()).then(None).when(x <= 0).then(1.0 if lower_better else 0.0).otherwise(score)
 
 
-def _steps(u: _Unit, e: n.Call, down: bool) -> pl.Expr:
-    x = _num(u.expr(e.args[0]))
-    table = e.args[1]
-    assert isinstance(table, n.MapLit)
-    pairs = sorted(((float(p.key), u.expr(p.value)) for p in table.pairs), key=lambda kv: kv[0], reverse=not down)
-    chain = None
-    for t, rate in pairs:
-        test = (x <= t) if down else (x >= t)
-        chain = pl.when(test).then(rate) if chain is None else chain.when(test).then(rate)
-    if chain is None:
+def _steps(u: _Unit, e: ir.Steps) -> pl.Expr:
+    x = _num(u.expr(e.arg))
+    pairs = sorted(((t, u.expr(rate)) for t, rate in e.table.pairs), key=lambda kv: kv[0])
+    if not pairs:
         return pl.lit(0.0)
-    return pl.when(x.is_null()).then(None).otherwise(chain.otherwise(0.0))
+    return pl.when(x.is_null()).then(None).otherwise(_search(x, pairs, 0, len(pairs), pl.lit(0.0), e.down))
 
 
-def _variadic(fn):
+def _search(x: pl.Expr, pairs: list[tuple[float, pl.Expr]], lo: int, hi: int, beyond: pl.Expr,
+            down: bool) -> pl.Expr:
+    """The rate of the highest threshold of ``pairs[lo:hi]`` that ``x`` reaches (``down``: the
+    lowest that ``x`` stays within), ``beyond`` when none does: a binary search as nested
+    when/then, log₂(T) deep — a chain of T when/thens costs polars time and memory quadratic
+    in T. The test is monotone in the threshold, so both pick the same rate, NaN included."""
+    if lo == hi:
+        return beyond
+    mid = (lo + hi) // 2
+    t, rate = pairs[mid]
+    if down:
+        return pl.when(x <= t).then(_search(x, pairs, lo, mid, rate, down)) \
+            .otherwise(_search(x, pairs, mid + 1, hi, beyond, down))
+    return pl.when(x >= t).then(_search(x, pairs, mid + 1, hi, rate, down)) \
+        .otherwise(_search(x, pairs, lo, mid, beyond, down))
+
+
+def _variadic(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
     return lambda u, e: fn([_num(u.expr(a)) for a in e.args])
 
 
-_MATHS = {
-    "log": lambda u, e: _num(u.expr(e.args[0])).log(),
-    "sqrt": lambda u, e: _num(u.expr(e.args[0])).sqrt(),
-    "abs": lambda u, e: _num(u.expr(e.args[0])).abs(),
-    "clamp": lambda u, e: _num(u.expr(e.args[0])).clip(u.expr(e.args[1]), u.expr(e.args[2])),
+_MATHS: dict[str, Callable[[_Translator, ir.Formula], pl.Expr]] = {
+    "log": lambda u, e: _arg(u, e).log(),
+    "sqrt": lambda u, e: _arg(u, e).sqrt(),
+    "abs": lambda u, e: _arg(u, e).abs(),
+    "clamp": lambda u, e: _arg(u, e).clip(u.expr(e.args[1]), u.expr(e.args[2])),
     "coalesce": lambda u, e: pl.coalesce([u.expr(a) for a in e.args]),
 }
 
-_FORMULA_FNS = {
-    "presence": lambda u, e: (_num(u.expr(e.args[0])) > 0).cast(pl.Float64),
-    "linear": lambda u, e: _num(u.expr(e.args[0])) / u.kw(e, "cap"),
-    "ramp": lambda u, e: (_num(u.expr(e.args[0])) - u.kw(e, "lo")) / (u.kw(e, "hi") - u.kw(e, "lo")),
-    "goalpost": lambda u, e: (_num(u.expr(e.args[0])) - u.kw(e, "lo")) / (u.kw(e, "hi") - u.kw(e, "lo")),
-    "steps": lambda u, e: _steps(u, e, down=False),
-    "steps_down": lambda u, e: _steps(u, e, down=True),
-    "log_scale": lambda u, e: _num(u.expr(e.args[0])).clip(lower_bound=0).log1p() / math.log1p(u.kw(e, "cap")),
-    "sqrt_scale": lambda u, e: _num(u.expr(e.args[0])).clip(lower_bound=0).sqrt() / math.sqrt(u.kw(e, "cap")),
+_FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
+    "presence": lambda u, e: (_arg(u, e) > 0).cast(pl.Float64),
+    "linear": lambda u, e: _arg(u, e) / e.param("cap"),
+    "ramp": lambda u, e: (_arg(u, e) - e.param("lo")) / (e.param("hi") - e.param("lo")),
+    "goalpost": lambda u, e: (_arg(u, e) - e.param("lo")) / (e.param("hi") - e.param("lo")),
+    "log_scale": lambda u, e: _arg(u, e).clip(lower_bound=0).log1p() / math.log1p(e.param("cap")),
+    "sqrt_scale": lambda u, e: _arg(u, e).clip(lower_bound=0).sqrt() / math.sqrt(e.param("cap")),
     "minmax": _minmax,
     "zscore": _zscore,
     "rank": _rank,
     "best_ratio": _best_ratio,
     "lognormal": _lognormal,
-    "decay": lambda u, e: pl.lit(0.5).pow(_num(u.expr(e.args[0])).clip(lower_bound=0) / u.kw(e, "half_life")),
-    "sigmoid": lambda u, e: 1 / (1 + (-(u.kw(e, "steepness", 1.0)) * (_num(u.expr(e.args[0])) - u.kw(e, "mid"))).exp()),
+    "decay": lambda u, e: pl.lit(0.5).pow(_arg(u, e).clip(lower_bound=0) / e.param("half_life")),
+    "sigmoid": lambda u, e: 1 / (1 + (-(e.param("steepness", 1.0)) * (_arg(u, e) - e.param("mid"))).exp()),
     "min": _variadic(pl.min_horizontal),
     "max": _variadic(pl.max_horizontal),
     "avg": _variadic(pl.mean_horizontal),
 }
 
 
-def row_condition(rs: RuleSet, table: str, e: n.Expr) -> pl.Expr:
+# ------------------------------------------------------------------ row conditions for others
+
+
+def row_condition(rs: RuleSet, table: str, e: ir.Expr) -> pl.Expr:
     """A checked row condition on ``table`` as a polars expression (null counts as false): what
     extraction uses for markers and cleaning rules."""
     return _Row(rs, table).expr(e).fill_null(False)
 
 
-def row_filter(rs: RuleSet, call: n.Call, point: str | None = None) -> pl.Expr:
-    """The row condition an aggregate applies (table validity and ``where:``), for explain."""
-    table = call.args[0].id  # type: ignore[union-attr]
-    cond = valid_condition(rs, table)
-    where = call.kwarg("where")
-    if where is not None:
-        cond = cond & _Row(rs, table).expr(where).fill_null(False)
-    if call.fn == "entry" and point is not None:
-        cond = cond & (pl.col("point") == point)
+def row_filter(rs: RuleSet, agg: ir.Agg) -> pl.Expr:
+    """The row condition an aggregate applies (table validity, ``where:``, and the point of an
+    ``entry``), for explain."""
+    cond = valid_condition(rs, agg.table)
+    if agg.where is not None:
+        cond = cond & _Row(rs, agg.table).expr(agg.where).fill_null(False)
+    if agg.fn == "entry" and agg.point is not None:
+        cond = cond & (pl.col("point") == agg.point)
     return cond
-
-
-def aggregates_in(e: n.Expr, tables: dict) -> list[n.Call]:
-    """Every aggregate call in a (let-expanded) probe expression, in reading order."""
-    out: list[n.Call] = []
-
-    def walk(x: n.Expr) -> None:
-        if isinstance(x, n.Call):
-            if x.args and isinstance(x.args[0], n.Name) and x.args[0].id in tables:
-                out.append(x)
-                return
-            for a in x.args:
-                walk(a)
-            for k in x.kwargs:
-                walk(k.value)
-        elif isinstance(x, n.Binary):
-            walk(x.left)
-            walk(x.right)
-        elif isinstance(x, n.Unary):
-            walk(x.operand)
-        elif isinstance(x, n.If):
-            walk(x.cond)
-            walk(x.then)
-            walk(x.else_)
-
-    walk(e)
-    return out
 
 
 # ------------------------------------------------------------------ manual entries at scoring
@@ -640,15 +727,15 @@ def entry_ok(values: tuple[float, ...] | None, rng: tuple[float, float] | None, 
 def _guard_entries(rs: RuleSet, plan: Plan, p: Node) -> None:
     """For every ``entry(T)`` a point reads, count per unit × round its entries that may not be
     scored, plus 1 if they disagree; the point's status is ``error`` where a count is positive."""
-    for call in aggregates_in(p.probe, rs.tables) if p.probe is not None else ():
-        if call.fn == "entry":
-            plan.guards.setdefault(p.id, []).append(_guard_entry(rs, plan, p, call))
+    for agg in ir.aggregates(p.probe):
+        if agg.fn == "entry":
+            plan.guards.setdefault(p.id, []).append(_guard_entry(plan, p, agg))
 
 
-def _guard_entry(rs: RuleSet, plan: Plan, p: Node, call: n.Call) -> str:
+def _guard_entry(plan: Plan, p: Node, a: ir.Agg) -> str:
     values, rng = entry_allowed(p.settings)
-    rc = _RowCols(rs, plan, call.args[0].id)  # type: ignore[union-attr]
-    where = call.kwarg("where")
+    rc = _RowCols(plan, a.table)
+    where = a.where
     mine = rc.cond_raw(where) & (pl.col("point") == p.id)
     value = pl.col("value").cast(pl.Float64)
     entries = rc.col(("entry", where, p.id), lambda: pl.when(mine).then(value))  # the column `_entry` averages

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
 
 import polars as pl
 
-from govindex.eval.compile import ASOF, ROUND, Plan, compile_rules, ok_col, rows_col, value_col
+from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
@@ -57,7 +58,7 @@ class Scores:
 Source = pl.LazyFrame | list[pl.LazyFrame]
 
 
-def evaluate(rs: RuleSet, sources: dict[str, Source], rounds: list[int] | None = None,
+def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | None = None,
              plan: Plan | None = None, executor: Executor | None = None) -> Scores:
     """Score every unit of ``rs`` from ``sources``: table name → a lazy frame, or a list of lazy
     frames over partitions holding disjoint units (see :func:`govindex.eval.facts.partitions`), whose
@@ -106,7 +107,7 @@ def _table_query(rs: RuleSet, plan: Plan, table: str, lf: pl.LazyFrame, round_id
     return lf.group_by(keys).agg(plan.agg_exprs[table])
 
 
-def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids: list[int],
+def _probe_frame(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], round_ids: list[int],
                  executor: Executor | None) -> tuple[pl.DataFrame, list[TableCounts]]:
     used = [t for t in rs.tables if plan.aggs[t]]
     try:
@@ -124,13 +125,13 @@ def _probe_frame(rs: RuleSet, plan: Plan, sources: dict[str, Source], round_ids:
     return base.sort(["code", ROUND]), counts
 
 
-def _collect_tables(rs: RuleSet, plan: Plan, sources: dict[str, Source], used: list[str], round_ids: list[int],
+def _collect_tables(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], used: list[str], round_ids: list[int],
                     executor: Executor | None) -> list[pl.DataFrame]:
     if executor is None and not any(isinstance(sources[t], list) for t in used):
         queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
         frames = pl.collect_all(queries, engine="streaming") if queries else []
     else:
-        parts = [(t, lf) for t in used for lf in (sources[t] if isinstance(sources[t], list) else [sources[t]])]
+        parts = [(t, lf) for t in used for lf in _parts(sources[t])]
         results = (executor or InProcess()).map(collect_query, [_table_query(rs, plan, t, lf, round_ids)
                                                                 for t, lf in parts])
         frames = [pl.concat([r for (t2, _), r in zip(parts, results) if t2 == t], how="vertical_relaxed")
@@ -147,6 +148,10 @@ def _check_disjoint(rs: RuleSet, table: str, df: pl.DataFrame) -> None:
     keys = ["code", ROUND] if rs.table_has_round(table) else ["code"]
     if df.select(keys).is_duplicated().any():
         raise RuntimeError(f"partitions of table `{table}` share units: their aggregations cannot be concatenated")
+
+
+def _parts(source: Source) -> list[pl.LazyFrame]:
+    return source if isinstance(source, list) else [source]
 
 
 def _status(plan: Plan, point: str) -> pl.Expr:
@@ -168,16 +173,20 @@ def _unscorable_entries(plan: Plan, point: str) -> pl.Expr:
 
 def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     points = rs.points
+    for stage in plan.stages:  # unit-level values several points share, each computed once
+        df = df.with_columns(stage)
     df = df.with_columns([plan.probes[p.id].alias(value_col(p.id)) for p in points])
     df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
+    for stage in plan.all_formula_stages():
+        df = df.with_columns(stage)
     rates = []
     for p in points:
         r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
-    drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:"))]
+    drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
     df = df.with_columns(rates).drop(drop)
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
     return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
@@ -229,12 +238,11 @@ def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
 
 def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     rounding = rs.rounding
-    digits, mode = int(rounding["digits"]), str(rounding["mode"])  # type: ignore[arg-type]
     point_scores = []
     for p in rs.points:
         s = pl.col(rate_col(p.id)) * p.max
-        if rounding["at"] == "points":
-            s = round_half(s, digits, mode)
+        if rounding.at == "points":
+            s = round_half(s, rounding.digits, rounding.mode)
         if p.missing == "zero":  # the rule says missing scores 0; its status still says why
             s = s.fill_null(0.0)
         point_scores.append(s.alias(score_col(p.id)))

@@ -55,7 +55,7 @@ class RayExecutor:
 
     def map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         task = self._ray.remote(fn)
-        return self._ray.get([task.remote(x) for x in items])
+        return list(self._ray.get([task.remote(x) for x in items]))
 
     def shutdown(self) -> None:
         self._ray.shutdown()

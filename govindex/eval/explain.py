@@ -3,15 +3,17 @@ that matched (with their source URL or manual entry)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from govindex.check.expr import did_you_mean
 from govindex.diagnostics import UsageError
-from govindex.eval.compile import ROUND, aggregates_in, row_filter, valid_condition, value_col
+from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
-from govindex.ir import ROOT, RuleSet, Unit
+from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
 FACT_ROWS = 3
@@ -28,7 +30,7 @@ def find_unit(rs: RuleSet, key: str) -> Unit:
     return u
 
 
-def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict:
+def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict[str, Any]:
     """The trace as a JSON-ready dict."""
     rs = sc.rs
     start = node or ROOT
@@ -47,8 +49,8 @@ def _tables_under(rs: RuleSet, start: str) -> set[str]:
     while stack:
         x = rs.nodes[stack.pop()]
         stack.extend(x.children)
-        if x.is_point and x.probe is not None:
-            out |= {c.args[0].id for c in aggregates_in(x.probe, rs.tables)}  # type: ignore[union-attr]
+        if x.is_point:
+            out |= {a.table for a in aggregates(x.probe)}
     return out
 
 
@@ -64,33 +66,39 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
         raise located from None
 
 
-def _node(rs: RuleSet, ident: str, row: dict, rounds: pl.DataFrame, unit_rows: dict) -> dict:
+def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
+          unit_rows: dict[str, pl.DataFrame]) -> dict[str, Any]:
     x = rs.nodes[ident]
-    out: dict = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
+    out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
                  "score": row[score_col(x.id)]}
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
         return out
-    out.update({"probe": format_expr(x.probe), "formula": format_expr(x.score), "missing": x.missing,
+    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
                 "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
-    out["facts"] = _facts(rs, x.id, x.probe, unit_rows)
+    out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
 
 
-def _plain(v):
+def _show(e: Expr | None) -> str:
+    """An expression as text, lets expanded."""
+    return format_expr(to_syntax(e)) if e is not None else ""
+
+
+def _plain(v: object) -> object:
     return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
 
 
-def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -> list[dict]:
+def _facts(rs: RuleSet, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) -> list[dict[str, Any]]:
     out = []
-    for call in aggregates_in(probe, rs.tables):
-        table = call.args[0].id
+    for agg in aggregates(probe):
+        table = agg.table
         df = unit_rows[table]
-        matched = df.filter(row_filter(rs, call, point))
+        matched = df.filter(row_filter(rs, agg))
         if rs.table_has_round(table):
             matched = matched.sort(rs.round_column, descending=True)
         show = [c for c in _SHOW if c in matched.columns]
@@ -98,8 +106,7 @@ def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -
             show = [rs.round_column, *show]
         sample = [{k: _plain(v) for k, v in r.items()} for r in matched.select(show).head(FACT_ROWS).iter_rows(named=True)]
         invalid = df.filter(~valid_condition(rs, table)) if rs.tables[table].valid is not None else df.clear()
-        out.append({"table": table, "aggregate": call.fn, "filter": format_expr(call.kwarg("where"))
-                    if call.kwarg("where") is not None else "", "matched": matched.height, "rows": sample,
+        out.append({"table": table, "aggregate": agg.fn, "filter": _show(agg.where), "matched": matched.height, "rows": sample,
                     "invalid": invalid.height,
                     "invalid_rows": [{k: _plain(v) for k, v in r.items()}
                                      for r in invalid.select(show).head(FACT_ROWS).iter_rows(named=True)]})
@@ -109,7 +116,7 @@ def _facts(rs: RuleSet, point: str, probe, unit_rows: dict[str, pl.DataFrame]) -
 # ------------------------------------------------------------------ text rendering
 
 
-def render_text(doc: dict, fmt_num) -> str:
+def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> str:
     u = doc["unit"]
     extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
     lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})",
@@ -118,7 +125,7 @@ def render_text(doc: dict, fmt_num) -> str:
     return "\n".join(lines)
 
 
-def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
+def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
     pad = "  " * depth
     score = f"{f(x['score'])} / {x['max']:g}"
     if x["kind"] == "indicator":
@@ -146,7 +153,7 @@ def _render_node(x: dict, depth: int, lines: list[str], f) -> None:
                 lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
 
 
-def _v(v) -> str:
+def _v(v: object) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):

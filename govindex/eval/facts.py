@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -296,7 +297,7 @@ def _nulls(column: str, dtype: pl.DataType) -> pl.Expr:
 # ------------------------------------------------------------------ in memory (inline tests)
 
 
-def frames_from_rows(rs: RuleSet, rows: dict[str, list[dict]]) -> dict[str, pl.LazyFrame]:
+def frames_from_rows(rs: RuleSet, rows: dict[str, list[dict[str, Any]]]) -> dict[str, pl.LazyFrame]:
     """In-memory tables (inline tests): every declared table, empty unless rows are given."""
     out = {}
     for t in rs.tables:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from govindex.eval.evaluate import evaluate, score_col
 from govindex.eval.facts import frames_from_rows
 from govindex.ir import ROOT, RuleSet
 from govindex.lang import nodes as n
 
-_OPS = {"==": lambda a, b: abs(a - b) <= 1e-6, "!=": lambda a, b: abs(a - b) > 1e-6,
+_OPS: dict[str, Callable[[float, float], bool]] = {"==": lambda a, b: abs(a - b) <= 1e-6, "!=": lambda a, b: abs(a - b) > 1e-6,
         "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
 
 
@@ -28,7 +30,7 @@ class Outcome:
         return f"{self.expect.unit} {self.expect.node} {self.expect.op} {want} (got {got})"
 
 
-def _py(e: n.Expr, coltype: str | None):
+def _py(e: n.Expr, coltype: str | None) -> Any:
     """A given value (checked by ``check`` to fit its column's type) as a Python value."""
     if isinstance(e, n.Number):
         return int(e.value) if coltype == "int" and e.value == int(e.value) else e.value
@@ -46,7 +48,7 @@ def run_tests(rs: RuleSet) -> list[Outcome]:
     """Every expectation of every test block, evaluated."""
     out = []
     for t in rs.tests:
-        rows: dict[str, list[dict]] = {}
+        rows: dict[str, list[dict[str, Any]]] = {}
         for g in t.givens:
             cols = rs.tables[g.table].columns
             for r in g.rows.items:
@@ -60,6 +62,7 @@ def run_tests(rs: RuleSet) -> list[Outcome]:
             if isinstance(ex.value, n.Null):
                 ok = (actual is None) == (ex.op == "==")
             else:
-                ok = actual is not None and _OPS[ex.op](actual, ex.value.value)  # type: ignore[union-attr]
+                assert isinstance(ex.value, n.Number)  # the checker allows a number or null (E401)
+                ok = actual is not None and _OPS[ex.op](actual, ex.value.value)
             out.append(Outcome(t.name, ex, actual, ok))
     return out

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 from govindex.lang import nodes as n
 
@@ -124,7 +125,7 @@ def format_file(f: n.RuleFile) -> str:
     return "\n".join(w.lines) + "\n"
 
 
-def _block(w: _Writer, indent: str, header: str, span: n.Span, body) -> None:
+def _block(w: _Writer, indent: str, header: str, span: n.Span, body: Callable[[str], None]) -> None:
     w.emit(indent, header + " {", span, span.line)
     body(indent + "  ")
     w.lead(span.end_line, indent + "  ")
@@ -169,7 +170,8 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
         lines.append(indent + "]")
         return lines
     if isinstance(e, n.Binary) and e.op in ("and", "or"):
-        chain, x = [], e
+        chain: list[n.Expr] = []
+        x: n.Expr = e
         while isinstance(x, n.Binary) and x.op == e.op:
             chain.append(x.right)
             x = x.left

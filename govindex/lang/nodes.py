@@ -6,9 +6,11 @@ not layout.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from govindex.diagnostics import NOWHERE, Span  # noqa: F401  (re-exported: nodes carry spans)
+from govindex.diagnostics import NOWHERE as NOWHERE  # re-exported: nodes carry spans
+from govindex.diagnostics import Span as Span
 
 
 def _span() -> Span:
@@ -116,7 +118,7 @@ Expr = Number | String | Bool | Null | Name | Call | Unary | Binary | If | ListL
 
 
 def children(e: Expr) -> tuple[Expr, ...]:
-    """The sub-expressions of ``e``, in source order (none for a literal or a name)."""
+    """The direct subexpressions of ``e``, in reading order (a call's keyword values last)."""
     if isinstance(e, Call):
         return (*e.args, *(k.value for k in e.kwargs))
     if isinstance(e, Binary):
@@ -130,6 +132,15 @@ def children(e: Expr) -> tuple[Expr, ...]:
     if isinstance(e, MapLit):
         return tuple(p.value for p in e.pairs)
     return ()
+
+
+def walk(e: Expr | None) -> Iterator[Expr]:
+    """``e`` and every expression inside it, parents first, in reading order."""
+    stack = [e] if e is not None else []
+    while stack:
+        x = stack.pop()
+        yield x
+        stack.extend(reversed(children(x)))
 
 
 # ---------------------------------------------------------------- declarations

@@ -9,9 +9,11 @@ import gc
 import math
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedInput, VisitError
+from lark.tree import Meta
 
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.lang import nodes as n
@@ -160,46 +162,50 @@ def _unquote(tok: str) -> str:
     return "".join(out)
 
 
-class _ToAst(Transformer):
+Children = list[Any]  # what lark hands a rule's method: tokens and the nodes built below it
+
+
+class _ToAst(Transformer[Token, Any]):
     """lark tree → AST. Each method is named after the grammar rule it builds."""
 
     def __init__(self, path: str):
         super().__init__()
         self.path = path
 
-    def _span(self, meta) -> n.Span:
+    def _span(self, meta: Meta) -> n.Span:
         if getattr(meta, "empty", True):
             return n.Span(self.path, 0, 0, 0, 0)
         return n.Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
 
     def _tok_span(self, tok: Token) -> n.Span:
-        return n.Span(self.path, tok.line, tok.column, tok.end_line or tok.line, tok.end_column or tok.column + len(tok))
+        line, col = tok.line or 0, tok.column or 0
+        return n.Span(self.path, line, col, tok.end_line or line, tok.end_column or col + len(tok))
 
-    def start(self, items):
+    def start(self, items: Children) -> list[n.Item]:
         return items
 
     @v_args(meta=True)
-    def ruleset(self, meta, c):
+    def ruleset(self, meta: Meta, c: Children) -> n.RulesetDecl:
         return n.RulesetDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
 
     @v_args(meta=True)
-    def marker(self, meta, c):
+    def marker(self, meta: Meta, c: Children) -> n.MarkerDecl:
         return n.MarkerDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
 
     @v_args(meta=True)
-    def clean(self, meta, c):
+    def clean(self, meta: Meta, c: Children) -> n.CleanDecl:
         return n.CleanDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
 
     @v_args(meta=True)
-    def grading(self, meta, c):
+    def grading(self, meta: Meta, c: Children) -> n.GradingDecl:
         return n.GradingDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
 
     @v_args(meta=True)
-    def setting(self, meta, c):
+    def setting(self, meta: Meta, c: Children) -> n.Setting:
         return n.Setting(str(c[0]), c[1], self._span(meta))
 
     @v_args(meta=True)
-    def table(self, meta, c):
+    def table(self, meta: Meta, c: Children) -> n.TableDecl:
         cols = tuple(x for x in c[1:] if isinstance(x, n.Column))
         valids = [x for x in c[1:] if not isinstance(x, n.Column)]
         if len(valids) > 1:
@@ -209,20 +215,21 @@ class _ToAst(Transformer):
         return n.TableDecl(str(c[0]), cols, valids[0] if valids else None, self._span(meta))
 
     @v_args(meta=True)
-    def column(self, meta, c):
+    def column(self, meta: Meta, c: Children) -> n.Column:
         return n.Column(str(c[0]), c[1], self._span(meta))
 
-    def coltype(self, c):
+    def coltype(self, c: Children) -> str:
         return f"{c[0]}[{c[1]}]" if len(c) == 2 else str(c[0])
 
-    def valid(self, c):
-        return c[0]
+    def valid(self, c: Children) -> n.Expr:
+        out: n.Expr = c[0]
+        return out
 
-    def under(self, c):
+    def under(self, c: Children) -> str:
         return str(c[0])
 
     @v_args(meta=True)
-    def indicator(self, meta, c):
+    def indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
@@ -231,65 +238,65 @@ class _ToAst(Transformer):
         return n.IndicatorDecl(ident, label, under, settings, children, self._span(meta))
 
     @v_args(meta=True)
-    def point(self, meta, c):
+    def point(self, meta: Meta, c: Children) -> n.PointDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
         return n.PointDecl(ident, label, under, tuple(body), self._span(meta))
 
     @v_args(meta=True)
-    def let(self, meta, c):
+    def let(self, meta: Meta, c: Children) -> n.LetDecl:
         return n.LetDecl(str(c[0]), c[1], self._span(meta))
 
     @v_args(meta=True)
-    def test(self, meta, c):
+    def test(self, meta: Meta, c: Children) -> n.TestDecl:
         givens = tuple(x for x in c[1:] if isinstance(x, n.Given))
         expects = tuple(x for x in c[1:] if isinstance(x, n.Expect))
         return n.TestDecl(_unquote(c[0]), givens, expects, self._span(meta))
 
     @v_args(meta=True)
-    def given(self, meta, c):
+    def given(self, meta: Meta, c: Children) -> n.Given:
         return n.Given(str(c[0]), c[1], self._span(meta))
 
     @v_args(meta=True)
-    def expect(self, meta, c):
+    def expect(self, meta: Meta, c: Children) -> n.Expect:
         return n.Expect(_unquote(c[0]), str(c[1]), str(c[2]), c[3], self._span(meta))
 
     # expressions
     @v_args(meta=True)
-    def if_(self, meta, c):
+    def if_(self, meta: Meta, c: Children) -> n.If:
         return n.If(c[0], c[1], c[2], self._span(meta))
 
     @v_args(meta=True)
-    def or_(self, meta, c):
+    def or_(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary("or", c[0], c[1], self._span(meta))
 
     @v_args(meta=True)
-    def and_(self, meta, c):
+    def and_(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary("and", c[0], c[1], self._span(meta))
 
     @v_args(meta=True)
-    def not_(self, meta, c):
+    def not_(self, meta: Meta, c: Children) -> n.Unary:
         return n.Unary("not", c[0], self._span(meta))
 
     @v_args(meta=True)
-    def compare(self, meta, c):
+    def compare(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary(str(c[1]), c[0], c[2], self._span(meta))
 
     @v_args(meta=True)
-    def in_(self, meta, c):
+    def in_(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary("in", c[0], c[1], self._span(meta))
 
     @v_args(meta=True)
-    def not_in(self, meta, c):
+    def not_in(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary("not in", c[0], c[1], self._span(meta))
 
     @v_args(meta=True)
-    def binary(self, meta, c):
+    def binary(self, meta: Meta, c: Children) -> n.Binary:
         return n.Binary(str(c[1]), c[0], c[2], self._span(meta))
 
     @v_args(meta=True)
-    def neg(self, meta, c):
+    def neg(self, meta: Meta, c: Children) -> n.Number | n.Unary:
         if isinstance(c[0], n.Number):
             return n.Number(-c[0].value, "-" + c[0].text, self._span(meta))
         return n.Unary("-", c[0], self._span(meta))
@@ -302,30 +309,30 @@ class _ToAst(Transformer):
                                        "numbers must be finite: below about 1.8e308 (settings far below)"))
         return v
 
-    def number(self, c):
+    def number(self, c: Children) -> n.Number:
         tok = c[0]
         return n.Number(self._finite(tok), str(tok), self._tok_span(tok))
 
-    def string(self, c):
+    def string(self, c: Children) -> n.String:
         return n.String(_unquote(c[0]), self._tok_span(c[0]))
 
     @v_args(meta=True)
-    def true(self, meta, c):
+    def true(self, meta: Meta, c: Children) -> n.Bool:
         return n.Bool(True, self._span(meta))
 
     @v_args(meta=True)
-    def false(self, meta, c):
+    def false(self, meta: Meta, c: Children) -> n.Bool:
         return n.Bool(False, self._span(meta))
 
     @v_args(meta=True)
-    def null(self, meta, c):
+    def null(self, meta: Meta, c: Children) -> n.Null:
         return n.Null(self._span(meta))
 
-    def name(self, c):
+    def name(self, c: Children) -> n.Name:
         return n.Name(str(c[0]), self._tok_span(c[0]))
 
     @v_args(meta=True)
-    def call(self, meta, c):
+    def call(self, meta: Meta, c: Children) -> n.Call:
         fn, rest = c[0], [x for x in c[1:] if x is not None]
         args = tuple(x for x in rest if not isinstance(x, n.Kwarg))
         kwargs = tuple(x for x in rest if isinstance(x, n.Kwarg))
@@ -342,19 +349,20 @@ class _ToAst(Transformer):
                 raise _AstError(Diagnostic("E001", f"argument `{k.name}` given twice", k.span, "give each argument once"))
         return n.Call(str(fn), args, kwargs, n.Span(self.path, fn.line, fn.column, meta.end_line, meta.end_column))
 
-    def posarg(self, c):
-        return c[0]
+    def posarg(self, c: Children) -> n.Expr:
+        out: n.Expr = c[0]
+        return out
 
     @v_args(meta=True)
-    def kwarg(self, meta, c):
+    def kwarg(self, meta: Meta, c: Children) -> n.Kwarg:
         return n.Kwarg(str(c[0]), c[1], self._span(meta))
 
     @v_args(meta=True)
-    def list(self, meta, c):
+    def list(self, meta: Meta, c: Children) -> n.ListLit:
         return n.ListLit(tuple(x for x in c if x is not None), self._span(meta))
 
     @v_args(meta=True)
-    def map(self, meta, c):
+    def map(self, meta: Meta, c: Children) -> n.MapLit:
         pairs = tuple(x for x in c if x is not None)
         keys = [p.key for p in pairs]
         for p in pairs:
@@ -363,7 +371,7 @@ class _ToAst(Transformer):
         return n.MapLit(pairs, self._span(meta))
 
     @v_args(meta=True)
-    def pair(self, meta, c):
+    def pair(self, meta: Meta, c: Children) -> n.Pair:
         tok = c[0]
         if tok.type == "NUMBER":
             key: float | str = self._finite(tok)

@@ -38,12 +38,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from govindex import ir
 from govindex.diagnostics import UsageError
-from govindex.eval.compile import aggregates_in
 from govindex.eval.facts import schema as table_schema
 from govindex.fsio import replace_dir
 from govindex.ir import RuleSet
 from govindex.lang import nodes as n
+from govindex.synth import harvest as harvest_ir
 from govindex.synth.bench_columns import (
     MAKERS,
     SYLLABLES,
@@ -89,68 +90,42 @@ class Harvest:
         into[key] += [v for v in values if v not in into[key]]
 
 
-def _strings(e: n.Expr) -> list[str]:
-    if isinstance(e, n.String):
-        return [e.value]
-    if isinstance(e, n.ListLit):
-        return [i.value for i in e.items if isinstance(i, n.String)]
-    return []
+def _strings(values: tuple[str | float, ...]) -> list[str]:
+    return [v for v in values if isinstance(v, str)]
 
 
-def _children(e: n.Expr) -> tuple:
-    if isinstance(e, n.Call):
-        return (*e.args, *(k.value for k in e.kwargs))
-    if isinstance(e, n.Binary):
-        return (e.left, e.right)
-    if isinstance(e, n.Unary):
-        return (e.operand,)
-    if isinstance(e, n.If):
-        return (e.cond, e.then, e.else_)
-    if isinstance(e, n.ListLit):
-        return e.items
-    return ()
-
-
-def _visit(rs: RuleSet, table: str, e: n.Expr, h: Harvest) -> None:
-    cols = rs.tables[table].columns
-    if isinstance(e, n.Name) and e.id in cols:
-        h.columns[table].add(e.id)
-    elif isinstance(e, n.Call) and e.args and isinstance(e.args[0], n.Name) and e.args[0].id in cols:
-        col = (table, e.args[0].id)
-        if e.fn in ("has", "has_any", "has_all"):
-            h.add(h.tested, col, _strings(e.args[1]))
-        elif e.fn in _TEXT_FNS:
-            h.add(h.keywords, col, _strings(e.args[1]))
-        elif e.fn == "present":
+def _visit(table: str, e: ir.Expr | None, h: Harvest) -> None:
+    """Columns read and literals tested by the row expression ``e`` of ``table``."""
+    h.columns[table] |= harvest_ir.columns(e)
+    for t in harvest_ir.tests(e):
+        col = (table, t.column.name)
+        if t.how in harvest_ir.LIST_TESTS or t.how in ("==", "!=", "in", "not in"):
+            h.add(h.tested, col, _strings(t.values))
+        elif t.how in _TEXT_FNS:
+            h.add(h.keywords, col, _strings(t.values))
+        elif t.how == "present":
             h.nullable.add(col)
-        elif e.fn == "days_between" and isinstance(e.args[1], n.Name):
-            h.starts[(table, e.args[1].id)] = e.args[0].id
-    elif isinstance(e, n.Binary) and e.op in ("==", "!=", "in", "not in"):
-        for name, lit in ((e.left, e.right), (e.right, e.left)):
-            if isinstance(name, n.Name) and name.id in cols:
-                h.add(h.tested, (table, name.id), _strings(lit))
-    for k in _children(e):
-        _visit(rs, table, k, h)
+    for start, end in harvest_ir.pairs(e):
+        h.starts[(table, end)] = start
 
 
 def harvest(rs: RuleSet) -> Harvest:
     """Every column the probes read, and the literals they test, of every table they read."""
     h = Harvest()
-    for p in rs.points:
-        for call in aggregates_in(p.probe, rs.tables):
-            table = call.args[0].id  # type: ignore[union-attr]
-            h.columns.setdefault(table, {rs.unit_column} | ({rs.round_column} if rs.table_has_round(table) else set()))
-            if call.fn == "entry":
-                h.entries.setdefault(table, []).append(p.id)
-                h.columns[table] |= {"point", "value"}
-            if call.fn == "coverage" and isinstance(call.args[1], n.Name):
-                h.add(h.tested, (table, call.args[1].id), _strings(call.args[2]))
-                h.add(h.keywords, (table, call.args[1].id), _strings(call.args[2]))
-            for a in (*call.args[1:], *(k.value for k in call.kwargs)):
-                _visit(rs, table, a, h)
+    for c in harvest_ir.calls(rs):
+        a, table = c.agg, c.agg.table
+        h.columns.setdefault(table, {rs.unit_column} | ({rs.round_column} if rs.table_has_round(table) else set()))
+        if a.fn == "entry":
+            h.entries.setdefault(table, []).append(c.point)
+            h.columns[table] |= {"point", "value"}
+        if a.fn == "coverage" and isinstance(a.arg, ir.Column):
+            expected = _strings(harvest_ir.literal_values(a.items))
+            h.add(h.tested, (table, a.arg.name), expected)
+            h.add(h.keywords, (table, a.arg.name), expected)
+        _visit(table, a.arg, h)
+        _visit(table, a.where, h)
     for table in h.columns:
-        if rs.tables[table].valid is not None:
-            _visit(rs, table, rs.tables[table].valid, h)
+        _visit(table, rs.tables[table].valid, h)
     for m in rs.markers:
         if m.into in h.columns:
             h.add(h.tested, (m.into, m.into_column), [m.id])

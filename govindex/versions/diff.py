@@ -9,7 +9,7 @@ In the spirit of sqlglot's ``diff``: a pure function returning frozen :class:`Ed
    children. Matching runs in passes, so a renamed indicator lets its renamed children match.
 2. A matched node under a different (matched) parent has **moved**.
 3. Every field that differs is a **changed** edit: label, kind, max, weight, aggregate, missing,
-   rounds, probe and score (let-expanded ASTs compared without source positions), values, range.
+   rounds, probe and score (compared and shown lets expanded, without source positions), values, range.
 4. The rest is **added** or **removed**; the rule set header, the fact tables and their columns,
    and the grading are compared the same way.
 
@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from govindex import ir
 from govindex.ir import ROOT, Node, RuleSet
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
@@ -122,9 +123,17 @@ def match(old: RuleSet, new: RuleSet) -> dict[str, str]:
 def _probe_counts(rs: RuleSet) -> dict[n.Expr, int]:
     counts: dict[n.Expr, int] = {}
     for p in rs.points:
-        if p.probe is not None:
-            counts[p.probe] = counts.get(p.probe, 0) + 1
+        e = _expanded(p.probe)
+        if e is not None:
+            counts[e] = counts.get(e, 0) + 1
     return counts
+
+
+def _expanded(e: ir.Expr | None) -> n.Expr | None:
+    """What an expression means, as syntax with lets expanded: what is compared and shown. (The
+    syntax as written would hide a changed let; the IR would tell apart what reads the same, an
+    `entry` of a renamed point.)"""
+    return None if e is None else ir.to_syntax(e)
 
 
 def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_new: dict) -> float:
@@ -133,9 +142,9 @@ def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_ne
         return 0.0
     same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
     if o.is_point:
-        distinctive = (o.probe is not None and w.probe is not None
-                       and probes_old.get(o.probe) == 1 and probes_new.get(w.probe) == 1)
-        sim = difflib.SequenceMatcher(None, format_expr(o.probe), format_expr(w.probe)).ratio() if distinctive else 0.0
+        po, pw = _expanded(o.probe), _expanded(w.probe)
+        distinctive = po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1
+        sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio() if distinctive else 0.0  # type: ignore[arg-type]
         close = sim >= _PROBE_SIMILAR
     else:
         kids = {m.get(c) for c in o.children} & set(w.children)
@@ -203,7 +212,7 @@ def _value(x: Node, f: str) -> object:
         e = x.settings.get(f)
         return None if e is None else format_expr(e)
     if f in ("probe", "score"):
-        e = getattr(x, f)
+        e = _expanded(getattr(x, f))
         return None if e is None else format_expr(e)
     if f == "aggregate" and x.is_point:
         return None
@@ -215,7 +224,7 @@ def _value(x: Node, f: str) -> object:
 
 def _same(x: Node, y: Node, f: str) -> bool:
     if f in ("probe", "score"):
-        return getattr(x, f) == getattr(y, f)  # ASTs compare without spans
+        return _expanded(getattr(x, f)) == _expanded(getattr(y, f))  # syntax compares without spans
     if f in ("values", "range"):
         return x.settings.get(f) == y.settings.get(f)
     a, b = _value(x, f), _value(y, f)
@@ -255,6 +264,10 @@ def _plain(v: object) -> object:
         return v.value
     if isinstance(v, (n.Null, n.Name, n.Call, n.Unary, n.Binary, n.If, n.ListLit, n.MapLit)):
         return format_expr(v)
+    if isinstance(v, ir.Expr):
+        return format_expr(ir.to_syntax(v))
+    if isinstance(v, ir.Rounding):
+        return {"mode": v.mode, "digits": v.digits, "at": v.at}
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, dict):
@@ -384,8 +397,8 @@ def _tables(old: RuleSet, new: RuleSet) -> list[Edit]:
             kind = "added" if a is None else "removed" if b is None else "changed"
             out.append(Edit(kind, f"{name}.{c}", "type", a, b, co.get(c, to.span) if a else None,
                             cn.get(c, tn.span) if b else None, "column", name))
-        if to.valid != tn.valid:
-            a_, b_ = (None if t.valid is None else format_expr(t.valid) for t in (to, tn))
+        if _expanded(to.valid) != _expanded(tn.valid):
+            a_, b_ = (None if t.valid is None else format_expr(ir.to_syntax(t.valid)) for t in (to, tn))
             out.append(Edit("changed", name, "valid when", a_, b_, to.valid.span if to.valid else to.span,
                             tn.valid.span if tn.valid else tn.span, "table", name))
     return out

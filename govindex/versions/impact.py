@@ -123,7 +123,7 @@ def _units(a: Scores, b: Scores) -> list[UnitChange]:
     df = df.with_columns(rounded(b.rs, pl.col("raw_new") - pl.col("raw_old")).alias("total_change"),
                          (pl.col("rank_old") - pl.col("rank_new")).alias("rank_change"))
     df = df.sort(["rank_new", "code"], nulls_last=True)
-    do, dn = int(a.rs.rounding["digits"]), int(b.rs.rounding["digits"])  # type: ignore[call-overload]
+    do, dn = a.rs.rounding.digits, b.rs.rounding.digits
     return [UnitChange(r["code"], r["name"] or "", _r(r["total_old"], do), _r(r["total_new"], dn),
                        _r(r["total_change"], dn), r["rank_old"], r["rank_new"], r["rank_change"], r["grade_old"],
                        r["grade_new"]) for r in df.iter_rows(named=True)]
@@ -133,7 +133,7 @@ def _nodes(a: Scores, b: Scores) -> list[NodeChange]:
     pairs = list(match(a.rs, b.rs).items())
     raw_a = a.units.select([pl.col(score_col(o)).mean().alias(o) for o, _ in pairs]).row(0, named=True)
     raw_b = b.units.select([pl.col(score_col(w)).mean().alias(w) for _, w in pairs]).row(0, named=True)
-    da, db = int(a.rs.rounding["digits"]), int(b.rs.rounding["digits"])  # type: ignore[call-overload]
+    da, db = a.rs.rounding.digits, b.rs.rounding.digits
     shown = pl.DataFrame({"old": [raw_a[o] for o, _ in pairs], "new": [raw_b[w] for _, w in pairs]},
                          schema={"old": pl.Float64, "new": pl.Float64})
     shown = shown.select(rounded(a.rs, pl.col("old")).alias("old"), rounded(b.rs, pl.col("new")).alias("new"),
