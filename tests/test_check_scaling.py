@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from govindex.check.run import check
-from govindex.check.shape import MAX_DEPTH, MAX_NODES
+from govindex.check.shape import MAX_DEPTH
 from govindex.cli import app
 from tests.conftest import ROOT
 
@@ -99,17 +99,20 @@ def test_rendering_many_diagnostics_reads_the_file_once(tmp_path):
     assert len(opened) <= 1
 
 
-def test_doubling_lets_are_refused_without_expanding_them(tmp_path):
+def test_doubling_lets_are_shared_not_expanded(tmp_path):
+    """Each let uses the one before twice: inlined, 17 of them would be 131,073 nodes; lowered
+    once and shared (the IR is a DAG), they are 17 nodes, checked and scored in linear time."""
     a = mini_with_lets(tmp_path, "d16", doubling(16), "score: linear(d15, cap: 4)")
     b = mini_with_lets(tmp_path, "d17", doubling(17), "score: linear(d16, cap: 4)")
     rs, diags = check(b)
-    (e,) = [x for x in diags if x.is_error]
-    assert rs is None and e.code == "E108" and "131,073 nodes" in e.message and (e.span.line, e.span.col) == (41, 12)
-    assert not [x for x in diags if x.code == "W501"], "the lets are used, though not expanded"
+    assert rs is not None, [x.render() for x in diags if x.is_error]
+    assert not [x for x in diags if x.code == "W501"]
     # One more doubling must cost about one more let, not twice the work.
     check(a)
     ratio = calls(lambda: check(b)) / calls(lambda: check(a))
     assert ratio < 1.2, ratio
+    r = CliRunner().invoke(app, ["score", str(b), "--facts", str(b / "facts")])
+    assert r.exit_code == 0, (r.output, r.exception)
 
 
 def test_long_let_chain_is_e108_not_recursion_error(tmp_path):
@@ -132,4 +135,3 @@ def test_the_deepest_chain_allowed_runs_everywhere(tmp_path, command):
     assert r.exit_code == 0, (r.output, r.exception)
     d2 = mini_with_lets(tmp_path, "c2", chain(n + 2), f"score: linear(c{n + 1}, cap: 4)")
     assert [x.code for x in check(d2)[1] if x.is_error] == ["E108"]
-    assert MAX_NODES >= 10_000
