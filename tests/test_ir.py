@@ -124,6 +124,15 @@ def test_what_compile_needs_literal_is_literal(tmp_path, probe):
     assert rs is None and {d.code for d in diags} == {"E106"}, [d.render() for d in diags]
 
 
+@pytest.mark.parametrize("probe", ["t", "(t)"])
+def test_a_table_as_a_probe_is_one_diagnostic_not_a_crash(tmp_path, probe):
+    """Found by the mutation fuzzer: the formula was lowered with `x` of type table."""
+    rs, diags = check(_write(tmp_path, _point(probe, "linear(x, cap: 4)")))
+    errors = [d for d in diags if d.is_error]
+    assert rs is None and [d.code for d in errors] == ["E106"], [d.render() for d in diags]
+    assert "not table" in errors[0].message
+
+
 def test_a_let_of_a_literal_is_a_literal(tmp_path):
     body = 'let 栏目 = "住房"\nlet 栏目们 = ["住房", "社保"]\n' + _point(
         "count(t, where: contains(title, 栏目) or contains_any(title, 栏目们) or has(tags, 栏目))")

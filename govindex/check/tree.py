@@ -247,7 +247,7 @@ class Tree:
         if score_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `score:`", d.span, "e.g. score: presence(x)")
         else:
-            score, stype = lower_expr(score_src, Ctx("formula", x_type=ptype or "num"), self.scope)
+            score, stype = lower_expr(score_src, Ctx("formula", x_type=ptype if ptype in ("num", "bool") else "num"), self.scope)
             if stype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
