@@ -162,6 +162,12 @@ def test_display_width(text, width):
     assert display_width(text) == width
 
 
+def test_one_display_width_and_one_did_you_mean_in_the_package():
+    hits = [str(p.relative_to(ROOT)) for p in (ROOT / "govindex").rglob("*.py")
+            if re.search(r"get_close_matches|east_asian_width", p.read_text(encoding="utf-8"))]
+    assert sorted(hits) == ["govindex/diagnostics/text.py"]
+
+
 def test_the_diagnostics_package_is_small():
     assert all(len(p.read_text(encoding="utf-8").splitlines()) < 400
                for p in Path(ROOT / "govindex" / "diagnostics").glob("*.py"))
