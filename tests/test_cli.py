@@ -109,8 +109,8 @@ def test_score_facts_without_declared_column(tmp_path):
     (tmp_path / "pages.csv").write_text("unit,round,url\n100100,1,x\n", encoding="utf-8")
     (tmp_path / "manual.csv").write_text("unit,round,point,value,note\n", encoding="utf-8")
     r = run("score", MINI, "--facts", str(tmp_path))
-    assert r.exit_code == 1 and "column status: missing (declared int)" in r.stderr
-    assert "column markers: missing (declared list[str])" in r.stderr
+    assert r.exit_code == 1 and "pages.csv:1 [status]: error[F102 missing-column]: missing (declared int)" in r.stderr
+    assert "pages.csv:1 [markers]: error[F102 missing-column]: missing (declared list[str])" in r.stderr
     assert "Traceback" not in r.output
 
 

@@ -8,7 +8,8 @@ everything the engine knows, so that the reference cannot fall behind the code.
   E001 from ``parse_text``, any other code from ``check`` of a directory holding the block (in
   ``example.rules``), the fixture (``00_fixture.rules``) and ``units.csv``; blocks that declare a
   `ruleset` or say `# standalone` are checked without the fixture;
-- every diagnostic code has a triggering example (except those no rule text can produce);
+- every rule-file diagnostic code (E, W) has a triggering example (except those no rule text can
+  produce); every code of the registry (E, W, M, A, F, C) is in the tables of §15;
 - every function, setting, policy, aggregator, rounding mode, column type, syntax-error label and
   CLI command/option is named in the document.
 """
@@ -88,6 +89,7 @@ code,name,province,macro_region
 
 # Codes about files rather than their text: no rule text can produce them. Each is verified
 # directly below instead (test_untriggerable_code).
+RULE_CODES = {c: name for c, name in CODES.items() if c[0] in "EW"}  # the codes rule text can produce
 UNTRIGGERABLE = {
     "E002": "a file that cannot be read or is not UTF-8; a document example is UTF-8 text",
     "E003": "a directory without .rules files; an example is always a .rules file",
@@ -162,7 +164,7 @@ def _render(diags) -> str:
 
 def test_doc_has_examples():
     assert len(RULES_BLOCKS) >= 20
-    assert len(ERROR_BLOCKS) >= len(CODES) - len(UNTRIGGERABLE)
+    assert len(ERROR_BLOCKS) >= len(RULE_CODES) - len(UNTRIGGERABLE)
 
 
 @pytest.mark.parametrize("line,text", RULES_BLOCKS, ids=_ids(RULES_BLOCKS))
@@ -183,7 +185,7 @@ def test_rules_block_checks_and_its_tests_pass(tmp_path, line, text):
 @pytest.mark.parametrize("line,text", ERROR_BLOCKS, ids=_ids(ERROR_BLOCKS))
 def test_error_block_produces_its_code(tmp_path, line, text):
     code, fragment = _expected(text)
-    assert code in CODES, f"docs line {line}: unknown code {code}"
+    assert code in RULE_CODES, f"docs line {line}: unknown code {code}"
     if code == "E001":
         with pytest.raises(RuleError) as exc:
             parse_text(text)
@@ -200,7 +202,7 @@ def test_error_block_produces_its_code(tmp_path, line, text):
         assert any(fragment in d.message for d in mine), _render(mine)
 
 
-@pytest.mark.parametrize("code", sorted(CODES))
+@pytest.mark.parametrize("code", sorted(RULE_CODES))
 def test_every_code_has_a_triggering_example(code):
     if code in UNTRIGGERABLE:
         pytest.skip(f"{code} cannot be triggered by rule text: {UNTRIGGERABLE[code]}")
@@ -253,10 +255,20 @@ def test_formula_table_values(tmp_path):
 # ------------------------------------------------------------------ the document names everything
 
 
+DIAGNOSTICS = DOC.split("\n## 15. Diagnostics", 1)[1].split("\n## ", 1)[0]  # §15
+
+
 @pytest.mark.parametrize("code", sorted(CODES))
 def test_doc_lists_every_code(code):
-    assert re.search(rf"\|\s*`{code}`\s*\|\s*`{re.escape(CODES[code])}`\s*\|", DOC), \
-        f"{code} {CODES[code]} is missing from the diagnostics table"
+    assert re.search(rf"\|\s*`{code}`\s*\|\s*`{re.escape(CODES[code])}`\s*\|", DIAGNOSTICS), \
+        f"{code} {CODES[code]} is missing from the diagnostics tables of §15"
+
+
+def test_every_prefix_is_registered_and_documented():
+    """Rules (E, W), manual workbooks (M), adapters (A), facts (F), channels (C): one registry."""
+    assert {c[0] for c in CODES} == set("EWMAFC")
+    documented = set(re.findall(r"^\|\s*`([A-Z]\d{3})`\s*\|", DIAGNOSTICS, re.M))
+    assert documented == set(CODES), f"documented but not registered: {sorted(documented - set(CODES))}"
 
 
 FUNCTIONS = sorted({*functions.AGGREGATES, *functions.ROW, *functions.FORMULAS})

@@ -53,12 +53,12 @@ def test_cells_that_do_not_parse_are_errors_with_their_line(country):
     _set(stats, 7, "portal_updated", "2024-02-30")
     _set(stats, 9, "online_services_count", "1 200")
     msg = _error(rs, facts)
-    assert f"{stats}:3: column online_services_count: 'ninety' is not an integer" in msg
+    assert f"{stats}:3 [online_services_count]: error[F104 bad-value]: 'ninety' is not an integer" in msg
     assert "(2 cells)" in msg  # 'ninety' and '1 200': one problem per column, the first cell shown
-    assert f"{stats}:4: column portal_languages: '12.5' is not an integer" in msg
-    assert f"{stats}:5: column internet_users_pct: '95%' is not a number" in msg
-    assert f"{stats}:6: column open_datasets: '34,603' is not an integer" in msg
-    assert f"{stats}:7: column portal_updated: '2024-02-30' is not a valid date YYYY-MM-DD" in msg
+    assert f"{stats}:4 [portal_languages]: error[F104 bad-value]: '12.5' is not an integer" in msg
+    assert f"{stats}:5 [internet_users_pct]: error[F104 bad-value]: '95%' is not a number" in msg
+    assert f"{stats}:6 [open_datasets]: error[F104 bad-value]: '34,603' is not an integer" in msg
+    assert f"{stats}:7 [portal_updated]: error[F104 bad-value]: '2024-02-30' is not a valid date YYYY-MM-DD" in msg
     assert "5 problem(s) in the facts (5 column(s) with values that do not parse) in 1 file(s)" in msg
 
 
@@ -67,8 +67,8 @@ def test_non_finite_numbers_are_errors(country):
     _set(facts / "stats.csv", 2, "broadband_per_100", "inf")
     _set(facts / "stats.csv", 8, "mobile_broadband_per_100", "NaN")
     msg = _error(rs, facts)
-    assert ":2: column broadband_per_100: 'inf' is not a finite number" in msg
-    assert ":8: column mobile_broadband_per_100: 'NaN' is not a finite number" in msg
+    assert ":2 [broadband_per_100]: error[F105 non-finite]: 'inf' is not a finite number" in msg
+    assert ":8 [mobile_broadband_per_100]: error[F105 non-finite]: 'NaN' is not a finite number" in msg
 
 
 def test_bool_cells_strict_and_blank_is_null(country):
@@ -82,7 +82,7 @@ def test_bool_cells_strict_and_blank_is_null(country):
     _write(answers, rows)
     assert totals(rs, facts) == base
     _set(answers, 5, "answer", "maybe")
-    assert f"{answers}:5: column answer: 'maybe' is not yes/no" in _error(rs, facts)
+    assert f"{answers}:5 [answer]: error[F104 bad-value]: 'maybe' is not yes/no" in _error(rs, facts)
 
 
 def test_a_bom_and_crlf_and_quoted_newlines_read_alike(country):
@@ -99,7 +99,7 @@ def test_a_bom_and_crlf_and_quoted_newlines_read_alike(country):
     _write(facts / "stats.csv", rows)
     assert totals(rs, facts) == base  # an extra column, and a quoted cell over two lines
     _set(facts / "stats.csv", 5, "portal_languages", "three")  # the third record: the first took two lines
-    assert "stats.csv:5: column portal_languages: 'three'" in _error(rs, facts)
+    assert "stats.csv:5 [portal_languages]: error[F104 bad-value]: 'three'" in _error(rs, facts)
 
 
 def test_a_gbk_csv_is_a_located_error(tmp_path):
@@ -108,7 +108,7 @@ def test_a_gbk_csv_is_a_located_error(tmp_path):
     manual = facts / "manual.csv"
     _write(manual, _lines(manual), encoding="gbk")
     msg = _error(rs, facts)
-    assert f"{manual}:2: not UTF-8: byte 0xb3 cannot be decoded" in msg
+    assert f"{manual}:2: error[F109 not-utf8]: not UTF-8: byte 0xb3 cannot be decoded" in msg
     assert "iconv -f GB18030 -t UTF-8" in msg
 
 
@@ -122,7 +122,7 @@ def test_a_ragged_csv_is_an_error_in_score_and_explain(tmp_path, monkeypatch):
                 ["explain", str(MINI), "--facts", str(facts), "--unit", "甲市"]):
         r = CliRunner().invoke(app, cmd)
         assert r.exit_code == 1, r.output
-        assert f"{pages}:4: 4 fields where the header has 5" in r.stderr
+        assert f"{pages}:4: error[F107 ragged-csv]: 4 fields where the header has 5" in r.stderr
         assert isinstance(r.exception, SystemExit) and "Traceback" not in r.output
 
 
@@ -133,6 +133,6 @@ def test_missing_and_duplicate_columns_in_a_csv(country):
     rows[0] = rows[0].replace("open_datasets", "portal_languages").replace("internet_users_pct", "users")
     _write(stats, rows)
     msg = _error(rs, facts)
-    assert f"{stats}:1: column portal_languages: appears twice in the header" in msg
-    assert f"{stats}:1: column internet_users_pct: missing (declared float)" in msg
-    assert f"{stats}:1: column open_datasets: missing (declared int)" in msg
+    assert f"{stats}:1 [portal_languages]: error[F108 duplicate-column]: appears twice in the header" in msg
+    assert f"{stats}:1 [internet_users_pct]: error[F102 missing-column]: missing (declared float)" in msg
+    assert f"{stats}:1 [open_datasets]: error[F102 missing-column]: missing (declared int)" in msg

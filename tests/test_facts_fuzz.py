@@ -249,9 +249,10 @@ def _mutants(root: Path) -> list[tuple[str, Path]]:
 
 
 def test_cli_mutants_exit_1_with_located_errors_or_0(tmp_path):
-    expect = {"ragged": (1, "pages.csv:2: 4 fields"), "bad int": (1, "pages.csv:7: column status: '五百零三'"),
+    expect = {"ragged": (1, "pages.csv:2: error[F107 ragged-csv]: 4 fields"),
+              "bad int": (1, "pages.csv:7 [status]: error[F104 bad-value]: '五百零三'"),
               "typo code": (0, "'100201': 1 row(s) — did you mean `100200` 乙市? (one character off)"),
-              "gbk": (1, "manual.csv:2: not UTF-8")}
+              "gbk": (1, "manual.csv:2: error[F109 not-utf8]: not UTF-8")}
     for name, facts in _mutants(tmp_path):
         for cmd in ("score", "explain"):
             args = [cmd, str(MINI), "--facts", str(facts)] + (["--unit", "甲市"] if cmd == "explain" else [])

@@ -4,6 +4,7 @@ traceback, never a silently changed score."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import polars as pl
@@ -46,7 +47,7 @@ def test_partition_missing_a_declared_column_is_an_error_not_nulls(tmp_path, rs2
     part = facts / "pages" / "round=3" / "part-0.parquet"
     rewrite(part, lambda df: df.drop("markers"))
     msg = _error(rs2019, facts)
-    assert f"{part}: column markers: missing (declared list[str])" in msg
+    assert f"{part} [markers]: error[F102 missing-column]: missing (declared list[str])" in msg
     assert "1 problem(s) in the facts (1 missing column(s))" in msg
 
 
@@ -85,7 +86,7 @@ def test_lossless_forms_read_as_they_mean(tmp_path, country_rs, country_base, wh
     assert totals(country_rs, facts) == want
 
 
-ERRORS = [  # (what, table, change, expected text after "column <col>: ")
+ERRORS = [  # (what, table, change, "<col>: <message>" expected at "<file> [<col>]: error[F1xx name]: <message>")
     ("text in an int column", "stats",
      lambda df: _stats(df, online_services_count=pl.format("{}", "online_services_count").str.replace("^5", "ninety")),
      "online_services_count: stored as String, declared int; first value"),
@@ -125,7 +126,8 @@ def test_ambiguous_or_wrong_forms_are_located_errors(tmp_path, country_rs, count
     part = facts / table / "round=1" / "part-1.parquet"
     rewrite(part, change)
     msg = _error(country_rs, facts)
-    assert f"{part}: column {expect}" in msg
+    col, text = expect.split(": ", 1)
+    assert re.search(rf"{re.escape(str(part))} \[{col}\]: error\[F1\d\d [a-z-]+\]: {re.escape(text)}", msg), msg
     assert "Traceback" not in msg
 
 
@@ -135,7 +137,8 @@ def test_markers_as_a_string_is_an_error(tmp_path):
     part = facts / "pages" / "round=2" / "part-0.parquet"
     rewrite(part, lambda df: df.with_columns(markers=pl.col("markers").list.join("|")))
     msg = _error(rs, facts)
-    assert f"{part}: column markers: stored as String, declared list[str]; first value 'portal|xxgk'" in msg
+    assert (f"{part} [markers]: error[F103 wrong-type]: stored as String, declared list[str]; "
+            "first value 'portal|xxgk'") in msg
 
 
 def test_timezone_aware_datetimes_are_an_error(tmp_path, rs2019):
@@ -143,7 +146,8 @@ def test_timezone_aware_datetimes_are_an_error(tmp_path, rs2019):
     part = facts / "posts" / "round=2" / "part-0.parquet"
     rewrite(part, lambda df: df.with_columns(pl.col("published").dt.replace_time_zone("Asia/Shanghai")))
     msg = _error(rs2019, facts)
-    assert "column published: stored as Datetime(time_unit='us', time_zone='Asia/Shanghai'), declared datetime" in msg
+    assert ("[published]: error[F103 wrong-type]: stored as Datetime(time_unit='us', time_zone='Asia/Shanghai'), "
+            "declared datetime") in msg
     assert "hint: store naive local times" in msg
 
 
@@ -157,7 +161,7 @@ def test_a_corrupt_data_page_names_its_file(tmp_path, rs2019):
     sources = load_sources(rs2019, facts)  # the footer is intact: this only reads schemas
     with pytest.raises(FactsError) as exc:
         evaluate(rs2019, sources)
-    assert f"{part}: cannot read its data" in str(exc.value)
+    assert f"{part}: error[F110 unreadable]: cannot read its data" in str(exc.value)
 
 
 def test_every_problem_of_every_file_at_once(tmp_path, country_rs, country_base):
@@ -186,7 +190,8 @@ def test_a_table_directory_without_parquet_files(tmp_path):
     facts = mini_parquet(tmp_path / "facts")
     for f in (facts / "manual").rglob("*.parquet"):
         f.unlink()
-    assert f"{facts / 'manual'}: holds no .parquet files for table `manual`" in _error(rs, facts)
+    assert (f"{facts / 'manual'}: error[F101 missing-table]: holds no .parquet files for table `manual`"
+            in _error(rs, facts))
 
 
 def test_a_file_that_is_not_parquet(tmp_path):
@@ -194,7 +199,7 @@ def test_a_file_that_is_not_parquet(tmp_path):
     facts = mini_parquet(tmp_path / "facts")
     part = facts / "pages" / "round=1" / "part-0.parquet"
     part.write_text("unit,round\n100100,1\n", encoding="utf-8")
-    assert f"{part}: not a readable parquet file" in _error(rs, facts)
+    assert f"{part}: error[F110 unreadable]: not a readable parquet file" in _error(rs, facts)
 
 
 def test_a_hive_directory_whose_value_is_not_of_the_type(tmp_path):
@@ -204,7 +209,8 @@ def test_a_hive_directory_whose_value_is_not_of_the_type(tmp_path):
     rewrite(part, lambda df: df.drop("round"))
     bad = facts / "manual" / "round=two"
     part.parent.rename(bad)
-    assert f"{bad / 'part-0.parquet'}: column round: the directory name says round=two" in _error(rs, facts)
+    assert (f"{bad / 'part-0.parquet'} [round]: error[F104 bad-value]: the directory name says round=two"
+            in _error(rs, facts))
 
 
 def test_datetime_columns_read_from_naive_parquet_unchanged(tmp_path, rs2019):
@@ -228,7 +234,7 @@ def test_partitions_are_validated_like_one_scan(tmp_path, country_rs, country_ba
     sc = evaluate(country_rs, parts, executor=InProcess())
     assert dict(zip(sc.units["code"].to_list(), sc.units["total"].to_list())) == want
     rewrite(facts / "stats" / "round=1" / "part-1.parquet", lambda df: df.drop("open_datasets"))
-    with pytest.raises(FactsError, match="part-1.parquet: column open_datasets: missing"):
+    with pytest.raises(FactsError, match="part-1.parquet \\[open_datasets\\]: error\\[F102 missing-column\\]: missing"):
         partitions(country_rs, facts, "stats")
 
 

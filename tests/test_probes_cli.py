@@ -72,4 +72,5 @@ def test_collect_rejects_a_bad_channels_file(tmp_path):
     bad = tmp_path / "channels.csv"
     bad.write_text("unit,kind,url,name\n999999,portal,http://x.gov.cn/,x\n130100,portal,ftp://x/,y\n", encoding="utf-8")
     r = govindex("collect", "rules/2019", "--channels", str(bad), "--round", "1", "--out", str(tmp_path / "f"))
-    assert r.returncode == 1 and "channels.csv:2:" in r.stderr and "channels.csv:3:" in r.stderr
+    assert r.returncode == 1 and "channels.csv:2 [unit]: error[C104" in r.stderr
+    assert "channels.csv:3 [url]: error[C106" in r.stderr

@@ -11,9 +11,8 @@ the ``let`` is: a ``let`` used by ten points is one node, computed once.
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -21,7 +20,7 @@ from govindex import ir
 from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Param, Signature
 from govindex.check.settings import LIMIT, constant_problem, plain
 from govindex.check.shape import MAX_DEPTH, expanded_shape, lets_reached
-from govindex.diagnostics import Diagnostic
+from govindex.diagnostics import Diagnostic, did_you_mean
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
 
@@ -33,12 +32,6 @@ _VALUES = {"num", "bool", "str", "datetime", "list", "null"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?")
 
 Lowered = tuple[ir.Expr | None, str | None]  # the node (None after an error, or for a table name) and its type
-
-
-def did_you_mean(word: str, options: Iterable[str]) -> str:
-    """A hint naming the closest options to ``word``, or ""."""
-    close = difflib.get_close_matches(word, list(options), n=3, cutoff=0.6)
-    return "did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
 
 
 @dataclass(frozen=True)

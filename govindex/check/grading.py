@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from govindex.check.expr import did_you_mean
+from govindex.diagnostics import did_you_mean
 from govindex.ir import Grading
 from govindex.lang import nodes as n
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from govindex.check.expr import did_you_mean
+from govindex.diagnostics import did_you_mean
 from govindex.ir import Node, Table
 from govindex.lang import nodes as n
 

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from govindex import ir
-from govindex.check.expr import Ctx, Scope, did_you_mean, lower_expr
+from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker  # noqa: F401  (re-exported)
 from govindex.check.inline import TestChecker
 from govindex.check.settings import policy_name, shown, text_value
 from govindex.check.tree import INDICATOR_KEYS, POINT_KEYS, Tree  # noqa: F401  (the key sets are re-exported)
-from govindex.diagnostics import Diagnostic, RuleError
+from govindex.diagnostics import Diagnostic, RuleError, did_you_mean
 from govindex.ir import ROOT, Clean, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
 from govindex.lang.parse import parse_dir

@@ -6,10 +6,11 @@ import math
 from typing import cast
 
 from govindex import ir
-from govindex.check.expr import Ctx, Scope, did_you_mean, lower_expr
+from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
 from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
 from govindex.check.size import large
+from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import unicodedata
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from govindex.cli import _run, app
+from govindex.diagnostics import display_width
 
 if TYPE_CHECKING:
     from govindex.ir import RuleSet
@@ -73,17 +73,13 @@ def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts:
 # ------------------------------------------------------------------ shared helpers
 
 
-def _width(s: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in s)
-
-
 def _pad(s: str, w: int, right: bool = False) -> str:
-    fill = " " * max(0, w - _width(s))
+    fill = " " * max(0, w - display_width(s))
     return fill + s if right else s + fill
 
 
 def _table(rows: list[list[str]], right: set[int] = frozenset(), indent: str = "  ") -> list[str]:  # type: ignore[assignment]
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [(indent + "  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r))).rstrip() for r in rows]
 
 
@@ -193,10 +189,10 @@ def _n(k: int, word: str) -> str:
 def _pair_lines(name: str, e: dict, indent: str = "  ", width: int = 0) -> list[str]:
     a, b = _show(e["old"]), _show(e["new"])
     head = indent + _pad(name, width) + "  "
-    pad = " " * _width(head)
+    pad = " " * display_width(head)
     if e["kind"] in ("added", "removed"):
         out = [f"{head}{b if e['kind'] == 'added' else a}"]
-    elif _width(a) + _width(b) <= _INLINE:
+    elif display_width(a) + display_width(b) <= _INLINE:
         out = [f"{head}{a} → {b}"]
     else:
         out = [f"{head}- {a}", f"{pad}+ {b}"]

@@ -1,7 +1,8 @@
 """Where adapter records come from: a JSONL or CSV export, or a paginated JSON API
 (:mod:`govindex.collect.adapters` turns them into rows). Each record comes with where it was
-found (``posts.jsonl:12``, a CSV line, an API page and item); a record that cannot be read comes
-as a :class:`Bad` in its place, so that it is reported, never skipped silently.
+found — a :class:`~govindex.diagnostics.Record`: ``posts.jsonl:12``, a CSV line, an API page's
+item; a record that cannot be read comes as a :class:`Bad` in its place, so that it is reported,
+never skipped silently.
 """
 
 from __future__ import annotations
@@ -18,12 +19,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import httpx
 
-from govindex.collect.imports import ImportDataError, ImportProblem
-from govindex.diagnostics import UsageError
+from govindex.collect.imports import ImportDataError
+from govindex.diagnostics import Diagnostic, File, Location, Record, UsageError
 
-NAMES = {"A101": "bad-record", "A102": "bad-value", "A103": "unknown-unit", "A104": "no-unit", "A105": "wrong-round",
-         "A201": "unreadable-source", "A202": "bad-response", "A203": "bad-mapping", "A204": "unknown-table",
-         "A205": "other-rows", "A301": "field-absent"}
 RETRY_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -61,7 +59,7 @@ class ApiSource:
 # ------------------------------------------------------------------ sources
 
 
-def open_source(source: str | Path | ApiSource) -> Iterator[tuple[str, object]]:
+def open_source(source: str | Path | ApiSource) -> Iterator[tuple[Record, object]]:
     """(where, record) pairs; a record that cannot be read is a :class:`Bad` in its place."""
     if isinstance(source, str) and re.match(r"(?i)https?://", source):
         source = ApiSource(source)
@@ -80,13 +78,15 @@ def open_source(source: str | Path | ApiSource) -> Iterator[tuple[str, object]]:
     return _csv_records(path, data) if kind == ".csv" else _jsonl_records(path, data)
 
 
-def source_error(where: str, code: str, message: str, hint: str = "") -> AdapterImportError:
-    return AdapterImportError(where, [ImportProblem(code, NAMES[code], where, message, hint)])
+def source_error(where: str | Location, code: str, message: str, hint: str = "") -> AdapterImportError:
+    """The error of a source that cannot be read at all (``where``: a path or URL, or a record)."""
+    loc = File(where) if isinstance(where, str) else where
+    return AdapterImportError(str(loc), [Diagnostic(code, message, loc, hint)])
 
 
-def _jsonl_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
+def _jsonl_records(path: Path, data: bytes) -> Iterator[tuple[Record, object]]:
     for no, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
-        where = f"{path}:{no}"
+        where = Record(str(path), no)
         if not raw.strip():
             continue
         try:
@@ -100,7 +100,7 @@ def _jsonl_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
         yield where, rec
 
 
-def _csv_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
+def _csv_records(path: Path, data: bytes) -> Iterator[tuple[Record, object]]:
     text = None
     for enc in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK; gb18030 is its superset
         try:
@@ -114,10 +114,10 @@ def _csv_records(path: Path, data: bytes) -> Iterator[tuple[str, object]]:
     try:
         yield from _csv_rows(path, reader)
     except csv.Error as exc:  # a NUL byte, an unterminated quote at the end…
-        raise source_error(f"{path}:{reader.line_num}", "A201", f"not CSV: {exc}") from None
+        raise source_error(Record(str(path), reader.line_num), "A201", f"not CSV: {exc}") from None
 
 
-def _csv_rows(path: Path, reader) -> Iterator[tuple[str, object]]:
+def _csv_rows(path: Path, reader) -> Iterator[tuple[Record, object]]:
     header, line = None, 0
     for row in reader:
         start, line = line + 1, reader.line_num
@@ -126,7 +126,7 @@ def _csv_rows(path: Path, reader) -> Iterator[tuple[str, object]]:
         if header is None:
             header = [h.strip() for h in row]
             continue
-        where = f"{path}:{start}"
+        where = Record(str(path), start)
         if len(row) != len(header):
             yield where, Bad(f"the row has {len(row)} fields, the header has {len(header)}",
                               "quote fields that contain commas or line breaks")
@@ -134,7 +134,7 @@ def _csv_rows(path: Path, reader) -> Iterator[tuple[str, object]]:
         yield where, {h: (v if v != "" else None) for h, v in zip(header, row)}
 
 
-def _api_records(src: ApiSource) -> Iterator[tuple[str, object]]:
+def _api_records(src: ApiSource) -> Iterator[tuple[Record, object]]:
     with httpx.Client(timeout=httpx.Timeout(src.timeout), headers=src.headers, transport=src.transport,
                       follow_redirects=True) as client:
         url, seen = src.url, set()
@@ -146,7 +146,7 @@ def _api_records(src: ApiSource) -> Iterator[tuple[str, object]]:
             payload = _get_json(client, url, src)
             items, nxt = _page(payload, url, src)
             for k, item in enumerate(items, start=1):
-                yield f"{url} item {k}", item
+                yield Record(url, item=k), item
             url = _next_url(url, nxt, src)
 
 

@@ -25,7 +25,8 @@ types.
   same name, another step, or an unstamped file), the import is refused (A205) unless
   ``replace`` (``--replace``), which says how many rows it removes.
 
-Problem codes (stable)::
+Problem codes (stable; registered in :mod:`govindex.diagnostics.codes`, documented in
+docs/rules-language.md §15)::
 
     A101 bad-record     A104 no-unit       A201 unreadable-source   A204 unknown-table
     A102 bad-value      A105 wrong-round   A202 bad-response        A205 other-rows
@@ -34,11 +35,10 @@ Problem codes (stable)::
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 import re
-from dataclasses import replace as with_severity
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +46,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import polars as pl
 
 from govindex.collect.adapter_sources import (
-    NAMES,
     AdapterImportError,
     ApiSource,
     Bad,
@@ -56,7 +55,6 @@ from govindex.collect.adapter_sources import (
     slug,
 )
 from govindex.collect.imports import (
-    ImportProblem,
     ImportReport,
     ProblemLog,
     check_layout,
@@ -64,7 +62,7 @@ from govindex.collect.imports import (
     typed_frame,
     write_partition,
 )
-from govindex.diagnostics import UsageError
+from govindex.diagnostics import Diagnostic, File, Record, UsageError, did_you_mean
 from govindex.eval.facts import FALSE_TEXT, TRUE_TEXT, schema
 from govindex.ir import RuleSet
 
@@ -100,7 +98,7 @@ def import_records(rs: RuleSet, table: str, round_no: int, source: str | Path | 
     write_partition(df, dest, {"writer": WRITER, "source": me})
     kept = _rows_beside(dest)
     return ImportReport(table, round_no, label, dest, df.height, df[rs.unit_column].n_unique(), skipped=skipped,
-                        warnings=[with_severity(p, severity="skipped") for p in bad.kept if p.severity == "error"]
+                        warnings=[p.with_severity("skipped") for p in bad.kept if p.severity == "error"]
                         + conv.absent_fields(), total=df.height + kept, added=df.height, kept=kept, removed=previous,
                         replaced=_replaced_text(previous, replace))
 
@@ -145,10 +143,9 @@ def _previous_rows(dest: Path, me: str, label: str, replace: bool) -> int:
         what = f"written by {origin.get('writer', 'another step')}"
     else:
         what = "not written by `govindex import` (the crawl's extraction, a manual import, or by hand)"
-    raise AdapterImportError(label, [ImportProblem(
-        "A205", NAMES["A205"], str(dest), f"the file already holds {rows:,} row{'s' if rows != 1 else ''} {what}; "
-        "this import would replace them",
-        "give this source its own partition with --name, or --replace to replace those rows")])
+    raise AdapterImportError(label, [Diagnostic(
+        "A205", f"the file already holds {rows:,} row{'s' if rows != 1 else ''} {what}; this import would replace them",
+        File(str(dest)), "give this source its own partition with --name, or --replace to replace those rows")])
 
 
 def _rows_beside(dest: Path) -> int:
@@ -173,7 +170,7 @@ def _replaced_text(previous: int, replace: bool) -> str:
 
 
 class _Rejected(Exception):
-    def __init__(self, problems: list[ImportProblem]):
+    def __init__(self, problems: list[Diagnostic]):
         self.problems = problems
 
 
@@ -183,9 +180,9 @@ class _Converter:
     def __init__(self, rs: RuleSet, table: str, round_no: int, mapping: dict[str, str | None], tz: ZoneInfo,
                  label: str):
         if table not in rs.tables:
-            close = difflib.get_close_matches(table, list(rs.tables), n=1)
+            close = did_you_mean(table, rs.tables, n=1)
             raise UsageError(f"rule set `{rs.name}` declares no table `{table}`"
-                             + (f"; did you mean `{close[0]}`?" if close else f" (tables: {', '.join(rs.tables)})"))
+                             + (f"; {close}" if close else f" (tables: {', '.join(rs.tables)})"))
         if round_no not in rs.rounds:
             raise UsageError(f"rule set `{rs.name}` has no round {round_no}; its rounds are "
                              f"{', '.join(map(str, sorted(rs.rounds)))}")
@@ -194,8 +191,8 @@ class _Converter:
             raise UsageError(f"table `{table}` has no `{rs.round_column}` column: adapters write one round at a time")
         unknown = [c for c in mapping if c not in self.columns]
         if unknown:
-            probs = [ImportProblem("A203", NAMES["A203"], label, f"the mapping names `{c}`, not a column of `{table}`",
-                                   _did_you_mean(c, self.columns) or f"columns: {', '.join(self.columns)}")
+            probs = [Diagnostic("A203", f"the mapping names `{c}`, not a column of `{table}`", File(label),
+                                did_you_mean(c, self.columns, n=1) or f"columns: {', '.join(self.columns)}")
                      for c in unknown]
             raise AdapterImportError(label, probs)
         self.rs, self.table, self.round_no, self.tz = rs, table, round_no, tz
@@ -206,7 +203,7 @@ class _Converter:
         self.by_name = {u.name: u.code for u in rs.units}
         self.label = label
 
-    def row(self, where: str, rec: object) -> dict:
+    def row(self, where: Record, rec: object) -> dict:
         if isinstance(rec, Bad):
             raise _Rejected([self._problem("A101", where, rec.message, rec.hint)])
         if not isinstance(rec, dict):
@@ -246,32 +243,25 @@ class _Converter:
             return text
         if text in self.by_name:
             return self.by_name[text]
-        close = difflib.get_close_matches(text, [*self.codes, *self.by_name], n=1)
-        raise Bad(f"unknown unit `{text}`", f"did you mean `{close[0]}`?" if close else
-                   "units are the codes (or names) of the rule set's registry", "A103")
+        raise Bad(f"unknown unit `{text}`", did_you_mean(text, [*self.codes, *self.by_name], n=1) or
+                  "units are the codes (or names) of the rule set's registry", "A103")
 
     def _head(self, col: str) -> str:
         src = self.fields[col]
         return col if src == col else f"{col} ← {src}"
 
-    def _problem(self, code: str, where: str, message: str, hint: str = "", column: str = "") -> ImportProblem:
-        return ImportProblem(code, NAMES[code], where, message, hint, column)
+    def _problem(self, code: str, where: Record, message: str, hint: str = "", column: str = "") -> Diagnostic:
+        return Diagnostic(code, message, replace(where, column=column), hint)
 
-    def absent_fields(self) -> list[ImportProblem]:
+    def absent_fields(self) -> list[Diagnostic]:
         """A warning per column whose source field no record had (all null): a mapping slip?"""
         out = []
         for col in self.columns:
             if col not in self.present and col != self.rs.round_column and col != self.rs.unit_column:
-                out.append(ImportProblem("A301", NAMES["A301"], self.label, f"no record has the field "
-                                         f"`{self.fields[col]}`: column `{col}` is null throughout",
-                                         "map the column to the source's field name if it has another name",
-                                         col, "warning"))
+                out.append(Diagnostic("A301", f"no record has the field `{self.fields[col]}`: column `{col}` is null "
+                                      "throughout", File(self.label, col),
+                                      "map the column to the source's field name if it has another name"))
         return out
-
-
-def _did_you_mean(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean `{close[0]}`?" if close else ""
 
 
 def _lookup(rec: dict, path: str | None) -> object:

@@ -8,14 +8,14 @@ The file is UTF-8 (a BOM is tolerated) with the header ``unit,kind,url,name``::
 
 ``kind`` is one of :data:`KINDS`. Web kinds (:data:`WEB_KINDS`) are crawled and need an http(s)
 URL; the others (accounts and apps) take an account id or a URL. Every bad row is reported at
-once, each as ``path:line:col: message`` where ``col`` is the position of the offending column,
-in one :class:`~govindex.collect.errors.ChannelsError`.
+once, each a :class:`~govindex.diagnostics.Diagnostic` (codes C1xx) at its line and column —
+``channels.csv:3 [unit]: error[C104 bad-unit]: …`` — in one
+:class:`~govindex.collect.errors.ChannelsError`.
 """
 
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 from collections.abc import Collection
 from enum import StrEnum
@@ -25,7 +25,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
-from govindex.collect.errors import ChannelsError, Problem
+from govindex.collect.errors import ChannelsError
+from govindex.diagnostics import Diagnostic, File, Record, did_you_mean
 
 COLUMNS = ("unit", "kind", "url", "name")
 
@@ -44,6 +45,14 @@ class Kind(StrEnum):
 
 
 KINDS = tuple(k.value for k in Kind)
+
+
+class _Bad(ValueError):
+    """A value a validator refuses: its problem code, message and hint."""
+
+    def __init__(self, code: str, message: str, hint: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.hint = code, message, hint
 WEB_KINDS = frozenset({Kind.PORTAL, Kind.SERVICE, Kind.OPENDATA, Kind.MOBILE})
 
 
@@ -66,12 +75,10 @@ class Channel(BaseModel):
     @classmethod
     def _known_unit(cls, value: str, info: ValidationInfo) -> str:
         if not value:
-            raise ValueError("empty unit code")
+            raise _Bad("C104", "empty unit code")
         units: Collection[str] | None = (info.context or {}).get("units")
         if units is not None and value not in units:
-            close = difflib.get_close_matches(value, list(units), n=1)
-            hint = f"; did you mean `{close[0]}`?" if close else ""
-            raise ValueError(f"unknown unit code `{value}`{hint}")
+            raise _Bad("C104", f"unknown unit code `{value}`", did_you_mean(value, units, n=1))
         return value
 
     @field_validator("url")
@@ -79,13 +86,13 @@ class Channel(BaseModel):
     def _url_fits_kind(cls, value: str, info: ValidationInfo) -> str:
         kind = info.data.get("kind")
         if not value:
-            raise ValueError("empty url")
+            raise _Bad("C106", "empty url")
         if kind in WEB_KINDS or "://" in value:
             problem = http_url_problem(value)
             if problem:
-                raise ValueError(problem)
+                raise _Bad("C106", problem)
         elif any(ch.isspace() or ord(ch) < 32 for ch in value):
-            raise ValueError(f"account id `{value}` contains whitespace or control characters")
+            raise _Bad("C106", f"account id `{value}` contains whitespace or control characters")
         return value
 
 
@@ -133,8 +140,8 @@ def load_channels(path: Path, units: Collection[str] | None = None) -> list[Chan
             continue
         key = (channel.unit, channel.kind.value, channel.url)
         if key in seen:
-            problems.append(Problem(str(path), start, position["url"] + 1,
-                                    f"duplicate channel: same unit, kind and url as line {seen[key]}"))
+            problems.append(Diagnostic("C107", f"duplicate channel: same unit, kind and url as line {seen[key]}",
+                                       Record(str(path), start, column="url")))
             continue
         seen[key] = start
         channels.append(channel)
@@ -143,39 +150,40 @@ def load_channels(path: Path, units: Collection[str] | None = None) -> list[Chan
     return channels
 
 
-def _read_text(path: Path) -> tuple[str | None, list[Problem]]:
+def _read_text(path: Path) -> tuple[str | None, list[Diagnostic]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, [Problem(str(path), 0, 0, f"cannot read the channels file: {exc.strerror or exc}")]
+        return None, [Diagnostic("C101", f"cannot read the channels file: {exc.strerror or exc}", File(str(path)))]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
-        return None, [Problem(str(path), line, col, "not UTF-8; save the registry as UTF-8 CSV")]
+        return None, [Diagnostic("C101", f"not UTF-8 (byte {col} of the line); save the registry as UTF-8 CSV",
+                                 Record(str(path), line))]
 
 
-def _check_header(path: str, header: list[str] | None) -> list[Problem]:
+def _check_header(path: str, header: list[str] | None) -> list[Diagnostic]:
     if header is None:
-        return [Problem(path, 1, 1, f"empty file; expected the header {','.join(COLUMNS)}")]
+        return [Diagnostic("C102", f"empty file; expected the header {','.join(COLUMNS)}", Record(path, 1))]
     names = [h.strip() for h in header]
-    problems = [Problem(path, 1, i + 1, f"unknown column `{n}`; expected {','.join(COLUMNS)}")
-                for i, n in enumerate(names) if n not in COLUMNS]
-    problems += [Problem(path, 1, i + 1, f"column `{n}` appears twice")
+    problems = [Diagnostic("C102", f"unknown column `{n}`; expected {','.join(COLUMNS)}", Record(path, 1, column=n))
+                for n in names if n not in COLUMNS]
+    problems += [Diagnostic("C102", f"column `{n}` appears twice", Record(path, 1, column=n))
                  for i, n in enumerate(names) if n in COLUMNS and n in names[:i]]
     missing = [c for c in COLUMNS if c not in names]
     if missing:
-        problems.append(Problem(path, 1, len(names) + 1, f"missing column(s) {', '.join(missing)}"))
+        problems.append(Diagnostic("C102", f"missing column(s) {', '.join(missing)}", Record(path, 1)))
     return problems
 
 
 def _validate_row(path: str, line: int, record: list[str], position: dict[str, int],
-                  units: Collection[str] | None, problems: list[Problem]) -> Channel | None:
+                  units: Collection[str] | None, problems: list[Diagnostic]) -> Channel | None:
     if len(record) != len(position):
-        problems.append(Problem(path, line, min(len(record), len(position)) + 1,
-                                f"expected {len(position)} fields, found {len(record)}"))
+        problems.append(Diagnostic("C103", f"expected {len(position)} fields, found {len(record)}", Record(path, line),
+                                   "quote fields that contain commas"))
         return None
     data = {name: record[i] for name, i in position.items()}
     try:
@@ -183,12 +191,14 @@ def _validate_row(path: str, line: int, record: list[str], position: dict[str, i
     except ValidationError as exc:
         for err in exc.errors():
             column = str(err["loc"][0]) if err["loc"] else "unit"
-            problems.append(Problem(path, line, position.get(column, 0) + 1, _message(err)))
+            problems.append(_problem(err, Record(path, line, column=column)))
         return None
 
 
-def _message(err: ErrorDetails) -> str:
+def _problem(err: ErrorDetails, where: Record) -> Diagnostic:
     if err["type"] == "enum":
-        return f"unknown channel kind `{err['input']}`; expected one of {', '.join(KINDS)}"
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
+        return Diagnostic("C105", f"unknown channel kind `{err['input']}`; expected one of {', '.join(KINDS)}", where)
+    bad = (err.get("ctx") or {}).get("error")
+    if isinstance(bad, _Bad):
+        return Diagnostic(bad.code, bad.message, where, bad.hint)
+    return Diagnostic("C103", str(err["msg"]).removeprefix("Value error, "), where)

@@ -2,7 +2,7 @@
 
     GovindexError (govindex.diagnostics)   anything the user can cause; the CLI prints it, never a traceback
     └── ProbesError                 a collection problem (exit 1)
-        ├── ChannelsError           a channels registry has bad rows; ``problems`` lists every one
+        ├── ChannelsError           a channels registry has bad rows; ``problems`` lists every one (C codes)
         ├── ArchiveError            a WARC file, its index or a crawl journal cannot be read
         └── FetchError              one fetch failed; ``kind`` is an :class:`ErrorKind`
             └── GuardError          the scheme or the resolved address is refused
@@ -17,10 +17,9 @@ Other collection modules (extraction, manual entry, adapters) hang their errors 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
-from govindex.diagnostics import GovindexError
+from govindex.diagnostics import Diagnostic, GovindexError
 
 
 class ErrorKind(StrEnum):
@@ -45,25 +44,13 @@ class ProbesError(GovindexError):
     """Base of the collection errors a user can cause."""
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One located problem in an input file: ``path:line:col: message``."""
-
-    path: str
-    line: int
-    col: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.message}"
-
-
 class ChannelsError(ProbesError):
-    """A channels registry has problems; ``problems`` holds all of them, in file order."""
+    """A channels registry has problems; ``problems`` (also ``diagnostics``) holds all of them, in
+    file order, each at its record and column: ``channels.csv:3 [unit]: error[C104 bad-unit]: …``."""
 
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+    def __init__(self, problems: list[Diagnostic]):
+        self.problems = self.diagnostics = problems
+        super().__init__("\n".join(d.render() for d in problems))
 
 
 class ArchiveError(ProbesError):

@@ -1,11 +1,12 @@
 """What manual entry (:mod:`govindex.collect.manual_import`) and source adapters
-(:mod:`govindex.collect.adapters`) share: the located problem, the import report, the import
-error, the atomic partition write and the partition's origin stamp.
+(:mod:`govindex.collect.adapters`) share: the problem log, the import report, the import error,
+the atomic partition write and the partition's origin stamp.
 
 An import either writes every row or nothing, and never removes a row it did not read: manual
 entries merge into their round, an adapter's rows live in their source's own partition. Problems
-are gathered all at once, each located where the user can find it — ``book.xlsx:录入!H17`` for
-a workbook cell, ``posts.jsonl:12`` for a record — with a stable code, a message and a hint::
+are gathered all at once, each a :class:`~govindex.diagnostics.Diagnostic` located where the
+user can find it — a :class:`~govindex.diagnostics.Cell` ``book.xlsx:录入!H17``, a
+:class:`~govindex.diagnostics.Record` ``posts.jsonl:12`` — with a stable code, a message and a hint::
 
     book.xlsx:录入!H17 [xxgk_manual_classification 公开目录分类规范性（人工）]: error[M102 value-not-allowed]: …
       hint: enter one of 0, 0.5, 1 (the cell's dropdown lists them)
@@ -24,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from govindex.collect.errors import ProbesError
-from govindex.diagnostics import FactsError
+from govindex.diagnostics import Diagnostic, FactsError
 from govindex.fsio import write_file
 
 MAX_SHOWN = 200  # problems rendered in an error message; the rest are counted
@@ -32,38 +33,15 @@ MAX_KEPT = 10_000  # problems kept as data (JSON); the rest are only counted
 ORIGIN_KEY = "govindex.origin"  # parquet key-value metadata: who wrote a partition, from what
 
 
-@dataclass(frozen=True, slots=True)
-class ImportProblem:
-    """One problem of an import: where (``file:sheet!cell`` or ``file:line``), what, what to do."""
-
-    code: str  # M102, A102 ... (stable; see the module docstrings of manual and adapters)
-    name: str  # value-not-allowed ...
-    where: str
-    message: str
-    hint: str = ""
-    column: str = ""  # the header of the cell's column (workbooks) or the target column (records)
-    severity: str = "error"  # error | warning
-
-    def render(self) -> str:
-        """``where [column]: error[M102 value-not-allowed]: message`` and the hint on a second line."""
-        col = f" [{self.column}]" if self.column else ""
-        out = f"{self.where}{col}: {self.severity}[{self.code} {self.name}]: {self.message}"
-        return out + (f"\n  hint: {self.hint}" if self.hint else "")
-
-    def to_json(self) -> dict[str, str]:
-        return {"code": self.code, "name": self.name, "severity": self.severity, "where": self.where,
-                "column": self.column, "message": self.message, "hint": self.hint}
-
-
 class ProblemLog:
     """Problems as they are found: every one counted by severity and code, the first
     :data:`MAX_KEPT` kept."""
 
     def __init__(self) -> None:
-        self.kept: list[ImportProblem] = []
+        self.kept: list[Diagnostic] = []
         self.counts: Counter[tuple[str, str, str]] = Counter()  # (severity, code, name) → n
 
-    def add(self, p: ImportProblem) -> None:
+    def add(self, p: Diagnostic) -> None:
         self.counts[(p.severity, p.code, p.name)] += 1
         if len(self.kept) < MAX_KEPT:
             self.kept.append(p)
@@ -71,7 +49,7 @@ class ProblemLog:
     def errors(self) -> int:
         return sum(n for (sev, _, _), n in self.counts.items() if sev == "error")
 
-    def warnings(self) -> list[ImportProblem]:
+    def warnings(self) -> list[Diagnostic]:
         return [p for p in self.kept if p.severity == "warning"]
 
 
@@ -107,7 +85,7 @@ class ImportReport:
     units: int = 0  # distinct units with at least one row read
     skipped: int = 0  # bad records left out (adapters with skip_bad)
     blanks: int = 0  # empty cells: not collected (manual)
-    warnings: list[ImportProblem] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
     total: int = 0
     added: int = 0
     changed: list[Change] = field(default_factory=list)
@@ -161,13 +139,14 @@ def _n(count: int, word: str) -> str:
 
 
 class ImportDataError(ProbesError):
-    """Input data was rejected whole; ``problems`` lists the problems found (the first
-    :data:`MAX_KEPT`), ``counts`` counts all of them by (severity, code, name). Nothing was written."""
+    """Input data was rejected whole; ``problems`` (also ``diagnostics``) lists the problems found
+    (the first :data:`MAX_KEPT`), ``counts`` counts all of them by (severity, code, name). Nothing
+    was written."""
 
-    def __init__(self, source: str, problems: list[ImportProblem], what: str = "",
+    def __init__(self, source: str, problems: list[Diagnostic], what: str = "",
                  counts: Counter | None = None):
         self.source = source
-        self.problems = problems
+        self.problems = self.diagnostics = problems
         self.counts = counts or Counter((p.severity, p.code, p.name) for p in problems)
         total = sum(self.counts.values())
         shown = [p.render() for p in problems[:MAX_SHOWN]]

@@ -10,7 +10,8 @@ point cell carries a dropdown (``values:``) or a decimal range (``range:``) and 
 :mod:`govindex.collect.manual_import` reads a filled template back, checks every cell and merges
 its entries into the round's rows of the rule set's manual table (the one read by ``entry(T)``).
 
-Problem codes of the import (stable)::
+Problem codes of the import (stable; registered in :mod:`govindex.diagnostics.codes`, documented
+in docs/rules-language.md §15)::
 
     M101 not-a-number      M106 not-manual        M111 unnamed-column      M116 merged-cells
     M102 value-not-allowed M107 duplicate-unit    M112 no-code-column      M117 blank-book
@@ -44,13 +45,6 @@ FORMAT = "govindex-manual-template/1"
 HEADER_ROWS = 2  # row 1: machine ids (what import reads), row 2: Chinese labels
 ATTR_LABELS = {"province": "省份", "macro_region": "区域", "region": "区域", "country": "国家"}
 CODE, NAME, COLLECTOR, NOTE = ("code", "单位代码"), ("name", "单位名称"), ("collector", "采集人"), ("note", "备注")
-NAMES = {"M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-range", "M104": "unknown-unit",
-         "M105": "unknown-point", "M106": "not-manual", "M107": "duplicate-unit", "M108": "duplicate-column",
-         "M109": "name-mismatch", "M110": "no-unit", "M111": "unnamed-column", "M112": "no-code-column",
-         "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
-         "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere", "M201": "wrong-ruleset",
-         "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata", "M301": "units-not-listed",
-         "M302": "points-not-listed", "M303": "note-without-entry"}
 
 
 class ManualImportError(ImportDataError):

@@ -13,13 +13,12 @@ for the first :data:`SUGGEST` distinct codes only (the rest get the general hint
 
 from __future__ import annotations
 
-import difflib
 import math
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from govindex.collect.imports import ImportProblem, ImportReport, ProblemLog, check_layout
+from govindex.collect.imports import ImportReport, ProblemLog, check_layout
 from govindex.collect.manual import (
     ATTR_LABELS,
     CODE,
@@ -28,7 +27,6 @@ from govindex.collect.manual import (
     HEADER_ROWS,
     META_SHEET,
     NAME,
-    NAMES,
     NOTE,
     SHEET,
     ManualImportError,
@@ -42,6 +40,7 @@ from govindex.collect.manual import (
 )
 from govindex.collect.manual_merge import Entry, merge_round
 from govindex.collect.xlsx import MAX_CELL_CHARS, Sheet, WorkbookError, read_workbook
+from govindex.diagnostics import Cell, Diagnostic, File, Severity, did_you_mean
 from govindex.ir import RuleSet
 
 SUGGEST = 20  # distinct unknown unit codes that get a did-you-mean (difflib is slow)
@@ -64,7 +63,7 @@ def import_workbook(path: Path, rs: RuleSet, round_no: int, facts_dir: Path, *, 
     imp = _Import(rs, round_no, table, path, force, collector.strip())
     imp.check_meta(sheets.get(META_SHEET))
     if SHEET not in sheets:
-        imp.problem("M113", f"{path}", f"the workbook has no sheet `{SHEET}`",
+        imp.problem("M113", File(str(path)), f"the workbook has no sheet `{SHEET}`",
                     f"import a template made by `govindex manual template` (sheets: {', '.join(sheets) or 'none'})")
     else:
         imp.read_entries(sheets[SHEET])
@@ -79,8 +78,8 @@ def _read(path: Path) -> dict[str, Sheet]:
     try:
         _, sheets = read_workbook(path, {SHEET, META_SHEET})
     except WorkbookError as exc:
-        prob = ImportProblem("M113", NAMES["M113"], str(path), f"cannot read the workbook: {exc.message}",
-                             exc.hint or "save it as .xlsx (Excel 2007 or later) and try again")
+        prob = Diagnostic("M113", f"cannot read the workbook: {exc.message}", File(str(path)),
+                          exc.hint or "save it as .xlsx (Excel 2007 or later) and try again")
         raise ManualImportError(str(path), [prob]) from None
     return sheets
 
@@ -150,22 +149,26 @@ class _Import:
         self.suggested: dict[str, str] = {}
         self.lost_notes: list[str] = []
 
-    def problem(self, code: str, where: str, message: str, hint: str = "", column: str = "",
-                severity: str = "error") -> None:
-        self.log.add(ImportProblem(code, NAMES[code], where, message, hint, column, severity))
+    def problem(self, code: str, where: Cell | File, message: str, hint: str = "", column: str = "",
+                severity: Severity | None = None) -> None:
+        """Log a problem at ``where``; ``column``: the header of the cell's column (its point)."""
+        self.log.add(Diagnostic(code, message, replace(where, column=column) if column else where, hint, severity))
 
-    def at(self, sheet: str, col: int, row: int) -> str:
-        return f"{self.path}:{sheet}!{col_letter(col)}{row + 1}"
+    def at(self, sheet: str, col: int, row: int) -> Cell:
+        return Cell(str(self.path), sheet, f"{col_letter(col)}{row + 1}")
+
+    def sheet(self, name: str = SHEET, ref: str = "") -> Cell:
+        return Cell(str(self.path), name, ref)
 
     # -- metadata
 
     def check_meta(self, sheet: Sheet | None) -> None:
-        sev = "warning" if self.force else "error"
+        sev: Severity = "warning" if self.force else "error"
         meta = {}
         if sheet is not None:
             meta = {_text(r.get(0)): (_text(r.get(1)), i) for i, r in sheet.cells.items() if _text(r.get(0))}
         if meta.get("format", ("",))[0] != FORMAT:
-            self.problem("M204", f"{self.path}:{META_SHEET}", "no govindex template metadata (sheet `_meta`)",
+            self.problem("M204", self.sheet(META_SHEET), "no govindex template metadata (sheet `_meta`)",
                          "enter the values into a template from `govindex manual template`, or use --force", "", sev)
             return
         want = {"ruleset": (self.rs.name, "M201"), "round": (str(self.round_no), "M202"),
@@ -191,7 +194,7 @@ class _Import:
     def read_entries(self, sheet: Sheet) -> None:
         rows = sheet.cells
         if not rows:
-            self.problem("M112", f"{self.path}:{SHEET}", f"sheet `{SHEET}` is empty")
+            self.problem("M112", self.sheet(), f"sheet `{SHEET}` is empty")
             return
         self.layout = self._header(rows.get(0, {}), rows)
         if self.layout is None:
@@ -208,15 +211,15 @@ class _Import:
     def _unlisted(self) -> None:
         missing = [u for u in self.units if u not in self.seen_units]
         if missing:
-            self.problem("M301", f"{self.path}:{SHEET}", f"{_count(missing, 'unit has', 'units have')} no row: "
+            self.problem("M301", self.sheet(), f"{_count(missing, 'unit has', 'units have')} no row: "
                          f"not collected ({_some(missing)})", severity="warning")
         if self.lost_notes:
-            self.problem("M303", f"{self.path}:{SHEET}", f"{_count(self.lost_notes, 'row has', 'rows have')} a note but "
+            self.problem("M303", self.sheet(), f"{_count(self.lost_notes, 'row has', 'rows have')} a note but "
                          f"no entry: the note is not imported ({_some(self.lost_notes)})",
                          "a note is kept with the row's entries; enter the values it comments on", severity="warning")
         absent = [p for p in self.points if p not in self.seen_points]
         if absent:
-            self.problem("M302", f"{self.path}:{SHEET}", f"{_count(absent, 'manual point has', 'manual points have')}"
+            self.problem("M302", self.sheet(), f"{_count(absent, 'manual point has', 'manual points have')}"
                          f" no column: not collected ({_some(absent)})", severity="warning")
 
     def _issues(self, sheet: Sheet) -> None:
@@ -229,7 +232,7 @@ class _Import:
         watched = {self.layout.code, *self.layout.points}
         for r0, c0, r1, c1 in sheet.merged:
             if any(c0 <= c <= c1 for c in watched):
-                self.problem("M116", f"{self.path}:{SHEET}!{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}",
+                self.problem("M116", self.sheet(ref=f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"),
                              "merged cells: only the first holds a value, the others read as blank",
                              "unmerge them and fill every cell (or leave it blank: not collected)")
 
@@ -256,7 +259,7 @@ class _Import:
                 self._unknown_column(h, where, c, rows)
         self._unnamed_columns({c for c in header if _text(header[c])}, rows)
         if "code" not in roles:
-            self.problem("M112", f"{self.path}:{SHEET}!1:1", "no unit code column (`code` or `单位代码` in row 1)",
+            self.problem("M112", self.sheet(ref="1:1"), "no unit code column (`code` or `单位代码` in row 1)",
                          "keep column A of the template: the unit codes")
             return None
         return _Layout(roles.pop("code"), roles, points)
@@ -268,7 +271,7 @@ class _Import:
                     self.problem("M111", self.at(SHEET, c, r), "a value in a column without a point id in row 1",
                                  "put the point id in row 1, or move the value into its column")
 
-    def _unknown_column(self, h: str, where: str, c: int, rows: dict[int, dict[int, str]]) -> None:
+    def _unknown_column(self, h: str, where: Cell, c: int, rows: dict[int, dict[int, str]]) -> None:
         n = sum(1 for r, row in rows.items() if r >= HEADER_ROWS and _text(row.get(c)))
         filled = f"{n} value{'s' if n != 1 else ''} in the column"
         node = self.rs.nodes.get(h)
@@ -277,8 +280,7 @@ class _Import:
             self.problem("M106", where, f"`{h}` is {what}, not a manual point ({filled})",
                          "only manual points are entered by hand; remove the column", h)
             return
-        close = difflib.get_close_matches(h, list(self.points), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else "the point ids are listed in sheet 说明"
+        hint = did_you_mean(h, self.points, n=1) or "the point ids are listed in sheet 说明"
         self.problem("M105", where, f"unknown point `{h}` ({filled})", hint, h)
 
     def _row(self, r: int, row: dict[int, str]) -> None:
@@ -319,8 +321,7 @@ class _Import:
         if name in self.by_name:
             return f"{name} is {self.by_name[name].code}"
         if code not in self.suggested and len(self.suggested) < SUGGEST:
-            close = difflib.get_close_matches(code, list(self.units), n=1)
-            self.suggested[code] = f"did you mean {close[0]}?" if close else ""
+            self.suggested[code] = did_you_mean(code, self.units, n=1)
         return self.suggested.get(code) or "the unit codes are those of the rule set's registry"
 
     def _cell(self, r: int, c: int, text: str, unit, code: str, row: dict[int, str]) -> None:

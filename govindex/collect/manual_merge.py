@@ -32,9 +32,9 @@ from pathlib import Path
 
 import polars as pl
 
-from govindex.collect.imports import Change, ImportProblem, ImportReport, typed_frame, write_partition
-from govindex.collect.manual import NAMES, ManualImportError, num
-from govindex.diagnostics import FactsError
+from govindex.collect.imports import Change, ImportReport, typed_frame, write_partition
+from govindex.collect.manual import ManualImportError, num
+from govindex.diagnostics import Cell, Diagnostic, FactsError, File
 from govindex.eval.facts import schema
 from govindex.ir import RuleSet
 
@@ -50,7 +50,7 @@ class Entry:
     value: float
     collector: str
     note: str
-    where: str
+    where: Cell
 
 
 def merge_round(rs: RuleSet, table: str, round_no: int, facts_dir: Path, entries: list[Entry], source: str, *,
@@ -91,14 +91,14 @@ def _locked(round_dir: Path) -> Iterator[None]:
 
 
 def _refuse(source: str, code: str, message: str, hint: str) -> None:
-    raise ManualImportError(source, [ImportProblem(code, NAMES[code], source, message, hint)])
+    raise ManualImportError(source, [Diagnostic(code, message, File(source), hint)])
 
 
 def _check_elsewhere(rs: RuleSet, round_dir: Path, dest: Path, entries: list[Entry], source: str) -> None:
     held = _held_elsewhere(rs, round_dir, dest)
-    probs = [ImportProblem("M119", NAMES["M119"], e.where, f"{e.unit} × {e.point} is also in {held[e.unit, e.point]} "
-                           "(not written by manual import): two rows would conflict at scoring",
-                           "remove it from one of them; this import never touches that file")
+    probs = [Diagnostic("M119", f"{e.unit} × {e.point} is also in {held[e.unit, e.point]} "
+                        "(not written by manual import): two rows would conflict at scoring", e.where,
+                        "remove it from one of them; this import never touches that file")
              for e in entries if (e.unit, e.point) in held]
     if probs:
         raise ManualImportError(source, probs)

@@ -13,14 +13,15 @@ from pathlib import Path
 
 import polars as pl
 
+from govindex.diagnostics import Diagnostic
 from govindex.eval import casts
-from govindex.eval.problems import Problem
+from govindex.eval.problems import problem
 
 _NOT_UTF8_HINT = ("save the file as UTF-8; a file from Excel in Chinese Windows is usually GB18030: "
                   "`iconv -f GB18030 -t UTF-8 in.csv > out.csv`")
 
 
-def read_csv_facts(path: Path, declared: dict[str, str]) -> tuple[pl.DataFrame | None, list[Problem]]:
+def read_csv_facts(path: Path, declared: dict[str, str]) -> tuple[pl.DataFrame | None, list[Diagnostic]]:
     """The declared columns of ``path`` typed as declared, or None and the problems found. A blank
     (or all-space) cell is null; other columns are ignored."""
     text, problems = _decode(path)
@@ -39,20 +40,20 @@ def read_csv_facts(path: Path, declared: dict[str, str]) -> tuple[pl.DataFrame |
     return _typed(path, raw, declared, starts)
 
 
-def _ragged(path: Path, width: int, ragged: list[tuple[int, int]]) -> list[Problem]:
+def _ragged(path: Path, width: int, ragged: list[tuple[int, int]]) -> list[Diagnostic]:
     first, n = ragged[0]
     more = f"; {len(ragged):,} such records" if len(ragged) > 1 else ""
-    return [Problem("ragged", str(path), None, f"{n} fields where the header has {width}{more}",
+    return [problem("ragged", str(path), None, f"{n} fields where the header has {width}{more}",
                     "every record needs as many fields as the header; quote cells that hold commas", first)]
 
 
-def _lines(path: Path, lines: pl.Series, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Problem]] | None:
+def _lines(path: Path, lines: pl.Series, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Diagnostic]] | None:
     """Records one per line (no quoted cell spans lines): widths counted outside quotes, blank
     lines skipped, cells split by polars' CSV reader; None when polars reads the lines otherwise
     than they were counted (odd quoting): then the csv module decides."""
     header = next(csv.reader([lines[0]]), [])
     if not header:
-        return [], pl.DataFrame(), [], [Problem("missing-column", str(path), None, "empty: no header line")]
+        return [], pl.DataFrame(), [], [problem("missing-column", str(path), None, "empty: no header line")]
     frame = pl.DataFrame({"line": lines}).with_row_index("no", offset=1).slice(1).filter(pl.col("line") != "")
     unquoted = pl.when(pl.col("line").str.contains('"', literal=True)).then(pl.col("line").str.replace_all('"[^"]*"', ""))
     fields = unquoted.otherwise(pl.col("line")).str.count_matches(",", literal=True) + 1
@@ -72,28 +73,28 @@ def _lines(path: Path, lines: pl.Series, text: str) -> tuple[list[str], pl.DataF
     return [h.strip() for h in header], records, frame["no"].to_list(), []
 
 
-def _decode(path: Path) -> tuple[str | None, list[Problem]]:
+def _decode(path: Path) -> tuple[str | None, list[Diagnostic]]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return None, [Problem("unreadable", str(path), None, f"cannot read: {exc.strerror or exc}")]
+        return None, [problem("unreadable", str(path), None, f"cannot read: {exc.strerror or exc}")]
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        return None, [Problem("encoding", str(path), None,
+        return None, [problem("encoding", str(path), None,
                               f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded", _NOT_UTF8_HINT, line)]
 
 
-def _records(path: Path, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Problem]]:
+def _records(path: Path, text: str) -> tuple[list[str], pl.DataFrame, list[int], list[Diagnostic]]:
     """Records by Python's csv module, each with the line it starts on (quoted cells may span lines)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [h.strip() for h in next(reader)]
     except StopIteration:
-        return [], pl.DataFrame(), [], [Problem("missing-column", str(path), None, "empty: no header line")]
+        return [], pl.DataFrame(), [], [problem("missing-column", str(path), None, "empty: no header line")]
     except csv.Error as exc:
-        return [], pl.DataFrame(), [], [Problem("ragged", str(path), None, f"the header is not CSV: {exc}", "", 1)]
+        return [], pl.DataFrame(), [], [problem("ragged", str(path), None, f"the header is not CSV: {exc}", "", 1)]
     records, starts, ragged, line = [], [], [], reader.line_num
     try:
         for rec in reader:
@@ -104,29 +105,29 @@ def _records(path: Path, text: str) -> tuple[list[str], pl.DataFrame, list[int],
                 starts.append(line + 1)
             line = reader.line_num
     except csv.Error as exc:
-        return header, pl.DataFrame(), [], [Problem("ragged", str(path), None, f"not CSV: {exc}", "", reader.line_num)]
+        return header, pl.DataFrame(), [], [problem("ragged", str(path), None, f"not CSV: {exc}", "", reader.line_num)]
     if ragged:
         return header, pl.DataFrame(), [], _ragged(path, len(header), ragged)
     columns = {f"f{i}": [r[i] for r in records] for i in range(len(header))}
     return header, pl.DataFrame(columns, schema={k: pl.String for k in columns}), starts, []
 
 
-def _columns(path: Path, header: list[str], declared: dict[str, str]) -> tuple[dict[str, int], list[Problem]]:
+def _columns(path: Path, header: list[str], declared: dict[str, str]) -> tuple[dict[str, int], list[Diagnostic]]:
     problems, at = [], {}
     for i, h in enumerate(header):
         if h in at and h in declared:
-            problems.append(Problem("duplicate-column", str(path), h, f"appears twice in the header "
+            problems.append(problem("duplicate-column", str(path), h, f"appears twice in the header "
                                     f"(fields {at[h] + 1} and {i + 1})", "", 1))
         at.setdefault(h, i)
     for col, typ in declared.items():
         if col not in at:
-            problems.append(Problem("missing-column", str(path), col, f"missing (declared {typ})",
+            problems.append(problem("missing-column", str(path), col, f"missing (declared {typ})",
                                     f"the header has {', '.join(header) or 'nothing'}", 1))
     return {c: at[c] for c in declared if c in at}, problems
 
 
 def _typed(path: Path, raw: pl.DataFrame, declared: dict[str, str],
-           starts: list[int]) -> tuple[pl.DataFrame | None, list[Problem]]:
+           starts: list[int]) -> tuple[pl.DataFrame | None, list[Diagnostic]]:
     typed = raw.select([casts.from_text(c, t) for c, t in declared.items()])
     parsed = [c for c, t in declared.items() if t not in ("str", "list[str]")]
     # a cell that is not blank but reads as null did not parse
@@ -143,10 +144,10 @@ def _typed(path: Path, raw: pl.DataFrame, declared: dict[str, str],
 
 
 def _cell_problems(path: Path, raw: pl.DataFrame, mask: pl.Series, col: str, what: str, starts: list[int],
-                   hint: str = "", kind: str = "bad-value") -> list[Problem]:
+                   hint: str = "", kind: str = "bad-value") -> list[Diagnostic]:
     n = int(mask.sum())
     if not n:
         return []
     i = int(mask.arg_true()[0])
     more = f" ({n:,} cells)" if n > 1 else ""
-    return [Problem(kind, str(path), col, f"{raw[col][i]!r} {what}{more}", hint, starts[i])]
+    return [problem(kind, str(path), col, f"{raw[col][i]!r} {what}{more}", hint, starts[i])]

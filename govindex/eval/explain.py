@@ -9,8 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from govindex.check.expr import did_you_mean
-from govindex.diagnostics import UsageError
+from govindex.diagnostics import UsageError, did_you_mean
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax

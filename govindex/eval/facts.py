@@ -11,8 +11,8 @@ table ``T``, the first that exists:
 Every file is validated against the declared columns and types before any scoring (see
 :mod:`govindex.eval.casts` for what each type accepts): a file that lacks a declared column, a
 column of the wrong type, a CSV cell that does not parse, a non-finite number — each is a
-:class:`Problem`, and all of them are raised at once as one :class:`FactsError`. Columns beyond
-the declared ones are ignored.
+:class:`~govindex.diagnostics.Diagnostic` (F1xx), and all of them are raised at once as one
+:class:`FactsError`. Columns beyond the declared ones are ignored.
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from typing import Any
 
 import polars as pl
 
-from govindex.diagnostics import FactsError
+from govindex.diagnostics import Diagnostic, FactsError
 from govindex.eval import casts
 from govindex.eval.casts import FALSE_TEXT, TRUE_TEXT  # noqa: F401  (part of the contract: adapters read them)
 from govindex.eval.csv_facts import read_csv_facts
-from govindex.eval.problems import Problem, problems_error
+from govindex.eval.problems import problem, problems_error
 from govindex.ir import RuleSet
 
 POLARS_TYPES: dict[str, pl.DataType] = {
@@ -116,7 +116,7 @@ def unreadable(sources: dict, exc: BaseException) -> FactsError | None:
             try:
                 pl.read_parquet(f)
             except READ_ERRORS as e:
-                problems.append(Problem("unreadable", str(f), None, f"cannot read its data: {_first_line(e)}",
+                problems.append(problem("unreadable", str(f), None, f"cannot read its data: {_first_line(e)}",
                                         "the file is damaged: write it again from its source"))
     return problems_error(problems) if problems else None
 
@@ -128,10 +128,10 @@ def _require_dir(facts_dir: Path) -> None:
                          "file or directory per declared table (--facts DIR)")
 
 
-def _load_table(rs: RuleSet, facts_dir: Path, table: str) -> tuple[pl.LazyFrame | None, list[Path], list[Problem]]:
+def _load_table(rs: RuleSet, facts_dir: Path, table: str) -> tuple[pl.LazyFrame | None, list[Path], list[Diagnostic]]:
     where = locate(facts_dir, table)
     if where is None:
-        return None, [], [Problem("missing-table", str(facts_dir), None,
+        return None, [], [problem("missing-table", str(facts_dir), None,
                                   f"no facts for table `{table}`: expected {table}/ (parquet), {table}.parquet "
                                   f"or {table}.csv")]
     declared = rs.tables[table].columns
@@ -165,10 +165,10 @@ def _parquet_files(where: Path) -> list[Path]:
     return sorted(where.rglob("*.parquet")) if where.is_dir() else [where]
 
 
-def _plan_files(rs: RuleSet, table: str, where: Path) -> tuple[list[_FilePlan], list[Problem]]:
+def _plan_files(rs: RuleSet, table: str, where: Path) -> tuple[list[_FilePlan], list[Diagnostic]]:
     files = _parquet_files(where)
     if not files:
-        return [], [Problem("missing-table", str(where), None, f"holds no .parquet files for table `{table}`")]
+        return [], [problem("missing-table", str(where), None, f"holds no .parquet files for table `{table}`")]
     plans, problems, checks = [], [], []
     for f in files:
         plan, found, pending = _plan_file(rs.tables[table].columns, where, f)
@@ -189,7 +189,7 @@ def _plan_file(declared: dict[str, str], where: Path, f: Path):
     try:
         stored = pl.read_parquet_schema(f)
     except READ_ERRORS as exc:
-        return _FilePlan(f, ()), [Problem("unreadable", str(f), None, f"not a readable parquet file: "
+        return _FilePlan(f, ()), [problem("unreadable", str(f), None, f"not a readable parquet file: "
                                           f"{_first_line(exc)}")], []
     hive = _hive_keys(where, f)
     sig, problems, checks = [], [], []
@@ -202,7 +202,7 @@ def _plan_file(declared: dict[str, str], where: Path, f: Path):
             sig.append((col, "hive", True))
             problems += _hive_problem(f, col, typ, hive[col])
         else:
-            problems.append(Problem("missing-column", str(f), col, f"missing (declared {typ})",
+            problems.append(problem("missing-column", str(f), col, f"missing (declared {typ})",
                                     "every file of a table must hold every declared column"))
     return _FilePlan(f, tuple(sig)), problems, checks
 
@@ -217,14 +217,14 @@ def _column_checks(typ: str, dtype: pl.DataType) -> tuple[casts.Check, ...]:
                         casts.type_hint(typ, dtype)),)
 
 
-def _hive_problem(f: Path, col: str, typ: str, text: str) -> list[Problem]:
+def _hive_problem(f: Path, col: str, typ: str, text: str) -> list[Diagnostic]:
     if pl.DataFrame({col: [text]}).select(casts.text_bad(col, typ)).item():
-        return [Problem("bad-value", str(f), col, f"the directory name says {col}={text}, which is not "
+        return [problem("bad-value", str(f), col, f"the directory name says {col}={text}, which is not "
                         f"{casts.TEXT_SHAPES.get(typ, typ)}")]
     return []
 
 
-def _run_checks(checks: list[tuple[Path, str, casts.Check]]) -> list[Problem]:
+def _run_checks(checks: list[tuple[Path, str, casts.Check]]) -> list[Diagnostic]:
     """Run value checks, one query per file, all collected together; then locate the first bad
     row of each failing check (error path only)."""
     by_file: dict[Path, list[tuple[str, casts.Check]]] = {}
@@ -244,7 +244,7 @@ def _run_checks(checks: list[tuple[Path, str, casts.Check]]) -> list[Problem]:
     return problems
 
 
-def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list[Problem]) -> list:
+def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list[Diagnostic]) -> list:
     try:
         return pl.collect_all(queries)
     except READ_ERRORS:
@@ -254,21 +254,21 @@ def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list
         try:
             out.append(q.collect())
         except READ_ERRORS as exc:
-            problems.append(Problem("unreadable", str(f), None, f"cannot read its data: {_first_line(exc)}",
+            problems.append(problem("unreadable", str(f), None, f"cannot read its data: {_first_line(exc)}",
                                     "the file is damaged: write it again from its source"))
             out.append(None)
     return out
 
 
-def _first_bad(f: Path, col: str, chk: casts.Check, n: int) -> Problem:
+def _first_bad(f: Path, col: str, chk: casts.Check, n: int) -> Diagnostic:
     value = pl.col(col).to_physical() if chk.physical else pl.col(col)
     row = (pl.scan_parquet(f).with_row_index("__row").filter(chk.bad(pl.col(col)).fill_null(False))
            .select("__row", value).head(1).collect().row(0))
     where = f"row {row[0] + 1}"
     more = f" ({n:,} rows)" if n > 1 else ""
     if chk.kind == "type":
-        return Problem("type", str(f), col, f"{chk.what}; first value {_show(row[1])} ({where})", chk.hint)
-    return Problem(chk.kind, str(f), col, f"{where}: {_show(row[1])} {chk.what}{more}", chk.hint)
+        return problem("type", str(f), col, f"{chk.what}; first value {_show(row[1])} ({where})", chk.hint)
+    return problem(chk.kind, str(f), col, f"{where}: {_show(row[1])} {chk.what}{more}", chk.hint)
 
 
 def _show(v: object) -> str:

@@ -1,0 +1,57 @@
+"""The one registry of diagnostic codes: code → short name, stable, each documented in
+docs/rules-language.md §15 (tests/test_docs.py checks every one).
+
+    E0xx–E4xx  rule files (errors)              W5xx  rule files (warnings)
+    M1xx–M3xx  manual workbooks (M3xx: warnings) A1xx–A3xx  adapter imports (A3xx: warnings)
+    F1xx       facts files                       C1xx  channels registries
+
+A code's severity is ``error`` unless it is listed in :data:`WARNINGS`; a caller may say
+otherwise for one diagnostic (``--force`` makes an M2xx mismatch a warning; a record an adapter
+import skips is ``skipped``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Severity = Literal["error", "warning", "skipped"]
+
+CODES: dict[str, str] = {
+    # rule files
+    "E001": "syntax-error", "E002": "unreadable-file", "E003": "no-rule-files",
+    "E101": "unknown-table", "E102": "unknown-column", "E103": "unknown-function", "E104": "unknown-name",
+    "E105": "bad-arguments", "E106": "type-mismatch", "E107": "bad-regex", "E108": "expression-too-large",
+    "E201": "duplicate-id", "E202": "maxima-mismatch", "E203": "point-outside-indicator", "E204": "unknown-parent",
+    "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
+    "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
+    "E213": "bad-cleaning",
+    "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
+    "E401": "bad-test",
+    "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
+    # manual workbooks (govindex manual import)
+    "M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-range", "M104": "unknown-unit",
+    "M105": "unknown-point", "M106": "not-manual", "M107": "duplicate-unit", "M108": "duplicate-column",
+    "M109": "name-mismatch", "M110": "no-unit", "M111": "unnamed-column", "M112": "no-code-column",
+    "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
+    "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere",
+    "M201": "wrong-ruleset", "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata",
+    "M301": "units-not-listed", "M302": "points-not-listed", "M303": "note-without-entry",
+    # adapter imports (govindex import)
+    "A101": "bad-record", "A102": "bad-value", "A103": "unknown-unit", "A104": "no-unit", "A105": "wrong-round",
+    "A201": "unreadable-source", "A202": "bad-response", "A203": "bad-mapping", "A204": "unknown-table",
+    "A205": "other-rows", "A301": "field-absent",
+    # facts files (score, explain, bench …)
+    "F101": "missing-table", "F102": "missing-column", "F103": "wrong-type", "F104": "bad-value",
+    "F105": "non-finite", "F106": "out-of-range", "F107": "ragged-csv", "F108": "duplicate-column",
+    "F109": "not-utf8", "F110": "unreadable",
+    # channels registries (govindex crawl, channels)
+    "C101": "unreadable", "C102": "bad-header", "C103": "bad-row", "C104": "bad-unit", "C105": "unknown-kind",
+    "C106": "bad-url", "C107": "duplicate-channel",
+}
+
+WARNINGS = frozenset({"W501", "W502", "W503", "W504", "M301", "M302", "M303", "A301"})
+
+
+def default_severity(code: str) -> Severity:
+    """The severity ``code`` has unless a caller says otherwise."""
+    return "warning" if code in WARNINGS else "error"
