@@ -7,7 +7,9 @@ commands so that ``govindex --help`` starts fast.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +20,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="govindex: a declarative rules engine for evaluation indicators.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
 
 
 class Format(StrEnum):
@@ -25,7 +28,7 @@ class Format(StrEnum):
     json = "json"
 
 
-def _fail(exc: GovindexError) -> None:
+def _fail(exc: GovindexError) -> NoReturn:
     if isinstance(exc, RuleError):
         for d in exc.diagnostics:
             err.print(d.render(), markup=False, highlight=False)
@@ -36,11 +39,25 @@ def _fail(exc: GovindexError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _run(fn):
+def _run(fn: Callable[[], T]) -> T | None:
+    """``fn()``, with every error the user can cause printed (no traceback) and turned into the exit
+    code: a :class:`GovindexError`, and an ``OSError`` that escaped the checks — a path that is
+    missing or of the wrong kind, a port in use — said with the path it is about."""
     try:
         return fn()
     except GovindexError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail(GovindexError(_os_message(exc)))
+    return None  # not reached: _fail exits
+
+
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    if exc.filename is None:
+        return what
+    both = f"{exc.filename} → {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+    return f"{both}: {what}"
 
 
 def _num(v: float | None, digits: int = 2) -> str:
