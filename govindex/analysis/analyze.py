@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from govindex.analysis import stats as st
+from govindex.analysis.compare import compare
 from govindex.analysis.load import TOTAL, Results, load_results  # noqa: F401 (the stage's public names)
 from govindex.diagnostics import ResultsError, UsageError
 
@@ -43,8 +44,6 @@ class Options:
 
 def analyze(res: Results, previous: Results | None = None, options: Options | None = None) -> dict:
     """Every statistic of SPEC §1.5 for ``res`` (and its changes against ``previous``), JSON-ready."""
-    from govindex.analysis.compare import compare
-
     opts = options or Options()
     _require_scored(res, "the results")
     doc = _analyze(res, opts)

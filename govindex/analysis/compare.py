@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from govindex.analysis.analyze import TOTAL, Results
+from govindex.analysis.load import TOTAL, Results
 from govindex.analysis.stats import TOLERANCE
 
 MOVERS = 10

@@ -9,7 +9,7 @@ import typer
 
 # The CLI is the one place that wires collection and the rest together; this module is that place
 # for the collection commands (``govindex.collect`` imports only the fact contract).
-from govindex.cli import Format, _run, app, err, out
+from govindex.cli.base import Format, _run, app, err, out
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from govindex.cli import _run, app
+from govindex.cli.base import _run, app
 
 if TYPE_CHECKING:
     from govindex.ir import RuleSet
