@@ -17,7 +17,7 @@ import polars as pl
 
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
-from govindex.eval.facts import READ_ERRORS, unreadable
+from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -55,7 +55,6 @@ class Scores:
     integrity: Integrity | None = None
 
 
-Source = pl.LazyFrame | list[pl.LazyFrame]
 
 
 def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | None = None,
