@@ -10,6 +10,7 @@ deviations are population SDs; units whose total is null are left out of every s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -295,7 +296,7 @@ def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
     km = st.kmeans(x[keep], opts.clusters, seed=opts.seed, n_init=KMEANS_RUNS)
     if km.centers.shape[0] < opts.clusters:
         notes.append(f"{opts.clusters} clusters asked, {km.centers.shape[0]} units to cluster")
-    found = []
+    found: list[dict[str, Any]] = []
     for j in range(km.centers.shape[0]):
         idx = np.flatnonzero(km.labels == j)
         if not len(idx):  # units with equal rates share a centre: fewer clusters than asked

@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from govindex import ir
-from govindex.ir import ROOT, Node, RuleSet
+from govindex.ir import ROOT, Clean, Marker, Node, RuleSet
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
 
@@ -325,11 +325,11 @@ def _units(old: RuleSet, new: RuleSet) -> tuple[object, object]:
 
 
 def _grading(old: RuleSet, new: RuleSet) -> list[Edit]:
-    go, gn = getattr(old, "grading", None), getattr(new, "grading", None)
-    if go is None and gn is None:
-        return []
+    go, gn = old.grading, new.grading
     if go is None or gn is None:
-        g = gn if go is None else go
+        g = gn or go
+        if g is None:
+            return []
         kind = "added" if go is None else "removed"
         body = {f.name: _plain(getattr(g, f.name)) for f in dataclasses.fields(g) if f.name != "span"}
         return [Edit(kind, g.label, None, body if go else None, body if gn else None,
@@ -353,12 +353,13 @@ def _grading_span(rs: RuleSet, key: str, default: n.Span) -> n.Span:
 
 def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
     """Extraction markers and cleaning rules, matched by id; every field but the span compared."""
-    items_old = {x.id: x for x in getattr(old, attr, None) or []}
-    items_new = {x.id: x for x in getattr(new, attr, None) or []}
+    items_old: dict[str, Marker | Clean] = {x.id: x for x in getattr(old, attr)}
+    items_new: dict[str, Marker | Clean] = {x.id: x for x in getattr(new, attr)}
     out = []
     for ident in [*items_old, *(i for i in items_new if i not in items_old)]:
         xo, xn = items_old.get(ident), items_new.get(ident)
-        body = {f.name: _plain(getattr(x, f.name)) for x in (xo or xn,) for f in dataclasses.fields(x)
+        either = xo or items_new[ident]
+        body = {f.name: _plain(getattr(either, f.name)) for f in dataclasses.fields(either)
                 if f.name not in ("id", "span")}
         if xo is None or xn is None:
             out.append(Edit("added" if xo is None else "removed", ident, None, body if xn is None else None,

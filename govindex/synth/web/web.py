@@ -262,7 +262,7 @@ def _sisters(registry: list[dict], unit: Unit) -> list[tuple[str, str]]:
 
 def _self_check(unit: Unit) -> None:
     """A generator bug, not a user error: the pages must show exactly the unit's features."""
-    shown = set()
+    shown: set[str] = set()
     for site in unit.sites.values():
         for page in site.pages.values():
             if page.content_type == "text/html" and not page.junk and not page.disallowed:
