@@ -126,8 +126,9 @@ def _probe_frame(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], round_i
 
 def _collect_tables(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], used: list[str], round_ids: list[int],
                     executor: Executor | None) -> list[pl.DataFrame]:
-    if executor is None and not any(isinstance(sources[t], list) for t in used):
-        queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
+    whole = [s for t in used if isinstance(s := sources[t], pl.LazyFrame)]
+    if executor is None and len(whole) == len(used):  # no table in partitions
+        queries = [_table_query(rs, plan, t, s, round_ids) for t, s in zip(used, whole)]
         frames = pl.collect_all(queries, engine="streaming") if queries else []
     else:
         parts = [(t, lf) for t in used for lf in _parts(sources[t])]

@@ -143,8 +143,9 @@ def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_ne
     same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
     if o.is_point:
         po, pw = _expanded(o.probe), _expanded(w.probe)
-        distinctive = po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1
-        sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio() if distinctive else 0.0  # type: ignore[arg-type]
+        sim = 0.0
+        if po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1:  # distinctive
+            sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio()
         close = sim >= _PROBE_SIMILAR
     else:
         kids = {m.get(c) for c in o.children} & set(w.children)
@@ -273,7 +274,7 @@ def _plain(v: object) -> object:
     if isinstance(v, dict):
         return {str(k): _plain(x) for k, x in v.items()}
     if isinstance(v, frozenset):
-        return sorted(_plain(x) for x in v)  # type: ignore[type-var]
+        return sorted(_plain(x) for x in v)  # type: ignore[type-var]  # a frozenset field holds strings (sublevels)
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if isinstance(v, float):
