@@ -75,7 +75,7 @@ class Expr:
         cls = type(self)
         keys = _KEYS.get(cls)
         if keys is None:
-            keys = _KEYS[cls] = tuple(f.name for f in fields(self) if f.compare)  # type: ignore[arg-type]
+            keys = _KEYS[cls] = tuple(f.name for f in fields(self) if f.compare)  # type: ignore[arg-type]  # every subclass is a dataclass; this base is not
         return tuple(getattr(self, k) for k in keys)
 
     def __post_init__(self) -> None:

@@ -187,10 +187,11 @@ def write_excel(sc: Scores, path: Path) -> None:
 
 
 def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
-    while node is not None:
-        if node == ancestor:
+    at: str | None = node
+    while at is not None:
+        if at == ancestor:
             return True
-        node = rs.nodes[node].parent  # type: ignore[assignment]
+        at = rs.nodes[at].parent
     return False
 
 

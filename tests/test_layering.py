@@ -93,3 +93,62 @@ def test_collect_uses_only_the_fact_contract():
 
 def test_the_old_top_level_packages_are_gone():
     assert not (ROOT / "engine").exists() and not (ROOT / "probes").exists()
+
+
+def runtime_imports(path: Path, modules: set[str]) -> set[str]:
+    """The modules of ours ``path`` imports when it runs: at the top and inside functions alike (a
+    cycle through a function-level import is still a cycle, only a later one), but not under
+    ``if TYPE_CHECKING:``. ``from govindex.a import b`` is an edge to ``govindex.a.b`` when that is a
+    module. A package's ``__init__``, which Python runs before any module in it, is not counted as
+    imported by its own modules: only an explicit import is an edge."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            node.body = []
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            out |= {f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                    for a in node.names}
+    return out & modules
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (or a module importing itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph[v]):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            comp = stack[stack.index(v):]
+            del stack[stack.index(v):]
+            if len(comp) > 1 or v in graph[v]:
+                found.append(sorted(comp))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles():
+    modules = {module_of(p): p for p in ours()}
+    graph = {m: runtime_imports(p, set(modules)) for m, p in modules.items()}
+    assert cycles(graph) == []
+
+
+def test_the_cycle_finder_finds_cycles():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"a"}, "b": set()}) == [["a"]]

@@ -10,10 +10,12 @@ deviations are population SDs; units whose total is null are left out of every s
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from govindex.analysis import stats as st
+from govindex.analysis.compare import compare
 from govindex.analysis.load import TOTAL, Results, load_results  # noqa: F401 (the stage's public names)
 from govindex.diagnostics import ResultsError, UsageError
 
@@ -43,8 +45,6 @@ class Options:
 
 def analyze(res: Results, previous: Results | None = None, options: Options | None = None) -> dict:
     """Every statistic of SPEC §1.5 for ``res`` (and its changes against ``previous``), JSON-ready."""
-    from govindex.analysis.compare import compare
-
     opts = options or Options()
     _require_scored(res, "the results")
     doc = _analyze(res, opts)
@@ -296,7 +296,7 @@ def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
     km = st.kmeans(x[keep], opts.clusters, seed=opts.seed, n_init=KMEANS_RUNS)
     if km.centers.shape[0] < opts.clusters:
         notes.append(f"{opts.clusters} clusters asked, {km.centers.shape[0]} units to cluster")
-    found = []
+    found: list[dict[str, Any]] = []
     for j in range(km.centers.shape[0]):
         idx = np.flatnonzero(km.labels == j)
         if not len(idx):  # units with equal rates share a centre: fewer clusters than asked

@@ -7,9 +7,11 @@ A figure's change is ``{"previous", "current", "change"}`` with ``change = curre
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
-from govindex.analysis.analyze import TOTAL, Results
+from govindex.analysis.load import TOTAL, Results
 from govindex.analysis.stats import TOLERANCE
 
 MOVERS = 10
@@ -101,15 +103,15 @@ def movers(res: Results, prev_res: Results, k: int = MOVERS) -> dict:
         if code in before:
             _, p_rank, p_total = before[code]
             rows.append((code, name, p_rank, rank, p_total, total))
-    rank = [(c, n, pr, r, pr - r) for c, n, pr, r, _, _ in rows if pr is not None and r is not None]
-    total = [(c, n, pt, t, t - pt) for c, n, _, _, pt, t in rows]
+    rank_moves = [(c, n, pr, r, pr - r) for c, n, pr, r, _, _ in rows if pr is not None and r is not None]
+    total_moves = [(c, n, pt, t, t - pt) for c, n, _, _, pt, t in rows]
 
-    def pick(items: list[tuple], sign: int) -> list[dict]:
+    def pick(items: Sequence[tuple[str, str, float, float, float]], sign: int) -> list[dict]:
         chosen = sorted((i for i in items if i[4] * sign > TOLERANCE), key=lambda i: (-i[4] * sign, i[0]))[:k]
         return [{"code": c, "name": n, "previous": p, "current": v, "change": d} for c, n, p, v, d in chosen]
 
-    return {"rank_up": pick(rank, 1), "rank_down": pick(rank, -1),
-            "total_up": pick(total, 1), "total_down": pick(total, -1)}
+    return {"rank_up": pick(rank_moves, 1), "rank_down": pick(rank_moves, -1),
+            "total_up": pick(total_moves, 1), "total_down": pick(total_moves, -1)}
 
 
 def _by_code(res: Results) -> dict[str, tuple[str, int | None, float]]:

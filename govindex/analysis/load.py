@@ -82,8 +82,9 @@ def _total_name(indicators: list[dict]) -> str:
 def _results(doc: dict, frame, path: Path) -> Results:
     import polars as pl
 
+    max_total = float(doc.get("max_total") or 0.0)
     root = {"id": TOTAL, "name": doc.get("total_label") or _total_name(doc["indicators"]), "level": 0, "parent": None,
-            "max": float(doc.get("max_total") or 0.0), "aggregate": None}
+            "max": max_total, "aggregate": None}
     indicators = [root, *doc["indicators"]]
     units = [{k: v for k, v in u.items() if k not in ("scores", "points", "status")} for u in doc["units"]]
     codes = [u["code"] for u in units]
@@ -98,5 +99,5 @@ def _results(doc: dict, frame, path: Path) -> Results:
     scores = {i: wide[i].cast(pl.Float64).fill_null(float("nan")).to_numpy() if i in wide.columns
               else np.full(len(codes), np.nan) for i in ids}
     attrs = [k for k in dict.fromkeys(k for u in units for k in u) if k not in _UNIT_KEYS]
-    return Results(str(doc.get("ruleset", path.name)), root["max"], indicators, units, attrs, scores,
+    return Results(str(doc.get("ruleset", path.name)), max_total, indicators, units, attrs, scores,
                    doc.get("grading"))

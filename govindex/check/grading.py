@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+from govindex import ir
+from govindex.check.settings import Reporter
 from govindex.diagnostics import did_you_mean
 from govindex.ir import Grading
 from govindex.lang import nodes as n
@@ -14,7 +18,7 @@ GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of t
 class GradingChecker:
     """Checks the one ``grading`` block of a rule set, reporting through the rule-set checker."""
 
-    def __init__(self, ck):
+    def __init__(self, ck: Reporter):
         self.ck = ck
 
     def run(self, max_total: float | None, n_units: int) -> Grading | None:
@@ -36,25 +40,28 @@ class GradingChecker:
         subs = s.get("sublevels")
         sublevels: set[str] = set()
         if subs is not None:
-            if not isinstance(subs, n.ListLit) or not all(isinstance(i, n.String) for i in subs.items):
+            names = [i for i in subs.items if isinstance(i, n.String)] if isinstance(subs, n.ListLit) else []
+            if not isinstance(subs, n.ListLit) or len(names) != len(subs.items):
                 self.ck.err("E211", "`sublevels` lists class ids as strings", subs.span, 'e.g. sublevels: ["A", "B", "C"]')
             else:
-                for i in subs.items:
+                for i in names:
                     if i.value not in ids:
                         self.ck.err("E211", f"`sublevels` names unknown class {i.value!r}", i.span, did_you_mean(i.value, ids))
                     sublevels.add(i.value)
         cuts = self._cuts(method.id, s.get("cuts"), ids, max_total, g.span)
         window = self._int(s.get("window"), 5)
         min_class = self._int(s.get("min_class"), max(1, round(n_units * 0.03)))
-        return Grading(g.label, method.id, tuple(classes), frozenset(sublevels), cuts, window, min_class, g.span)
+        return Grading(g.label, cast(ir.GradingMethod, method.id), tuple(classes), frozenset(sublevels), cuts,
+                       window, min_class, g.span)
 
     def _classes(self, e: n.Expr | None, span: n.Span) -> list[tuple[str, str]]:
-        if not isinstance(e, n.MapLit) or len(e.pairs) < 2 or not all(isinstance(p.value, n.String) for p in e.pairs):
+        labels = [(p, p.value) for p in e.pairs if isinstance(p.value, n.String)] if isinstance(e, n.MapLit) else []
+        if not isinstance(e, n.MapLit) or len(e.pairs) < 2 or len(labels) != len(e.pairs):
             self.ck.err("E211", "grading needs `classes:` — at least two, best first, each with a label",
                         e.span if e is not None else span,
                         'e.g. classes: {A: "创新领先", B: "积极追赶", C: "稳步推进", D: "亟待发展"}')
             return []
-        return [(str(p.key if not isinstance(p.key, float) else p.key_text), p.value.value) for p in e.pairs]
+        return [(str(p.key if not isinstance(p.key, float) else p.key_text), label.value) for p, label in labels]
 
     def _cuts(self, method: str, e: n.Expr | None, ids: list[str], max_total: float | None,
                       span: n.Span) -> dict[str, float]:
@@ -62,11 +69,12 @@ class GradingChecker:
             if e is not None:
                 self.ck.err("E211", "`cuts` belong to `method: thresholds`", e.span, "difference_trend finds its own breaks")
             return {}
-        if not isinstance(e, n.MapLit) or not all(isinstance(p.value, n.Number) for p in e.pairs):
+        numbers = [(p, p.value) for p in e.pairs if isinstance(p.value, n.Number)] if isinstance(e, n.MapLit) else []
+        if not isinstance(e, n.MapLit) or len(numbers) != len(e.pairs):
             self.ck.err("E211", "thresholds need `cuts:` — the lowest total of each class but the last",
                         e.span if e is not None else span, "e.g. cuts: {A: 80, B: 60, C: 45}")
             return {}
-        cuts = {str(p.key): p.value.value for p in e.pairs}
+        cuts = {str(p.key): v.value for p, v in numbers}
         for p in e.pairs:
             if str(p.key) not in ids[:-1]:
                 self.ck.err("E211", f"cut for {p.key_text}: not a class, or the last class (which takes the rest)", p.span,

@@ -62,7 +62,7 @@ def _datetime(e: n.Expr) -> str:
     return _when(e, _DATETIME, datetime.fromisoformat, "a date YYYY-MM-DD or date and time YYYY-MM-DD HH:MM[:SS]")
 
 
-def _when(e: n.Expr, form: re.Pattern, parse: Callable[[str], object], want: str) -> str:
+def _when(e: n.Expr, form: re.Pattern[str], parse: Callable[[str], object], want: str) -> str:
     if not isinstance(e, n.String) or not form.fullmatch(e.value):
         return f"expected {want} in quotes (local time, no time zone)"
     try:

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Protocol
 
 from govindex.lang import nodes as n
+
+
+class Reporter(Protocol):
+    """What a pass over part of a rule set needs of the rule-set checker: the declarations, the
+    one way to report, and the reading of a block's settings."""
+
+    items: list[n.Item]
+
+    def err(self, code: str, msg: str, span: n.Span, hint: str = "") -> None: ...
+
+    def _settings(self, items: tuple[n.Setting, ...], allowed: set[str], what: str) -> dict[str, n.Expr]: ...
 
 # Every maximum, weight and total lies within [AMOUNT_FLOOR, LIMIT], and so does every node's
 # effective maximum (a weighted share, a sum of maxima). Beyond 2**53 ≈ 9e15 a float no longer

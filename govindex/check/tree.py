@@ -8,7 +8,15 @@ from typing import cast
 from govindex import ir
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
-from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
+from govindex.check.settings import (
+    AMOUNT_HINT,
+    Reporter,
+    amount_problem,
+    number_value,
+    plain,
+    policy_name,
+    text_value,
+)
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
@@ -19,12 +27,13 @@ POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "v
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
+_KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
 
 
 class Tree:
     """Builds the indicator tree: parents, levels, effective maxima, checked probes and formulas."""
 
-    def __init__(self, ck, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
+    def __init__(self, ck: Reporter, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
         self.ck, self.settings, self.scope, self.decl = ck, settings, scope, decl
         self.decls: dict[str, n.IndicatorDecl | n.PointDecl] = {}
         self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
@@ -115,7 +124,8 @@ class Tree:
             if p is not None:
                 self.children.setdefault(p, []).append(d.id)
         for start in self.decls:
-            seen, cur = [], start
+            seen: list[str] = []
+            cur = start
             while cur in self.parent and cur != ROOT:
                 if cur in seen:
                     self.ck.err("E205", f"indicators form a cycle: {' → '.join(seen + [cur])}", self.decls[start].span,
@@ -149,7 +159,8 @@ class Tree:
         self.ck.err("E207", "unknown policy", e.span, did_you_mean(getattr(e, "id", ""), table) or "one of " + ", ".join(table))
         return default or next(iter(table))
 
-    def _emit(self, ident, label, parent, level, max_, weight, agg, missing, span, out, settings) -> None:
+    def _emit(self, ident: str, label: str, parent: str | None, level: int, max_: float, weight: float | None,
+              agg: str, missing: str, span: n.Span, out: dict[str, Node], settings: dict[str, n.Expr]) -> None:
         kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
         node_children = tuple(kids)
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
@@ -176,7 +187,8 @@ class Tree:
                 self._emit(c, d.label, ident, level + 1, maxima[c], number_value(s.get("weight")),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
-    def _child_maxima(self, ident, agg, max_, kids, kid_settings, span) -> dict[str, float]:
+    def _child_maxima(self, ident: str, agg: str, max_: float, kids: list[str], kid_settings: _KidSettings,
+                      span: n.Span) -> dict[str, float]:
         if agg in _WEIGHTED:
             return self._weighted_maxima(ident, agg, max_, kids, kid_settings)
         out: dict[str, float] = {}
@@ -195,7 +207,8 @@ class Tree:
             self._check_sum(ident, agg, max_, kids, out, span)
         return out
 
-    def _check_sum(self, ident, agg, max_, kids, maxima: dict[str, float], span) -> None:
+    def _check_sum(self, ident: str, agg: str, max_: float, kids: list[str], maxima: dict[str, float],
+                   span: n.Span) -> None:
         total = sum(maxima.values())
         if agg == "sum" and not abs(total - max_) <= _EPS * max(1.0, max_):
             where = span if ident != ROOT else (self.decl.span if self.decl else span)
@@ -206,9 +219,10 @@ class Tree:
             self.ck.err("E202", f"children of `{ident}` add up to {total:g}, below its max {max_:g}", span,
                         "the maximum can never be reached")
 
-    def _weighted_maxima(self, ident, agg, max_, kids, kid_settings) -> dict[str, float]:
+    def _weighted_maxima(self, ident: str, agg: str, max_: float, kids: list[str],
+                         kid_settings: _KidSettings) -> dict[str, float]:
         """Children of a weighted node: each one's maximum is its weight's share of the node's."""
-        weights = {}
+        weights: dict[str, float] = {}
         for c in kids:
             s = kid_settings[c]
             if "max" in s:
@@ -230,7 +244,8 @@ class Tree:
                 out[c] = math.nan
         return out
 
-    def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight, s, out) -> None:
+    def _point(self, d: n.PointDecl, parent: str, level: int, max_: float, weight: float | None,
+               s: dict[str, n.Expr], out: dict[str, Node]) -> None:
         kind = s.get("kind")
         if not (isinstance(kind, n.Name) and kind.id in ("technical", "manual")):
             self.ck.err("E206" if kind is None else "E207", f"point `{d.id}` needs `kind: technical` or `kind: manual`",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from govindex.cli import _run, app, out
+from govindex.cli.base import _run, app, out
 
 
 class AnalyzeFormat(StrEnum):

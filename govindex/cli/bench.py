@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from govindex.cli import _run, app, out
+from govindex.cli.base import _run, app, out
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmark helpers: synthetic facts at scale.")
 app.add_typer(bench_app, name="bench")

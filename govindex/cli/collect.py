@@ -9,7 +9,7 @@ import typer
 
 # The CLI is the one place that wires collection and the rest together; this module is that place
 # for the collection commands (``govindex.collect`` imports only the fact contract).
-from govindex.cli import Format, _run, app, err, out
+from govindex.cli.base import Format, _run, app, err, out
 
 
 def register(app: typer.Typer) -> None:
@@ -55,9 +55,11 @@ def register(app: typer.Typer) -> None:
         round's whole content."""
         def go():
             from govindex.check.run import load
+            from govindex.cli.outputs import out_dir as checked_dir
             from govindex.collect.manual_import import import_workbook
 
-            report = import_workbook(workbook, load(rules), round_, facts, force=force, replace=replace,
+            target = checked_dir(facts)  # before the work: a file, device or unwritable place is refused
+            report = import_workbook(workbook, load(rules), round_, target, force=force, replace=replace,
                                      collector=collector)
             _report(report, format, out)
         _run(go)
@@ -166,19 +168,24 @@ def register_web(app: typer.Typer) -> None:
                   slow_seconds: float = typer.Option(30.0, "--slow-seconds", help="Delay of the slow-response trap.")
                   ) -> None:
         """Serve a synthetic government web on loopback (each site on its own 127.x address) until Ctrl-C."""
-        from govindex.synth.web import generate, serve
+        def go() -> None:
+            from govindex.cli.outputs import out_dir as checked_dir
+            from govindex.synth.web import generate, serve
 
-        w = generate(registry, seed=seed, n_units=units)
-        server = serve(w, host, port, slow_seconds=slow_seconds)
-        server.write(out_dir)
-        out.print(f"serving {len(w.units)} units on port {server.port}; hub {server.hub}")
-        out.print(f"channels: {out_dir}/channels.csv   ground truth: {out_dir}/ground_truth.json   (Ctrl-C to stop)")
-        try:
-            server.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.close()
+            target = checked_dir(out_dir)  # before serving: a file, device or unwritable place is refused
+            w = generate(registry, seed=seed, n_units=units)
+            server = serve(w, host, port, slow_seconds=slow_seconds)
+            try:
+                server.write(target)
+                out.print(f"serving {len(w.units)} units on port {server.port}; hub {server.hub}")
+                out.print(f"channels: {target}/channels.csv   ground truth: {target}/ground_truth.json   "
+                          "(Ctrl-C to stop)")
+                server.wait()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                server.close()
+        _run(go)
 
     @app.command()
     def demo(rules: Path = typer.Option(Path("rules/2019"), "--rules", help="Rule set to score with."),

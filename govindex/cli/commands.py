@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from govindex.cli import Format, _num, _run, app, err, out
+from govindex.cli.base import Format, _num, _run, app, err, out
 
 
 @app.command()

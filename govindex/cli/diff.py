@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Set as AbstractSet
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from govindex.cli import _run, app
+from govindex.cli.base import _run, app
 from govindex.diagnostics import display_width
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ def _pad(s: str, w: int, right: bool = False) -> str:
     return fill + s if right else s + fill
 
 
-def _table(rows: list[list[str]], right: set[int] = frozenset(), indent: str = "  ") -> list[str]:  # type: ignore[assignment]
+def _table(rows: list[list[str]], right: AbstractSet[int] = frozenset(), indent: str = "  ") -> list[str]:
     widths = [max(display_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     return [(indent + "  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r))).rstrip() for r in rows]
 

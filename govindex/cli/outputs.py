@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from govindex.cli import err
+from govindex.cli.base import err
 from govindex.fsio import dir_target, file_target, recover_dir
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from govindex.cli import _run, app, out
+from govindex.cli.base import _run, app, out
 
 
 @app.command()

@@ -137,7 +137,8 @@ def _csv_rows(path: Path, reader) -> Iterator[tuple[Record, object]]:
 def _api_records(src: ApiSource) -> Iterator[tuple[Record, object]]:
     with httpx.Client(timeout=httpx.Timeout(src.timeout), headers=src.headers, transport=src.transport,
                       follow_redirects=True) as client:
-        url, seen = src.url, set()
+        url: str | None = src.url
+        seen: set[str] = set()
         while url is not None:
             if url in seen or len(seen) >= src.max_pages:
                 why = "the pagination comes back to" if url in seen else f"more than {src.max_pages} pages at"

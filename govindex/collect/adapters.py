@@ -238,7 +238,7 @@ class _Converter:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise Bad("the record has no unit", f"map the unit column: mapping={{'{self.rs.unit_column}': 'FIELD'}}",
                        "A104")
-        text = _convert("str", raw, self.tz).strip()
+        text = str(_convert("str", raw, self.tz)).strip()
         if text in self.codes:
             return text
         if text in self.by_name:

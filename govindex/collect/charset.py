@@ -72,14 +72,14 @@ def decode(body: bytes, content_type: str | None = None) -> Decoded:
     for bom, name in _BOMS:
         if body.startswith(bom):
             return Decoded(body[len(bom):].decode(name, "replace"), name, "bom")
-    for source, name in (("header", header_charset(content_type)), ("meta", _meta_charset(body))):
-        if not name:
+    for source, declared in (("header", header_charset(content_type)), ("meta", _meta_charset(body))):
+        if not declared:
             continue
-        if name != "utf-8" and _is_utf8_text(body):
+        if declared != "utf-8" and _is_utf8_text(body):
             return Decoded(body.decode("utf-8", "replace"), "utf-8", "detected")
-        text = _clean(body, name)
+        text = _clean(body, declared)
         if text is not None:
-            return Decoded(text, name, source)
+            return Decoded(text, declared, source)
     return _detect(body)
 
 

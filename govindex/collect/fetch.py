@@ -365,16 +365,19 @@ class Inflater:
             self.feed(data)
 
     def _inflate(self, data: bytes) -> None:
-        assert self.z is not None
+        z = self.z
+        assert z is not None  # feed() inflates only a coded body
         while data and not self.truncated:
-            self._append(self.z.decompress(data, self.limit - len(self.out) + 1))
-            if not self.z.eof:
-                data = self.z.unconsumed_tail
+            self._append(z.decompress(data, self.limit - len(self.out) + 1))
+            if not z.eof:
+                data = z.unconsumed_tail
                 continue
-            data = self.z.unused_data
+            data = z.unused_data
             if not data.startswith(b"\x1f\x8b"):
                 return  # trailing padding after the last gzip member
-            self.z = self._new()
+            z = self._new()  # the next member, of the same coding
+            assert z is not None
+            self.z = z
 
     def finish(self) -> bytes:
         """The whole decompressed body (its head, if truncated)."""

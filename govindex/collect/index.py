@@ -53,7 +53,7 @@ def read_index(directory: Path) -> pl.DataFrame:
     if not files:
         return pl.DataFrame(schema=SCHEMA)
     try:
-        return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").cast(SCHEMA)  # type: ignore[arg-type]
+        return pl.concat([pl.read_parquet(f) for f in files], how="vertical_relaxed").cast(pl.Schema(SCHEMA))
     except (pl.exceptions.PolarsError, OSError) as exc:
         raise ArchiveError(f"cannot read the crawl index in {directory}: {exc}") from None
 

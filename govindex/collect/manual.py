@@ -209,7 +209,7 @@ def _validation(p: ManualPoint) -> dict[str, object]:
     if p.values and len(",".join(listed)) <= 255:  # Excel's limit for a literal list
         dv: dict[str, object] = {"validate": "list", "source": listed}
     elif p.values or p.range:
-        lo, hi = p.range or (min(p.values), max(p.values))
+        lo, hi = p.range or (min(p.values or ()), max(p.values or ()))  # (values: not empty here)
         dv = {"validate": "decimal", "criteria": "between", "minimum": lo, "maximum": hi}
     else:
         dv = {"validate": "any"}

@@ -41,7 +41,7 @@ from govindex.collect.manual import (
 from govindex.collect.manual_merge import Entry, merge_round
 from govindex.collect.xlsx import MAX_CELL_CHARS, Sheet, WorkbookError, read_workbook
 from govindex.diagnostics import Cell, Diagnostic, File, Severity, did_you_mean
-from govindex.ir import RuleSet
+from govindex.ir import RuleSet, Unit
 
 SUGGEST = 20  # distinct unknown unit codes that get a did-you-mean (difflib is slow)
 
@@ -137,7 +137,7 @@ class _Import:
         self.collector = collector
         self.points = {p.id: p for p in manual_points(rs) if p.table == table}
         self.units = {u.code: u for u in rs.units}
-        self.by_name = {}
+        self.by_name: dict[str, Unit] = {}
         for u in rs.units:
             self.by_name.setdefault(u.name, u)
         self.log = ProblemLog()
@@ -229,7 +229,7 @@ class _Import:
 
     def _merged(self, sheet: Sheet) -> None:
         # Only a merged range's first cell holds a value: the units under the rest would look "not collected".
-        watched = {self.layout.code, *self.layout.points}
+        watched = {self.lay.code, *self.lay.points}
         for r0, c0, r1, c1 in sheet.merged:
             if any(c0 <= c <= c1 for c in watched):
                 self.problem("M116", self.sheet(ref=f"{col_letter(c0)}{r0 + 1}:{col_letter(c1)}{r1 + 1}"),
@@ -284,7 +284,7 @@ class _Import:
         self.problem("M105", where, f"unknown point `{h}` ({filled})", hint, h)
 
     def _row(self, r: int, row: dict[int, str]) -> None:
-        lay = self.layout
+        lay = self.lay
         texts = {c: t for c, v in row.items() if c in lay.points and (t := _text(v))}  # the filled point cells
         code = _text(row.get(lay.code)).removesuffix(".0")
         if not code:
@@ -299,9 +299,9 @@ class _Import:
         for c in sorted(texts):
             self._cell(r, c, texts[c], unit, code, row)
 
-    def _unit(self, code: str, r: int, row: dict[int, str]):
-        where = self.at(SHEET, self.layout.code, r)
-        name_col = self.layout.roles.get("name")
+    def _unit(self, code: str, r: int, row: dict[int, str]) -> Unit | None:
+        where = self.at(SHEET, self.lay.code, r)
+        name_col = self.lay.roles.get("name")
         name = _text(row.get(name_col)) if name_col is not None else ""
         unit = self.units.get(code)
         if unit is None:
@@ -312,7 +312,7 @@ class _Import:
                          f"{self.seen_units[code] + 1})", "keep one row per unit", CODE[1])
             return None
         self.seen_units[code] = r
-        if name and name != unit.name and not unit.name.startswith(name):
+        if name_col is not None and name and name != unit.name and not unit.name.startswith(name):
             self.problem("M109", self.at(SHEET, name_col, r), f"unit {code} is {unit.name}, but the row says {name}",
                          "rows may have shifted: check the code and the entries", NAME[1])
         return unit
@@ -324,14 +324,14 @@ class _Import:
             self.suggested[code] = did_you_mean(code, self.units, n=1)
         return self.suggested.get(code) or "the unit codes are those of the rule set's registry"
 
-    def _cell(self, r: int, c: int, text: str, unit, code: str, row: dict[int, str]) -> None:
-        p = self.points[self.layout.points[c]]
+    def _cell(self, r: int, c: int, text: str, unit: Unit | None, code: str, row: dict[int, str]) -> None:
+        p = self.points[self.lay.points[c]]
         where, who = self.at(SHEET, c, r), f"{code} {unit.name if unit else '?'}"
         v = _number(text)
         if v is None:
             self.problem("M101", where, f"`{_short(text)}` is not a number ({who})",
                          f"{_expect(p)}; leave the cell empty if it was not collected", self._head(c))
-        elif not p.in_range(v):
+        elif p.range is not None and not p.in_range(v):  # (no range: every number is in range)
             lo, hi = p.range
             self.problem("M103", where, f"{num(v)} is outside the range [{num(lo)}, {num(hi)}] ({who})",
                          _expect(p), self._head(c))
@@ -342,8 +342,14 @@ class _Import:
                                       self._role(row, "note"), where))
 
     def _role(self, row: dict[int, str], role: str) -> str:
-        c = self.layout.roles.get(role)
+        c = self.lay.roles.get(role)
         return (row.get(c) or "").strip() if c is not None else ""
+
+    @property
+    def lay(self) -> _Layout:
+        """The entry sheet's layout, known once its header is read (rows are read after it)."""
+        assert self.layout is not None
+        return self.layout
 
     def _head(self, c: int) -> str:
         pid = self.layout.points.get(c) if self.layout else None

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from selectolax.lexbor import LexborHTMLParser
@@ -102,7 +104,7 @@ def _parquet(df: pl.DataFrame):
     return lambda path: df.write_parquet(path, compression="zstd")
 
 
-def _raw_row(row: dict, body: bytes, round_no: int) -> dict:
+def _raw_row(row: Mapping[str, Any], body: bytes, round_no: int) -> dict:
     out = {"unit": row["unit"], "round": round_no, "site": row.get("kind") or "", "url": row["url"],
            "final_url": row.get("final_url") or row["url"], "depth": row.get("depth"), "status": row.get("status") or 0,
            "error": row.get("error") or "", "fetched": row.get("fetched"),
@@ -122,7 +124,7 @@ def _date(s: str) -> datetime | None:
     return datetime(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else None
 
 
-def _letters(row: dict, body: bytes, round_no: int) -> list[dict]:
+def _letters(row: Mapping[str, Any], body: bytes, round_no: int) -> list[dict]:
     """Rows of a letters listing table (标题 · 来信时间 · 回复时间 …), if the page has one."""
     tree = LexborHTMLParser(decode(body, row.get("content_type")).text)
     out = []

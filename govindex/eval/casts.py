@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import polars as pl
 
@@ -74,7 +75,7 @@ def _accept_time(d: pl.DataType) -> Accept | None:
     if not _naive(d):
         return None
     # µs is what the engine computes in: its whole range converts; ms converts only within it
-    ms = d.time_unit == "ms"  # type: ignore[union-attr]
+    ms = d.time_unit == "ms"
     return Accept((_out_of_years(86_400_000, "milliseconds"),) if ms else ())
 
 
@@ -82,11 +83,11 @@ _SMALL_INTS = (pl.Int8, pl.Int16, pl.Int32, pl.Int64, pl.UInt8, pl.UInt16, pl.UI
 _ALL_INTS = (*_SMALL_INTS, pl.UInt64)
 
 
-def _is(dtype: pl.DataType, *classes) -> bool:
+def _is(dtype: object, *classes: type[pl.DataType]) -> bool:
     return any(dtype == c or isinstance(dtype, c) for c in classes)
 
 
-def _naive(dtype: pl.DataType) -> bool:
+def _naive(dtype: object) -> TypeGuard[pl.Datetime]:
     return isinstance(dtype, pl.Datetime) and dtype.time_zone is None
 
 

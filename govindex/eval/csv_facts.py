@@ -113,7 +113,8 @@ def _records(path: Path, text: str) -> tuple[list[str], pl.DataFrame, list[int],
 
 
 def _columns(path: Path, header: list[str], declared: dict[str, str]) -> tuple[dict[str, int], list[Diagnostic]]:
-    problems, at = [], {}
+    problems: list[Diagnostic] = []
+    at: dict[str, int] = {}
     for i, h in enumerate(header):
         if h in at and h in declared:
             problems.append(problem("duplicate-column", str(path), h, f"appears twice in the header "

@@ -17,7 +17,7 @@ import polars as pl
 
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
-from govindex.eval.facts import READ_ERRORS, unreadable
+from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -55,7 +55,6 @@ class Scores:
     integrity: Integrity | None = None
 
 
-Source = pl.LazyFrame | list[pl.LazyFrame]
 
 
 def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | None = None,
@@ -127,8 +126,9 @@ def _probe_frame(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], round_i
 
 def _collect_tables(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], used: list[str], round_ids: list[int],
                     executor: Executor | None) -> list[pl.DataFrame]:
-    if executor is None and not any(isinstance(sources[t], list) for t in used):
-        queries = [_table_query(rs, plan, t, sources[t], round_ids) for t in used]  # type: ignore[arg-type]
+    whole = [s for t in used if isinstance(s := sources[t], pl.LazyFrame)]
+    if executor is None and len(whole) == len(used):  # no table in partitions
+        queries = [_table_query(rs, plan, t, s, round_ids) for t, s in zip(used, whole)]
         frames = pl.collect_all(queries, engine="streaming") if queries else []
     else:
         parts = [(t, lf) for t in used for lf in _parts(sources[t])]

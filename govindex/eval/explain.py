@@ -12,6 +12,7 @@ import polars as pl
 from govindex.diagnostics import UsageError, did_you_mean
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
+from govindex.eval.facts import Sources, load
 from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
@@ -162,10 +163,8 @@ def _v(v: object) -> str:
     return str(v)
 
 
-def load_sources(rs: RuleSet, facts: Path) -> dict[str, pl.LazyFrame]:
+def load_sources(rs: RuleSet, facts: Path) -> Sources:
     """Validated lazy scans of the tables that some probe reads (others need not exist on disk).
     Raises :class:`FactsError` listing every problem (see :mod:`govindex.eval.facts`)."""
-    from govindex.eval.facts import load
-
     used = _tables_under(rs, ROOT)
     return load(rs, facts, [t for t in rs.tables if t in used])

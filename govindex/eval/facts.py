@@ -18,6 +18,7 @@ column of the wrong type, a CSV cell that does not parse, a non-finite number â€
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,8 @@ import polars as pl
 
 from govindex.diagnostics import Diagnostic, FactsError
 from govindex.eval import casts
-from govindex.eval.casts import FALSE_TEXT, TRUE_TEXT  # noqa: F401  (part of the contract: adapters read them)
+from govindex.eval.casts import FALSE_TEXT as FALSE_TEXT  # (re-exported: part of the contract, adapters read it)
+from govindex.eval.casts import TRUE_TEXT as TRUE_TEXT
 from govindex.eval.csv_facts import read_csv_facts
 from govindex.eval.problems import problem, problems_error
 from govindex.ir import RuleSet
@@ -39,12 +41,16 @@ POLARS_TYPES: dict[str, pl.DataType] = {
 READ_ERRORS = (pl.exceptions.PolarsError, OSError, pl.exceptions.PanicException)
 
 
-class Sources(dict):
+# A table as the evaluator reads it: one lazy frame, or one per partition (see :func:`partitions`).
+Source = pl.LazyFrame | list[pl.LazyFrame]
+
+
+class Sources(dict[str, Source]):
     """Table name â†’ validated lazy frame (or list of frames, one per partition). ``files`` keeps
     the files each table is read from, so that a page that fails to decode while scoring can be
     traced to its file (see :func:`unreadable`)."""
 
-    def __init__(self, frames: dict, files: dict[str, list[Path]]):
+    def __init__(self, frames: Mapping[str, Source], files: dict[str, list[Path]]):
         super().__init__(frames)
         self.files = files
 
@@ -65,20 +71,27 @@ def locate(facts_dir: Path, table: str) -> Path | None:
 def load(rs: RuleSet, facts_dir: Path, tables: list[str] | None = None) -> Sources:
     """Validated lazy scans of ``tables`` (default: all declared). Raises one :class:`FactsError`
     listing every problem of every file."""
-    _require_dir(facts_dir)
-    frames, files, problems = {}, {}, []
-    for t in tables if tables is not None else list(rs.tables):
-        lf, fs, found = _load_table(rs, facts_dir, t)
-        frames[t], files[t] = lf, fs
-        problems += found
-    if problems:
-        raise problems_error(problems)
-    return Sources(frames, files)
+    return Sources(*_load(rs, facts_dir, tables if tables is not None else list(rs.tables)))
 
 
 def scan(rs: RuleSet, facts_dir: Path, table: str) -> pl.LazyFrame:
     """A validated lazy scan of one table. Raises :class:`FactsError`."""
-    return load(rs, facts_dir, [table])[table]
+    return _load(rs, facts_dir, [table])[0][table]
+
+
+def _load(rs: RuleSet, facts_dir: Path, tables: list[str]) -> tuple[dict[str, pl.LazyFrame], dict[str, list[Path]]]:
+    _require_dir(facts_dir)
+    frames: dict[str, pl.LazyFrame] = {}
+    files: dict[str, list[Path]] = {}
+    problems: list[Diagnostic] = []
+    for t in tables:
+        lf, files[t], found = _load_table(rs, facts_dir, t)
+        if lf is not None:  # (None comes with problems)
+            frames[t] = lf
+        problems += found
+    if problems:
+        raise problems_error(problems)
+    return frames, files
 
 
 def partitions(rs: RuleSet, facts_dir: Path, table: str) -> list[pl.LazyFrame]:
@@ -107,7 +120,7 @@ def partitions(rs: RuleSet, facts_dir: Path, table: str) -> list[pl.LazyFrame]:
 SHARD = re.compile(r"part-\d+")
 
 
-def unreadable(sources: dict, exc: BaseException) -> FactsError | None:
+def unreadable(sources: Mapping[str, Source], exc: BaseException) -> FactsError | None:
     """After ``exc`` was raised while reading ``sources``: a :class:`FactsError` naming every
     file whose data cannot be read, or None when every file reads (then ``exc`` is a bug)."""
     problems = []
@@ -184,7 +197,8 @@ def _hive_keys(where: Path, f: Path) -> dict[str, str]:
     return dict(part.split("=", 1) for part in f.relative_to(where).parts[:-1] if "=" in part)
 
 
-def _plan_file(declared: dict[str, str], where: Path, f: Path):
+def _plan_file(declared: dict[str, str], where: Path, f: Path
+               ) -> tuple[_FilePlan, list[Diagnostic], list[tuple[Path, str, casts.Check]]]:
     """The file's plan, its schema problems, and the value checks its columns need."""
     try:
         stored = pl.read_parquet_schema(f)
@@ -192,7 +206,9 @@ def _plan_file(declared: dict[str, str], where: Path, f: Path):
         return _FilePlan(f, ()), [problem("unreadable", str(f), None, f"not a readable parquet file: "
                                           f"{_first_line(exc)}")], []
     hive = _hive_keys(where, f)
-    sig, problems, checks = [], [], []
+    sig: list[tuple[str, str, bool]] = []
+    problems: list[Diagnostic] = []
+    checks: list[tuple[Path, str, casts.Check]] = []
     for col, typ in declared.items():
         if col in stored:
             # a type not accepted is refused unless every value is null: then it reads as nulls
@@ -233,7 +249,7 @@ def _run_checks(checks: list[tuple[Path, str, casts.Check]]) -> list[Diagnostic]
     files = list(by_file)
     queries = [pl.scan_parquet(f).select([chk.bad(pl.col(c)).fill_null(False).sum().alias(str(i))
                                           for i, (c, chk) in enumerate(by_file[f])]) for f in files]
-    problems = []
+    problems: list[Diagnostic] = []
     for f, counts in zip(files, _collect_each(files, queries, problems)):
         if counts is None:
             continue
@@ -244,12 +260,13 @@ def _run_checks(checks: list[tuple[Path, str, casts.Check]]) -> list[Diagnostic]
     return problems
 
 
-def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list[Diagnostic]) -> list:
+def _collect_each(files: list[Path], queries: list[pl.LazyFrame], problems: list[Diagnostic]
+                  ) -> list[pl.DataFrame] | list[pl.DataFrame | None]:
     try:
         return pl.collect_all(queries)
     except READ_ERRORS:
         pass  # some file's pages do not decode: find which, one by one
-    out = []
+    out: list[pl.DataFrame | None] = []
     for f, q in zip(files, queries):
         try:
             out.append(q.collect())
@@ -280,7 +297,7 @@ def _scan_plans(rs: RuleSet, table: str, plans: list[_FilePlan]) -> pl.LazyFrame
     """One scan per group of files stored alike (usually one for the whole table), cast to the
     declared types and concatenated."""
     want = schema(rs, table)
-    groups: dict[tuple, list[Path]] = {}
+    groups: dict[tuple[tuple[str, str, bool], ...], list[Path]] = {}
     for p in plans:
         groups.setdefault(p.stored, []).append(p.path)
     scans = [pl.scan_parquet(fs, hive_partitioning=True, extra_columns="ignore")

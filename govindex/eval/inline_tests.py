@@ -25,7 +25,7 @@ class Outcome:
     passed: bool
 
     def describe(self) -> str:
-        want = "null" if isinstance(self.expect.value, n.Null) else f"{self.expect.value.value:g}"  # type: ignore[union-attr]
+        want = "null" if isinstance(self.expect.value, n.Null) else f"{self.expect.value.value:g}"  # type: ignore[union-attr]  # check: a number or null
         got = "null" if self.actual is None else f"{self.actual:.6g}"
         return f"{self.expect.unit} {self.expect.node} {self.expect.op} {want} (got {got})"
 

@@ -13,6 +13,7 @@ give one unit another's facts. :meth:`Integrity.problems` lists what ``--strict`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -81,7 +82,7 @@ class Integrity:
                 if self.units and p.no_data + p.error == self.units]
         return out
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         """The ``integrity.json`` document."""
         return {"units": self.units, "rows": sum(t.rows for t in self.tables),
                 "dropped": sum(t.dropped for t in self.tables),
@@ -138,7 +139,7 @@ def units_without_facts(rs: RuleSet, per_round: pl.DataFrame, tables: list[str])
     return [(u.code, u.name) for u in rs.units if u.code in empty]
 
 
-def point_shares(rs: RuleSet, units: pl.DataFrame, status_of) -> list[PointShare]:
+def point_shares(rs: RuleSet, units: pl.DataFrame, status_of: Callable[[str], str]) -> list[PointShare]:
     """Per point, units whose status is no_data or error; only points with some, worst first."""
     cols = []
     for p in rs.points:

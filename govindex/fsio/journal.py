@@ -44,15 +44,15 @@ def commit(root: Path | str, files: dict[Path, str | bytes | Fill]) -> list[Path
     temps = [temp_for(d, "tmp") for d in dests]
     made = _missing_dirs(base, dests)
     record = temp_for(base / "journal", "commit")
-    plan = {"dirs": [_rel(base, d) for d in made],
-            "renames": [[_rel(base, t), _rel(base, d)] for t, d in zip(temps, dests)]}
+    renames = [[_rel(base, t), _rel(base, d)] for t, d in zip(temps, dests)]
+    plan = {"dirs": [_rel(base, d) for d in made], "renames": renames}
     try:
         _record(base, record, plan)
         _stage(made, temps, dests, list(files.values()))
         os.rename(record / "plan.json", record / "journal.json")
         fsync_path(record)
         step("commit point")
-        _apply(base, plan["renames"])
+        _apply(base, renames)
         shutil.rmtree(record)
         fsync_path(base)
         step(f"remove {record.name}")

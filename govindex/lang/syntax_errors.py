@@ -7,7 +7,9 @@ doubles as test data and is documented in docs/rules-language.md.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+from lark import Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from govindex.diagnostics import Diagnostic
@@ -58,7 +60,7 @@ SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
 
 
 
-def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parse: Callable[[str], object]) -> Diagnostic:
+def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parse: Callable[[str], Tree[Any]]) -> Diagnostic:
     """E001 for a lark error: located, labelled from the table of bad examples when one matches
     (``parse`` is the parser the examples are tried with), else the tokens that were expected."""
     label = None

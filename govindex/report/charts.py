@@ -263,7 +263,8 @@ def hbars(cid: str, title: str, desc: str, bars: list[Bar], x_max: float, ref: t
     body += [_text(px(t), top - 10, _tick_text(t), "middle", "tick") for t in ticks(0, x_max, 5)]
     if ref is not None:  # behind the bars and their figures
         body.append(_line(px(ref[0]), top - 4, px(ref[0]), h0, INK, "5 3", 1.2))
-    y, prev_group = top, None
+    y: float = top
+    prev_group = None
     for b in bars:
         if b.group and b.group != prev_group:
             body.append(_text(8, y + 15, b.group, cls="group"))

@@ -200,7 +200,8 @@ def model(rs: RuleSet, rows: dict[str, int], default_rows: int, seed: int) -> tu
     for ti, t in enumerate(rs.tables):
         if t not in h.columns:
             continue
-        kinds, lists = {}, {}
+        kinds: dict[str, Kind] = {}
+        lists: dict[str, ListModel] = {}
         for c, ty in rs.tables[t].columns.items():
             if c in (rs.unit_column, rs.round_column) or (t in h.entries and c in ("point", "value")):
                 continue
@@ -268,12 +269,12 @@ def _entry_rows(tm: TableModel, units: Units, settings: dict, ids: np.ndarray, r
     value = np.empty(len(unit))
     for j, pid in enumerate(tm.entries):
         at = point == j
-        vals, rng_ = settings[pid].get("values"), settings[pid].get("range")
-        if isinstance(vals, n.ListLit) and vals.items:
-            opts = np.array([float(v.value) for v in vals.items])
+        vals, rng_ = _numbers(settings[pid].get("values")), _numbers(settings[pid].get("range"))
+        if vals:
+            opts = np.array(vals)
             value[at] = opts[np.minimum((level[at] * len(opts)).astype(int), len(opts) - 1)]
-        elif isinstance(rng_, n.ListLit) and len(rng_.items) == 2:
-            lo, hi = (float(v.value) for v in rng_.items)
+        elif len(rng_) == 2:
+            lo, hi = rng_
             value[at] = np.round((lo + (hi - lo) * level[at]) * 2) / 2
         else:
             value[at] = np.round(level[at], 2)
@@ -285,6 +286,11 @@ def _entry_rows(tm: TableModel, units: Units, settings: dict, ids: np.ndarray, r
 
 
 _FEW_VALUES = {"category", "status", "depth", "rank", "flag", "list", "name", "person", "query", "count"}
+
+
+def _numbers(e: n.Expr | None) -> list[float]:
+    """The numbers of a ``values:`` or ``range:`` list (check made sure they are numbers)."""
+    return [float(v.value) for v in e.items if isinstance(v, n.Number)] if isinstance(e, n.ListLit) else []
 
 
 def _low_cardinality(rs: RuleSet, tm: TableModel) -> list[str]:

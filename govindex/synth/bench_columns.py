@@ -229,7 +229,7 @@ def _url(c: Chunk, k: Kind) -> pl.Series:
 
 def _hash(c: Chunk, k: Kind) -> pl.Series:
     raw = pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), c.n, [None, pa.py_buffer(c.rng.bytes(16 * c.n))])
-    return pl.from_arrow(raw).bin.encode("hex")
+    return _series(raw).bin.encode("hex")
 
 
 def _id(c: Chunk, k: Kind) -> pl.Series:
@@ -289,6 +289,7 @@ def _moment(c: Chunk, k: Kind) -> pl.Series:
 
 def _end(c: Chunk, k: Kind) -> pl.Series:
     """The end of a ``days_between`` pair: hours to weeks after the start; null when not (yet)."""
+    assert k.start is not None  # an "end" kind is made with its start column (see the Kind table)
     start = c.cols[k.start].cast(pl.Int64).to_numpy()
     delay = c.rng.lognormal(np.log(3 * 86_400e6), 1.3, c.n)
     end = start + delay.astype(np.int64)
@@ -325,7 +326,14 @@ def make_list(c: Chunk, k: Kind, lm: ListModel) -> pl.Series:
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(row, minlength=n), out=offsets[1:])
     values = _pick(k.pool, item).to_arrow()
-    return pl.from_arrow(pa.LargeListArray.from_arrays(pa.array(offsets), values)).cast(pl.List(pl.String))
+    return _series(pa.LargeListArray.from_arrays(pa.array(offsets), values)).cast(pl.List(pl.String))
+
+
+def _series(array: pa.Array) -> pl.Series:
+    """An arrow array as a polars Series (``pl.from_arrow`` is typed for tables too)."""
+    s = pl.from_arrow(array)
+    assert isinstance(s, pl.Series)  # an array, not a table, is one column
+    return s
 
 
 def normal_cdf(z: np.ndarray) -> np.ndarray:

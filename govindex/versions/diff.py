@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 from govindex import ir
-from govindex.ir import ROOT, Node, RuleSet
+from govindex.ir import ROOT, Clean, Marker, Node, RuleSet
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
 
@@ -143,8 +143,9 @@ def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_ne
     same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
     if o.is_point:
         po, pw = _expanded(o.probe), _expanded(w.probe)
-        distinctive = po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1
-        sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio() if distinctive else 0.0  # type: ignore[arg-type]
+        sim = 0.0
+        if po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1:  # distinctive
+            sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio()
         close = sim >= _PROBE_SIMILAR
     else:
         kids = {m.get(c) for c in o.children} & set(w.children)
@@ -273,7 +274,7 @@ def _plain(v: object) -> object:
     if isinstance(v, dict):
         return {str(k): _plain(x) for k, x in v.items()}
     if isinstance(v, frozenset):
-        return sorted(_plain(x) for x in v)  # type: ignore[type-var]
+        return sorted(_plain(x) for x in v)  # type: ignore[type-var]  # a frozenset field holds strings (sublevels)
     if isinstance(v, (list, tuple)):
         return [_plain(x) for x in v]
     if isinstance(v, float):
@@ -325,11 +326,11 @@ def _units(old: RuleSet, new: RuleSet) -> tuple[object, object]:
 
 
 def _grading(old: RuleSet, new: RuleSet) -> list[Edit]:
-    go, gn = getattr(old, "grading", None), getattr(new, "grading", None)
-    if go is None and gn is None:
-        return []
+    go, gn = old.grading, new.grading
     if go is None or gn is None:
-        g = gn if go is None else go
+        g = gn or go
+        if g is None:
+            return []
         kind = "added" if go is None else "removed"
         body = {f.name: _plain(getattr(g, f.name)) for f in dataclasses.fields(g) if f.name != "span"}
         return [Edit(kind, g.label, None, body if go else None, body if gn else None,
@@ -353,12 +354,13 @@ def _grading_span(rs: RuleSet, key: str, default: n.Span) -> n.Span:
 
 def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
     """Extraction markers and cleaning rules, matched by id; every field but the span compared."""
-    items_old = {x.id: x for x in getattr(old, attr, None) or []}
-    items_new = {x.id: x for x in getattr(new, attr, None) or []}
+    items_old: dict[str, Marker | Clean] = {x.id: x for x in getattr(old, attr)}
+    items_new: dict[str, Marker | Clean] = {x.id: x for x in getattr(new, attr)}
     out = []
     for ident in [*items_old, *(i for i in items_new if i not in items_old)]:
         xo, xn = items_old.get(ident), items_new.get(ident)
-        body = {f.name: _plain(getattr(x, f.name)) for x in (xo or xn,) for f in dataclasses.fields(x)
+        either = xo or items_new[ident]
+        body = {f.name: _plain(getattr(either, f.name)) for f in dataclasses.fields(either)
                 if f.name not in ("id", "span")}
         if xo is None or xn is None:
             out.append(Edit("added" if xo is None else "removed", ident, None, body if xn is None else None,

@@ -9,6 +9,7 @@ import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from govindex.diagnostics import UsageError
 from govindex.fsio import write_file
 from govindex.synth.web import vocab as V
 from govindex.synth.web.build import Builder
@@ -152,12 +153,26 @@ def generate(units: str | Path | Sequence[dict] | None = None, seed: int = 2019,
 
 def _registry(units: str | Path | Sequence[dict] | None) -> list[dict]:
     if units is None or isinstance(units, (str, Path)):
-        with open(units or REGISTRY, encoding="utf-8-sig", newline="") as f:
-            rows = list(csv.DictReader(f))
+        rows = _read_registry(Path(units or REGISTRY))
     else:
         rows = [dict(r) for r in units]
     return [{"code": str(r["code"]), "name": r["name"], "province": r.get("province", ""),
              "macro_region": r.get("macro_region", "")} for r in rows]
+
+
+def _read_registry(path: Path) -> list[dict]:
+    """The rows of a units CSV; :class:`UsageError` naming the path if it cannot be one."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.DictReader(f)
+            missing = sorted({"code", "name"} - set(reader.fieldnames or ()))
+            if missing:
+                raise UsageError(f"{path} is not a units registry: no column {', '.join(missing)} "
+                                 "(expected code,name,province,macro_region)")
+            return list(reader)
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UsageError(f"cannot read the units registry {path}: {why}") from exc
 
 
 def _build(seed: int, registry: list[dict], chosen: Iterable[int], traps: str) -> Web:
@@ -247,7 +262,7 @@ def _sisters(registry: list[dict], unit: Unit) -> list[tuple[str, str]]:
 
 def _self_check(unit: Unit) -> None:
     """A generator bug, not a user error: the pages must show exactly the unit's features."""
-    shown = set()
+    shown: set[str] = set()
     for site in unit.sites.values():
         for page in site.pages.values():
             if page.content_type == "text/html" and not page.junk and not page.disallowed:

@@ -1,0 +1,61 @@
+"""What every command module of the CLI shares: the ``app`` they add their commands to, the two
+consoles, and the one error wrapper (``_run``) through which every command reports a user's mistake
+without a traceback. The package's ``__init__`` imports the command modules; they import this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import StrEnum
+from typing import NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from govindex.diagnostics import GovindexError, RuleError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="govindex: a declarative rules engine for evaluation indicators.")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+class Format(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def _fail(exc: GovindexError) -> NoReturn:
+    if isinstance(exc, RuleError):
+        for d in exc.diagnostics:
+            err.print(d.render(), markup=False, highlight=False)
+        n = len(exc.diagnostics)
+        err.print(f"\n{n} error{'s' if n != 1 else ''}", style="bold red")
+    else:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _run(fn: Callable[[], T]) -> T | None:
+    """``fn()``, with every error the user can cause printed (no traceback) and turned into the exit
+    code: a :class:`GovindexError`, and an ``OSError`` that escaped the checks — a path that is
+    missing or of the wrong kind, a port in use — said with the path it is about."""
+    try:
+        return fn()
+    except GovindexError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(GovindexError(_os_message(exc)))
+    return None  # not reached: _fail exits
+
+
+def _os_message(exc: OSError) -> str:
+    what = exc.strerror or str(exc)
+    if exc.filename is None:
+        return what
+    both = f"{exc.filename} → {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+    return f"{both}: {what}"
+
+
+def _num(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None else f"{v:.{digits}f}"
