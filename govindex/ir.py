@@ -37,7 +37,8 @@ Kind = Literal["indicator", "technical", "manual"]
 Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "max"]
 MissingPolicy = Literal["zero", "exclude", "null"]
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
-RoundingMode = Literal["half_up", "half_even", "down", "up"]
+RoundingMode = Literal["half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
+                       "r", "floor", "ceil", "truncate", "up", "down"]
 GradingMethod = Literal["difference_trend", "thresholds"]
 
 # Types of the language: num, bool, str, datetime, list (a list[str] column), strs (a list of

@@ -150,5 +150,6 @@ AGGREGATORS = {
     "min": "max × the lowest child rate",
     "max": "max × the highest child rate",
 }
-ROUNDING_MODES = ("half_up", "half_even", "down", "up")
+ROUNDING_MODES = ("half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
+                   "r", "floor", "ceil", "truncate", "up", "down")
 COLUMN_TYPES = ("str", "int", "float", "bool", "date", "datetime", "list[str]")
