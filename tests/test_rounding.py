@@ -132,3 +132,17 @@ def test_the_checker_knows_every_mode() -> None:
     from govindex.eval.rounding import ALIASES
 
     assert set(ROUNDING_MODES) == set(MODES) | set(ALIASES)
+
+
+def test_the_docs_table_is_what_the_engine_computes() -> None:
+    """Every figure of the table under "Rounding modes" in docs/rules-language.md §12."""
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "rules-language.md").read_text(encoding="utf-8")
+    part = doc.split("### Rounding modes", 1)[1].split("\n\n| mode |", 1)[1].split("\n\n", 1)[0]
+    lines = [ln for ln in part.splitlines() if ln.startswith("| `")]
+    xs = [0.005, 0.015, 0.125, 0.575, 2.675, 1.0049999999999999, 0.29, -0.015, 0.6 * 0.375]
+    assert {ln.split("`")[1] for ln in lines} == set(MODES) | {"half_even", "down"}
+    for ln in lines:
+        cells = [c.strip() for c in ln.replace("\\|", "¦").strip("|").split("|")]
+        assert [float(c) for c in cells[2:]] == engine(xs, 2, cells[0].strip("`")), cells[0]
