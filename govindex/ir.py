@@ -51,7 +51,7 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
                 "length", "days_between", "present"]
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
-                    "coalesce"]
+                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 
