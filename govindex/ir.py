@@ -37,7 +37,8 @@ Kind = Literal["indicator", "technical", "manual"]
 Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "max"]
 MissingPolicy = Literal["zero", "exclude", "null"]
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
-RoundingMode = Literal["half_up", "half_even", "down", "up"]
+RoundingMode = Literal["half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
+                       "r", "floor", "ceil", "truncate", "up", "down"]
 GradingMethod = Literal["difference_trend", "thresholds"]
 
 # Types of the language: num, bool, str, datetime, list (a list[str] column), strs (a list of
@@ -50,7 +51,7 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
                 "length", "days_between", "present"]
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
-                    "coalesce"]
+                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 

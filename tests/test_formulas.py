@@ -78,3 +78,27 @@ def test_lognormal_matches_closed_form(ruleset_dir):
     got = rates(ruleset_dir, "lognormal(x, p10: 2, median: 8)", {"A1": 5})
     sigma = (math.log(8) - math.log(2)) / 1.2815515655446004
     assert got["A1"] == pytest.approx(1 - phi((math.log(5) - math.log(8)) / sigma), abs=2e-7)
+
+
+@pytest.mark.parametrize("formula, expected", [
+    ('round(x / 8, 2, mode: "r")', 0.62),  # 5/8 = 0.625 exactly: R ties to the even digit
+    ("round(x / 8, 2)", 0.63),
+    ('round(x / 8, 2, mode: "binary_half_up")', 0.63),
+    ("floor(x * 0.058, 2)", 0.29),  # 0.29 as written, though 0.29·100 = 28.999999999999996
+    ("ceil(x / 9, 1)", 0.6),
+    ("exp(-x) * 100", math.exp(-5) * 100),
+    ("ln(x) / ln(25)", 0.5),
+    ("pow(x, 0.5) / 5", math.sqrt(5) / 5),
+])
+def test_rounding_and_maths_formulas(ruleset_dir, formula, expected):
+    assert rates(ruleset_dir, formula, {"A1": 5.0})["A1"] == expected
+
+
+@pytest.mark.parametrize("formula", ['round(x, 2, mode: "nearest")', "round(x, 1.5)", "floor(x, 16)"])
+def test_bad_rounding_arguments_are_e105(ruleset_dir, formula):
+    from govindex.check.run import check
+
+    body = f'indicator i "指标" {{\n  max: 1\n  point p "点" {{\n    kind: technical\n    max: 1\n' \
+           f'    probe: max(t, v)\n    score: {formula}\n  }}\n}}\n'
+    rs, diags = check(ruleset_dir(body, max_total=1))
+    assert rs is None and any(d.code == "E105" for d in diags)

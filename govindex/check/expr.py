@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TypeGuard, get_args
 
 from govindex import ir
-from govindex.check.functions import AGGREGATES, FORMULAS, ROW, Param, Signature
+from govindex.check.functions import AGGREGATES, FORMULAS, ROUNDING_MODES, ROW, Param, Signature
 from govindex.check.settings import LIMIT, constant_problem, plain
 from govindex.check.shape import MAX_DEPTH, expanded_shape, lets_reached
 from govindex.diagnostics import Diagnostic, did_you_mean
@@ -363,6 +363,8 @@ def _formula(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope) -> Lowered:
     a = _arguments(e, sig, ctx, sc)
     if not a.ok or not _check_constants(sc, e, a.kwargs):
         return None, None
+    if e.fn in ("round", "floor", "ceil") and not _check_rounding(sc, e, a):
+        return None, None
     args = tuple(x for x in a.args if x is not None)
     if e.fn in ("steps", "steps_down"):
         assert isinstance(args[1], ir.MapConst)
@@ -431,10 +433,28 @@ def _argument(arg: n.Expr, p: Param, sig: Signature, ctx: Ctx, sc: Scope) -> Low
 _POSITIVE = {"cap", "half_life", "span", "p10", "median"}
 
 
+def _check_rounding(sc: Scope, e: n.Call, a: _Args) -> bool:
+    """``round``/``floor``/``ceil``: whole digits 0–15 and a known mode."""
+    ok = True
+    digits = a.args[1] if len(a.args) > 1 else None
+    if isinstance(digits, ir.Const) and not (isinstance(digits.value, float) and digits.value == int(digits.value)
+                                             and 0 <= digits.value <= 15):
+        _err(sc, "E105", f"`digits` of `{e.fn}` is a whole number from 0 to 15", e.args[1].span, "e.g. 2")
+        ok = False
+    mode = a.kwargs.get("mode")
+    if mode is not None and not (isinstance(mode, ir.Const) and mode.value in ROUNDING_MODES):
+        _err(sc, "E105", f"`mode` of `{e.fn}` is one of {', '.join(ROUNDING_MODES)}", e.kwarg("mode").span,
+             'e.g. mode: "r"')
+        ok = False
+    return ok
+
+
 def _check_constants(sc: Scope, e: n.Call, kwargs: dict[str, ir.Expr | None]) -> bool:
     vals: dict[str, float] = {}
     ok = True
     for k in e.kwargs:
+        if e.fn == "round" and k.name == "mode":
+            continue  # a text, checked by _check_rounding
         v = kwargs.get(k.name)
         if isinstance(v, ir.Const) and isinstance(v.value, float):
             vals[k.name] = v.value

@@ -127,6 +127,13 @@ FORMULAS: dict[str, Signature] = {s.name: s for s in [
     _sig("sqrt", "x:num", "num", "Square root."),
     _sig("abs", "x:num", "num", "Absolute value."),
     _sig("coalesce", "a:any", "num", "The first argument that is not null.", variadic=True),
+    _sig("round", "x:num digits:num!", "num",
+         "x rounded to `digits` decimals (0–15) by `mode` (default `half_up`; the modes of §12).", "mode?:str!"),
+    _sig("floor", "x:num digits?:num!", "num", "The decimal floor of x to `digits` decimals (default 0), toward −∞."),
+    _sig("ceil", "x:num digits?:num!", "num", "The decimal ceiling of x to `digits` decimals (default 0), toward +∞."),
+    _sig("exp", "x:num", "num", "e^x."),
+    _sig("ln", "x:num", "num", "Natural logarithm (the same as `log`)."),
+    _sig("pow", "x:num y:num", "num", "x^y (null where undefined, e.g. a negative x to a fractional y)."),
 ]}
 
 MISSING_POLICIES = {
@@ -150,5 +157,6 @@ AGGREGATORS = {
     "min": "max × the lowest child rate",
     "max": "max × the highest child rate",
 }
-ROUNDING_MODES = ("half_up", "half_even", "down", "up")
+ROUNDING_MODES = ("half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
+                   "r", "floor", "ceil", "truncate", "up", "down")
 COLUMN_TYPES = ("str", "int", "float", "bool", "date", "datetime", "list[str]")

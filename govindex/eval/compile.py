@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from govindex import ir
+from govindex.eval.rounding import round_expr
 from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
 
@@ -641,6 +642,13 @@ def _search(x: pl.Expr, pairs: list[tuple[float, pl.Expr]], lo: int, hi: int, be
         .otherwise(_search(x, pairs, lo, mid, beyond, down))
 
 
+def _rounded(u: _Translator, e: ir.Formula, mode: str) -> pl.Expr:
+    """x rounded to a literal number of digits (checked: 0–15), by a mode of :mod:`govindex.eval.rounding`."""
+    digits = e.args[1] if len(e.args) > 1 else ir.Const(0.0, "num")
+    assert isinstance(digits, ir.Const) and isinstance(digits.value, float)
+    return round_expr(_arg(u, e), int(digits.value), mode)
+
+
 def _variadic(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
     return lambda u, e: fn([_num(u.expr(a)) for a in e.args])
 
@@ -651,6 +659,12 @@ _MATHS: dict[str, Callable[[_Translator, ir.Formula], pl.Expr]] = {
     "abs": lambda u, e: _arg(u, e).abs(),
     "clamp": lambda u, e: _arg(u, e).clip(u.expr(e.args[1]), u.expr(e.args[2])),
     "coalesce": lambda u, e: pl.coalesce([u.expr(a) for a in e.args]),
+    "round": lambda u, e: _rounded(u, e, str(dict(e.params).get("mode", ir.Const("half_up", "str")).value)),
+    "floor": lambda u, e: _rounded(u, e, "floor"),
+    "ceil": lambda u, e: _rounded(u, e, "ceil"),
+    "exp": lambda u, e: _arg(u, e).exp(),
+    "ln": lambda u, e: _arg(u, e).log(),
+    "pow": lambda u, e: _arg(u, e).pow(_arg(u, e, 1)),
 }
 
 _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {

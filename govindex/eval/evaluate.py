@@ -19,6 +19,7 @@ from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_c
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
+from govindex.eval.rounding import round_expr
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -218,22 +219,8 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
 
 
 def round_half(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
-    """Round like a methodologist: half_up (away from zero), half_even, down (toward 0), up."""
-    # The final .round() removes binary noise (76.82000000000001) from the divided result; + 0.0
-    # turns -0.0 into 0.0.
-    return _round(e, digits, mode).round(digits) + 0.0
-
-
-def _round(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
-    scale = 10.0**digits
-    if mode == "half_even":
-        return e.round(digits, mode="half_to_even")
-    if mode == "down":
-        return ((e * scale).abs() + 1e-9).floor() * e.sign() / scale
-    if mode == "up":
-        return ((e * scale).abs() - 1e-9).ceil() * e.sign() / scale
-    # half_up: nudge by a relative epsilon so 1.005 (stored as 1.00499…) rounds to 1.01
-    return ((e * scale).abs() * (1 + 1e-12) + 0.5).floor() * e.sign() / scale
+    """``e`` rounded to ``digits`` decimals by ``mode``, as :mod:`govindex.eval.rounding` defines it."""
+    return round_expr(e, digits, mode)
 
 
 def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
