@@ -443,8 +443,9 @@ def _check_rounding(sc: Scope, e: n.Call, a: _Args) -> bool:
         ok = False
     mode = a.kwargs.get("mode")
     if mode is not None and not (isinstance(mode, ir.Const) and mode.value in ROUNDING_MODES):
-        _err(sc, "E105", f"`mode` of `{e.fn}` is one of {', '.join(ROUNDING_MODES)}", e.kwarg("mode").span,
-             'e.g. mode: "r"')
+        written = e.kwarg("mode")
+        _err(sc, "E105", f"`mode` of `{e.fn}` is one of {', '.join(ROUNDING_MODES)}",
+             written.span if written is not None else e.span, 'e.g. mode: "r"')
         ok = False
     return ok
 
