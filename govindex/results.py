@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import polars as pl
@@ -162,7 +163,7 @@ def write_excel(sc: Scores, path: Path) -> None:
     rs = sc.rs
     assert_finite(sc)  # xlsxwriter cannot store NaN or inf
     head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs],
-            rounded(rs, pl.col("total")).alias("总分"), pl.col("rank").alias("排名")]
+            rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
 
@@ -176,14 +177,37 @@ def write_excel(sc: Scores, path: Path) -> None:
 
     with Workbook(str(path)) as wb:
         sc.units.select(head + cols(rs.indicators)).write_excel(wb, worksheet="总表", autofit=True, freeze_panes=(1, 2))
-        for l1 in [x for x in rs.indicators if x.level == 1]:
+        l1s = [x for x in rs.indicators if x.level == 1]
+        for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=("总表", "说明"))):
             subtree = [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)]
-            name = l1.label[:31]
             sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
                               "内容": [rs.name, ", ".join(map(str, sc.round_ids)), f"{rs.nodes[ROOT].max:g}",
                                      f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
+
+
+_SHEET_FORBIDDEN = re.compile(r"[/\\:?*\[\]]")
+_SHEET_MAX = 31
+
+
+def sheet_names(labels: list[str], reserved: tuple[str, ...] = ()) -> list[str]:
+    """Excel sheet names for ``labels``, in order: each of ``/ \\ : ? * [ ]`` becomes ``_``, a
+    leading or trailing ``'`` is dropped, at most 31 characters, and every name distinct from the
+    others and from ``reserved`` as Excel compares them (case-insensitively) — a repeat gets
+    `` (2)``, `` (3)``… within the 31. An empty label becomes ``sheet``."""
+    taken = {r.casefold() for r in reserved} | {"history"}  # Excel reserves "History"
+    out = []
+    for label in labels:
+        base = _SHEET_FORBIDDEN.sub("_", label).strip("'")[:_SHEET_MAX].strip("'") or "sheet"
+        name, k = base, 1
+        while name.casefold() in taken:
+            k += 1
+            suffix = f" ({k})"
+            name = base[:_SHEET_MAX - len(suffix)] + suffix
+        taken.add(name.casefold())
+        out.append(name)
+    return out
 
 
 def _under(rs: RuleSet, node: str, ancestor: str) -> bool:

@@ -19,6 +19,10 @@ POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "v
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
+_EQUAL_BY_DEFAULT = ("mean", "geomean")  # weighted aggregators whose children's weights default to 1
+# A root aggregated by these has no natural maximum: the sum of the first-level maxima would put
+# a min/max total on a scale it can never reach (EGDI came out "/2").
+_NEEDS_TOTAL = (*_WEIGHTED, "min", "max")
 
 
 class Tree:
@@ -41,10 +45,12 @@ class Tree:
         root_agg = self._aggregate(self.settings.get("aggregate"))
         rspan = self.decl.span if self.decl else n.NOWHERE
         given = "max_total" in self.settings  # when given but invalid, E207 has said so: no more
-        if total is None and root_agg in _WEIGHTED:
+        if total is None and root_agg in _NEEDS_TOTAL:
             if not given:
+                why = ("the children's maxima follow from their weights" if root_agg in _WEIGHTED else
+                       "the total is its maximum times the lowest/highest child rate, not a sum of maxima")
                 self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
-                            "e.g. max_total: 100 — the children's maxima follow from their weights")
+                            f"e.g. max_total: 100 — {why}")
             total = 100.0
         elif total is None:
             total = self._implied_total(rspan, report=not given)
@@ -215,7 +221,7 @@ class Tree:
                 self.ck.err("E207", f"`{c}` sets `max` but `{ident}` aggregates by {agg}", s["max"].span,
                             "children of a weighted node give `weight:`; their max follows from it")
             w = self._amount(s, "weight", f"`{c}`")
-            if w is None and "weight" not in s and agg != "mean":
+            if w is None and "weight" not in s and agg not in _EQUAL_BY_DEFAULT:
                 self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
             # A weight already reported leaves every sibling's share unknown (NaN: no checks below).
             weights[c] = math.nan if w is None and "weight" in s else 1.0 if w is None else w

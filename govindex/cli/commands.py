@@ -169,7 +169,9 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")
     for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
         t.add_column(col, justify="right" if col == "rank" else "left")
-    t.add_column(f"total /{rs.nodes['total'].max:g}", justify="right", style="bold")
+    # The root's label when the rule set names it (`total_label`), else the column's name.
+    label = rs.nodes["total"].label if "total_label" in rs.settings else "total"
+    t.add_column(f"{label} /{rs.nodes['total'].max:g}", justify="right", style="bold")
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
