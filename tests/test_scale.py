@@ -80,3 +80,51 @@ def test_score_out_with_excel_forbidden_labels_and_total_label(tmp_path, monkeyp
     assert "综合得分 /10" in r.stdout and "total /10" not in r.stdout
     sheets = fastexcel.read_excel(tmp_path / "out" / "scores.xlsx").sheet_names
     assert sheets == ["总表", "网站_平台_ _A___", "网站_平台_ _A___ (2)", "说明"]
+
+
+# ------------------------------------------------------------------ settings as constant expressions
+
+
+def test_weights_and_maxima_take_constant_expressions(ruleset_dir):
+    body = ('let third = 1/3\nlet big = 2 * 50\n'
+            'indicator i "I" {\n  max: big / 10\n  aggregate: wmean\n' + point("a", "weight: third")
+            + point("b", "weight: (1 - third) / 2") + point("c", "weight: -(-1/3)") + "}\n")
+    rs = load(ruleset_dir(body, max_total=10))
+    assert rs.nodes["i"].max == 10.0
+    assert [rs.nodes[c].weight for c in "abc"] == [1 / 3, (1 - 1 / 3) / 2, 1 / 3]
+    assert rs.nodes["a"].max == 10.0 * (1 / 3) / (1 / 3 + (1 - 1 / 3) / 2 + 1 / 3)
+
+
+def test_a_sum_of_constant_maxima(ruleset_dir):
+    body = 'indicator i "I" {\n  max: 100\n' + point("a", "max: 100/3") + point("b", "max: 200/3") + "}\n"
+    rs = load(ruleset_dir(body, max_total=100))
+    assert (rs.nodes["a"].max, rs.nodes["b"].max) == (100 / 3, 200 / 3)
+
+
+@pytest.mark.parametrize("setting, message", [
+    ("max: 1/0", "divides by zero"),
+    ("max: 1 - 1", "0 is not positive"),
+    ("max: 1e10 * 1e10", "above 1e15"),
+    ("max: count(t)", "not arithmetic over numbers"),
+    ("max: nowhere", "`nowhere` is not a let"),
+])
+def test_bad_constant_expressions_are_e207(ruleset_dir, setting, message):
+    body = 'indicator i "I" {\n  max: 1\n' + point("a", setting) + "}\n"
+    _, diags = check(ruleset_dir(body, max_total=1))
+    assert any(d.code == "E207" and message in d.message for d in diags), [str(d.message) for d in diags]
+
+
+def test_a_weight_expression_is_not_reported_missing(ruleset_dir):
+    body = 'indicator i "I" {\n  max: 1\n  aggregate: wmean\n' + point("a", "weight: 1/3") + point("b", "weight: 2/3") + "}\n"
+    _, diags = check(ruleset_dir(body, max_total=1))
+    assert [d.code for d in diags] == []
+
+
+def test_max_total_takes_a_constant_expression(ruleset_dir):
+    body = 'indicator i "I" {\n  max: 1\n' + point("a", "max: 1") + "}\n"
+    d = ruleset_dir(body)
+    (d / "a_header.rules").write_text((d / "a_header.rules").read_text().replace(
+        "missing: zero", "missing: zero\n  max_total: 2*50\n  aggregate: mean"), encoding="utf-8")
+    body2 = 'indicator i "I" {\n  aggregate: sum\n' + point("a", "max: 100") + "}\n"
+    (d / "b_body.rules").write_text(body2, encoding="utf-8")
+    assert load(d).nodes["total"].max == 100.0

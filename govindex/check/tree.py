@@ -6,9 +6,10 @@ import math
 from typing import cast
 
 from govindex import ir
+from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
-from govindex.check.settings import AMOUNT_HINT, amount_problem, number_value, plain, policy_name, text_value
+from govindex.check.settings import AMOUNT_HINT, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
@@ -34,6 +35,8 @@ class Tree:
         self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
         self.parent: dict[str, str] = {}
         self.children: dict[str, list[str]] = {ROOT: []}
+        self.constants: dict[int, Constant] = {}  # id(setting value) → its value, evaluated once
+        self.reported: set[int] = set()  # settings whose problem is reported
 
     def build(self) -> dict[str, Node]:
         for it in self.ck.items:
@@ -60,9 +63,9 @@ class Tree:
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
         """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""
-        maxima = [number_value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
+        maxima = [self._value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
                   for c in self.children[ROOT]]
-        total = sum(m for m in maxima if m is not None and not amount_problem(m))  # bad ones: E207 each
+        total = sum(m for m in maxima if m is not None)  # bad ones: E207 each
         problem = amount_problem(total) if total > 0 else ""  # no maxima at all: E206/E210 say why
         if problem and report:
             self.ck.err("E207", f"the total's maximum, the sum of the first-level maxima: {problem}", span,
@@ -70,18 +73,35 @@ class Tree:
         return total
 
     def _amount(self, s: dict[str, n.Expr], key: str, what: str) -> float | None:
-        """A maximum, weight or total from settings ``s``; None when absent or invalid (E207 said so)."""
+        """A maximum, weight, scale or total from settings ``s`` — a number or a constant expression;
+        None when absent or invalid (E207 says so, once per setting)."""
         e = s.get(key)
         if e is None:
             return None
-        if not isinstance(e, n.Number):
-            self.ck.err("E207", f"`{key}` of {what} takes a number", e.span, f"e.g. {key}: 10")
+        c = self._constant(e)
+        if id(e) not in self.reported:
+            self.reported.add(id(e))
+            if c.value is None:
+                self.ck.err("E207", f"`{key}` of {what} takes a number or a constant expression: {c.problem}",
+                            c.span, f"e.g. {key}: 10, {key}: 100/3, or a `let` bound to one")
+            elif problem := amount_problem(c.value):
+                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+        return self._value(e)
+
+    def _value(self, e: n.Expr | None) -> float | None:
+        """The value of an amount setting, when it is a valid amount (else None; :meth:`_amount` reports)."""
+        if e is None:
             return None
-        problem = amount_problem(e.value)
-        if problem:
-            self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
-            return None
-        return e.value
+        v = self._constant(e).value
+        return v if v is not None and not amount_problem(v) else None
+
+    def _constant(self, e: n.Expr) -> Constant:
+        """``e`` evaluated as a constant expression — once per setting, however often it is read."""
+        c = self.constants.get(id(e))
+        if c is None:
+            c = self.constants[id(e)] = constant(e, self.scope.lets)
+            self.scope.used_lets |= c.lets
+        return c
 
     def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
         if d.id in self.decls or d.id == ROOT:
@@ -174,12 +194,12 @@ class Tree:
         for c in kids:
             d, s = self.decls[c], kid_settings[c]
             if isinstance(d, n.PointDecl):
-                self._point(d, ident, level + 1, maxima[c], number_value(s.get("weight")), s, out)
+                self._point(d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
             else:
                 # An indicator's own null propagates unless it says otherwise (the ruleset's
                 # `missing:` is the default for points only).
                 miss = self._policy(s.get("missing"), MISSING_POLICIES, "null", f"indicator `{c}`", d.span)
-                self._emit(c, d.label, ident, level + 1, maxima[c], number_value(s.get("weight")),
+                self._emit(c, d.label, ident, level + 1, maxima[c], self._value(s.get("weight")),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
     def _child_maxima(self, ident, agg, max_, kids, kid_settings, span) -> dict[str, float]:
