@@ -12,20 +12,33 @@ import polars as pl
 from govindex.diagnostics import ResultsError
 from govindex.eval.evaluate import Scores, round_half, score_col, status_col
 from govindex.fsio import MANIFEST, replace_dir
-from govindex.ir import ROOT, RuleSet
+from govindex.ir import ROOT, Node, RuleSet
 
 
 def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
     return round_half(e, rs.rounding.digits, rs.rounding.mode)
 
 
+def on_scale(x: Node) -> pl.Expr:
+    """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
+    score over the effective maximum). Without a declared scale, the score column itself."""
+    s = pl.col(score_col(x.id))
+    return s if x.own_scale is None else s / x.max * x.own_scale
+
+
+def _maxima(x: Node) -> dict:
+    """``max``: the top of the scale the node's values are shown on; with a declared scale, also
+    ``max_in_parent``: the effective maximum, what the node contributes to its parent at rate 1."""
+    return {"max": x.scale} if x.own_scale is None else {"max": x.scale, "max_in_parent": x.max}
+
+
 def indicator_list(rs: RuleSet) -> list[dict]:
     return [{"id": x.id, "name": x.label, "level": x.level, "parent": None if x.parent == ROOT else x.parent,
-             "max": x.max, "aggregate": x.aggregate} for x in rs.indicators]
+             **_maxima(x), "aggregate": x.aggregate} for x in rs.indicators]
 
 
 def point_list(rs: RuleSet) -> list[dict]:
-    return [{"id": p.id, "name": p.label, "kind": p.kind, "parent": p.parent, "max": p.max,
+    return [{"id": p.id, "name": p.label, "kind": p.kind, "parent": p.parent, **_maxima(p),
              "missing": p.missing, "rounds": p.rounds} for p in rs.points]
 
 
@@ -36,20 +49,21 @@ def wide_table(sc: Scores) -> pl.DataFrame:
             rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
     if sc.graded is not None:
         cols += [pl.col("grade"), pl.col("sublevel")]
-    cols += [rounded(rs, pl.col(score_col(x.id))).alias(x.id) for x in rs.indicators]
-    cols += [rounded(rs, pl.col(score_col(p.id))).alias(p.id) for p in rs.points]
+    cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
+    cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
     return sc.units.select(cols)
 
 
 def long_table(sc: Scores) -> pl.DataFrame:
-    """Tidy: one row per unit × node with score, max, rate and (for points) status."""
+    """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
+    (score over the effective maximum) and (for points) status."""
     rs = sc.rs
     frames = []
     for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
         frames.append(sc.units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
-            pl.lit(x.kind).alias("kind"), pl.col(score_col(x.id)).alias("score"), pl.lit(x.max).alias("max"),
+            pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
             (pl.col(score_col(x.id)) / x.max).alias("rate"),
             (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
     return pl.concat(frames).sort(["code", "level", "node"])
@@ -171,7 +185,7 @@ def write_excel(sc: Scores, path: Path) -> None:
         out = []
         for x in nodes:
             s = pl.col(score_col(x.id))
-            out += [rounded(rs, s).alias(f"{x.label} ({x.id}, /{x.max:g})"),
+            out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
                     rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
         return out
 

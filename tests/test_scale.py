@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 
 import fastexcel
+import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -128,3 +129,88 @@ def test_max_total_takes_a_constant_expression(ruleset_dir):
     body2 = 'indicator i "I" {\n  aggregate: sum\n' + point("a", "max: 100") + "}\n"
     (d / "b_body.rules").write_text(body2, encoding="utf-8")
     assert load(d).nodes["total"].max == 100.0
+
+
+# ------------------------------------------------------------------ a node's own scale
+
+SCALED = ('indicator p "P" {\n  weight: 1\n  aggregate: wmean\n'
+          + point("a", "weight: 1/2\n    scale: 100")
+          + point("b", "weight: 1/4")
+          + point("c", "weight: 1/4\n    scale: 10") + "}\n"
+          + 'indicator q "Q" {\n  weight: 3\n  scale: 100\n  aggregate: mean\n' + point("d", "") + "}\n")
+SCALED_HEADER_TOTAL = 4  # the root: wmean of p (weight 1 → max 1) and q (weight 3 → max 3)
+
+
+def scaled_scores(ruleset_dir, body: str = SCALED):
+    from tests.conftest import HEADER
+
+    rs = load(ruleset_dir(body, header=HEADER.replace(
+        "missing: zero", f"missing: zero\n  aggregate: wmean\n  max_total: {SCALED_HEADER_TOTAL}")))
+    rows = [{"unit": u, "round": 1, "kind": k, "v": v, "tags": [], "at": None}
+            for u in ("A1", "A2") for k, v in {"a": 0.8, "b": 0.4, "c": 0.2, "d": 0.3}.items()]
+    return rs, evaluate(rs, frames_from_rows(rs, {"t": rows}))
+
+
+def test_a_scale_changes_what_is_shown_not_what_is_contributed(ruleset_dir):
+    rs, sc = scaled_scores(ruleset_dir)
+    assert (rs.nodes["a"].max, rs.nodes["a"].scale, rs.nodes["b"].scale) == (0.5, 100.0, 0.25)
+    row = sc.units.row(by_predicate=pl.col("code") == "A1", named=True)
+    assert row[score_col("a")] == 0.8 * 0.5  # the contribution is unchanged
+    assert row[score_col("p")] == pytest.approx(0.4 + 0.1 + 0.05)
+    assert row["total"] == pytest.approx(0.55 + 0.9)
+    assert rs.nodes["a"].on_scale(row[score_col("a")]) == 0.8 * 0.5 / 0.5 * 100
+    assert rs.nodes["b"].on_scale(row[score_col("b")]) == row[score_col("b")]  # no scale: the score itself
+
+
+def test_every_output_shows_a_node_on_its_scale(ruleset_dir, tmp_path):
+    import json
+
+    from govindex.analysis.analyze import analyze
+    from govindex.analysis.load import load_results
+    from govindex.eval.explain import explain, render_text
+    from govindex.results import write_outputs
+
+    rs, sc = scaled_scores(ruleset_dir)
+    facts = frames_from_rows(rs, {"t": []})
+    out = tmp_path / "out"
+    write_outputs(sc, out)
+    doc = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    unit = next(u for u in doc["units"] if u["code"] == "A1")
+    assert unit["points"] == {"a": 80.0, "b": 0.1, "c": 2.0, "d": 0.9}
+    assert unit["scores"] == {"p": 0.55, "q": 30.0}
+    pts = {p["id"]: p for p in doc["points"]}
+    assert pts["a"]["max"] == 100 and pts["a"]["max_in_parent"] == 0.5 and "max_in_parent" not in pts["b"]
+    inds = {x["id"]: x for x in doc["indicators"]}
+    assert inds["q"]["max"] == 100 and inds["q"]["max_in_parent"] == 3 and "max_in_parent" not in inds["p"]
+    long = pl.read_parquet(out / "scores_long.parquet").filter(pl.col("code") == "A1")
+    got = {r["node"]: (r["score"], r["max"], r["rate"]) for r in long.iter_rows(named=True)}
+    assert got["a"] == (0.8 * 0.5 / 0.5 * 100, 100.0, 0.8 * 0.5 / 0.5)
+    assert got["q"][1] == 100.0 and got["q"][0] == pytest.approx(30.0)
+    wide = pl.read_parquet(out / "scores.parquet").filter(pl.col("code") == "A1")
+    assert (wide["a"].item(), wide["q"].item(), wide["b"].item()) == (80.0, 30.0, 0.1)
+    sheet = pl.read_excel(out / "scores.xlsx", sheet_name="总表")
+    assert "Q (q, /100)" in sheet.columns and "P (p, /1)" in sheet.columns
+    ex = explain(sc, rs.unit_by("A1"), "p", facts)
+    a = next(c for c in ex["node"]["children"] if c["id"] == "a")
+    assert (a["score"], a["max"], a["in_parent"], a["max_in_parent"]) == (80.0, 100.0, 0.4, 0.5)
+    assert "a a  80.00 / 100 (in its parent 0.40 / 0.5)" in render_text(ex, lambda v: f"{v:.2f}")
+    stats = {x["id"]: x for x in analyze(load_results(out))["indicators"]}
+    assert stats["q"]["max"] == 100 and stats["q"]["mean"] == pytest.approx(15.0)  # A1, A2: 30; B1, B2: 0
+    assert stats["q"]["rate"] == pytest.approx(0.15)
+
+
+def test_inline_expectations_read_the_scale(ruleset_dir):
+    from govindex.eval.inline_tests import run_tests
+
+    test = ('test "on its scale" {\n  given t [{unit: "A1", round: 1, kind: "a", v: 0.8}]\n'
+            '  expect "A1" a == 80\n  expect "A1" p == 0.4\n  expect "A1" q == 0\n}\n')
+    rs, _ = scaled_scores(ruleset_dir, SCALED + test)
+    assert [(o.expect.node, o.passed) for o in run_tests(rs)] == [("a", True), ("p", True), ("q", True)]
+
+
+def test_a_scale_is_an_amount(ruleset_dir):
+    body = 'indicator i "I" {\n  max: 1\n  scale: 0\n' + point("a", "max: 1\n    scale: 100/0") + "}\n"
+    _, diags = check(ruleset_dir(body, max_total=1))
+    assert sorted(d.message for d in diags if d.code == "E207") == [
+        "`scale` of `a` takes a number or a constant expression: divides by zero",
+        "`scale` of `i`: 0 is not positive"]

@@ -15,8 +15,8 @@ from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "source"}
-POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
+INDICATOR_KEYS = {"max", "weight", "scale", "aggregate", "missing", "description", "source"}
+POINT_KEYS = {"kind", "max", "weight", "scale", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
@@ -179,7 +179,8 @@ class Tree:
         kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
         node_children = tuple(kids)
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
-                          cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings)
+                          cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
+                          own_scale=self._amount(settings, "scale", f"`{ident}`"))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -293,4 +294,4 @@ class Tree:
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
                          max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
-                         d.span, s, probe_src, score_src)
+                         d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"))

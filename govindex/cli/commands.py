@@ -176,7 +176,7 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     if graded:
         t.add_column("grade")
     for x in l1:
-        t.add_column(f"{x.label} /{x.max:g}", justify="right")
+        t.add_column(f"{x.label} /{x.scale:g}", justify="right")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],
