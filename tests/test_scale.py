@@ -214,3 +214,15 @@ def test_a_scale_is_an_amount(ruleset_dir):
     assert sorted(d.message for d in diags if d.code == "E207") == [
         "`scale` of `a` takes a number or a constant expression: divides by zero",
         "`scale` of `i`: 0 is not positive"]
+
+
+def test_diff_shows_a_change_of_scale(ruleset_dir, tmp_path):
+    from govindex.versions.diff import diff
+
+    body = 'indicator i "I" {\n  max: 10\n' + point("a", "max: 10") + "}\n"
+    old = load(ruleset_dir(body, max_total=10))
+    new_dir = tmp_path / "new"
+    shutil.copytree(old.root_dir, new_dir)
+    (new_dir / "b_body.rules").write_text(body.replace("  max: 10\n", "  max: 10\n  scale: 100\n", 1), encoding="utf-8")
+    edits = [(e.node, e.field, e.old, e.new) for e in diff(old, load(new_dir)) if e.kind == "changed"]
+    assert edits == [("i", "scale", None, 100)]
