@@ -226,3 +226,60 @@ def test_diff_shows_a_change_of_scale(ruleset_dir, tmp_path):
     (new_dir / "b_body.rules").write_text(body.replace("  max: 10\n", "  max: 10\n  scale: 100\n", 1), encoding="utf-8")
     edits = [(e.node, e.field, e.old, e.new) for e in diff(old, load(new_dir)) if e.kind == "changed"]
     assert edits == [("i", "scale", None, 100)]
+
+
+# ------------------------------------------------------------------ examples/pillars-on-scale
+
+EXAMPLE = ROOT / "examples" / "pillars-on-scale"
+# Transcribed by hand from the example's rules: pillar → [(point, column, lo, hi, weight)].
+PILLARS = {"access": [("users", "internet_users_pct", 20, 100, 2 / 3), ("broadband", "broadband_per_100", 0, 50, 1 / 3)],
+           "services": [("fully_online", "services_fully_online_pct", 0, 100, 1)],
+           "openness": [("datasets", "open_datasets", 0, 50000, 1 / 2), ("languages", "portal_languages", 1, 5, 1 / 2)]}
+
+
+def _reference() -> dict[str, dict[str, float | None]]:
+    """Every node's value on its scale (0–100; the total on 0–1), from stats.csv in plain Python."""
+    import csv
+
+    out = {}
+    with open(ROOT / "examples" / "country-index" / "facts" / "stats.csv", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            shown: dict[str, float | None] = {}
+            pillar_rates: list[float | None] = []
+            for pillar, points in PILLARS.items():
+                present = []
+                for pid, col, lo, hi, w in points:
+                    r = None if row[col] == "" else min(1.0, max(0.0, (float(row[col]) - lo) / (hi - lo)))
+                    shown[pid] = None if r is None else r * 100
+                    if r is not None:
+                        present.append((r, w))
+                # a pillar with no point left is null, and so is the total (indicators' `missing: null`)
+                rate = sum(r * w for r, w in present) / sum(w for _, w in present) if present else None
+                shown[pillar] = None if rate is None else rate * 100
+                pillar_rates.append(rate)
+            shown["total"] = None if None in pillar_rates else sum(pillar_rates) / 3
+            out[row["country"]] = shown
+    return out
+
+
+def test_the_example_matches_a_plain_python_reference(tmp_path):
+    import polars as pl
+
+    from govindex.eval.facts import scan
+    from govindex.eval.inline_tests import run_tests
+    from govindex.results import write_outputs
+
+    rs = load(EXAMPLE)
+    assert all(o.passed for o in run_tests(rs))
+    assert {rs.nodes[p].max for p in PILLARS} == {1 / 3} and {rs.nodes[p].scale for p in PILLARS} == {100.0}
+    sc = evaluate(rs, {t: scan(rs, ROOT / "examples" / "country-index" / "facts", t) for t in rs.tables})
+    write_outputs(sc, tmp_path / "out")
+    long = pl.read_parquet(tmp_path / "out" / "scores_long.parquet")
+    ref = _reference()
+    assert len(ref) == 30
+    for r in long.iter_rows(named=True):
+        want = ref[r["code"]][r["node"]]
+        assert r["max"] == (1.0 if r["node"] == "total" else 100.0)
+        assert (r["score"] is None) == (want is None), (r["code"], r["node"])
+        if want is not None:
+            assert r["score"] == pytest.approx(want, rel=1e-12, abs=1e-12), (r["code"], r["node"])
