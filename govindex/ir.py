@@ -374,10 +374,24 @@ class Node:
     settings: dict[str, n.Expr] = field(default_factory=dict)
     probe_src: n.Expr | None = None
     score_src: n.Expr | None = None
+    own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
 
     @property
     def is_point(self) -> bool:
         return self.kind != "indicator"
+
+    @property
+    def scale(self) -> float:
+        """The scale the node is reported on: its declared ``scale:``, else its effective maximum.
+        Outputs show rate × scale; what the node contributes to its parent stays rate × ``max``."""
+        return self.max if self.own_scale is None else self.own_scale
+
+    def on_scale(self, score: float | None) -> float | None:
+        """A score of this node (out of ``max``) as reported: on its scale. Without a declared
+        scale it is the score itself, untouched (not ``score / max * max``, which can move an ulp)."""
+        if score is None or self.own_scale is None:
+            return score
+        return score / self.max * self.own_scale
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import polars as pl
@@ -11,20 +12,33 @@ import polars as pl
 from govindex.diagnostics import ResultsError
 from govindex.eval.evaluate import Scores, round_half, score_col, status_col
 from govindex.fsio import MANIFEST, replace_dir
-from govindex.ir import ROOT, RuleSet
+from govindex.ir import ROOT, Node, RuleSet
 
 
 def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
     return round_half(e, rs.rounding.digits, rs.rounding.mode)
 
 
+def on_scale(x: Node) -> pl.Expr:
+    """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
+    score over the effective maximum). Without a declared scale, the score column itself."""
+    s = pl.col(score_col(x.id))
+    return s if x.own_scale is None else s / x.max * x.own_scale
+
+
+def _maxima(x: Node) -> dict:
+    """``max``: the top of the scale the node's values are shown on; with a declared scale, also
+    ``max_in_parent``: the effective maximum, what the node contributes to its parent at rate 1."""
+    return {"max": x.scale} if x.own_scale is None else {"max": x.scale, "max_in_parent": x.max}
+
+
 def indicator_list(rs: RuleSet) -> list[dict]:
     return [{"id": x.id, "name": x.label, "level": x.level, "parent": None if x.parent == ROOT else x.parent,
-             "max": x.max, "aggregate": x.aggregate} for x in rs.indicators]
+             **_maxima(x), "aggregate": x.aggregate} for x in rs.indicators]
 
 
 def point_list(rs: RuleSet) -> list[dict]:
-    return [{"id": p.id, "name": p.label, "kind": p.kind, "parent": p.parent, "max": p.max,
+    return [{"id": p.id, "name": p.label, "kind": p.kind, "parent": p.parent, **_maxima(p),
              "missing": p.missing, "rounds": p.rounds} for p in rs.points]
 
 
@@ -35,20 +49,21 @@ def wide_table(sc: Scores) -> pl.DataFrame:
             rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
     if sc.graded is not None:
         cols += [pl.col("grade"), pl.col("sublevel")]
-    cols += [rounded(rs, pl.col(score_col(x.id))).alias(x.id) for x in rs.indicators]
-    cols += [rounded(rs, pl.col(score_col(p.id))).alias(p.id) for p in rs.points]
+    cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
+    cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
     return sc.units.select(cols)
 
 
 def long_table(sc: Scores) -> pl.DataFrame:
-    """Tidy: one row per unit × node with score, max, rate and (for points) status."""
+    """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
+    (score over the effective maximum) and (for points) status."""
     rs = sc.rs
     frames = []
     for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
         frames.append(sc.units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
-            pl.lit(x.kind).alias("kind"), pl.col(score_col(x.id)).alias("score"), pl.lit(x.max).alias("max"),
+            pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
             (pl.col(score_col(x.id)) / x.max).alias("rate"),
             (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
     return pl.concat(frames).sort(["code", "level", "node"])
@@ -162,7 +177,7 @@ def write_excel(sc: Scores, path: Path) -> None:
     rs = sc.rs
     assert_finite(sc)  # xlsxwriter cannot store NaN or inf
     head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs],
-            rounded(rs, pl.col("total")).alias("总分"), pl.col("rank").alias("排名")]
+            rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
 
@@ -170,20 +185,43 @@ def write_excel(sc: Scores, path: Path) -> None:
         out = []
         for x in nodes:
             s = pl.col(score_col(x.id))
-            out += [rounded(rs, s).alias(f"{x.label} ({x.id}, /{x.max:g})"),
+            out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
                     rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
         return out
 
     with Workbook(str(path)) as wb:
         sc.units.select(head + cols(rs.indicators)).write_excel(wb, worksheet="总表", autofit=True, freeze_panes=(1, 2))
-        for l1 in [x for x in rs.indicators if x.level == 1]:
+        l1s = [x for x in rs.indicators if x.level == 1]
+        for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=("总表", "说明"))):
             subtree = [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)]
-            name = l1.label[:31]
             sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
                               "内容": [rs.name, ", ".join(map(str, sc.round_ids)), f"{rs.nodes[ROOT].max:g}",
                                      f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
+
+
+_SHEET_FORBIDDEN = re.compile(r"[/\\:?*\[\]]")
+_SHEET_MAX = 31
+
+
+def sheet_names(labels: list[str], reserved: tuple[str, ...] = ()) -> list[str]:
+    """Excel sheet names for ``labels``, in order: each of ``/ \\ : ? * [ ]`` becomes ``_``, a
+    leading or trailing ``'`` is dropped, at most 31 characters, and every name distinct from the
+    others and from ``reserved`` as Excel compares them (case-insensitively) — a repeat gets
+    `` (2)``, `` (3)``… within the 31. An empty label becomes ``sheet``."""
+    taken = {r.casefold() for r in reserved} | {"history"}  # Excel reserves "History"
+    out = []
+    for label in labels:
+        base = _SHEET_FORBIDDEN.sub("_", label).strip("'")[:_SHEET_MAX].strip("'") or "sheet"
+        name, k = base, 1
+        while name.casefold() in taken:
+            k += 1
+            suffix = f" ({k})"
+            name = base[:_SHEET_MAX - len(suffix)] + suffix
+        taken.add(name.casefold())
+        out.append(name)
+    return out
 
 
 def _under(rs: RuleSet, node: str, ancestor: str) -> bool:

@@ -6,28 +6,25 @@ import math
 from typing import cast
 
 from govindex import ir
+from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
-from govindex.check.settings import (
-    AMOUNT_HINT,
-    Reporter,
-    amount_problem,
-    number_value,
-    plain,
-    policy_name,
-    text_value,
-)
+from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "aggregate", "missing", "description", "source"}
-POINT_KEYS = {"kind", "max", "weight", "probe", "score", "missing", "rounds", "values", "range",
+INDICATOR_KEYS = {"max", "weight", "scale", "aggregate", "missing", "description", "source"}
+POINT_KEYS = {"kind", "max", "weight", "scale", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
+_EQUAL_BY_DEFAULT = ("mean", "geomean")  # weighted aggregators whose children's weights default to 1
+# A root aggregated by these has no natural maximum: the sum of the first-level maxima would put
+# a min/max total on a scale it can never reach (EGDI came out "/2").
+_NEEDS_TOTAL = (*_WEIGHTED, "min", "max")
 
 
 class Tree:
@@ -39,6 +36,8 @@ class Tree:
         self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
         self.parent: dict[str, str] = {}
         self.children: dict[str, list[str]] = {ROOT: []}
+        self.constants: dict[int, Constant] = {}  # id(setting value) → its value, evaluated once
+        self.reported: set[int] = set()  # settings whose problem is reported
 
     def build(self) -> dict[str, Node]:
         for it in self.ck.items:
@@ -50,10 +49,12 @@ class Tree:
         root_agg = self._aggregate(self.settings.get("aggregate"))
         rspan = self.decl.span if self.decl else n.NOWHERE
         given = "max_total" in self.settings  # when given but invalid, E207 has said so: no more
-        if total is None and root_agg in _WEIGHTED:
+        if total is None and root_agg in _NEEDS_TOTAL:
             if not given:
+                why = ("the children's maxima follow from their weights" if root_agg in _WEIGHTED else
+                       "the total is its maximum times the lowest/highest child rate, not a sum of maxima")
                 self.ck.err("E206", f"the ruleset aggregates by {root_agg} and needs `max_total:`", rspan,
-                            "e.g. max_total: 100 — the children's maxima follow from their weights")
+                            f"e.g. max_total: 100 — {why}")
             total = 100.0
         elif total is None:
             total = self._implied_total(rspan, report=not given)
@@ -63,9 +64,9 @@ class Tree:
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
         """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""
-        maxima = [number_value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
+        maxima = [self._value(dict((s.key, s.value) for s in self.decls[c].settings).get("max"))
                   for c in self.children[ROOT]]
-        total = sum(m for m in maxima if m is not None and not amount_problem(m))  # bad ones: E207 each
+        total = sum(m for m in maxima if m is not None)  # bad ones: E207 each
         problem = amount_problem(total) if total > 0 else ""  # no maxima at all: E206/E210 say why
         if problem and report:
             self.ck.err("E207", f"the total's maximum, the sum of the first-level maxima: {problem}", span,
@@ -73,18 +74,35 @@ class Tree:
         return total
 
     def _amount(self, s: dict[str, n.Expr], key: str, what: str) -> float | None:
-        """A maximum, weight or total from settings ``s``; None when absent or invalid (E207 said so)."""
+        """A maximum, weight, scale or total from settings ``s`` — a number or a constant expression;
+        None when absent or invalid (E207 says so, once per setting)."""
         e = s.get(key)
         if e is None:
             return None
-        if not isinstance(e, n.Number):
-            self.ck.err("E207", f"`{key}` of {what} takes a number", e.span, f"e.g. {key}: 10")
+        c = self._constant(e)
+        if id(e) not in self.reported:
+            self.reported.add(id(e))
+            if c.value is None:
+                self.ck.err("E207", f"`{key}` of {what} takes a number or a constant expression: {c.problem}",
+                            c.span, f"e.g. {key}: 10, {key}: 100/3, or a `let` bound to one")
+            elif problem := amount_problem(c.value):
+                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+        return self._value(e)
+
+    def _value(self, e: n.Expr | None) -> float | None:
+        """The value of an amount setting, when it is a valid amount (else None; :meth:`_amount` reports)."""
+        if e is None:
             return None
-        problem = amount_problem(e.value)
-        if problem:
-            self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
-            return None
-        return e.value
+        v = self._constant(e).value
+        return v if v is not None and not amount_problem(v) else None
+
+    def _constant(self, e: n.Expr) -> Constant:
+        """``e`` evaluated as a constant expression — once per setting, however often it is read."""
+        c = self.constants.get(id(e))
+        if c is None:
+            c = self.constants[id(e)] = constant(e, self.scope.lets)
+            self.scope.used_lets |= c.lets
+        return c
 
     def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
         if d.id in self.decls or d.id == ROOT:
@@ -164,7 +182,8 @@ class Tree:
         kids = [c for c in self.children.get(ident, []) if c in self.decls and self.parent.get(c) == ident]
         node_children = tuple(kids)
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
-                          cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings)
+                          cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
+                          own_scale=self._amount(settings, "scale", f"`{ident}`"))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -179,12 +198,12 @@ class Tree:
         for c in kids:
             d, s = self.decls[c], kid_settings[c]
             if isinstance(d, n.PointDecl):
-                self._point(d, ident, level + 1, maxima[c], number_value(s.get("weight")), s, out)
+                self._point(d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
             else:
                 # An indicator's own null propagates unless it says otherwise (the ruleset's
                 # `missing:` is the default for points only).
                 miss = self._policy(s.get("missing"), MISSING_POLICIES, "null", f"indicator `{c}`", d.span)
-                self._emit(c, d.label, ident, level + 1, maxima[c], number_value(s.get("weight")),
+                self._emit(c, d.label, ident, level + 1, maxima[c], self._value(s.get("weight")),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
     def _child_maxima(self, ident: str, agg: str, max_: float, kids: list[str], kid_settings: _KidSettings,
@@ -229,7 +248,7 @@ class Tree:
                 self.ck.err("E207", f"`{c}` sets `max` but `{ident}` aggregates by {agg}", s["max"].span,
                             "children of a weighted node give `weight:`; their max follows from it")
             w = self._amount(s, "weight", f"`{c}`")
-            if w is None and "weight" not in s and agg != "mean":
+            if w is None and "weight" not in s and agg not in _EQUAL_BY_DEFAULT:
                 self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
             # A weight already reported leaves every sibling's share unknown (NaN: no checks below).
             weights[c] = math.nan if w is None and "weight" in s else 1.0 if w is None else w
@@ -282,4 +301,4 @@ class Tree:
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
                          max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
-                         d.span, s, probe_src, score_src)
+                         d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"))

@@ -169,12 +169,14 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")
     for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
         t.add_column(col, justify="right" if col == "rank" else "left")
-    t.add_column(f"total /{rs.nodes['total'].max:g}", justify="right", style="bold")
+    # The root's label when the rule set names it (`total_label`), else the column's name.
+    label = rs.nodes["total"].label if "total_label" in rs.settings else "total"
+    t.add_column(f"{label} /{rs.nodes['total'].max:g}", justify="right", style="bold")
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
     for x in l1:
-        t.add_column(f"{x.label} /{x.max:g}", justify="right")
+        t.add_column(f"{x.label} /{x.scale:g}", justify="right")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],

@@ -69,8 +69,11 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
 def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
           unit_rows: dict[str, pl.DataFrame]) -> dict[str, Any]:
     x = rs.nodes[ident]
-    out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.max,
-                 "score": row[score_col(x.id)]}
+    # On the node's scale; with a declared scale, also what it contributes to its parent.
+    out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
+                           "score": x.on_scale(row[score_col(x.id)])}
+    if x.own_scale is not None:
+        out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
@@ -128,6 +131,8 @@ def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> 
 def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
     pad = "  " * depth
     score = f"{f(x['score'])} / {x['max']:g}"
+    if "max_in_parent" in x:
+        score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
     if x["kind"] == "indicator":
         lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
         for c in x["children"]:

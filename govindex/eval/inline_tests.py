@@ -57,8 +57,8 @@ def run_tests(rs: RuleSet) -> list[Outcome]:
         sc = evaluate(rs, frames_from_rows(rs, rows))
         by_code = {row["code"]: row for row in sc.units.iter_rows(named=True)}
         for ex in t.expects:
-            col = score_col(ex.node if ex.node != "total" else ROOT)
-            actual = by_code.get(ex.unit, {}).get(col)
+            node = rs.nodes[ex.node if ex.node != "total" else ROOT]
+            actual = node.on_scale(by_code.get(ex.unit, {}).get(score_col(node.id)))  # as reported: on its scale
             if isinstance(ex.value, n.Null):
                 ok = (actual is None) == (ex.op == "==")
             else:

@@ -31,7 +31,7 @@ from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
 
 KINDS = ("added", "removed", "renamed", "moved", "changed")
-_NODE_FIELDS = ("label", "kind", "max", "weight", "aggregate", "missing", "rounds", "probe", "score", "values", "range")
+_NODE_FIELDS = ("label", "kind", "max", "weight", "scale", "aggregate", "missing", "rounds", "probe", "score", "values", "range")
 _HEADER_HANDLED = {"units", "rounds", "rounding", "max_total", "aggregate", "description", "source", "unit_column",
                    "round_column", "total_label"}
 _HEADER_DEFAULTS = {"key": "code", "name_column": "name", "rounds_policy": "latest"}
@@ -217,6 +217,8 @@ def _value(x: Node, f: str) -> object:
         return None if e is None else format_expr(e)
     if f == "aggregate" and x.is_point:
         return None
+    if f == "scale":  # the declared scale: a change of max alone is not a change of scale
+        return _num(x.own_scale)
     if f == "rounds" and not x.is_point:
         return None
     v = getattr(x, f)
