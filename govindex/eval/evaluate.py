@@ -9,9 +9,11 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
+from functools import reduce
 
 import polars as pl
 
@@ -197,7 +199,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
 
 _ROUND_AGG = {
     "latest": lambda c: c.sort_by(ROUND).drop_nulls().last(),
-    "mean": lambda c: c.mean(),
+    "mean": lambda c: c.sort_by(ROUND).mean(),  # in round order: a float sum must not depend on threads
     "max": lambda c: c.max(),
     "min": lambda c: c.min(),
     "share": lambda c: (c.drop_nulls() > 0).mean(),
@@ -244,23 +246,30 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     return df.sort(["rank", "code"], nulls_last=True)
 
 
+def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
+    """((t₀ + t₁) + t₂) + …: a sum of floats in the children's declared order, the same whatever
+    the number of threads (``pl.sum_horizontal`` reduces in an order that depends on them, so a
+    total could differ in its last bit from one run to the next)."""
+    return reduce(operator.add, terms) if terms else pl.lit(0.0)
+
+
 def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
     kids = [rs.nodes[c] for c in node.children]
     scores = [pl.col(score_col(k.id)) for k in kids]
     null_hit = pl.any_horizontal([s.is_null() for s, k in zip(scores, kids) if k.missing == "null"] or [pl.lit(False)])
     present = [s.is_not_null() | pl.lit(k.missing == "zero") for s, k in zip(scores, kids)]
     vals = [s.fill_null(0.0) for s in scores]
-    den = pl.sum_horizontal([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
+    den = _sum_in_order([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
     total_max = sum(k.max for k in kids)
     if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
-        num = pl.sum_horizontal([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
+        num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
         val = (num * total_max / den).clip(upper_bound=node.max)
     elif node.aggregate in ("min", "max"):
         rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
         pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
         val = pick(rates) * node.max
     elif node.aggregate == "geomean":
-        logs = pl.sum_horizontal([pl.when(p).then((v / k.max).log() * k.max).otherwise(0.0)
+        logs = _sum_in_order([pl.when(p).then((v / k.max).log() * k.max).otherwise(0.0)
                                   for p, v, k in zip(present, vals, kids)])
         val = (logs / den).exp() * node.max
     else:
