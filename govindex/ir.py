@@ -375,6 +375,7 @@ class Node:
     probe_src: n.Expr | None = None
     score_src: n.Expr | None = None
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
+    round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
 
     @property
     def is_point(self) -> bool:

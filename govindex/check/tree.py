@@ -8,15 +8,15 @@ from typing import cast
 from govindex import ir
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
-from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES
+from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "scale", "aggregate", "missing", "description", "source"}
-POINT_KEYS = {"kind", "max", "weight", "scale", "probe", "score", "missing", "rounds", "values", "range",
+INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "description", "source"}
+POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
@@ -72,6 +72,37 @@ class Tree:
             self.ck.err("E207", f"the total's maximum, the sum of the first-level maxima: {problem}", span,
                         f"set `max_total:` and scale the maxima; {AMOUNT_HINT}")
         return total
+
+    def _node_rounding(self, s: dict[str, n.Expr], what: str) -> ir.Rounding | None:
+        """``round: {digits: D, mode: "…"}``: the node's score rounded as part of the method (its
+        parent aggregates the rounded value). The mode defaults to the rule set's."""
+        e = s.get("round")
+        if e is None:
+            return None
+        hint = f'e.g. round: {{digits: 2, mode: "r"}} — modes: {", ".join(ROUNDING_MODES)}; digits 0–10'
+        pairs = {p.key_text: p.value for p in e.pairs} if isinstance(e, n.MapLit) else None
+        digits = pairs.get("digits") if pairs is not None else None
+        mode = pairs.get("mode", n.String(self._default_mode())) if pairs is not None else None
+        ok = (pairs is not None and set(pairs) <= {"digits", "mode"} and isinstance(digits, n.Number)
+              and digits.value == int(digits.value) and 0 <= digits.value <= 10
+              and isinstance(mode, n.String) and mode.value in ROUNDING_MODES)
+        if not ok:
+            self.ck.err("E207", f"`round` of {what} is a map of `digits` (0–10) and an optional `mode`", e.span, hint)
+            return None
+        if "scale" in s:
+            self.ck.err("E207", f"`round` of {what} together with `scale` is not supported yet", e.span,
+                        "round the node without a scale of its own, or round only for output (`rounding:`)")
+            return None
+        assert isinstance(digits, n.Number) and isinstance(mode, n.String)
+        return ir.Rounding(cast(ir.RoundingMode, mode.value), int(digits.value), "points")
+
+    def _default_mode(self) -> str:
+        """The rule set's rounding mode (``rounding: {mode: …}``), else ``half_up``."""
+        spec = self.settings.get("rounding")
+        for p in spec.pairs if isinstance(spec, n.MapLit) else ():
+            if p.key == "mode" and isinstance(p.value, n.String) and p.value.value in ROUNDING_MODES:
+                return p.value.value
+        return "half_up"
 
     def _amount(self, s: dict[str, n.Expr], key: str, what: str) -> float | None:
         """A maximum, weight, scale or total from settings ``s`` — a number or a constant expression;
@@ -183,7 +214,8 @@ class Tree:
         node_children = tuple(kids)
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
                           cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
-                          own_scale=self._amount(settings, "scale", f"`{ident}`"))
+                          own_scale=self._amount(settings, "scale", f"`{ident}`"),
+                          round=self._node_rounding(settings, f"`{ident}`"))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -301,4 +333,5 @@ class Tree:
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
                          max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
-                         d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"))
+                         d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"),
+                         round=self._node_rounding(s, f"`{d.id}`"))

@@ -234,16 +234,23 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
             s = round_half(s, rounding.digits, rounding.mode)
         if p.missing == "zero":  # the rule says missing scores 0; its status still says why
             s = s.fill_null(0.0)
-        point_scores.append(s.alias(score_col(p.id)))
+        point_scores.append(_rounded(p, s).alias(score_col(p.id)))
     df = df.with_columns(point_scores)
     # Bottom-up by level: every node depends on its children only.
     indicators = [x for x in rs.nodes.values() if not x.is_point]
     for level in sorted({x.level for x in indicators}, reverse=True):
-        df = df.with_columns([_node_expr(rs, x).alias(score_col(x.id)) for x in indicators if x.level == level])
+        df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id))
+                              for x in indicators if x.level == level])
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
     return df.sort(["rank", "code"], nulls_last=True)
+
+
+def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
+    """A node's score rounded by its ``round:`` (as part of the method: the parent aggregates the
+    rounded value); unchanged without one."""
+    return s if node.round is None else round_expr(s, node.round.digits, node.round.mode)
 
 
 def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
@@ -263,7 +270,9 @@ def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
     total_max = sum(k.max for k in kids)
     if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
         num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
-        val = (num * total_max / den).clip(upper_bound=node.max)
+        # Nothing missing: the sum itself (den is total_max bit for bit, the same additions in the
+        # same order); only a missing child rescales, by the maxima of those present.
+        val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
     elif node.aggregate in ("min", "max"):
         rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
         pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
