@@ -74,3 +74,4 @@ def test_collect_rejects_a_bad_channels_file(tmp_path):
     r = govindex("collect", "rules/2019", "--channels", str(bad), "--round", "1", "--out", str(tmp_path / "f"))
     assert r.returncode == 1 and "channels.csv:2 [unit]: error[C104" in r.stderr
     assert "channels.csv:3 [url]: error[C106" in r.stderr
+    assert not r.stderr.startswith("error:"), r.stderr  # the diagnostic says "error[C104 …]" itself

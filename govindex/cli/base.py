@@ -4,6 +4,7 @@ without a traceback. The package's ``__init__`` imports the command modules; the
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from enum import StrEnum
 from typing import NoReturn, TypeVar
@@ -32,8 +33,14 @@ def _fail(exc: GovindexError) -> NoReturn:
         n = len(exc.diagnostics)
         err.print(f"\n{n} error{'s' if n != 1 else ''}", style="bold red")
     else:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        text = str(exc)
+        # Rendered diagnostics say `error[CODE name]` themselves: no second "error:" before them.
+        prefix = "" if _LOCATED.match(text) else "error: "
+        err.print(prefix + text, markup=False, highlight=False)
     raise typer.Exit(exc.exit_code)
+
+
+_LOCATED = re.compile(r"[^\n]*?: (error|warning|skipped)\[[A-Z]\d{3} ")
 
 
 def _run(fn: Callable[[], T]) -> T | None:
