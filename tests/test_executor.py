@@ -103,3 +103,21 @@ def test_results_do_not_depend_on_the_number_of_threads(tmp_path):
         assert r.returncode == 0, r.stderr
         outs.append(pl.read_parquet(out / "scores_long.parquet"))
     assert outs[0].equals(outs[1])
+
+
+def test_numbered_shards_sharing_units_are_a_facts_error(rs, tmp_path):
+    """Numbered shards promise disjoint units; a hand-made layout that breaks the promise is a
+    located facts error, never a unit aggregated twice (nor a traceback)."""
+    from govindex.diagnostics import FactsError
+
+    for table_dir in FACTS.iterdir():
+        for round_dir in table_dir.iterdir():
+            df = pl.read_parquet(round_dir / "part-0.parquet")
+            target = tmp_path / table_dir.name / round_dir.name
+            target.mkdir(parents=True)
+            half = df.height // 2  # both halves hold rows of most units
+            df.slice(0, half).write_parquet(target / "part-000.parquet")
+            df.slice(half).write_parquet(target / "part-001.parquet")
+    parts = {t: partitions(rs, tmp_path, t) for t in load_sources(rs, tmp_path)}
+    with pytest.raises(FactsError, match="hold rows of the same unit"):
+        evaluate(rs, parts, executor=InProcess())

@@ -17,6 +17,7 @@ from functools import reduce
 
 import polars as pl
 
+from govindex.diagnostics import FactsError
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
@@ -146,11 +147,16 @@ def _collect_tables(rs: RuleSet, plan: Plan, sources: Mapping[str, Source], used
 
 def _check_disjoint(rs: RuleSet, table: str, df: pl.DataFrame) -> None:
     """Partitions must hold disjoint units: one unit's rows in two of them would be aggregated
-    twice and joined as duplicate rows. A layout that breaks it is a bug of the layout's writer
-    (see :func:`govindex.eval.facts.partitions`), refused loudly rather than scored twice."""
+    twice and joined as duplicate rows. Numbered shards (``part-000``, ``part-001`` … — see
+    :func:`govindex.eval.facts.partitions`) promise it; a layout written by hand may break it, so
+    it is a facts error naming the units, never a total counted twice."""
     keys = ["code", ROUND] if rs.table_has_round(table) else ["code"]
-    if df.select(keys).is_duplicated().any():
-        raise RuntimeError(f"partitions of table `{table}` share units: their aggregations cannot be concatenated")
+    shared = df.filter(pl.struct(keys).is_duplicated())["code"].unique().sort()
+    if len(shared):
+        raise FactsError(f"table `{table}`: the numbered files part-NNN.parquet hold rows of the same unit(s) "
+                         f"({', '.join(shared.head(5).to_list())}{' …' if len(shared) > 5 else ''}), so they cannot "
+                         "be aggregated apart\n  hint: keep each unit in one part-NNN file (as `bench generate` "
+                         "does), name source files otherwise (part-weibo …), or score without --executor ray")
 
 
 def _parts(source: Source) -> list[pl.LazyFrame]:
