@@ -456,7 +456,7 @@ class Grading:
     value: Literal["unrounded", "reported"] = "unrounded"  # reported: rounded as written (`rounding:`)
     floor: float = 2.0  # difference_trend: a gap's local trend is floored at this many mean gaps
     measures: tuple[tuple[str, str], ...] = ()  # conditions: (name, node id)
-    when: tuple[tuple[str, Expr], ...] = ()  # conditions: (class id, condition); a class without one takes the rest
+    conditions: tuple[tuple[str, Expr], ...] = ()  # conditions: (class id, condition); a class without one takes the rest
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from govindex.ir import ROOT, Grading, Node
 from govindex.lang import nodes as n
 
 GRADING_KEYS = {"method", "classes", "sublevels", "cuts", "window", "min_class", "description", "source",
-                "node", "value", "floor", "measures", "when"}
+                "node", "value", "floor", "measures", "conditions"}
 GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of the sorted totals",
                    "thresholds": "fixed cut-off totals",
                    "conditions": "a condition per class over measures and statistics across units"}
@@ -114,13 +114,13 @@ class GradingChecker:
                 out["floor"] = f.value
             else:
                 self.ck.err("E265", "`floor` is a positive number of mean gaps", f.span, "e.g. floor: 2 (the default)")
-        for key in ("measures", "when"):
+        for key in ("measures", "conditions"):
             if key in s and method != "conditions":
                 self.ck.err("E261" if key == "measures" else "E263", f"`{key}` belongs to `method: conditions`",
                             s[key].span, "thresholds and difference_trend grade the node's own value")
         if method == "conditions":
             out["measures"] = self._measures(s.get("measures"))
-            out["when"] = self._when(s.get("when"), dict(out["measures"]))
+            out["conditions"] = self._conditions(s.get("conditions"), dict(out["measures"]))
         return out
 
     def _measures(self, e: n.Expr | None) -> tuple[tuple[str, str], ...]:
@@ -142,18 +142,18 @@ class GradingChecker:
                 out.append((p.key_text, p.value.id))
         return tuple(out)
 
-    def _when(self, e: n.Expr | None, measures: dict[str, str]) -> tuple[tuple[str, ir.Expr], ...]:
+    def _conditions(self, e: n.Expr | None, measures: dict[str, str]) -> tuple[tuple[str, ir.Expr], ...]:
         ids = [c for c, _ in self._class_ids]
         if not isinstance(e, n.MapLit) or not e.pairs:
-            self.ck.err("E263", "`method: conditions` needs `when:` — a condition for each class but the last",
+            self.ck.err("E263", "`method: conditions` needs `conditions:` — a condition for each class but the last",
                         e.span if e is not None else self._span,
-                        "e.g. when: {A: x >= q(x, 0.75) and y >= 2/3, B: x >= median(x)}")
+                        "e.g. conditions: {A: x >= q(x, 0.75) and y >= 2/3, B: x >= median(x)}")
             return ()
         lower = Conditions(self.ck.err, set(measures), set(self.attrs), QUANTILE_TYPES)
         out = []
         for p in e.pairs:
             if p.key_text not in ids:
-                self.ck.err("E263", f"`when` gives a condition for {p.key_text}, which is not a class", p.span,
+                self.ck.err("E263", f"`conditions` gives a condition for {p.key_text}, which is not a class", p.span,
                             did_you_mean(p.key_text, ids) or "classes: " + ", ".join(ids))
                 continue
             cond = lower.condition(p.value)
@@ -184,7 +184,7 @@ class GradingChecker:
         if method != "thresholds":
             if e is not None:
                 self.ck.err("E211", "`cuts` belong to `method: thresholds`", e.span,
-                            "difference_trend finds its own breaks; conditions give each class a condition in `when:`")
+                            "difference_trend finds its own breaks; conditions give each class a condition in `conditions:`")
             return {}
         numbers = [(p, p.value) for p in e.pairs if isinstance(p.value, n.Number)] if isinstance(e, n.MapLit) else []
         if not isinstance(e, n.MapLit) or len(numbers) != len(e.pairs):

@@ -71,7 +71,7 @@ def grade_node(rs: RuleSet, g: Grading, units: pl.DataFrame) -> Graded:
 def assign_classes(g: Grading, env: dict[str, list[Value]], n_units: int) -> list[str | None]:
     """The class of each unit (by index) under ``g``'s conditions, None when it meets none."""
     stats: dict[Expr, float | None] = {}
-    conds = dict(g.when)
+    conds = dict(g.conditions)
     out: list[str | None] = []
     for i in range(n_units):
         got = None
