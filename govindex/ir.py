@@ -420,7 +420,10 @@ class Node:
             return score
         v = score / self.max * self.own_scale
         # Rounded on its scale (govindex.eval.node_rounding): the rounded value itself, exactly.
-        return v if self.round is None else round(v, self.round.digits)
+        if self.round is None:
+            return v
+        p = float(10**self.round.digits)
+        return round(v * p) / p
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,9 +4,10 @@ Without a scale of its own a node's score ``s`` (out of its effective maximum ``
 is rounded: ``s' = round(s)``. With ``scale: S`` the rounding applies to the value as reported,
 on the node's scale: ``v = s / M × S``, ``v' = round(v)``, and the parent aggregates
 ``s' = v' × M / S`` (each operation one IEEE double operation, in that order). Reported on the
-scale, ``s'`` is shown as ``v'`` itself: ``s' / M × S`` lies within a few ulps of ``v'`` (the
-double nearest the decimal ``k/10^d``), so rounding it to nearest at ``d`` digits gives ``v'``
-back exactly, whatever ``round:``'s mode (a floor of the round trip could fall one step short).
+scale, ``s'`` is shown as ``v'`` itself: every rounding mode returns ``v' = fl(k / 10^d)`` for a
+whole ``k`` (one IEEE division), and ``t = s' / M × S`` lies within a few ulps of ``v'``, so
+``k = round(t × 10^d)`` (nearest whole number, far from any half) and ``fl(k / 10^d)`` is ``v'``
+again, bit for bit, whatever ``round:``'s mode (a floor of ``t`` could fall one step short).
 """
 
 from __future__ import annotations
@@ -42,4 +43,7 @@ def on_scale_expr(node: Node, s: pl.Expr) -> pl.Expr:
         return s
     v = s / node.max * node.own_scale
     r = node.round
-    return v if r is None else round_expr(v, r.digits, "decimal_half_even")
+    if r is None:
+        return v
+    p = float(10**r.digits)
+    return _lit_div((v * p).round(0), p)
