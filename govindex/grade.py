@@ -11,6 +11,11 @@ the last member of the upper class.
 ``thresholds``: a class holds the totals at or above its cut and below the cut of the class
 above; the last class takes the rest.
 
+``conditions``: each class has a condition over several measures (see
+:mod:`govindex.eval.node_grades`, which decides the classes); a unit takes the first class whose
+condition holds, the last class without a condition takes the rest. :func:`summarise` adds the
+ranges, sub-levels and counts as for the other methods.
+
 Sub-levels divide a class's score range evenly into three: the top third ``+``, the middle
 plain, the bottom third ``-``.
 """
@@ -24,6 +29,7 @@ from govindex.ir import Grading
 _TIE = 1e-9
 # A gap's local trend is floored at this many mean gaps: significance weighs how large a gap is
 # overall as well as against its neighbours, so a small step in a dense middle does not win.
+# The default of a grading's `floor:`.
 FLOOR = 2.0
 
 
@@ -46,14 +52,17 @@ class Graded:
 
 
 def grade(g: Grading, totals: dict[str, float | None]) -> Graded:
-    """Grade every unit with a total (units with a null total get no grade)."""
+    """Grade every unit with a value (units with a null value get no grade) by thresholds or
+    difference trend (``conditions`` are decided by :mod:`govindex.eval.node_grades`)."""
     ranked = sorted(((t, c) for c, t in totals.items() if t is not None), key=lambda tc: (-tc[0], tc[1]))
     ids = [c for c, _ in g.classes]
+    if g.method == "conditions":
+        raise ValueError("conditions are decided by govindex.eval.node_grades, then summarised")
     if g.method == "thresholds":
         assign = {c: _threshold_class(g, ids, t) for t, c in ranked}
         breaks: tuple[Break, ...] = ()
     else:
-        cuts = difference_trend_breaks([t for t, _ in ranked], len(ids), g.window, g.min_class)
+        cuts = difference_trend_breaks([t for t, _ in ranked], len(ids), g.window, g.min_class, g.floor)
         breaks = tuple(Break(b.after, ranked[b.after - 1][1], ranked[b.after - 1][0], b.gap, b.significance)
                        for b in cuts)
         assign, cls, bounds = {}, 0, {b.after for b in cuts}
@@ -61,11 +70,22 @@ def grade(g: Grading, totals: dict[str, float | None]) -> Graded:
             if i in bounds:
                 cls += 1
             assign[code] = ids[cls]
+    return summarise(g, totals, assign, breaks)
+
+
+def summarise(g: Grading, values: dict[str, float | None], assign: dict[str, str],
+              breaks: tuple[Break, ...] = ()) -> Graded:
+    """The classes ``assign`` gives (code → class) with each class's range of ``values``, the
+    sub-levels and the counts."""
+    ids = [c for c, _ in g.classes]
+    ranked = sorted(((t, c) for c, t in values.items() if t is not None and c in assign),
+                    key=lambda tc: (-tc[0], tc[1]))
     ranges: dict[str, tuple[float, float]] = {}
     for t, code in ranked:
         lo, hi = ranges.get(assign[code], (t, t))
         ranges[assign[code]] = (min(lo, t), max(hi, t))
     sub = {code: _sublevel(assign[code], t, ranges[assign[code]], g) for t, code in ranked}
+    assign = {code: assign[code] for _, code in ranked}
     counts = {c: sum(1 for v in assign.values() if v == c) for c in ids}
     return Graded(assign, sub, breaks, ranges, counts)
 
@@ -98,14 +118,16 @@ class Cut:
     significance: float
 
 
-def difference_trend_breaks(desc: list[float], k: int, window: int, min_class: int) -> list[Cut]:
-    """Break positions in totals sorted high → low, as counts of units above each break."""
+def difference_trend_breaks(desc: list[float], k: int, window: int, min_class: int,
+                            floor_gaps: float = FLOOR) -> list[Cut]:
+    """Break positions in totals sorted high → low, as counts of units above each break; a gap's
+    local trend is floored at ``floor_gaps`` mean gaps."""
     n = len(desc)
     gaps = [desc[i] - desc[i + 1] for i in range(n - 1)]
     candidates = [i for i, gp in enumerate(gaps) if gp > _TIE]
     if k <= 1 or not candidates:
         return []
-    floor = FLOOR * sum(gaps) / len(gaps)
+    floor = floor_gaps * sum(gaps) / len(gaps)
     sig = {}
     for i in candidates:
         near = gaps[max(0, i - window): i] + gaps[i + 1: i + 1 + window]

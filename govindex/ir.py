@@ -39,7 +39,8 @@ MissingPolicy = Literal["zero", "exclude", "null"]
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
 RoundingMode = Literal["half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
                        "r", "floor", "ceil", "truncate", "up", "down"]
-GradingMethod = Literal["difference_trend", "thresholds"]
+GradingMethod = Literal["difference_trend", "thresholds", "conditions"]
+UnitStatFn = Literal["quantile", "median", "mean", "min", "max", "count"]
 
 # Types of the language: num, bool, str, datetime, list (a list[str] column), strs (a list of
 # string literals), nums (a list of number literals), map (a {number: rate} table), null.
@@ -239,6 +240,21 @@ class Steps(Expr):
     span: n.Span = _span()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class UnitStat(Expr):
+    """A statistic across units of a grading's measure (``q(x, 0.75)``, ``median(x)``): one number
+    for all units, over the units where ``arg`` is not null and ``where`` holds. ``p`` and
+    ``qtype`` are the quantile's probability and R type (``quantile`` only)."""
+
+    fn: UnitStatFn
+    arg: Expr
+    type: Type = "num"
+    p: float = 0.5
+    qtype: int = 7
+    where: Expr | None = None
+    span: n.Span = _span()
+
+
 def children(e: Expr) -> tuple[Expr, ...]:
     """The direct subexpressions of ``e``, in reading order."""
     return _CHILDREN[type(e)](e)
@@ -256,6 +272,7 @@ _CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
     Formula: lambda e: e.args,
     Steps: lambda e: (e.arg, e.table),
+    UnitStat: lambda e: (e.arg,) if e.where is None else (e.arg, e.where),
 }
 
 
@@ -336,7 +353,16 @@ _SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
     Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
                                   e.span),
     Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
+    UnitStat: lambda e, go: _stat_syntax(e, go),
 }
+
+
+def _stat_syntax(e: UnitStat, go: Callable[[Expr], n.Expr]) -> n.Expr:
+    args = (go(e.arg), n.Number(e.p, repr(e.p))) if e.fn == "quantile" else (go(e.arg),)
+    typed = e.fn == "quantile" and e.qtype != 7
+    kw: tuple[n.Kwarg, ...] = (n.Kwarg("type", n.Number(float(e.qtype), str(e.qtype))),) if typed else ()
+    kw += (n.Kwarg("where", go(e.where)),) if e.where is not None else ()
+    return n.Call(e.fn, args, kw, e.span)
 
 
 # ------------------------------------------------------------------ the model
@@ -392,7 +418,12 @@ class Node:
         scale it is the score itself, untouched (not ``score / max * max``, which can move an ulp)."""
         if score is None or self.own_scale is None:
             return score
-        return score / self.max * self.own_scale
+        v = score / self.max * self.own_scale
+        # Rounded on its scale (govindex.eval.node_rounding): the rounded value itself, exactly.
+        if self.round is None:
+            return v
+        p = float(10**self.round.digits)
+        return round(v * p) / p
 
 
 @dataclass(frozen=True, slots=True)
@@ -424,6 +455,11 @@ class Grading:
     window: int  # difference_trend: neighbours on each side that set the local trend
     min_class: int  # difference_trend: fewest units in a class
     span: n.Span
+    node: str = ROOT  # the node graded (its null value: no grade)
+    value: Literal["unrounded", "reported"] = "unrounded"  # reported: rounded as written (`rounding:`)
+    floor: float = 2.0  # difference_trend: a gap's local trend is floored at this many mean gaps
+    measures: tuple[tuple[str, str], ...] = ()  # conditions: (name, node id)
+    conditions: tuple[tuple[str, Expr], ...] = ()  # conditions: (class id, condition); a class without one takes the rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,6 +510,7 @@ class RuleSet:
     cleaning: list[Clean] = field(default_factory=list)
     year: int | None = None
     groups: tuple[str, ...] = ()  # registry columns that group units for analysis
+    node_gradings: tuple[Grading, ...] = ()  # gradings of nodes other than the total (`node:`)
 
     @property
     def points(self) -> list[Node]:

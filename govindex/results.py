@@ -11,6 +11,8 @@ import polars as pl
 
 from govindex.diagnostics import ResultsError
 from govindex.eval.evaluate import Scores, round_half, score_col, status_col
+from govindex.eval.node_grades import grade_col, node_values
+from govindex.eval.node_rounding import on_scale_expr
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -22,8 +24,7 @@ def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
 def on_scale(x: Node) -> pl.Expr:
     """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
     score over the effective maximum). Without a declared scale, the score column itself."""
-    s = pl.col(score_col(x.id))
-    return s if x.own_scale is None else s / x.max * x.own_scale
+    return on_scale_expr(x, pl.col(score_col(x.id)))
 
 
 def _maxima(x: Node) -> dict:
@@ -43,7 +44,8 @@ def point_list(rs: RuleSet) -> list[dict]:
 
 
 def wide_table(sc: Scores) -> pl.DataFrame:
-    """One row per unit: registry columns, total, rank, every indicator and point (rounded), statuses."""
+    """One row per unit: registry columns, total, rank, the total's grade, every indicator and point
+    (rounded), statuses, then ``grade:<node>`` for each graded node."""
     rs = sc.rs
     cols = [pl.col("code"), pl.col("name"), *[pl.col(a) for a in rs.unit_attrs],
             rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
@@ -52,6 +54,7 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
     cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
+    cols += [pl.col(grade_col(x)).alias(f"grade:{x}") for x in sc.node_graded]
     return sc.units.select(cols)
 
 
@@ -81,6 +84,8 @@ def to_json(sc: Scores) -> dict:
              **({"grade": row["grade"], "sublevel": row["sublevel"]} if sc.graded is not None else {}),
              "scores": {x.id: row[x.id] for x in rs.indicators},
              "points": {p.id: row[p.id] for p in rs.points}}
+        if sc.node_graded:  # grades of other nodes than the total
+            u["grades"] = {x: row[f"grade:{x}"] for x in sc.node_graded}
         bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
         u["status"] = bad
         units.append(u)
@@ -89,6 +94,8 @@ def to_json(sc: Scores) -> dict:
            "indicators": indicator_list(rs), "points": point_list(rs)}
     if sc.graded is not None:
         doc["grading"] = grading_summary(sc)
+    if sc.node_graded:
+        doc["node_gradings"] = [grading_summary(sc, x) for x in sc.node_graded]
     doc["units"] = units
     return doc
 
@@ -146,27 +153,33 @@ def _key(v: object, i: int) -> object:
     return i
 
 
-def grading_summary(sc: Scores) -> dict:
-    """Classes with labels, counts, score ranges and means; the breaks with the unit at each."""
-    rs, g = sc.rs, sc.graded
-    assert rs.grading is not None and g is not None
+def grading_summary(sc: Scores, node: str = ROOT) -> dict:
+    """Classes with labels, counts, score ranges and means; the breaks with the unit at each —
+    of the total's grading, or of ``node``'s."""
+    rs = sc.rs
+    if node == ROOT:
+        gi, g = rs.grading, sc.graded
+    else:
+        gi, g = next((x for x in rs.node_gradings if x.node == node), None), sc.node_graded.get(node)
+    assert gi is not None and g is not None
     names = dict(zip(sc.units["code"].to_list(), sc.units["name"].to_list()))
-    totals = dict(zip(sc.units["code"].to_list(), sc.units["total"].to_list()))
+    totals = dict(zip(sc.units["code"].to_list(), node_values(rs, sc.units, node, gi.value)))
     digits, mode = rs.rounding.digits, rs.rounding.mode
 
     def r(v: float | None) -> float | None:
         return None if v is None else pl.select(round_half(pl.lit(v), digits, mode)).item()
 
     classes = []
-    for cid, label in rs.grading.classes:
+    for cid, label in gi.classes:
         members = [t for c, t in totals.items() if g.grade.get(c) == cid]
         lo, hi = g.ranges.get(cid, (None, None))
         classes.append({"id": cid, "label": label, "count": g.counts.get(cid, 0), "lowest": r(lo), "highest": r(hi),
                         "mean": r(sum(members) / len(members)) if members else None,
-                        "cut": rs.grading.cuts.get(cid)})
+                        "cut": gi.cuts.get(cid)})
     breaks = [{"after_rank": b.after, "code": b.code, "name": names.get(b.code), "score": r(b.score),
                "gap": r(b.gap), "significance": round(b.significance, 3)} for b in g.breaks]
-    return {"label": rs.grading.label, "method": rs.grading.method, "classes": classes, "breaks": breaks}
+    out = {"label": gi.label, "method": gi.method, "classes": classes, "breaks": breaks}
+    return out if node == ROOT else {"node": node, "value": gi.value, **out}
 
 
 def write_excel(sc: Scores, path: Path) -> None:
@@ -187,6 +200,8 @@ def write_excel(sc: Scores, path: Path) -> None:
             s = pl.col(score_col(x.id))
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
                     rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
+            if x.id in sc.node_graded:
+                out.append(pl.col(grade_col(x.id)).alias(f"{x.label} 等级"))
         return out
 
     with Workbook(str(path)) as wb:

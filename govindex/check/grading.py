@@ -1,18 +1,27 @@
-"""Checking the ``grading`` block: method, classes, sub-levels, cuts (see :mod:`govindex.grade`)."""
+"""Checking ``grading`` blocks: the node graded, method, classes, sub-levels, cuts, measures and
+class conditions (see :mod:`govindex.grade` and :mod:`govindex.eval.node_grades`). At most one
+grading per node; the total's is :attr:`RuleSet.grading`, the others :attr:`RuleSet.node_gradings`."""
 
 from __future__ import annotations
 
-from typing import cast
+from dataclasses import replace
+from typing import Any, cast
 
 from govindex import ir
+from govindex.check.grading_conditions import Conditions
 from govindex.check.settings import Reporter
 from govindex.diagnostics import did_you_mean
-from govindex.ir import Grading
+from govindex.ir import ROOT, Grading, Node
 from govindex.lang import nodes as n
 
-GRADING_KEYS = {"method", "classes", "sublevels", "cuts", "window", "min_class", "description", "source"}
+GRADING_KEYS = {"method", "classes", "sublevels", "cuts", "window", "min_class", "description", "source",
+                "node", "value", "floor", "measures", "conditions"}
 GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of the sorted totals",
-                   "thresholds": "fixed cut-off totals"}
+                   "thresholds": "fixed cut-off totals",
+                   "conditions": "a condition per class over measures and statistics across units"}
+GRADING_VALUES = {"unrounded": "the node's value as computed (after any `round:` of the method)",
+                  "reported": "the node's value rounded as written (`rounding:`)"}
+QUANTILE_TYPES = (7,)  # the types govindex.eval.stats.quantile implements
 
 
 class GradingChecker:
@@ -21,21 +30,51 @@ class GradingChecker:
     def __init__(self, ck: Reporter):
         self.ck = ck
 
-    def run(self, max_total: float | None, n_units: int) -> Grading | None:
-        """The checked grading block, or None when there is none or it has errors."""
-        decls = [it for it in self.ck.items if isinstance(it, n.GradingDecl)]
-        if not decls:
-            return None
-        for extra in decls[1:]:
-            self.ck.err("E211", "a second `grading` declaration", extra.span, f"the first is at {decls[0].span}")
-        g = decls[0]
-        s = self.ck._settings(g.settings, GRADING_KEYS, "grading")
+    def run(self, max_total: float | None, n_units: int, nodes: dict[str, Node] | None = None,
+            attrs: list[str] | None = None) -> Grading | None:
+        """The total's checked grading, or None when there is none or it has errors; the gradings
+        of other nodes are left in :attr:`others`."""
+        self.others: list[Grading] = []
+        self.nodes, self.attrs = nodes, attrs or []
+        seen: dict[str, n.GradingDecl] = {}
+        total: Grading | None = None
+        for g in (it for it in self.ck.items if isinstance(it, n.GradingDecl)):
+            s = self.ck._settings(g.settings, GRADING_KEYS, "grading")
+            node = self._node(s.get("node"))
+            if node is None:
+                continue
+            if node in seen:
+                self.ck.err("E264", f"a second grading of `{node}`", g.span, f"the first is at {seen[node].span}")
+                continue
+            seen[node] = g
+            scale = nodes[node].scale if nodes is not None and node in nodes else max_total
+            checked = self._one(g, s, scale if node != ROOT else max_total, n_units)
+            if checked is not None:
+                checked = replace(checked, node=node, **self._extras(s, checked.method))
+                if node == ROOT:
+                    total = checked
+                else:
+                    self.others.append(checked)
+        return total
+
+    def _node(self, e: n.Expr | None) -> str | None:
+        if e is None:
+            return ROOT
+        ids = list(self.nodes or {})
+        if isinstance(e, n.Name) and (self.nodes is None or e.id in self.nodes):
+            return e.id
+        self.ck.err("E260", f"`node: {getattr(e, 'id', '…')}` is not an indicator or point of the rule set",
+                    e.span, did_you_mean(getattr(e, "id", ""), ids) or "name the node graded, e.g. node: total")
+        return None
+
+    def _one(self, g: n.GradingDecl, s: dict[str, n.Expr], max_total: float | None, n_units: int) -> Grading | None:
         method = s.get("method")
         if not (isinstance(method, n.Name) and method.id in GRADING_METHODS):
-            self.ck.err("E211", "grading needs `method: difference_trend` or `method: thresholds`",
+            self.ck.err("E211", "grading needs `method: difference_trend`, `thresholds` or `conditions`",
                         method.span if method else g.span, did_you_mean(getattr(method, "id", ""), GRADING_METHODS))
             return None
         classes = self._classes(s.get("classes"), g.span)
+        self._class_ids, self._span = classes, g.span
         ids = [c for c, _ in classes]
         subs = s.get("sublevels")
         sublevels: set[str] = set()
@@ -51,8 +90,85 @@ class GradingChecker:
         cuts = self._cuts(method.id, s.get("cuts"), ids, max_total, g.span)
         window = self._int(s.get("window"), 5)
         min_class = self._int(s.get("min_class"), max(1, round(n_units * 0.03)))
+        if method.id == "conditions" and not classes:
+            return None
         return Grading(g.label, cast(ir.GradingMethod, method.id), tuple(classes), frozenset(sublevels), cuts,
                        window, min_class, g.span)
+
+    def _extras(self, s: dict[str, n.Expr], method: str) -> dict[str, Any]:
+        """``value``, ``floor``, ``measures`` and ``when``, checked (E261, E263, E265)."""
+        out: dict[str, Any] = {}
+        v = s.get("value")
+        if v is not None:
+            if isinstance(v, n.Name) and v.id in GRADING_VALUES:
+                out["value"] = v.id
+            else:
+                self.ck.err("E265", "`value` is `unrounded` or `reported`", v.span,
+                            did_you_mean(getattr(v, "id", ""), GRADING_VALUES) or "; ".join(
+                                f"{k}: {d}" for k, d in GRADING_VALUES.items()))
+        f = s.get("floor")
+        if f is not None:
+            if method != "difference_trend":
+                self.ck.err("E265", "`floor` belongs to `method: difference_trend`", f.span, "remove it")
+            elif isinstance(f, n.Number) and 0 < f.value <= 1e6:
+                out["floor"] = f.value
+            else:
+                self.ck.err("E265", "`floor` is a positive number of mean gaps", f.span, "e.g. floor: 2 (the default)")
+        for key in ("measures", "conditions"):
+            if key in s and method != "conditions":
+                self.ck.err("E261" if key == "measures" else "E263", f"`{key}` belongs to `method: conditions`",
+                            s[key].span, "thresholds and difference_trend grade the node's own value")
+        if method == "conditions":
+            out["measures"] = self._measures(s.get("measures"))
+            out["conditions"] = self._conditions(s.get("conditions"), dict(out["measures"]))
+        return out
+
+    def _measures(self, e: n.Expr | None) -> tuple[tuple[str, str], ...]:
+        pairs = e.pairs if isinstance(e, n.MapLit) else ()
+        if not isinstance(e, n.MapLit) or not pairs or not all(isinstance(p.value, n.Name) for p in pairs):
+            self.ck.err("E261", "`method: conditions` needs `measures:` — a map of names to nodes",
+                        e.span if e is not None else self._span, "e.g. measures: {x: total, y: 支柱甲}")
+            return ()
+        out = []
+        for p in pairs:
+            assert isinstance(p.value, n.Name)
+            if self.nodes is not None and p.value.id not in self.nodes:
+                self.ck.err("E260", f"measure `{p.key_text}`: `{p.value.id}` is not an indicator or point", p.value.span,
+                            did_you_mean(p.value.id, list(self.nodes)) or "name a node of the rule set, or total")
+            elif p.key_text in self.attrs:
+                self.ck.err("E261", f"measure `{p.key_text}` has the name of a units registry column", p.span,
+                            "give the measure another name")
+            else:
+                out.append((p.key_text, p.value.id))
+        return tuple(out)
+
+    def _conditions(self, e: n.Expr | None, measures: dict[str, str]) -> tuple[tuple[str, ir.Expr], ...]:
+        ids = [c for c, _ in self._class_ids]
+        if not isinstance(e, n.MapLit) or not e.pairs:
+            self.ck.err("E263", "`method: conditions` needs `conditions:` — a condition for each class but the last",
+                        e.span if e is not None else self._span,
+                        "e.g. conditions: {A: x >= q(x, 0.75) and y >= 2/3, B: x >= median(x)}")
+            return ()
+        lower = Conditions(self.ck.err, set(measures), set(self.attrs), QUANTILE_TYPES)
+        out = []
+        for p in e.pairs:
+            if p.key_text not in ids:
+                self.ck.err("E263", f"`conditions` gives a condition for {p.key_text}, which is not a class", p.span,
+                            did_you_mean(p.key_text, ids) or "classes: " + ", ".join(ids))
+                continue
+            cond = lower.condition(p.value)
+            if cond is not None:
+                out.append((p.key_text, cond))
+        given = {p.key_text for p in e.pairs}
+        for c in ids[:-1]:
+            if c not in given:
+                self.ck.err("E263", f"class {c} has no condition", e.span,
+                            f"add {c}: <condition>; only the last class may take the rest without one")
+        order = [c for c in ids if c in given]
+        if order != [p.key_text for p in e.pairs if p.key_text in ids]:
+            self.ck.err("E263", "conditions are tried from the best class down: give them in the order of `classes`",
+                        e.span, " → ".join(ids))
+        return tuple(out)
 
     def _classes(self, e: n.Expr | None, span: n.Span) -> list[tuple[str, str]]:
         labels = [(p, p.value) for p in e.pairs if isinstance(p.value, n.String)] if isinstance(e, n.MapLit) else []
@@ -67,7 +183,8 @@ class GradingChecker:
                       span: n.Span) -> dict[str, float]:
         if method != "thresholds":
             if e is not None:
-                self.ck.err("E211", "`cuts` belong to `method: thresholds`", e.span, "difference_trend finds its own breaks")
+                self.ck.err("E211", "`cuts` belong to `method: thresholds`", e.span,
+                            "difference_trend finds its own breaks; conditions give each class a condition in `conditions:`")
             return {}
         numbers = [(p, p.value) for p in e.pairs if isinstance(p.value, n.Number)] if isinstance(e, n.MapLit) else []
         if not isinstance(e, n.MapLit) or len(numbers) != len(e.pairs):

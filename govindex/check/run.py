@@ -27,7 +27,7 @@ from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
-                "max_total", "rounding", "missing", "rounds_policy", "aggregate", "description", "source"}
+                "max_total", "rounding", "round", "missing", "rounds_policy", "aggregate", "description", "source"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")
@@ -107,12 +107,13 @@ class _Checker:
         tests = [it for it in self.items if isinstance(it, n.TestDecl)]
         TestChecker(self.err, tables, nodes, {u.code for u in units}, unit_col, round_col, set(rounds)).run(tests)
         rounding = self._rounding(settings)
-        grading = GradingChecker(self).run(nodes[ROOT].max if ROOT in nodes else None, len(units))
+        grader = GradingChecker(self)
+        grading = grader.run(nodes[ROOT].max if ROOT in nodes else None, len(units), nodes, attrs)
         if any(d.is_error for d in self.diags) or decl is None:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
                      tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
-                     year, groups)
+                     year, groups, node_gradings=tuple(grader.others))
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header

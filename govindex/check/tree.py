@@ -9,6 +9,7 @@ from govindex import ir
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
+from govindex.check.level_rounding import header_mode, with_level_rounding
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
@@ -60,7 +61,7 @@ class Tree:
             total = self._implied_total(rspan, report=not given)
         label = text_value(self.settings.get("total_label"), "总分")
         self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
-        return out
+        return with_level_rounding(out, self.settings, self.ck, self._default_mode())
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
         """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""
@@ -89,15 +90,13 @@ class Tree:
         if not ok:
             self.ck.err("E207", f"`round` of {what} is a map of `digits` (0–10) and an optional `mode`", e.span, hint)
             return None
-        if "scale" in s:
-            self.ck.err("E207", f"`round` of {what} together with `scale` is not supported yet", e.span,
-                        "round the node without a scale of its own, or round only for output (`rounding:`)")
-            return None
         assert isinstance(digits, n.Number) and isinstance(mode, n.String)
         return ir.Rounding(cast(ir.RoundingMode, mode.value), int(digits.value), "points")
 
     def _default_mode(self) -> str:
-        """The rule set's rounding mode (``rounding: {mode: …}``), else ``half_up``."""
+        """The rule set's rounding mode (``round: {mode: …}``, then ``rounding: {mode: …}``), else ``half_up``."""
+        if (mode := header_mode(self.settings)) is not None:
+            return mode
         spec = self.settings.get("rounding")
         for p in spec.pairs if isinstance(spec, n.MapLit) else ():
             if p.key == "mode" and isinstance(p.value, n.String) and p.value.value in ROUNDING_MODES:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, time
 from functools import reduce
 
@@ -22,8 +22,10 @@ from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_c
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
+from govindex.eval.node_grades import with_grades
+from govindex.eval.node_rounding import rounded_score
 from govindex.eval.rounding import round_expr
-from govindex.grade import Graded, grade
+from govindex.grade import Graded
 from govindex.ir import ROOT, Node, RuleSet
 
 OK, NO_DATA, ERROR = "ok", "no_data", "error"
@@ -57,6 +59,7 @@ class Scores:
     round_ids: list[int]
     graded: Graded | None = None
     integrity: Integrity | None = None
+    node_graded: dict[str, Graded] = field(default_factory=dict)  # gradings of other nodes (g:<node>)
 
 
 
@@ -75,13 +78,8 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
     units = _combine_rounds(rs, per_round)
     units = _tree(rs, units)
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
-    graded = None
-    if rs.grading is not None:
-        graded = grade(rs.grading, dict(zip(units["code"].to_list(), units["total"].to_list())))
-        units = units.with_columns(
-            pl.col("code").replace_strict(graded.grade, default=None, return_dtype=pl.String).alias("grade"),
-            pl.col("code").replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel"))
-    return Scores(rs, units, per_round, round_ids, graded, report)
+    units, graded, node_graded = with_grades(rs, units)
+    return Scores(rs, units, per_round, round_ids, graded, report, node_graded)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
@@ -255,8 +253,8 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
 
 def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
     """A node's score rounded by its ``round:`` (as part of the method: the parent aggregates the
-    rounded value); unchanged without one."""
-    return s if node.round is None else round_expr(s, node.round.digits, node.round.mode)
+    rounded value; on its scale when it has one); unchanged without one."""
+    return rounded_score(node, s)
 
 
 def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
