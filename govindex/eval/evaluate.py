@@ -22,6 +22,7 @@ from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_c
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
+from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.rounding import round_expr
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -242,11 +243,12 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
             s = s.fill_null(0.0)
         point_scores.append(_rounded(p, s).alias(score_col(p.id)))
     df = df.with_columns(point_scores)
-    # Bottom-up by level: every node depends on its children only.
-    indicators = [x for x in rs.nodes.values() if not x.is_point]
-    for level in sorted({x.level for x in indicators}, reverse=True):
-        df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id))
-                              for x in indicators if x.level == level])
+    # Bottom-up: every node depends on its children (a ref on its target) only.
+    for batch in tree_order(rs):
+        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else _node_expr(rs, x)).alias(score_col(x.id))
+                              for x in batch])
+    if not rs.has_total:  # `total: none`: no total, no rank
+        df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
@@ -257,6 +259,12 @@ def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
     """A node's score rounded by its ``round:`` (as part of the method: the parent aggregates the
     rounded value); unchanged without one."""
     return s if node.round is None else round_expr(s, node.round.digits, node.round.mode)
+
+
+def _ref_expr(rs: RuleSet, x: Node) -> pl.Expr:
+    target = x.ref or ""
+    rate = pl.col(rate_col(target)) if rs.nodes[target].is_point else pl.lit(None, pl.Float64)
+    return ref_score(rs, x, pl.col(score_col(target)), rate)
 
 
 def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
