@@ -24,6 +24,7 @@ from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.rounding import round_expr
+from govindex.eval.summaries import summarise
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -58,6 +59,7 @@ class Scores:
     round_ids: list[int]
     graded: Graded | None = None
     integrity: Integrity | None = None
+    summaries: pl.DataFrame | None = None  # `summary` declarations: one row per summary × node × group
 
 
 
@@ -82,7 +84,8 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
         units = units.with_columns(
             pl.col("code").replace_strict(graded.grade, default=None, return_dtype=pl.String).alias("grade"),
             pl.col("code").replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel"))
-    return Scores(rs, units, per_round, round_ids, graded, report)
+    summaries = summarise(rs, units) if rs.summaries else None
+    return Scores(rs, units, per_round, round_ids, graded, report, summaries)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
