@@ -13,7 +13,11 @@ maximum ``M``): the target's rate × ``M``, where the rate is
 - for a point: its formula rate ``r`` (rounds combined), so the ref is ``r × M``, exactly as a
   point with maximum ``M`` would score (then rounded at points when the rule set rounds there);
 - for an indicator: its score ``s`` as its own parent aggregates it (rounded by its ``round:``
-  when it has one) over its maximum ``m``: ``(s ÷ m) × M`` — one division, one multiplication.
+  when it has one) times the ratio of the maxima, ``s × (M ÷ m)`` where ``m`` is the target's
+  maximum: the ratio is computed once, in double precision, then one multiplication per unit
+  (the same maximum in both places gives the score itself, bit for bit). Not ``(s ÷ m) × M``:
+  polars divides a column by a constant as a multiplication by its reciprocal, which is not the
+  correctly rounded quotient (1.666666666666667 / 4.166666666666667 gives 0.4000000000000001).
 
 A target without a score leaves the ref without one, and the ref then follows the target's
 missing-data policy in its second parent (``zero``: 0; ``exclude``: left out, the parent
@@ -57,5 +61,5 @@ def ref_score(rs: RuleSet, ref: Node, score: pl.Expr, rate: pl.Expr) -> pl.Expr:
         if rs.rounding.at == "points":
             s = round_expr(s, rs.rounding.digits, rs.rounding.mode)
     else:
-        s = score / target.max * ref.max
+        s = score * (ref.max / target.max)
     return s.fill_null(0.0) if ref.missing == "zero" else s
