@@ -402,6 +402,12 @@ class Node:
     score_src: n.Expr | None = None
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
+    ref: str | None = None  # `ref target { … }`: this node counts `target` (computed once) here too
+
+    @property
+    def is_ref(self) -> bool:
+        """A reference: ``target``'s rate × this node's ``max`` (see :mod:`govindex.eval.refs`)."""
+        return self.ref is not None
 
     @property
     def is_point(self) -> bool:
@@ -489,6 +495,23 @@ class Clean:
     span: n.Span
 
 
+SummaryAggregate = Literal["mean", "sum", "min", "max", "count"]
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """``summary id "label" { of: …, aggregate: …, by: … }``: each node of ``nodes`` summarised
+    across units (over all units, or per value of the unit attribute ``by``) into a results table
+    of its own. See :mod:`govindex.eval.summaries`."""
+
+    id: str
+    label: str
+    nodes: tuple[str, ...]
+    aggregate: SummaryAggregate
+    by: str | None
+    span: n.Span
+
+
 @dataclass(slots=True)
 class RuleSet:
     name: str
@@ -511,6 +534,8 @@ class RuleSet:
     year: int | None = None
     groups: tuple[str, ...] = ()  # registry columns that group units for analysis
     node_gradings: tuple[Grading, ...] = ()  # gradings of nodes other than the total (`node:`)
+    has_total: bool = True  # False: `total: none` — the index publishes its categories, no total
+    summaries: tuple[Summary, ...] = ()
 
     @property
     def points(self) -> list[Node]:

@@ -35,7 +35,8 @@ def _maxima(x: Node) -> dict:
 
 def indicator_list(rs: RuleSet) -> list[dict]:
     return [{"id": x.id, "name": x.label, "level": x.level, "parent": None if x.parent == ROOT else x.parent,
-             **_maxima(x), "aggregate": x.aggregate} for x in rs.indicators]
+             **_maxima(x), "aggregate": x.aggregate, **({"refers_to": x.ref} if x.is_ref else {})}
+            for x in rs.indicators]
 
 
 def point_list(rs: RuleSet) -> list[dict]:
@@ -47,8 +48,9 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     """One row per unit: registry columns, total, rank, the total's grade, every indicator and point
     (rounded), statuses, then ``grade:<node>`` for each graded node."""
     rs = sc.rs
-    cols = [pl.col("code"), pl.col("name"), *[pl.col(a) for a in rs.unit_attrs],
-            rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
+    cols = [pl.col("code"), pl.col("name"), *[pl.col(a) for a in rs.unit_attrs]]
+    if rs.has_total:  # `total: none`: no total, no rank
+        cols += [rounded(rs, pl.col("total")).alias("total"), pl.col("rank")]
     if sc.graded is not None:
         cols += [pl.col("grade"), pl.col("sublevel")]
     cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
@@ -60,15 +62,17 @@ def wide_table(sc: Scores) -> pl.DataFrame:
 
 def long_table(sc: Scores) -> pl.DataFrame:
     """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
-    (score over the effective maximum) and (for points) status."""
+    (score over the effective maximum), (for points) status, and for a ref (kind ``ref``, id
+    ``target@parent``) the node it refers to. Without a total (``total: none``) no root rows."""
     rs = sc.rs
     frames = []
-    for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
+    for x in [*([rs.nodes[ROOT]] if rs.has_total else []), *rs.indicators, *rs.points]:
         frames.append(sc.units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
-            pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
-            (pl.col(score_col(x.id)) / x.max).alias("rate"),
-            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
+            pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
+            pl.lit(x.scale).alias("max"), (pl.col(score_col(x.id)) / x.max).alias("rate"),
+            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status"),
+            pl.lit(x.ref, pl.String).alias("refers_to")))
     return pl.concat(frames).sort(["code", "level", "node"])
 
 
@@ -80,7 +84,7 @@ def to_json(sc: Scores) -> dict:
     units = []
     for row in wide.iter_rows(named=True):
         u = {"code": row["code"], "name": row["name"], **{a: row[a] for a in rs.unit_attrs},
-             "total": row["total"], "rank": row["rank"],
+             **({"total": row["total"], "rank": row["rank"]} if rs.has_total else {}),
              **({"grade": row["grade"], "sublevel": row["sublevel"]} if sc.graded is not None else {}),
              "scores": {x.id: row[x.id] for x in rs.indicators},
              "points": {p.id: row[p.id] for p in rs.points}}
@@ -92,12 +96,34 @@ def to_json(sc: Scores) -> dict:
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
            "total_label": rs.nodes[ROOT].label,
            "indicators": indicator_list(rs), "points": point_list(rs)}
+    if not rs.has_total:  # the categories are the results: no total, no rank
+        doc.update({"max_total": None, "total_label": None, "has_total": False})
     if sc.graded is not None:
         doc["grading"] = grading_summary(sc)
     if sc.node_graded:
         doc["node_gradings"] = [grading_summary(sc, x) for x in sc.node_graded]
+    if sc.summaries is not None:
+        doc["summaries"] = summaries_json(sc)
     doc["units"] = units
     return doc
+
+
+def summaries_table(sc: Scores) -> pl.DataFrame:
+    """The summaries across units (see :mod:`govindex.eval.summaries`), values rounded for output."""
+    assert sc.summaries is not None
+    value = pl.col("value")
+    return sc.summaries.with_columns(pl.when(pl.col("aggregate") == "count").then(value)
+                                     .otherwise(rounded(sc.rs, value)).alias("value"))
+
+
+def summaries_json(sc: Scores) -> list[dict]:
+    """Each summary with its rows (node, group, value, units with a score, units without)."""
+    table = summaries_table(sc)
+    out = []
+    for s in sc.rs.summaries:
+        rows = table.filter(pl.col("summary") == s.id).select("node", "label", "group", "value", "units", "missing")
+        out.append({"id": s.id, "label": s.label, "aggregate": s.aggregate, "by": s.by, "rows": rows.to_dicts()})
+    return out
 
 
 def assert_finite(sc: Scores) -> None:
@@ -189,8 +215,9 @@ def write_excel(sc: Scores, path: Path) -> None:
 
     rs = sc.rs
     assert_finite(sc)  # xlsxwriter cannot store NaN or inf
-    head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs],
-            rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
+    head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs]]
+    if rs.has_total:
+        head += [rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
 
@@ -199,7 +226,7 @@ def write_excel(sc: Scores, path: Path) -> None:
         for x in nodes:
             s = pl.col(score_col(x.id))
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
-                    rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
+                    rounded(rs, s / x.max * 100).alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
             if x.id in sc.node_graded:
                 out.append(pl.col(grade_col(x.id)).alias(f"{x.label} 等级"))
         return out
@@ -207,11 +234,15 @@ def write_excel(sc: Scores, path: Path) -> None:
     with Workbook(str(path)) as wb:
         sc.units.select(head + cols(rs.indicators)).write_excel(wb, worksheet="总表", autofit=True, freeze_panes=(1, 2))
         l1s = [x for x in rs.indicators if x.level == 1]
-        for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=("总表", "说明"))):
+        reserved = ("总表", "说明", *(("汇总",) if sc.summaries is not None else ()))
+        for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=reserved)):
             subtree = [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)]
             sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
+        if sc.summaries is not None:
+            summaries_table(sc).write_excel(wb, worksheet="汇总", autofit=True)
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
-                              "内容": [rs.name, ", ".join(map(str, sc.round_ids)), f"{rs.nodes[ROOT].max:g}",
+                              "内容": [rs.name, ", ".join(map(str, sc.round_ids)),
+                                     f"{rs.nodes[ROOT].max:g}" if rs.has_total else "无总分 (total: none)",
                                      f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
 
@@ -250,7 +281,8 @@ def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
 
 # What a results directory holds: the files ``score --out`` writes, its manifest, and what other
 # commands write into it from them (``report``, ``analyze --out``). Anything else is the user's.
-RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx", "integrity.json")
+RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx", "integrity.json",
+                "summaries.csv")
 DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", MANIFEST)
 
 
@@ -292,6 +324,8 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
         long_table(sc).write_parquet(stage / "scores_long.parquet")
         (stage / "scores.json").write_text(strict_json(to_json(sc), indent=1), encoding="utf-8")
         write_excel(sc, stage / "scores.xlsx")
+        if sc.summaries is not None:  # `summary` declarations: one row per summary × node × group
+            summaries_table(sc).write_csv(stage / "summaries.csv")
         if sc.integrity is not None:  # what the facts held that scoring could not use
             (stage / "integrity.json").write_text(strict_json(sc.integrity.to_json(), indent=1), encoding="utf-8")
 

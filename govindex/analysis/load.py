@@ -59,6 +59,10 @@ def load_results(path: Path) -> Results:
         raise ResultsError(f"{path}: cannot read the results: {exc}") from exc
     if not isinstance(doc, dict) or not {"indicators", "units"} <= doc.keys():
         raise ResultsError(f"{js}: not a scores.json document (no \"indicators\" or \"units\")")
+    if doc.get("has_total") is False:
+        raise ResultsError(f"{path}: the rule set publishes no total (`total: none`), and the analysis and the "
+                           "report compare units by their total; read the categories in scores.csv, "
+                           "scores.xlsx or scores_long.parquet")
     try:
         return _results(doc, frame, path)
     except (KeyError, TypeError, AttributeError, pl.exceptions.PolarsError) as exc:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from govindex import ir
+from govindex.check import published
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker  # noqa: F401  (re-exported)
@@ -27,7 +28,8 @@ from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
-                "max_total", "rounding", "round", "missing", "rounds_policy", "aggregate", "description", "source"}
+                "max_total", "rounding", "round", "missing", "rounds_policy", "aggregate", "description", "source",
+                "total"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")
@@ -95,7 +97,9 @@ class _Checker:
                 tables[t.name] = Table(t.name, t.columns, e, t.span)
         markers = self._markers(tables, scope)
         cleaning = self._cleaning(tables, scope)
+        with_total = published.has_total(self, settings)
         nodes = Tree(self, settings, scope, decl).build()
+        summaries = published.summaries(self, nodes, attrs)
         self._undeclared_markers(markers, nodes, tables)
         for name in lets:
             if name not in scope.used_lets:
@@ -113,7 +117,7 @@ class _Checker:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
                      tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
-                     year, groups, node_gradings=tuple(grader.others))
+                     year, groups, has_total=with_total, summaries=summaries, node_gradings=tuple(grader.others))
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header

@@ -6,6 +6,7 @@ import math
 from typing import cast
 
 from govindex import ir
+from govindex.check import refs
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
@@ -28,12 +29,16 @@ _EQUAL_BY_DEFAULT = ("mean", "geomean")  # weighted aggregators whose children's
 _NEEDS_TOTAL = (*_WEIGHTED, "min", "max")
 
 
+def _keys(d: n.IndicatorDecl | n.PointDecl | n.RefDecl) -> set[str]:
+    return POINT_KEYS if isinstance(d, n.PointDecl) else refs.REF_KEYS if isinstance(d, n.RefDecl) else INDICATOR_KEYS
+
+
 class Tree:
     """Builds the indicator tree: parents, levels, effective maxima, checked probes and formulas."""
 
     def __init__(self, ck: Reporter, settings: dict[str, n.Expr], scope: Scope, decl: n.RulesetDecl | None):
         self.ck, self.settings, self.scope, self.decl = ck, settings, scope, decl
-        self.decls: dict[str, n.IndicatorDecl | n.PointDecl] = {}
+        self.decls: dict[str, n.IndicatorDecl | n.PointDecl | n.RefDecl] = {}
         self.large_tables: set[ir.Expr] = set()  # threshold tables already warned about (W504)
         self.parent: dict[str, str] = {}
         self.children: dict[str, list[str]] = {ROOT: []}
@@ -61,6 +66,7 @@ class Tree:
             total = self._implied_total(rspan, report=not given)
         label = text_value(self.settings.get("total_label"), "总分")
         self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
+        refs.resolve(self, out)
         return with_level_rounding(out, self.settings, self.ck, self._default_mode())
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
@@ -134,7 +140,10 @@ class Tree:
             self.scope.used_lets |= c.lets
         return c
 
-    def _collect(self, d: n.IndicatorDecl | n.PointDecl, parent: str | None) -> None:
+    def _collect(self, d: n.IndicatorDecl | n.PointDecl | n.RefDecl, parent: str | None) -> None:
+        if isinstance(d, n.RefDecl):
+            assert parent is not None  # the grammar has refs inside indicator blocks only
+            return refs.collect(self, d, parent)
         if d.id in self.decls or d.id == ROOT:
             first = self.decls[d.id].span if d.id in self.decls else "reserved for the whole tree"
             self.ck.err("E201", f"duplicate id `{d.id}`", d.span, f"first declared at {first}")
@@ -152,7 +161,7 @@ class Tree:
 
     def _attach_under(self) -> None:
         for d in self.decls.values():
-            if d.id in self.parent:
+            if isinstance(d, n.RefDecl) or d.id in self.parent:
                 continue
             if d.under is None:
                 if isinstance(d, n.PointDecl):
@@ -167,10 +176,10 @@ class Tree:
             else:
                 self.parent[d.id] = d.under
         # order children by declaration: nested first in their file order, then `under` in file order
-        for d in self.decls.values():
-            p = self.parent.get(d.id)
+        for ident in self.decls:
+            p = self.parent.get(ident)
             if p is not None:
-                self.children.setdefault(p, []).append(d.id)
+                self.children.setdefault(p, []).append(ident)
         for start in self.decls:
             seen: list[str] = []
             cur = start
@@ -222,13 +231,13 @@ class Tree:
                 self.ck.err("E210", "the rule set declares no indicator: there is nothing to score", span,
                             'declare at least one: indicator id "名称" { max: … point … }')
             return
-        kid_settings = {c: self.ck._settings(self.decls[c].settings,
-                                             POINT_KEYS if isinstance(self.decls[c], n.PointDecl) else INDICATOR_KEYS,
-                                             f"`{c}`") for c in kids}
+        kid_settings = {c: self.ck._settings(self.decls[c].settings, _keys(self.decls[c]), f"`{c}`") for c in kids}
         maxima = self._child_maxima(ident, agg, max_, kids, kid_settings, span)
         for c in kids:
             d, s = self.decls[c], kid_settings[c]
-            if isinstance(d, n.PointDecl):
+            if isinstance(d, n.RefDecl):
+                refs.emit(self, c, d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
+            elif isinstance(d, n.PointDecl):
                 self._point(d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
             else:
                 # An indicator's own null propagates unless it says otherwise (the ruleset's

@@ -25,7 +25,7 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
     summary: dict = {"ruleset": rs.name if rs else None, "diagnostics": [d.to_json() for d in diags]}
     if rs is not None:
         levels: dict[int, int] = {}
-        for x in rs.indicators:
+        for x in (x for x in rs.indicators if not x.is_ref):  # a ref is a second place, not a node
             levels[x.level] = levels.get(x.level, 0) + 1
         pts = rs.points
         summary.update({
@@ -51,7 +51,7 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
     out.print(f"[bold]{rs.name}[/bold]: ok ({time.perf_counter() - t0:.2f}s)")
     out.print(f"  indicators  {lv}")
     out.print(f"  points      {p['total']} ({p['technical']} technical, {p['manual']} manual)")
-    out.print(f"  max total   {summary['max_total']:g}")
+    out.print(f"  max total   {summary['max_total']:g}" if rs.has_total else "  total       none (categories only)")
     out.print(f"  units       {summary['units']}   rounds {', '.join(map(str, summary['rounds']))}   "
               f"tables {', '.join(summary['tables'])}")
     if diags:
@@ -143,6 +143,8 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
         _ranking(rs, wide_table(sc), top, elapsed)
         if sc.graded is not None:
             _grading(sc)
+        if sc.summaries is not None:
+            _summaries(sc)
         for w in written:
             out.print(f"wrote {w}")
     _run(go)
@@ -166,12 +168,16 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     digits = rs.rounding.digits
 
     l1 = [x for x in rs.indicators if x.level == 1]
-    t = Table(title=f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s", title_justify="left")
-    for col in ("rank", "code", "name", *rs.unit_attrs[:1]):
+    title = f"{rs.name} — {wide.height} units, scored in {elapsed:.2f}s"
+    if not rs.has_total:
+        title += " — categories only, no total (total: none), units in code order"
+    t = Table(title=title, title_justify="left")
+    for col in ("rank", "code", "name", *rs.unit_attrs[:1]) if rs.has_total else ("code", "name", *rs.unit_attrs[:1]):
         t.add_column(col, justify="right" if col == "rank" else "left")
     # The root's label when the rule set names it (`total_label`), else the column's name.
     label = rs.nodes["total"].label if "total_label" in rs.settings else "total"
-    t.add_column(f"{label} /{rs.nodes['total'].max:g}", justify="right", style="bold")
+    if rs.has_total:
+        t.add_column(f"{label} /{rs.nodes['total'].max:g}", justify="right", style="bold")
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
@@ -179,12 +185,24 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
         t.add_column(f"{x.label} /{x.scale:g}", justify="right")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
-        t.add_row(str(r["rank"] or "—"), r["code"], r["name"], *[r[a] or "" for a in rs.unit_attrs[:1]],
-                  _num(r["total"], digits), *([r["sublevel"] or "—"] if graded else []),
+        head = [str(r["rank"] or "—"), r["code"], r["name"]] if rs.has_total else [r["code"], r["name"]]
+        t.add_row(*head, *[r[a] or "" for a in rs.unit_attrs[:1]],
+                  *([_num(r["total"], digits)] if rs.has_total else []), *([r["sublevel"] or "—"] if graded else []),
                   *[_num(r[x.id], digits) for x in l1])
     out.print(t)
     if top and len(rows) > top:
         out.print(f"… {len(rows) - top} more (use --top 0 for all, --out DIR for files)")
+
+
+def _summaries(sc) -> None:
+    from govindex.results import summaries_json
+
+    for s in summaries_json(sc):
+        by = f" by {s['by']}" if s["by"] else ""
+        out.print(f"{s['label']} ({s['aggregate']} across units{by}):")
+        for r in s["rows"]:
+            group = f" [{r['group']}]" if s["by"] else ""
+            out.print(f"  {r['node']}{group} {_num(r['value'])}  ({r['units']} unit(s), {r['missing']} without a score)")
 
 
 def _grading(sc) -> None:

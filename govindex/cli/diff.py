@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 KIND_ORDER = ("added", "removed", "renamed", "moved", "changed")
 _TITLES = {k: f"{k.capitalize()} indicators and points" for k in ("added", "removed", "renamed", "moved", "changed")}
-_TREE = ("indicator", "point")
+_TREE = ("indicator", "point", "ref")
 _INLINE = 88  # an old → new pair longer than this is shown on two lines, − and +
 
 
@@ -109,6 +109,8 @@ def _num(v: float | None, digits: int = 2) -> str:
 def _whole(e: dict) -> str:
     """``technical, max 0.375, under medical`` for an added or removed node."""
     s = e["new"] if e["kind"] == "added" else e["old"]
+    if s["kind"] == "ref":
+        return f"ref to {s['refers_to']}, max {_show(s['max'])}, under {s['parent']}"
     return f"{s['kind']}, max {_show(s['max'])}, under {s['parent']}"
 
 

@@ -24,7 +24,9 @@ from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rounding import rounded_score
+from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.rounding import round_expr
+from govindex.eval.summaries import summarise
 from govindex.grade import Graded
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -60,6 +62,7 @@ class Scores:
     graded: Graded | None = None
     integrity: Integrity | None = None
     node_graded: dict[str, Graded] = field(default_factory=dict)  # gradings of other nodes (g:<node>)
+    summaries: pl.DataFrame | None = None  # `summary` declarations: one row per summary × node × group
 
 
 
@@ -79,7 +82,8 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
     units = _tree(rs, units)
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
     units, graded, node_graded = with_grades(rs, units)
-    return Scores(rs, units, per_round, round_ids, graded, report, node_graded)
+    summaries = summarise(rs, units) if rs.summaries else None
+    return Scores(rs, units, per_round, round_ids, graded, report, node_graded, summaries)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
@@ -240,11 +244,12 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
             s = s.fill_null(0.0)
         point_scores.append(_rounded(p, s).alias(score_col(p.id)))
     df = df.with_columns(point_scores)
-    # Bottom-up by level: every node depends on its children only.
-    indicators = [x for x in rs.nodes.values() if not x.is_point]
-    for level in sorted({x.level for x in indicators}, reverse=True):
-        df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id))
-                              for x in indicators if x.level == level])
+    # Bottom-up: every node depends on its children (a ref on its target) only.
+    for batch in tree_order(rs):
+        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else _node_expr(rs, x)).alias(score_col(x.id))
+                              for x in batch])
+    if not rs.has_total:  # `total: none`: no total, no rank
+        df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
@@ -255,6 +260,12 @@ def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
     """A node's score rounded by its ``round:`` (as part of the method: the parent aggregates the
     rounded value; on its scale when it has one); unchanged without one."""
     return rounded_score(node, s)
+
+
+def _ref_expr(rs: RuleSet, x: Node) -> pl.Expr:
+    target = x.ref or ""
+    rate = pl.col(rate_col(target)) if rs.nodes[target].is_point else pl.lit(None, pl.Float64)
+    return ref_score(rs, x, pl.col(score_col(target)), rate)
 
 
 def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:

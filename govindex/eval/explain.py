@@ -40,7 +40,7 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
-            "rank": row["rank"], "of": sc.units.height,
+            "rank": row["rank"], "of": sc.units.height, **({} if rs.has_total else {"has_total": False}),
             "node": _node(rs, start, row, rounds, unit_rows)}
 
 
@@ -74,6 +74,11 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
+    if x.ref is not None:  # computed once, where declared: here its rate × this place's max
+        target = rs.nodes[x.ref]
+        out.update({"kind": "ref", "refers_to": x.ref, "declared_under": target.parent, "missing": x.missing,
+                    "rate": row[rate_col(x.ref)] if target.is_point else _rate(row[score_col(x.ref)], target.max)})
+        return out
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
@@ -85,6 +90,10 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                          "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
+
+
+def _rate(score: float | None, max_: float) -> float | None:
+    return None if score is None else score / max_
 
 
 def _show(e: Expr | None) -> str:
@@ -122,8 +131,9 @@ def _facts(rs: RuleSet, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) 
 def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> str:
     u = doc["unit"]
     extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
-    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})",
-             f"total {fmt_num(doc['total'])}, rank {doc['rank']} of {doc['of']}", ""]
+    total = (f"total {fmt_num(doc['total'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
+             else f"no total (total: none): categories only, {doc['of']} units")
+    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total, ""]
     _render_node(doc["node"], 0, lines, fmt_num)
     return "\n".join(lines)
 
@@ -133,6 +143,11 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
     score = f"{f(x['score'])} / {x['max']:g}"
     if "max_in_parent" in x:
         score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
+    if x["kind"] == "ref":
+        rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
+        lines.append(f"{pad}↪ {x['id']} {x['name']}  {score}  refers to {x['refers_to']} (computed once, under "
+                     f"{x['declared_under']}): rate {rate} × {x['max']:g}; missing: {x['missing']}")
+        return
     if x["kind"] == "indicator":
         lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
         for c in x["children"]:

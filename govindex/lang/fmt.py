@@ -184,9 +184,9 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
     return [prefix + one]
 
 
-def _item(w: _Writer, it: n.Item, indent: str) -> None:
-    if isinstance(it, (n.MarkerDecl, n.CleanDecl)):
-        kw = "marker" if isinstance(it, n.MarkerDecl) else "clean"
+def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
+    if isinstance(it, (n.MarkerDecl, n.CleanDecl, n.SummaryDecl)):
+        kw = "marker" if isinstance(it, n.MarkerDecl) else "clean" if isinstance(it, n.CleanDecl) else "summary"
         _block(w, indent, f"{kw} {it.id} {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.GradingDecl):
         _block(w, indent, f"grading {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
@@ -209,6 +209,8 @@ def _item(w: _Writer, it: n.Item, indent: str) -> None:
                 w.blank()
                 _item(w, child, ind)
         _block(w, indent, header, it.span, body)
+    elif isinstance(it, n.RefDecl):
+        _block(w, indent, f"ref {it.target}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.LetDecl):
         w.emit(indent, f"let {it.name} = {format_expr(it.value)}", it.span)
     elif isinstance(it, n.TestDecl):

@@ -190,7 +190,17 @@ class IndicatorDecl:
     label: str
     under: str | None
     settings: tuple[Setting, ...]
-    children: tuple[IndicatorDecl | PointDecl, ...]
+    children: tuple[IndicatorDecl | PointDecl | RefDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RefDecl:
+    """``ref target { weight: … }`` inside an indicator: the node ``target``, declared elsewhere,
+    counted here too with its own weight or maximum (computed once)."""
+
+    target: str
+    settings: tuple[Setting, ...]
     span: Span = _span()
 
 
@@ -252,7 +262,19 @@ class CleanDecl:
     span: Span = _span()
 
 
-Item = RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
+@dataclass(frozen=True, slots=True)
+class SummaryDecl:
+    """``summary id "label" { of: [nodes], aggregate: mean, by: attr }`` — a node's score across
+    units published as a result of its own."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+Item = (RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
+        | SummaryDecl)
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,14 @@ class _ToAst(Transformer[Token, Any]):
         return n.CleanDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
 
     @v_args(meta=True)
+    def summary(self, meta: Meta, c: Children) -> n.SummaryDecl:
+        return n.SummaryDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
+
+    @v_args(meta=True)
+    def ref(self, meta: Meta, c: Children) -> n.RefDecl:
+        return n.RefDecl(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    @v_args(meta=True)
     def grading(self, meta: Meta, c: Children) -> n.GradingDecl:
         return n.GradingDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
 

@@ -138,7 +138,7 @@ def _expanded(e: ir.Expr | None) -> n.Expr | None:
 
 def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_new: dict) -> float:
     """0 when ``w`` is not a rename of ``o``; else higher for the better evidence."""
-    if o.is_point != w.is_point:
+    if o.is_point != w.is_point or o.is_ref or w.is_ref:  # a ref is known by its id, target@parent
         return 0.0
     same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
     if o.is_point:
@@ -195,11 +195,12 @@ def _nodes(old: RuleSet, new: RuleSet, m: dict[str, str]) -> list[Edit]:
 
 
 def _scope(x: Node) -> str:
-    return "indicator" if not x.is_point else "point"
+    return "ref" if x.is_ref else "indicator" if not x.is_point else "point"
 
 
 def _summary(x: Node) -> dict:
-    return {"label": x.label, "kind": x.kind, "parent": x.parent, "max": _num(x.max)}
+    out = {"label": x.label, "kind": x.kind, "parent": x.parent, "max": _num(x.max)}
+    return out if x.ref is None else {**out, "kind": "ref", "refers_to": x.ref, "weight": _num(x.weight)}
 
 
 def _whole(kind: str, x: Node, old_span: n.Span | None, new_span: n.Span | None) -> Edit:
