@@ -116,7 +116,7 @@ def quantile(values: np.ndarray, p: float, type: int = 7) -> float:  # noqa: A00
         raise ValueError(f"quantile type {type} is not 1–9")
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"probability {p} is not in [0, 1]")
-    x = np.sort(present(values)).tolist()
+    x: list[float] = np.sort(present(values)).tolist()
     n = len(x)
     if n == 0:
         return math.nan
