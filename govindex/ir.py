@@ -376,6 +376,7 @@ class Node:
     score_src: n.Expr | None = None
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
+    stages: Stages | None = None  # cross-unit stages (denominate → impute → treat → normalise), §9b
 
     @property
     def is_point(self) -> bool:
@@ -491,3 +492,68 @@ class RuleSet:
             if code_or_name in (u.code, u.name):
                 return u
         return None
+
+
+# ------------------------------------------------------------------ cross-unit stages (§9b)
+
+StageDirection = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True, slots=True)
+class Denominate:
+    """The value divided by ``by`` (a numeric registry column, or another point's probe value in
+    the same round), then multiplied by ``scale``."""
+
+    by: str
+    by_point: bool
+    scale: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Impute:
+    """A missing value (status ``no_data``) replaced: ``mean``/``median`` of the round's values
+    of all units or of the unit's group (``by``), ``latest`` earlier round with data, or a
+    ``constant``."""
+
+    method: Literal["mean", "median", "latest", "constant"]
+    by: str | None = None
+    value: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Treat:
+    """Outlier treatment across units: COINr's skew/kurtosis-driven Winsorisation with the
+    ``log_CT`` fallback (``winsorise``), or fixed quantile caps (``caps``)."""
+
+    method: Literal["winsorise", "caps"]
+    skew: float = 2.0
+    kurtosis: float = 3.5
+    max_points: int = 5
+    fallback: Literal["log", "none"] = "log"
+    lo: float = 0.05
+    hi: float = 0.95
+    type: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Normalise:
+    """The value across units mapped to a rate in [0, 1]; within groups when ``by`` is given."""
+
+    method: Literal["minmax", "zscore", "rank", "percentile", "goalposts", "target", "fraction"]
+    direction: StageDirection = "higher"
+    by: str | None = None
+    mean: float = 0.0  # zscore: the value at z = 0, on the node's scale
+    sd: float = 1.0  # zscore: the value of one SD, on the node's scale
+    worst: float = 0.0  # goalposts
+    best: float = 1.0  # goalposts
+    target: float = 0.0  # target
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The stages of a node in their one order: denominate → impute → treat → normalise."""
+
+    denominate: Denominate | None = None
+    impute: Impute | None = None
+    treat: Treat | None = None
+    normalise: Normalise | None = None

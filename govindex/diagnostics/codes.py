@@ -25,6 +25,7 @@ CODES: dict[str, str] = {
     "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
     "E213": "bad-cleaning",
+    "E230": "bad-stage", "E231": "unknown-group-column", "E232": "non-numeric-denominator", "E233": "stage-conflict",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",

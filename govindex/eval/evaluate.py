@@ -23,6 +23,7 @@ from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.eval.rounding import round_expr
+from govindex.eval.stages import indicator_stages, point_rates, point_values, unit_flags
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -72,7 +73,7 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
     used = [c.table for c in counts]
     without = units_without_facts(rs, per_round, used)
     per_round = _rates(rs, plan, per_round)
-    units = _combine_rounds(rs, per_round)
+    units = unit_flags(rs, per_round, _combine_rounds(rs, per_round))  # imp:/tv: of the stages (§9b)
     units = _tree(rs, units)
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
     graded = None
@@ -189,6 +190,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
+    df = point_values(rs, df)  # denominate → impute → treat, across units per round (§9b)
     for stage in plan.all_formula_stages():
         df = df.with_columns(stage)
     rates = []
@@ -196,7 +198,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
     drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
-    df = df.with_columns(rates).drop(drop)
+    df = point_rates(rs, df.with_columns(rates).drop(drop))  # `normalise:` replaces the formula's rate
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
     return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
                             .then(pl.lit(NO_DATA))
@@ -247,6 +249,7 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     for level in sorted({x.level for x in indicators}, reverse=True):
         df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id))
                               for x in indicators if x.level == level])
+        df = indicator_stages(rs, df, [x for x in indicators if x.level == level])  # §9b
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
