@@ -23,7 +23,15 @@ def on_scale(x: Node) -> pl.Expr:
     """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
     score over the effective maximum). Without a declared scale, the score column itself."""
     s = pl.col(score_col(x.id))
-    return s if x.own_scale is None else s / x.max * x.own_scale
+    return s if x.own_scale is None else true_div(s, x.max) * x.own_scale
+
+
+def true_div(e: pl.Expr, d: float) -> pl.Expr:
+    """``e / d`` as IEEE division, the double :meth:`govindex.ir.Node.on_scale` computes. polars
+    (2.1) divides a float column by a scalar as a product with its reciprocal, ``e × (1/d)``, a
+    different double for about one value in seven; a column divided by a column is true division,
+    so ``d`` is made a column (``e·0 + d`` is ``d`` wherever ``e`` is finite, as every score is)."""
+    return e / (e * 0.0 + d)
 
 
 def _maxima(x: Node) -> dict:
@@ -64,7 +72,7 @@ def long_table(sc: Scores) -> pl.DataFrame:
         frames.append(sc.units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
-            (pl.col(score_col(x.id)) / x.max).alias("rate"),
+            true_div(pl.col(score_col(x.id)), x.max).alias("rate"),
             (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
     return pl.concat(frames).sort(["code", "level", "node"])
 
