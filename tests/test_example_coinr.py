@@ -209,3 +209,11 @@ def test_make_facts_is_deterministic() -> None:
     spec.loader.exec_module(mod)
     with open(EXAMPLE / "facts" / "panel.csv", encoding="utf-8") as f:
         assert list(csv.DictReader(f)) == mod.rows()
+
+
+def test_explain_shows_the_stages_and_imputation() -> None:
+    res = CliRunner().invoke(app, ["explain", str(EXAMPLE), "--facts", str(EXAMPLE / "facts"), "--unit", "GHA",
+                                   "--node", "trade"])
+    assert res.exit_code == 0, res.output
+    assert "stages   denominate by population" in res.output and "→ normalise minmax (lower is better)" in res.output
+    assert "r1: 4.024 (imputed)" in res.output  # GHA's ICT exports: blank, imputed by Africa's mean

@@ -21,7 +21,7 @@ import polars as pl
 
 from govindex.eval import stats
 from govindex.eval.compile import ROUND, value_col
-from govindex.ir import Impute, Node, Normalise, RuleSet, Treat
+from govindex.ir import Impute, Node, Normalise, RuleSet, Stages, Treat
 
 OK, NO_DATA = "ok", "no_data"
 
@@ -338,3 +338,20 @@ def indicator_stages(rs: RuleSet, df: pl.DataFrame, nodes: list[Node]) -> pl.Dat
             s = np.clip(s, 0.0, node.max)
         cols.append(_nullable(s).alias(f"s:{node.id}"))
     return df.with_columns(cols)
+
+
+def describe(st: Stages) -> str:
+    """The stages in their order, as ``explain`` shows them."""
+    parts = []
+    if (d := st.denominate) is not None:
+        parts.append(f"denominate by {d.by}" + (f" × {d.scale:g}" if d.scale != 1 else ""))
+    if (i := st.impute) is not None:
+        parts.append(f"impute {i.method}" + (f" by {i.by}" if i.by else "")
+                     + (f" {i.value:g}" if i.method == "constant" else ""))
+    if (t := st.treat) is not None:
+        parts.append(f"treat caps q{t.lo:g}–q{t.hi:g} (type {t.type})" if t.method == "caps" else
+                     f"treat winsorise (|skew| < {t.skew:g} or kurtosis < {t.kurtosis:g}, ≤ {t.max_points} points, "
+                     f"fallback {t.fallback})")
+    if (nm := st.normalise) is not None:
+        parts.append(f"normalise {nm.method} ({nm.direction} is better" + (f", by {nm.by}" if nm.by else "") + ")")
+    return " → ".join(parts)
