@@ -51,7 +51,8 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
                 "length", "days_between", "present"]
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
-                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow"]
+                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow", "units_mean", "units_median", "units_sd",
+                    "units_skewness", "units_kurtosis", "units_quantile", "units_kth_largest", "units_count"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 
@@ -216,6 +217,7 @@ class Formula(Expr):
     type: Type
     params: tuple[tuple[str, Const], ...] = ()
     span: n.Span = _span()
+    where: Expr | None = None  # a statistic across units (§9b): the units it counts
 
     def param(self, name: str, default: float | None = None) -> float:
         """The number given for ``name:`` (or ``default``)."""
@@ -254,7 +256,7 @@ _CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Cond: lambda e: (e.cond, e.then, e.else_),
     RowCall: lambda e: e.args,
     Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
-    Formula: lambda e: e.args,
+    Formula: lambda e: e.args if e.where is None else (*e.args, e.where),
     Steps: lambda e: (e.arg, e.table),
 }
 
@@ -333,7 +335,8 @@ _SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
     Cond: lambda e, go: n.If(go(e.cond), go(e.then), go(e.else_), e.span),
     RowCall: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), (), e.span),
     Agg: _agg_syntax,
-    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
+    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params)
+                                  + ((n.Kwarg("where", go(e.where)),) if e.where is not None else ()),
                                   e.span),
     Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
 }

@@ -19,7 +19,7 @@ from govindex.eval.evaluate import evaluate
 from govindex.eval.facts import frames_from_rows
 from govindex.eval.stages import coinr_treat, normalise, treat
 from govindex.ir import Normalise, Treat
-from tests.test_stats import ref_quantile
+from tests.test_stats import ref_kurt, ref_quantile, ref_skew
 
 VALUES = st.lists(st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: round(v, 3)), min_size=1, max_size=30)
 
@@ -270,3 +270,110 @@ def test_random_panels_are_order_free(tmp_path: Path):
     random.Random(3).shuffle(rows)
     again = evaluate(rs, frames_from_rows(rs, {"t": rows})).units.sort("code")
     assert base.equals(again)
+
+
+# ------------------------------------------------------------------ statistics in formulas
+
+STAT_RULES = '''ruleset "stats" {
+  units: "units.csv"
+  rounds: {1: "2024-01-01", 2: "2024-06-01"}
+  max_total: 100
+  aggregate: mean
+  missing: exclude
+}
+
+table t {
+  unit: str
+  round: int
+  v: float
+}
+
+indicator i "i" {
+  aggregate: mean
+  point s_mean "mean" { kind: technical  probe: mean(t, v)  score: units_mean(x) }
+  point s_median "median" { kind: technical  probe: mean(t, v)  score: units_median(x) }
+  point s_sd "sd" { kind: technical  probe: mean(t, v)  score: units_sd(x) }
+  point s_skew "skewness" { kind: technical  probe: mean(t, v)  score: 0.5 + units_skewness(x) * 0.01 }
+  point s_kurt "kurtosis" { kind: technical  probe: mean(t, v)  score: 0.5 + units_kurtosis(x) * 0.01 }
+  point s_q "quantile" { kind: technical  probe: mean(t, v)  score: units_quantile(x, 0.3, type: 8) }
+  point s_q7 "quantile by region" { kind: technical  probe: mean(t, v)  score: units_quantile(x, 0.75, by: "region") }
+  point s_kth "2nd largest where x > 0.2" {
+    kind: technical
+    probe: mean(t, v)
+    score: units_kth_largest(x, 2, where: x > 0.2)
+  }
+  point s_count "count" { kind: technical  probe: mean(t, v)  score: units_count(x) * 0.01 }
+}
+'''
+REGION = {"A": "north", "B": "north", "C": "south", "D": "south", "E": "south"}
+
+
+@pytest.fixture(scope="module")
+def stat_rules(tmp_path_factory):
+    d = tmp_path_factory.mktemp("stats")
+    (d / "units.csv").write_text(UNITS, encoding="utf-8")
+    (d / "r.rules").write_text(STAT_RULES, encoding="utf-8")
+    return load(d)
+
+
+def _ref_stats(vals: dict[str, float]) -> dict[str, dict[str, float | None]]:
+    xs = list(vals.values())
+    n = len(xs)
+    m = exact_mean(xs)
+    s = sorted(xs)
+    med = s[n // 2] if n % 2 else exact_mean(s[n // 2 - 1:n // 2 + 1])
+    sd = math.sqrt(math.fsum((x - m) * (x - m) for x in xs) / (n - 1)) if n > 1 else None
+    big = sorted([x for x in xs if x > 0.2], reverse=True)
+    out: dict[str, dict[str, float | None]] = {}
+    for c in vals:
+        region = [v for u, v in vals.items() if REGION[u] == REGION[c]]
+        one = {"s_mean": m, "s_median": med, "s_sd": sd,
+               "s_skew": 0.5 + ref_skew(xs) * 0.01 if n >= 3 and len(set(xs)) > 1 else None,
+               "s_kurt": 0.5 + ref_kurt(xs) * 0.01 if n >= 4 and len(set(xs)) > 1 else None,
+               "s_q": ref_quantile(xs, 0.3, 8), "s_q7": ref_quantile(region, 0.75, 7),
+               "s_kth": big[1] if len(big) > 1 else None, "s_count": n * 0.01}
+        out[c] = {k: None if v is None else min(1.0, max(0.0, v)) for k, v in one.items()}
+    return out
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.floats(0, 1).map(lambda v: round(v, 4))), min_size=5, max_size=5))
+def test_statistics_in_formulas_are_stats_bit_for_bit(stat_rules, values):
+    rows = [{"unit": u, "round": 1, "v": v} for u, v in zip("ABCDE", values)]
+    rows += [{"unit": u, "round": 2, "v": 0.5} for u in "ABCDE"]  # another round: not counted in round 1
+    sc = evaluate(stat_rules, frames_from_rows(stat_rules, {"t": rows}))
+    vals = {u: v for u, v in zip("ABCDE", values) if v is not None}
+    if not vals:
+        return
+    want = _ref_stats(vals)
+    r1 = {r["code"]: r for r in sc.rounds.filter(sc.rounds["__round"] == 1).iter_rows(named=True)}
+    for c in vals:
+        for p, w in want[c].items():
+            assert r1[c][f"r:{p}"] == w, (c, p, r1[c][f"r:{p}"], w)
+    for c in set("ABCDE") - set(vals):
+        assert r1[c]["r:s_mean"] is None  # a unit without data has no rate
+
+
+@pytest.mark.parametrize("score,code,part", [
+    ("units_quantile(x, 1.5)", "E105", "probability"),
+    ("units_quantile(x, 0.5, type: 10)", "E105", "types 1–9"),
+    ("units_kth_largest(x, 0)", "E105", "whole number"),
+    ('units_mean(x, by: "regoin")', "E231", "no column `regoin`"),
+    ("units_mean(x, where: 1)", "E106", "true/false"),
+])
+def test_statistic_diagnostics(tmp_path: Path, score: str, code: str, part: str):
+    (tmp_path / "units.csv").write_text(UNITS, encoding="utf-8")
+    body = STAT_RULES.split("indicator i")[0] + f'''indicator i "i" {{
+  aggregate: mean
+  point p "p" {{
+    kind: technical
+    probe: mean(t, v)
+    score: {score}
+  }}
+}}
+'''
+    (tmp_path / "r.rules").write_text(body, encoding="utf-8")
+    _, diags = check(tmp_path)
+    hits = [d for d in diags if d.code == code and part in d.message]
+    assert hits, [str(d) for d in diags]
+    assert hits[0].location is not None and hits[0].location.line > 1

@@ -247,3 +247,26 @@ def _normalise(st: _Stage) -> ir.Normalise:
 _PARSERS: dict[str, Callable[[_Stage], object]] = {
     "denominate": _denominate, "impute": _impute, "treat": _treat, "normalise": _normalise,
 }
+
+
+def check_statistics(tree: _Tree, e: ir.Expr | None) -> None:
+    """The statistics across units in a formula: ``p`` a probability, ``type`` R's 1–9, ``k`` a
+    whole number ≥ 1 (E105), ``by:`` a registry column (E231)."""
+    for f in ir.walk(e):
+        if not (isinstance(f, ir.Formula) and f.fn.startswith("units_")):
+            continue
+        lit = f.args[1] if len(f.args) > 1 and isinstance(f.args[1], ir.Const) else None
+        v = lit.value if lit is not None else None
+        if f.fn == "units_quantile" and isinstance(v, float) and not 0 <= v <= 1:
+            tree.ck.err("E105", f"`p` of `units_quantile` is a probability from 0 to 1, not {v:g}", f.span, "e.g. 0.75")
+        if f.fn == "units_kth_largest" and isinstance(v, float) and not (v == int(v) and v >= 1):
+            tree.ck.err("E105", f"`k` of `units_kth_largest` is a whole number from 1, not {v:g}", f.span, "e.g. 3")
+        params = dict(f.params)
+        t = params.get("type")
+        if t is not None and not (isinstance(t.value, float) and t.value == int(t.value) and 1 <= t.value <= 9):
+            tree.ck.err("E105", f"`type` of `{f.fn}` is one of R's quantile types 1–9", f.span, "type: 7 is R's default")
+        by = params.get("by")
+        if by is not None and str(by.value) not in _attrs(tree):
+            tree.ck.err("E231", f"`by: \"{by.value}\"` of `{f.fn}`: the units registry has no column `{by.value}`",
+                        f.span, did_you_mean(str(by.value), _attrs(tree)) or
+                        f"registry columns: {', '.join(_attrs(tree)) or '(none)'}")

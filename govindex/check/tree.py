@@ -11,7 +11,7 @@ from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
-from govindex.check.stages import STAGE_KEYS, node_stages
+from govindex.check.stages import STAGE_KEYS, check_statistics, node_stages
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
@@ -321,6 +321,7 @@ class Tree:
             score, stype = lower_expr(score_src, Ctx("formula", x_type=ptype if ptype in ("num", "bool") else "num"), self.scope)
             if stype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
+            check_statistics(self, score)
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
             for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
                 self.ck.err("W504", w.message, w.span, w.hint)
