@@ -44,15 +44,27 @@ TREE = {
 # ------------------------------------------------------------------ COINr, transcribed
 
 
+def cube(v: float) -> float:
+    """x^3 as R's powl gives it: the double nearest the exact cube."""
+    return float(Fraction(v) ** 3)
+
+
+def fourth(v: float) -> float:
+    return float(Fraction(v) ** 4)
+
+
 def r_mean(x: list[float]) -> float:
     return float(sum((Fraction(v) for v in x), Fraction(0)) / len(x))
 
 
 def skew(x: list[float]) -> float:
+    """COINr: sqrt(n) * sum(x^3) / (sum(x^2)^(3/2)) * sqrt(n*(n-1)) / (n-2), x centred; the 3/2
+    power as s2·√s2 (docs §9b)."""
     n = len(x)
     m = r_mean(x)
     d = [v - m for v in x]
-    y = math.sqrt(n) * math.fsum(v ** 3 for v in d) / (math.fsum(v * v for v in d) ** (3 / 2))
+    s2 = math.fsum(v * v for v in d)
+    y = math.sqrt(n) * math.fsum(cube(v) for v in d) / (s2 * math.sqrt(s2))
     return y * math.sqrt(n * (n - 1)) / (n - 2)
 
 
@@ -61,7 +73,7 @@ def kurt(x: list[float]) -> float:
     m = r_mean(x)
     d = [v - m for v in x]
     s2 = math.fsum(v * v for v in d)
-    r = n * math.fsum(v ** 4 for v in d) / (s2 ** 2)
+    r = n * math.fsum(fourth(v) for v in d) / (s2 * s2)
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
 
 

@@ -12,8 +12,10 @@ in docs/rules-language.md §9a "Statistics across units", are these:
 - ``sd``: ``√(Σ d·d / (n − 1))``, ``d = x − mean`` (each ``d`` one IEEE subtraction, the sum
   exact, then one division and a correctly rounded square root);
 - ``skewness`` and ``kurtosis``: COINr's ``skew()``/``kurt()`` (e1071 type 2, Excel's SKEW and
-  KURT), in their order of operations, with exact sums: ``d³``, ``d⁴`` by C's ``pow`` as R's
-  ``^`` does, ``d²`` as ``d·d``;
+  KURT), in their order of operations, with exact sums; ``d²`` and ``(Σd²)²`` are products
+  ``x·x`` (as R's ``^2``), ``d³`` and ``d⁴`` the doubles nearest the exact powers (R's ``^`` uses
+  ``powl``, which agrees but for rare double roundings; C's ``pow`` is not correctly rounded on
+  every platform), ``(Σd²)^1.5`` is ``Σd² · √Σd²``;
 - ``quantile``: R's ``quantile.default`` types 1–9 (R 4.0–4.4 arithmetic; type 7 the default);
 - ``median``: R's ``median``: the middle value, or the correctly rounded mean of the two middle
   values;
@@ -57,6 +59,11 @@ def mean(values: np.ndarray) -> float:
     return float(sum((Fraction(x) for x in v), Fraction(0)) / len(v))
 
 
+def _power(x: float, k: int) -> float:
+    """The double nearest x**k (exact rational power, one rounding): the same on every platform."""
+    return float(Fraction(x) ** k)
+
+
 def _deviations(v: np.ndarray) -> list[float]:
     m = mean(v)
     return [x - m for x in v.tolist()]
@@ -71,17 +78,18 @@ def sd(values: np.ndarray) -> float:
 
 
 def skewness(values: np.ndarray) -> float:
-    """COINr's ``skew()`` (e1071 type 2): ``√n·Σd³ / (Σd²)^1.5 · √(n(n−1)) / (n−2)``; NaN below 3
-    values or when every value is the same (0/0)."""
+    """COINr's ``skew()`` (e1071 type 2): ``√n·Σd³ / (Σd²·√Σd²) · √(n(n−1)) / (n−2)``; NaN below 3
+    values or when ``(Σd²)^1.5`` is 0 (every value the same, or a spread so small it underflows)."""
     v = present(values)
     n = len(v)
     if n < 3:
         return math.nan
     d = _deviations(v)
     s2 = math.fsum(x * x for x in d)
-    if s2 == 0:
+    den = s2 * math.sqrt(s2)
+    if den == 0:  # all equal, or a spread so small its power underflows: R's 0/0, ±x/0
         return math.nan
-    y = math.sqrt(n) * math.fsum(math.pow(x, 3) for x in d) / math.pow(s2, 1.5)
+    y = math.sqrt(n) * math.fsum(_power(x, 3) for x in d) / den
     return y * math.sqrt(n * (n - 1)) / (n - 2)
 
 
@@ -94,9 +102,9 @@ def kurtosis(values: np.ndarray) -> float:
         return math.nan
     d = _deviations(v)
     s2 = math.fsum(x * x for x in d)
-    if s2 == 0:
+    if s2 * s2 == 0:  # all equal, or a spread whose square underflows
         return math.nan
-    r = n * math.fsum(math.pow(x, 4) for x in d) / (s2 * s2)
+    r = n * math.fsum(_power(x, 4) for x in d) / (s2 * s2)
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
 
 
