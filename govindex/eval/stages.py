@@ -69,7 +69,7 @@ def point_values(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         assert p.stages is not None
         v, status = raw[p.id].copy(), np.array(df[f"st:{p.id}"].to_list(), dtype=object)
         if (d := p.stages.denominate) is not None:
-            den = raw[d.by] if d.by_point else np.array([_number(rs, c, d.by) for c in codes])
+            den = raw[d.by] if d.by_point else _numbers(rs, codes, d.by)
             v = _denominate(v, den, d.scale)
             status = np.where((status == OK) & np.isnan(v), NO_DATA, status)
         if (imp := p.stages.impute) is not None:
@@ -85,9 +85,10 @@ def point_values(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns(cols)
 
 
-def _number(rs: RuleSet, code: str, column: str) -> float:
-    text = next((u.attrs.get(column, "") for u in rs.units if u.code == code), "")
-    return float(text) if text else math.nan
+def _numbers(rs: RuleSet, codes: list[str], column: str) -> np.ndarray:
+    """Each row's unit's value of the numeric registry column (checked: E232); NaN when empty."""
+    text = {u.code: u.attrs.get(column, "") for u in rs.units}
+    return np.array([float(text[c]) if text.get(c) else math.nan for c in codes])
 
 
 def _denominate(v: np.ndarray, den: np.ndarray, scale: float) -> np.ndarray:
