@@ -52,7 +52,8 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
                 "length", "days_between", "present"]
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
-                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow"]
+                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow", "units_mean", "units_median", "units_sd",
+                    "units_skewness", "units_kurtosis", "units_quantile", "units_kth_largest", "units_count"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 
@@ -217,6 +218,7 @@ class Formula(Expr):
     type: Type
     params: tuple[tuple[str, Const], ...] = ()
     span: n.Span = _span()
+    where: Expr | None = None  # a statistic across units (§9b): the units it counts
 
     def param(self, name: str, default: float | None = None) -> float:
         """The number given for ``name:`` (or ``default``)."""
@@ -270,7 +272,7 @@ _CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Cond: lambda e: (e.cond, e.then, e.else_),
     RowCall: lambda e: e.args,
     Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
-    Formula: lambda e: e.args,
+    Formula: lambda e: e.args if e.where is None else (*e.args, e.where),
     Steps: lambda e: (e.arg, e.table),
     UnitStat: lambda e: (e.arg,) if e.where is None else (e.arg, e.where),
 }
@@ -350,7 +352,8 @@ _SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
     Cond: lambda e, go: n.If(go(e.cond), go(e.then), go(e.else_), e.span),
     RowCall: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), (), e.span),
     Agg: _agg_syntax,
-    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
+    Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params)
+                                  + ((n.Kwarg("where", go(e.where)),) if e.where is not None else ()),
                                   e.span),
     Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
     UnitStat: lambda e, go: _stat_syntax(e, go),
@@ -408,6 +411,7 @@ class Node:
     def is_ref(self) -> bool:
         """A reference: ``target``'s rate × this node's ``max`` (see :mod:`govindex.eval.refs`)."""
         return self.ref is not None
+    stages: Stages | None = None  # cross-unit stages (denominate → impute → treat → normalise), §9b
 
     @property
     def is_point(self) -> bool:
@@ -553,3 +557,68 @@ class RuleSet:
             if code_or_name in (u.code, u.name):
                 return u
         return None
+
+
+# ------------------------------------------------------------------ cross-unit stages (§9b)
+
+StageDirection = Literal["higher", "lower"]
+
+
+@dataclass(frozen=True, slots=True)
+class Denominate:
+    """The value divided by ``by`` (a numeric registry column, or another point's probe value in
+    the same round), then multiplied by ``scale``."""
+
+    by: str
+    by_point: bool
+    scale: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Impute:
+    """A missing value (status ``no_data``) replaced: ``mean``/``median`` of the round's values
+    of all units or of the unit's group (``by``), ``latest`` earlier round with data, or a
+    ``constant``."""
+
+    method: Literal["mean", "median", "latest", "constant"]
+    by: str | None = None
+    value: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Treat:
+    """Outlier treatment across units: COINr's skew/kurtosis-driven Winsorisation with the
+    ``log_CT`` fallback (``winsorise``), or fixed quantile caps (``caps``)."""
+
+    method: Literal["winsorise", "caps"]
+    skew: float = 2.0
+    kurtosis: float = 3.5
+    max_points: int = 5
+    fallback: Literal["log", "none"] = "log"
+    lo: float = 0.05
+    hi: float = 0.95
+    type: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class Normalise:
+    """The value across units mapped to a rate in [0, 1]; within groups when ``by`` is given."""
+
+    method: Literal["minmax", "zscore", "rank", "percentile", "goalposts", "target", "fraction"]
+    direction: StageDirection = "higher"
+    by: str | None = None
+    mean: float = 0.0  # zscore: the value at z = 0, on the node's scale
+    sd: float = 1.0  # zscore: the value of one SD, on the node's scale
+    worst: float = 0.0  # goalposts
+    best: float = 1.0  # goalposts
+    target: float = 0.0  # target
+
+
+@dataclass(frozen=True, slots=True)
+class Stages:
+    """The stages of a node in their one order: denominate → impute → treat → normalise."""
+
+    denominate: Denominate | None = None
+    impute: Impute | None = None
+    treat: Treat | None = None
+    normalise: Normalise | None = None

@@ -27,6 +27,14 @@ def on_scale(x: Node) -> pl.Expr:
     return on_scale_expr(x, pl.col(score_col(x.id)))
 
 
+def true_div(e: pl.Expr, d: float) -> pl.Expr:
+    """``e / d`` as IEEE division, the double :meth:`govindex.ir.Node.on_scale` computes. polars
+    divides a float column by a scalar as a product with its reciprocal, ``e × (1/d)``, a
+    different double for about one value in seven; a column divided by a column is true division,
+    so ``d`` is made a column (``e·0 + d`` is ``d`` wherever ``e`` is finite, as every score is)."""
+    return e / (e * 0.0 + d)
+
+
 def _maxima(x: Node) -> dict:
     """``max``: the top of the scale the node's values are shown on; with a declared scale, also
     ``max_in_parent``: the effective maximum, what the node contributes to its parent at rate 1."""
@@ -70,7 +78,7 @@ def long_table(sc: Scores) -> pl.DataFrame:
         frames.append(sc.units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
-            pl.lit(x.scale).alias("max"), (pl.col(score_col(x.id)) / x.max).alias("rate"),
+            pl.lit(x.scale).alias("max"), true_div(pl.col(score_col(x.id)), x.max).alias("rate"),
             (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status"),
             pl.lit(x.ref, pl.String).alias("refers_to")))
     return pl.concat(frames).sort(["code", "level", "node"])

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import TypeGuard, get_args
 
 from govindex import ir
-from govindex.check.functions import AGGREGATES, FORMULAS, ROUNDING_MODES, ROW, Param, Signature
+from govindex.check.functions import AGGREGATES, FORMULAS, ROUNDING_MODES, ROW, STATISTICS, Param, Signature
 from govindex.check.settings import LIMIT, constant_problem, plain
 from govindex.check.shape import MAX_DEPTH, expanded_shape, lets_reached
 from govindex.diagnostics import Diagnostic, did_you_mean
@@ -369,8 +369,8 @@ def _formula(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope) -> Lowered:
     if e.fn in ("steps", "steps_down"):
         assert isinstance(args[1], ir.MapConst)
         return ir.Steps(args[0], args[1], e.fn == "steps_down", "num", e.span), sig.returns
-    params = tuple((k, v) for k, v in a.kwargs.items() if isinstance(v, ir.Const))
-    return ir.Formula(e.fn, args, _ir_type(sig.returns), params, e.span), sig.returns  # type: ignore[arg-type]  # fn/op: a catalogue name (a Literal); items: no None once types are known
+    params = tuple((k, v) for k, v in a.kwargs.items() if isinstance(v, ir.Const) and k != "where")
+    return ir.Formula(e.fn, args, _ir_type(sig.returns), params, e.span, a.kwargs.get("where")), sig.returns  # type: ignore[arg-type]  # fn/op: a catalogue name (a Literal); items: no None once types are known
 
 
 def _arguments(e: n.Call, sig: Signature, ctx: Ctx, sc: Scope, skip_first: bool = False) -> _Args:
@@ -456,6 +456,8 @@ def _check_constants(sc: Scope, e: n.Call, kwargs: dict[str, ir.Expr | None]) ->
     for k in e.kwargs:
         if e.fn == "round" and k.name == "mode":
             continue  # a text, checked by _check_rounding
+        if e.fn in STATISTICS and k.name in ("by", "where"):
+            continue  # a registry column and a condition: checked by check/stages.py
         v = kwargs.get(k.name)
         if isinstance(v, ir.Const) and isinstance(v.value, float):
             vals[k.name] = v.value

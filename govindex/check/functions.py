@@ -58,6 +58,7 @@ def _sig(name: str, pos: str, returns: str, doc: str, kw: str = "", **extra: boo
 
 
 _WHERE = "where?:bool"
+_STAT_KW = "by?:str! where?:bool"
 
 AGGREGATES: dict[str, Signature] = {s.name: s for s in [
     _sig("any", "table:table", "bool", "Whether any row matches `where` (数据有无, presence).", _WHERE),
@@ -134,7 +135,21 @@ FORMULAS: dict[str, Signature] = {s.name: s for s in [
     _sig("exp", "x:num", "num", "e^x."),
     _sig("ln", "x:num", "num", "Natural logarithm (the same as `log`)."),
     _sig("pow", "x:num y:num", "num", "x^y (null where undefined, e.g. a negative x to a fractional y)."),
+    # Statistics across the units of the round (of a group with `by:`, those where `where:` holds): §9b.
+    _sig("units_mean", "v:num", "num", "The exact mean of v over the units.", _STAT_KW, across_units=True),
+    _sig("units_median", "v:num", "num", "R's median of v over the units.", _STAT_KW, across_units=True),
+    _sig("units_sd", "v:num", "num", "The sample SD (n − 1) of v over the units.", _STAT_KW, across_units=True),
+    _sig("units_skewness", "v:num", "num", "COINr's skewness (e1071 type 2) of v over the units.", _STAT_KW,
+         across_units=True),
+    _sig("units_kurtosis", "v:num", "num", "COINr's excess kurtosis (e1071 type 2) of v over the units.", _STAT_KW,
+         across_units=True),
+    _sig("units_quantile", "v:num p:num!", "num", "R's quantile of v at p over the units (type 1–9, default 7).",
+         f"type?:num {_STAT_KW}", across_units=True),
+    _sig("units_kth_largest", "v:num k:num!", "num", "The k-th largest v over the units (ties counted singly).",
+         _STAT_KW, across_units=True),
+    _sig("units_count", "v:num", "num", "The number of units with a value of v.", _STAT_KW, across_units=True),
 ]}
+STATISTICS = tuple(n for n in FORMULAS if n.startswith("units_"))
 
 MISSING_POLICIES = {
     "zero": "missing data scores 0",

@@ -21,7 +21,7 @@ GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of t
                    "conditions": "a condition per class over measures and statistics across units"}
 GRADING_VALUES = {"unrounded": "the node's value as computed (after any `round:` of the method)",
                   "reported": "the node's value rounded as written (`rounding:`)"}
-QUANTILE_TYPES = (7,)  # the types govindex.eval.stats.quantile implements
+QUANTILE_TYPES = tuple(range(1, 10))  # R's types, as govindex.eval.stats.quantile implements them
 
 
 class GradingChecker:

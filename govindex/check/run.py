@@ -71,6 +71,7 @@ class _Checker:
         tables, valid_src = self._tables()
         lets = self._lets(tables)
         units, attrs = self._units(settings, decl)
+        self.registry = (units, attrs)  # read by check/stages.py (`by:` columns, denominators)
         year, groups = self._year(settings), self._groups(settings, attrs)
         unit_col = text_value(settings.get("unit_column"), "unit")
         round_col = text_value(settings.get("round_column"), "round")

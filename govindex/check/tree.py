@@ -13,13 +13,14 @@ from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICI
 from govindex.check.level_rounding import header_mode, with_level_rounding
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
+from govindex.check.stages import STAGE_KEYS, check_statistics, node_stages
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "description", "source"}
+INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "description", "source"} | STAGE_KEYS
 POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "rounds", "values", "range",
-              "description", "source"}
+              "description", "source"} | STAGE_KEYS
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
@@ -223,7 +224,8 @@ class Tree:
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
                           cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
                           own_scale=self._amount(settings, "scale", f"`{ident}`"),
-                          round=self._node_rounding(settings, f"`{ident}`"))
+                          round=self._node_rounding(settings, f"`{ident}`"),
+                          stages=node_stages(self, settings, ident, is_point=False) if ident != ROOT else None)
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -319,12 +321,15 @@ class Tree:
             probe, ptype = lower_expr(probe_src, Ctx("probe", point=d.id), self.scope)
             if ptype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a probe yields a number or true/false, not {ptype}", probe_src.span)
-        if score_src is None:
+        if score_src is None and "normalise" in s:
+            score = ir.X("num")  # the rate comes from `normalise:` (§9b); x stands in for the formula
+        elif score_src is None:
             self.ck.err("E206", f"point `{d.id}` needs `score:`", d.span, "e.g. score: presence(x)")
         else:
             score, stype = lower_expr(score_src, Ctx("formula", x_type=ptype if ptype in ("num", "bool") else "num"), self.scope)
             if stype not in (None, "num", "bool"):
                 self.ck.err("E106", f"a formula yields a number, not {stype}", score_src.span)
+            check_statistics(self, score)
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
             for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
                 self.ck.err("W504", w.message, w.span, w.hint)
@@ -342,4 +347,4 @@ class Tree:
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
                          max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
                          d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"),
-                         round=self._node_rounding(s, f"`{d.id}`"))
+                         round=self._node_rounding(s, f"`{d.id}`"), stages=node_stages(self, s, d.id, is_point=True))

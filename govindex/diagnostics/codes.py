@@ -25,6 +25,7 @@ CODES: dict[str, str] = {
     "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
     "E213": "bad-cleaning",
+    "E230": "bad-stage", "E231": "unknown-group-column", "E232": "non-numeric-denominator", "E233": "stage-conflict",
     "E250": "unknown-ref", "E251": "ref-cycle", "E252": "duplicate-ref", "E253": "bad-total", "E254": "no-total",
     "E255": "bad-summary", "E256": "unknown-summary-node", "E257": "unknown-summary-group", "E258": "duplicate-summary",
     "E260": "unknown-graded-node", "E261": "bad-measures", "E262": "bad-class-condition", "E263": "bad-conditions",

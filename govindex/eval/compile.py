@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from govindex import ir
+from govindex.eval import stats
 from govindex.eval.rounding import round_expr
 from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
@@ -667,6 +668,41 @@ _MATHS: dict[str, Callable[[_Translator, ir.Formula], pl.Expr]] = {
     "pow": lambda u, e: _arg(u, e).pow(_arg(u, e, 1)),
 }
 
+def _statistic(u: _Unit, e: ir.Formula) -> pl.Expr:
+    """A statistic across the units of the round (and of the group ``by:``; those where ``where:``
+    holds), the same value for each: :mod:`govindex.eval.stats` itself runs on each window —
+    the one Python function in a plan, because polars' sums are not exact and the statistics
+    are defined to the bit (§9b)."""
+    x = _finite(u.expr(e.args[0]))
+    if e.where is not None:
+        x = pl.when(u.expr(e.where).fill_null(False)).then(x)
+    extra = e.args[1].value if len(e.args) > 1 and isinstance(e.args[1], ir.Const) else None
+    fn = _STATS[e.fn]
+    qtype = int(e.param("type", 7.0))
+
+    def per_window(s: pl.Series) -> pl.Series:
+        v = s.cast(pl.Float64).fill_null(math.nan).to_numpy()
+        return pl.Series([fn(v, extra, qtype)] * len(s), dtype=pl.Float64)
+
+    keys: list[pl.Expr] = [pl.col(ROUND)]
+    by = dict(e.params).get("by")
+    if by is not None:
+        groups = {un.code: un.attrs.get(str(by.value), "") for un in u.rs.units}
+        keys.append(pl.col("code").replace_strict(groups, default="", return_dtype=pl.String))
+    return x.map_batches(per_window, return_dtype=pl.Float64).over(keys).fill_nan(None)
+
+
+_STATS: dict[str, Callable[[Any, Any, int], float]] = {
+    "units_mean": lambda v, a, t: stats.mean(v),
+    "units_median": lambda v, a, t: stats.median(v),
+    "units_sd": lambda v, a, t: stats.sd(v),
+    "units_skewness": lambda v, a, t: stats.skewness(v),
+    "units_kurtosis": lambda v, a, t: stats.kurtosis(v),
+    "units_quantile": lambda v, a, t: stats.quantile(v, float(a), t),
+    "units_kth_largest": lambda v, a, t: stats.kth_largest(v, int(a)),
+    "units_count": lambda v, a, t: stats.count(v),
+}
+
 _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
     "presence": lambda u, e: (_arg(u, e) > 0).cast(pl.Float64),
     "linear": lambda u, e: _arg(u, e) / e.param("cap"),
@@ -684,6 +720,7 @@ _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
     "min": _variadic(pl.min_horizontal),
     "max": _variadic(pl.max_horizontal),
     "avg": _variadic(pl.mean_horizontal),
+    **{name: _statistic for name in _STATS},
 }
 
 

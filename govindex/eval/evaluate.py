@@ -26,6 +26,7 @@ from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rounding import rounded_score
 from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.rounding import round_expr
+from govindex.eval.stages import indicator_stages, point_rates, point_values, unit_flags
 from govindex.eval.summaries import summarise
 from govindex.grade import Graded
 from govindex.ir import ROOT, Node, RuleSet
@@ -78,7 +79,7 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
     used = [c.table for c in counts]
     without = units_without_facts(rs, per_round, used)
     per_round = _rates(rs, plan, per_round)
-    units = _combine_rounds(rs, per_round)
+    units = unit_flags(rs, per_round, _combine_rounds(rs, per_round))  # imp:/tv: of the stages (§9b)
     units = _tree(rs, units)
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
     units, graded, node_graded = with_grades(rs, units)
@@ -191,6 +192,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
+    df = point_values(rs, df)  # denominate → impute → treat, across units per round (§9b)
     for stage in plan.all_formula_stages():
         df = df.with_columns(stage)
     rates = []
@@ -198,7 +200,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
     drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
-    df = df.with_columns(rates).drop(drop)
+    df = point_rates(rs, df.with_columns(rates).drop(drop))  # `normalise:` replaces the formula's rate
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
     return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
                             .then(pl.lit(NO_DATA))
@@ -248,6 +250,7 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     for batch in tree_order(rs):
         df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else _node_expr(rs, x)).alias(score_col(x.id))
                               for x in batch])
+        df = indicator_stages(rs, df, batch)  # §9b: cross-unit stages of the indicators just computed
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     total = pl.col(score_col(ROOT))

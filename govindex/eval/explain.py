@@ -13,6 +13,7 @@ from govindex.diagnostics import UsageError, did_you_mean
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
+from govindex.eval.stages import describe, imputed_col, treated_col
 from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
@@ -79,6 +80,9 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
         out.update({"kind": "ref", "refers_to": x.ref, "declared_under": target.parent, "missing": x.missing,
                     "rate": row[rate_col(x.ref)] if target.is_point else _rate(row[score_col(x.ref)], target.max)})
         return out
+    if x.stages is not None:  # §9b: the stages, and whether this unit's value was imputed / treated
+        out.update({"stages": describe(x.stages), "imputed": row.get(imputed_col(x.id)),
+                    "treated": row.get(treated_col(x.id))})
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
@@ -87,7 +91,8 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
     out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
                 "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
-                         "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
+                         "rate": r[rate_col(x.id)], **({"imputed": r[imputed_col(x.id)]} if imputed_col(x.id) in r else {})}
+                        for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
 
@@ -150,14 +155,18 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
         return
     if x["kind"] == "indicator":
         lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
+        if "stages" in x:
+            lines.append(f"{pad}  stages {x['stages']}" + (" (imputed)" if x.get("imputed") else ""))
         for c in x["children"]:
             _render_node(c, depth + 1, lines, f)
         return
     flag = "" if x["status"] == "ok" else f"  !{x['status']}"
     lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}")
     lines.append(f"{pad}    probe    {x['probe']}")
+    if "stages" in x:
+        lines.append(f"{pad}    stages   {x['stages']}")
     vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
-                      for r in x["per_round"])
+                      + (" (imputed)" if r.get("imputed") else "") for r in x["per_round"])
     lines.append(f"{pad}    values   {vals}")
     rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
     lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "

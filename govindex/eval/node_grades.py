@@ -11,14 +11,13 @@ true, null otherwise); a unit takes the first class, best first, whose condition
 class takes the rest when it has no condition of its own, otherwise a unit that meets none gets no
 grade. A statistic across units (:class:`govindex.ir.UnitStat`) is one number over the units whose
 measure is not null and for which ``where:`` is true: ``quantile`` as R's ``quantile()``
-(:func:`govindex.eval.stats.quantile`), ``median`` the 0.5-quantile of type 7, ``mean`` the
-correctly rounded sum (``math.fsum``) divided by the count, ``min``, ``max``, ``count``. Over no
-unit a statistic is null. A division by zero is null.
+(:func:`govindex.eval.stats.quantile`), ``median`` as R's ``median()`` and ``mean`` the double
+nearest the exact mean (:func:`govindex.eval.stats.median`, :func:`~govindex.eval.stats.mean`),
+``min``, ``max``, ``count``. Over no unit a statistic is null. A division by zero is null.
 """
 
 from __future__ import annotations
 
-import math
 import operator
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,8 @@ import polars as pl
 
 from govindex.eval.node_rounding import on_scale_expr
 from govindex.eval.rounding import round_expr
+from govindex.eval.stats import mean as units_mean
+from govindex.eval.stats import median as units_median
 from govindex.eval.stats import quantile
 from govindex.grade import Graded, grade, summarise
 from govindex.ir import ROOT, Column, Const, Expr, Grading, Op, RuleSet, UnitStat
@@ -128,10 +129,10 @@ def _stat(e: UnitStat, env: dict[str, list[Value]], stats: dict[Expr, float | No
         return float(len(xs))
     if not xs:
         return None
-    if e.fn in ("quantile", "median"):
-        return quantile(np.array(xs), e.p if e.fn == "quantile" else 0.5, e.qtype if e.fn == "quantile" else 7)
-    if e.fn == "mean":
-        return math.fsum(xs) / len(xs)
+    if e.fn == "quantile":
+        return quantile(np.array(xs), e.p, e.qtype)
+    if e.fn in ("median", "mean"):  # the definitions of govindex.eval.stats, as everywhere else
+        return units_median(np.array(xs)) if e.fn == "median" else units_mean(np.array(xs))
     return min(xs) if e.fn == "min" else max(xs)
 
 

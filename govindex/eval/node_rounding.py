@@ -41,7 +41,7 @@ def on_scale_expr(node: Node, s: pl.Expr) -> pl.Expr:
     scale (see the module docstring)."""
     if node.own_scale is None:
         return s
-    v = s / node.max * node.own_scale
+    v = _lit_div(s, node.max) * node.own_scale
     r = node.round
     if r is None:
         return v
