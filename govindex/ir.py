@@ -34,8 +34,9 @@ ROOT = "total"
 # ------------------------------------------------------------------ kinds and policies
 
 Kind = Literal["indicator", "technical", "manual"]
-Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "max"]
+Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "wavg", "geomean", "min", "max"]
 MissingPolicy = Literal["zero", "exclude", "null"]
+Reason = Literal["no_data", "not_applicable", "error"]  # why a point has no rate (its status when not ok)
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
 RoundingMode = Literal["half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
                        "r", "floor", "ceil", "truncate", "up", "down"]
@@ -51,7 +52,8 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
                 "length", "days_between", "present"]
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
-                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow"]
+                    "coalesce", "round", "floor", "ceil", "exp", "ln", "pow", "strict_min", "strict_max",
+                    "strict_avg"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 
@@ -239,6 +241,16 @@ class Steps(Expr):
     span: n.Span = _span()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeRef(Expr):
+    """A child of the indicator whose ``gate:`` reads it: its rate (score / max, 0–1), null when
+    its score is null."""
+
+    node: str
+    type: Type = "num"
+    span: n.Span = _span()
+
+
 def children(e: Expr) -> tuple[Expr, ...]:
     """The direct subexpressions of ``e``, in reading order."""
     return _CHILDREN[type(e)](e)
@@ -256,6 +268,7 @@ _CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Agg: lambda e: tuple(x for x in (e.arg, e.items, e.where) if x is not None),
     Formula: lambda e: e.args,
     Steps: lambda e: (e.arg, e.table),
+    NodeRef: lambda e: (),
 }
 
 
@@ -336,6 +349,7 @@ _SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
     Formula: lambda e, go: n.Call(e.fn, tuple(go(a) for a in e.args), tuple(n.Kwarg(k, go(v)) for k, v in e.params),
                                   e.span),
     Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
+    NodeRef: lambda e, go: n.Name(e.node, e.span),
 }
 
 
@@ -376,6 +390,13 @@ class Node:
     score_src: n.Expr | None = None
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
+    missing_by: tuple[tuple[Reason, MissingPolicy], ...] = ()  # a point's policy per reason (`missing: {…}`)
+    not_applicable: Expr | None = None  # a point's `not_applicable:` condition (unit × round, like a probe)
+    gate: Gate | None = None  # an indicator's `gate:`
+
+    def policy(self, reason: Reason) -> MissingPolicy:
+        """What the parent does with this node when it has no score for ``reason``."""
+        return dict(self.missing_by).get(reason, self.missing)
 
     @property
     def is_point(self) -> bool:
@@ -393,6 +414,18 @@ class Node:
         if score is None or self.own_scale is None:
             return score
         return score / self.max * self.own_scale
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """An indicator's ``gate:``: where ``when`` holds (over its children's rates, :class:`NodeRef`)
+    it scores ``0`` (``score`` = "zero") or null, whatever its children add up to; ``reason`` is
+    what ``why:<node>`` says."""
+
+    when: Expr
+    score: Literal["zero", "null"]
+    reason: str
+    span: n.Span
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,8 @@ CODES: dict[str, str] = {
     "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
     "E213": "bad-cleaning",
+    "E240": "bad-missing-reason", "E241": "reason-without-policy", "E242": "bad-not-applicable", "E243": "bad-gate",
+    "E244": "bad-gate-condition", "E245": "bad-curve",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
