@@ -392,6 +392,7 @@ class Node:
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
     missing_by: tuple[tuple[Reason, MissingPolicy], ...] = ()  # a point's policy per reason (`missing: {…}`)
     not_applicable: Expr | None = None  # a point's `not_applicable:` condition (unit × round, like a probe)
+    error: Expr | None = None  # a point's `error:` condition (unit × round): the probe failed
     gate: Gate | None = None  # an indicator's `gate:`
 
     def policy(self, reason: Reason) -> MissingPolicy:

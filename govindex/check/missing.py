@@ -4,7 +4,8 @@ an indicator's ``gate:``, the rule set's defaults, and ``weight: 0``.
 - ``missing: exclude`` — one policy for every reason; ``missing: {no_data: zero,
   not_applicable: exclude, error: null}`` — one per reason, the reasons not named taking the
   rule set's default for that reason (``E241`` when there is none).
-- ``not_applicable: <condition>`` on a point: a probe-like condition, evaluated per unit × round.
+- ``not_applicable: <condition>`` and ``error: <condition>`` on a point: probe-like conditions,
+  evaluated per unit × round, that give the point that status.
 - ``gate: {when: <condition over the children's ids>, score: 0 | null, reason: "…"}`` on an
   indicator: each child id stands for the child's rate (0–1, null when its score is null).
 - ``missing_indicators: zero | exclude | null`` in the ruleset header: what a parent does with
@@ -97,14 +98,15 @@ def indicator_default(ck: Reporter, settings: dict[str, n.Expr]) -> str:
     return name
 
 
-def not_applicable(ck: Reporter, e: n.Expr | None, point: str, scope: Scope) -> ir.Expr | None:
-    """A point's ``not_applicable:`` condition, checked as a probe yielding true/false."""
+def condition(ck: Reporter, e: n.Expr | None, key: str, point: str, scope: Scope) -> ir.Expr | None:
+    """A point's ``not_applicable:`` or ``error:`` condition, checked as a probe yielding true/false."""
     if e is None:
         return None
     lowered, ty = lower_expr(e, Ctx("probe", point=point), scope)
     if ty is not None and ty != "bool":
-        ck.err("E242", f"`not_applicable` of `{point}` is a condition, not {ty}", e.span,
-               'e.g. not_applicable: any(audits, where: audit == "image-alt" and not applies)')
+        ck.err("E242", f"`{key}` of `{point}` is a condition, not {ty}", e.span,
+               f'e.g. {key}: any(audits, where: audit == "image-alt" and '
+               + ("not applies)" if key == "not_applicable" else "errored)"))
         return None
     return lowered
 

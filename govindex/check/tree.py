@@ -17,7 +17,7 @@ from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
 INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "gate", "description", "source"}
-POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "not_applicable", "rounds",
+POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "not_applicable", "error", "rounds",
               "values", "range", "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean", "wavg")  # aggregators whose children's maxima follow from weights
@@ -349,4 +349,6 @@ class Tree:
                          max_, weight, "", miss, cast(ir.RoundsPolicy, rounds), probe, score, (),
                          d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"),
                          round=self._node_rounding(s, f"`{d.id}`"), missing_by=missing_by,
-                         not_applicable=by_reason.not_applicable(self.ck, s.get("not_applicable"), d.id, self.scope))
+                         not_applicable=by_reason.condition(self.ck, s.get("not_applicable"), "not_applicable", d.id,
+                                                            self.scope),
+                         error=by_reason.condition(self.ck, s.get("error"), "error", d.id, self.scope))

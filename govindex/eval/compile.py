@@ -59,6 +59,7 @@ class Plan:
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
     guards: dict[str, list[str]] = field(default_factory=dict)  # point → counts of entries it must not score
     not_applicable: dict[str, pl.Expr] = field(default_factory=dict)  # point → its `not_applicable:` condition
+    errors: dict[str, pl.Expr] = field(default_factory=dict)  # point → its `error:` condition
 
     def prep_exprs(self, table: str) -> list[pl.Expr]:
         """Columns computed once before the row columns: validity and marker bit words."""
@@ -96,12 +97,14 @@ def compile_rules(rs: RuleSet) -> Plan:
         plan.aggs[t] = {}
         plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(plan, t).cond(None).sum().alias(ok_col(t))]
     points = rs.points
-    probes = _Unit(rs, plan, [p.probe for p in points] + [p.not_applicable for p in points], "u:", plan.stages)
+    probes = _Unit(rs, plan, [x for p in points for x in (p.probe, p.not_applicable, p.error)], "u:", plan.stages)
     for p in points:
         assert p.probe is not None and p.score is not None
         plan.probes[p.id] = probes.expr(p.probe)
         if p.not_applicable is not None:
             plan.not_applicable[p.id] = probes.expr(p.not_applicable)
+        if p.error is not None:
+            plan.errors[p.id] = probes.expr(p.error)
         plan.tables_of[p.id] = tuple(sorted({a.table for a in ir.aggregates(p.probe)}))
         stages: list[list[pl.Expr]] = []
         f = _Unit(rs, plan, [p.score], f"f:{p.id}:", stages, x=pl.col(value_col(p.id)))
@@ -603,8 +606,16 @@ def _best_ratio(u: _Unit, e: ir.Formula) -> pl.Expr:
 
 def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
     curve = dict(e.params).get("curve")
-    fn = curves.lighthouse if curve is not None and curve.value == "lighthouse" else curves.exact
-    return fn(_arg(u, e), e.param("p10"), e.param("median"))
+    if curve is not None and curve.value == "lighthouse":
+        return curves.lighthouse(_arg(u, e), e.param("p10"), e.param("median"), lambda x: _stage(u, x))
+    return curves.exact(_arg(u, e), e.param("p10"), e.param("median"))
+
+
+def _stage(u: _Unit, e: pl.Expr) -> pl.Expr:
+    """``e`` as a column of its own, computed once, for a translation that reads it many times."""
+    col, ready = u._column(e, u.level)
+    u.level = max(u.level, ready)
+    return col
 
 
 def _strict(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:

@@ -24,8 +24,11 @@ moves only when such a bit lies across a boundary k/100.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import polars as pl
+
+Stage = Callable[[pl.Expr], pl.Expr]  # makes an intermediate value a column (computed once), returns its reference
 
 INVERSE_ERFC_ONE_FIFTH = 0.9061938024368232  # erfc⁻¹(1/5): Lighthouse's "closest double"
 JS_MIN_VALUE = 5e-324  # Number.MIN_VALUE
@@ -48,17 +51,17 @@ def exact(x: pl.Expr, p10: float, median: float) -> pl.Expr:
     return pl.when(x.is_null()).then(None).when(x <= 0).then(1.0 if p10 < median else 0.0).otherwise(score)
 
 
-def js_erf(s: pl.Expr) -> pl.Expr:
+def js_erf(s: pl.Expr, stage: Stage) -> pl.Expr:
     """Lighthouse's ``erf`` (Abramowitz & Stegun 7.1.26), step by step:
     ``sign(s)·(1 − y·exp(−|s|·|s|))``, ``t = 1/(1 + p·|s|)``, ``y = t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))``."""
-    a = s.abs()
-    t = 1.0 / (1.0 + _P * a)
+    a = stage(s.abs())
+    t = stage(1.0 / (1.0 + _P * a))
     a1, a2, a3, a4, a5 = _A
     y = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
     return s.sign() * (1.0 - y * (-a * a).exp())
 
 
-def lighthouse(x: pl.Expr, p10: float, median: float) -> pl.Expr:
+def lighthouse(x: pl.Expr, p10: float, median: float, stage: Stage) -> pl.Expr:
     """Lighthouse's audit score of ``x`` (p10 < median, checked), as published:
 
     1. ``getLogNormalScore``: 1 for x ≤ 0; else with r = max(MIN_VALUE, x/median),
@@ -67,19 +70,22 @@ def lighthouse(x: pl.Expr, p10: float, median: float) -> pl.Expr:
     2. ``computeLogNormalScore``: above 0.9, pct += 0.05·(pct − 0.9) (the boost, up to +0.005 at 1);
        then ``Math.floor(pct·100)/100``;
     3. ``_normalizeAuditScore``: ``Math.round(score·100)/100``.
+
+    ``stage`` makes each intermediate a column: an expression reading one many times would
+    otherwise be expanded into a tree that polars plans in time exponential in its depth.
     """
-    ratio = div(x, median)
+    ratio = stage(div(x, median))
     ratio = pl.when(ratio > JS_MIN_VALUE).then(ratio).otherwise(JS_MIN_VALUE)
     q = -math.log(max(JS_MIN_VALUE, p10 / median))
-    s = div(ratio.log() * INVERSE_ERFC_ONE_FIFTH, q)
-    cp = (1.0 - js_erf(s)) * 0.5  # `/ 2`: a division by 2 is the multiplication by 0.5, exactly
+    s = stage(div(ratio.log() * INVERSE_ERFC_ONE_FIFTH, q))
+    cp = stage((1.0 - js_erf(s, stage)) * 0.5)  # `/ 2`: a division by 2 is the multiplication by 0.5, exactly
     banded = (pl.when(x <= p10).then(cp.clip(MIN_PASSING, 1.0))
               .when(x <= median).then(cp.clip(0.5, MAX_AVERAGE))
               .otherwise(cp.clip(0.0, MAX_FAILING)))
-    pct = pl.when(x <= 0).then(1.0).otherwise(banded)
-    pct = pl.when(pct > 0.9).then(pct + 0.05 * (pct - 0.9)).otherwise(pct)
-    score = div((pct * 100.0).floor(), 100.0)
-    y = score * 100.0
-    f = y.floor()
+    pct = stage(pl.when(x <= 0).then(1.0).otherwise(banded))
+    pct = stage(pl.when(pct > 0.9).then(pct + 0.05 * (pct - 0.9)).otherwise(pct))
+    score = div(stage((pct * 100.0).floor()), 100.0)
+    y = stage(score * 100.0)
+    f = stage(y.floor())
     rounded = div(pl.when(y - f >= 0.5).then(f + 1.0).otherwise(f), 100.0)  # Math.round(y) / 100
     return pl.when(x.is_null()).then(None).otherwise(rounded)

@@ -22,7 +22,7 @@ from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_c
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
-from govindex.eval.missing import NOT_APPLICABLE, counted, gated, point_score, presence, wavg, why_columns
+from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gated, point_score, presence, wavg, why_columns
 from govindex.eval.rounding import round_expr
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -187,9 +187,8 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         df = df.with_columns(stage)
     df = df.with_columns([plan.probes[p.id].alias(value_col(p.id)) for p in points])
     df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
-    df = df.with_columns([pl.when(plan.not_applicable[p.id].fill_null(False)).then(pl.lit(NOT_APPLICABLE))
-                          .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id))
-                          for p in points if p.id in plan.not_applicable])
+    df = df.with_columns([declared_status(plan, p.id, status_col(p.id)) for p in points
+                          if p.id in plan.not_applicable or p.id in plan.errors])
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from govindex import ir
+from govindex.eval.compile import Plan
 from govindex.eval.curves import div
 from govindex.ir import Node, RuleSet
 
@@ -31,6 +32,18 @@ def _score(node: str) -> pl.Expr:
 
 def _status(point: str) -> pl.Expr:
     return pl.col(f"st:{point}")
+
+
+def declared_status(plan: Plan, point: str, col: str) -> pl.Expr:
+    """A point's status with its declared conditions: ``error`` where its ``error:`` holds or the
+    facts say so already, else ``not_applicable`` where its ``not_applicable:`` holds, else as
+    found (a null condition holds nowhere). Error first, as Lighthouse marks an audit that threw
+    an error whether or not it applied."""
+    st = pl.col(col)
+    err = plan.errors[point].fill_null(False) if point in plan.errors else pl.lit(False)
+    na = plan.not_applicable[point].fill_null(False) if point in plan.not_applicable else pl.lit(False)
+    return pl.when(err | (st == ERROR)).then(pl.lit(ERROR)).when(na).then(pl.lit(NOT_APPLICABLE)) \
+        .otherwise(st).alias(col)
 
 
 def policy_expr(k: Node) -> pl.Expr:
