@@ -52,7 +52,8 @@ def rows() -> list[dict[str, object]]:
         quality = rnd() * 1.6 - 0.8  # a site's overall speed: below 0 is faster than the median
         for audit, (median, p10) in METRICS.items():
             sigma = math.log(median / p10) / 1.2815515655446004
-            value = round(math.exp(math.log(median) + sigma * (quality + 0.6 * _normal(rnd))), 3 if audit.startswith("cum") else 0)
+            digits = 3 if audit.startswith("cum") else 0  # CLS is unitless, the others whole ms
+            value = round(math.exp(math.log(median) + sigma * (quality + 0.6 * _normal(rnd))), digits)
             out.append({"site": site, "round": ROUND, "audit": audit, "value": value, "applies": True, "errored": False})
         for audit in BINARY:
             applies = not ((audit == "video-caption" and rnd() < 0.67) or (audit == "tabindex" and rnd() < 0.2))
@@ -74,13 +75,14 @@ def _plant(out: list[dict[str, object]]) -> None:
     row("s05", "cumulative-layout-shift")["value"] = 0.0
 
 
-def main() -> None:
-    (HERE / "facts").mkdir(exist_ok=True)
-    with (HERE / "sites.csv").open("w", newline="", encoding="utf-8") as f:
+def main(here: Path = HERE) -> None:
+    """Write ``sites.csv`` and ``facts/audits.csv`` under ``here``."""
+    (here / "facts").mkdir(exist_ok=True)
+    with (here / "sites.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(["code", "name"])
         w.writerows([s, f"Site {s[1:]}"] for s in SITES)
-    with (HERE / "facts" / "audits.csv").open("w", newline="", encoding="utf-8") as f:
+    with (here / "facts" / "audits.csv").open("w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, fieldnames=["site", "round", "audit", "value", "applies", "errored"])
         w.writeheader()
         for r in rows():
