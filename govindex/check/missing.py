@@ -6,7 +6,7 @@ an indicator's ``gate:``, the rule set's defaults, and ``weight: 0``.
   rule set's default for that reason (``E241`` when there is none).
 - ``not_applicable: <condition>`` and ``error: <condition>`` on a point: probe-like conditions,
   evaluated per unit × round, that give the point that status.
-- ``gate: {when: <condition over the children's ids>, score: 0 | null, reason: "…"}`` on an
+- ``gate: {condition: <condition over the children's ids>, score: 0 | null, reason: "…"}`` on an
   indicator: each child id stands for the child's rate (0–1, null when its score is null).
 - ``missing_indicators: zero | exclude | null`` in the ruleset header: what a parent does with
   an indicator whose score is null when the indicator says nothing (default ``null``).
@@ -25,7 +25,7 @@ from govindex.lang import nodes as n
 
 REASONS: tuple[ir.Reason, ...] = get_args(ir.Reason)
 _POLICY_HINT = "e.g. missing: {no_data: zero, not_applicable: exclude, error: null} — policies: zero, exclude, null"
-_GATE_HINT = 'e.g. gate: {when: speed == 0 or access == 0, score: null, reason: "not assessed"}'
+_GATE_HINT = 'e.g. gate: {condition: speed == 0 or access == 0, score: null, reason: "not assessed"}'
 _GATE_OPS = {"+", "-", "*", "/", "==", "!=", "<", "<=", ">", ">=", "and", "or"}
 
 
@@ -47,8 +47,10 @@ def policy_map(ck: Reporter, e: n.Expr, what: str) -> dict[ir.Reason, ir.Missing
                did_you_mean(getattr(e, "id", ""), MISSING_POLICIES) or _POLICY_HINT)
         return None
     out: dict[ir.Reason, ir.MissingPolicy] = {}
+    bad = False
     for p in e.pairs:
         policy = _name(p.value)
+        bad = bad or p.key_text not in REASONS or policy is None
         if p.key_text not in REASONS:
             ck.err("E240", f"`missing` of {what}: no reason `{p.key_text}`", p.span,
                    did_you_mean(p.key_text, REASONS) or "reasons: " + ", ".join(REASONS))
@@ -56,18 +58,24 @@ def policy_map(ck: Reporter, e: n.Expr, what: str) -> dict[ir.Reason, ir.Missing
             ck.err("E240", f"`missing` of {what}: `{p.key_text}` takes a policy", p.value.span, _POLICY_HINT)
         else:
             out[p.key_text] = cast(ir.MissingPolicy, policy)  # both checked above
-    return out
+    return None if bad else out
 
 
-def point_policy(ck: Reporter, e: n.Expr | None, default: dict[ir.Reason, ir.MissingPolicy] | None, what: str,
+Default = dict[ir.Reason, ir.MissingPolicy] | None  # the rule set's policy per reason; None: none (or reported)
+
+
+def point_policy(ck: Reporter, e: n.Expr | None, default: Default, default_given: bool, what: str,
                  span: n.Span) -> tuple[ir.MissingPolicy, tuple[tuple[ir.Reason, ir.MissingPolicy], ...]]:
     """A point's policy: its ``missing:`` over the rule set's ``default`` reason by reason. The
-    first result is the policy for ``no_data`` (``Node.missing``), the second every reason's."""
+    first result is the policy for ``no_data`` (``Node.missing``), the second every reason's.
+    A rule-set default that was given but is invalid has been reported: nothing more here."""
     own = policy_map(ck, e, what) if e is not None else {}
     if own is None:
         return "zero", ()  # reported
     merged = {**(default or {}), **own}
     lacking = [r for r in REASONS if r not in merged]
+    if lacking and default is None and default_given:
+        return "zero", ()
     if lacking and e is None and not default:
         ck.err("E209", f"{what} has no missing-data policy", span, "add `missing: zero|exclude|null` to it or to the ruleset")
         return "zero", ()
@@ -80,10 +88,17 @@ def point_policy(ck: Reporter, e: n.Expr | None, default: dict[ir.Reason, ir.Mis
     return merged["no_data"], by
 
 
-def ruleset_default(ck: Reporter, settings: dict[str, n.Expr]) -> dict[ir.Reason, ir.MissingPolicy] | None:
-    """The rule set's ``missing:`` per reason (None when not given or invalid: reported)."""
+def ruleset_default(ck: Reporter, settings: dict[str, n.Expr]) -> Default:
+    """The rule set's ``missing:`` per reason, every reason named (None when not given or
+    invalid: reported)."""
     e = settings.get("missing")
-    return policy_map(ck, e, "the ruleset") if e is not None else None
+    out = policy_map(ck, e, "the ruleset") if e is not None else None
+    lacking = [r for r in REASONS if out is not None and r not in out]
+    if e is not None and lacking:
+        ck.err("E241", f"the ruleset's `missing:` has no policy for {', '.join(lacking)}", e.span,
+               "the rule set's map names every reason (a point's map may name only those it changes)")
+        return None
+    return out
 
 
 def indicator_default(ck: Reporter, settings: dict[str, n.Expr]) -> str:
@@ -112,13 +127,15 @@ def condition(ck: Reporter, e: n.Expr | None, key: str, point: str, scope: Scope
 
 
 def gate(ck: Reporter, e: n.Expr | None, ident: str, kids: list[str]) -> ir.Gate | None:
-    """An indicator's ``gate:``: a map of ``when`` (a condition over its children's ids),
+    """An indicator's ``gate:``: a map of ``condition`` (over its children's ids),
     ``score`` (``0`` or ``null``) and an optional ``reason`` text."""
     if e is None:
         return None
     pairs = {p.key_text: p.value for p in e.pairs} if isinstance(e, n.MapLit) else None
-    if pairs is None or "when" not in pairs or "score" not in pairs or not set(pairs) <= {"when", "score", "reason"}:
-        ck.err("E243", f"`gate` of `{ident}` is a map of `when`, `score` and an optional `reason`", e.span, _GATE_HINT)
+    keys = {"condition", "score", "reason"}
+    if pairs is None or "condition" not in pairs or "score" not in pairs or not set(pairs) <= keys:
+        ck.err("E243", f"`gate` of `{ident}` is a map of `condition`, `score` and an optional `reason`", e.span,
+               _GATE_HINT)
         return None
     score = pairs["score"]
     kind = "null" if isinstance(score, n.Null) else "zero" if isinstance(score, n.Number) and score.value == 0 else None
@@ -128,7 +145,7 @@ def gate(ck: Reporter, e: n.Expr | None, ident: str, kids: list[str]) -> ir.Gate
     if not isinstance(reason, n.String):
         ck.err("E243", f"`reason` of the gate of `{ident}` is a quoted text", reason.span, _GATE_HINT)
         return None
-    when = _gate_expr(ck, pairs["when"], ident, kids)
+    when = _gate_expr(ck, pairs["condition"], ident, kids)
     if when is None or kind is None:
         return None
     return ir.Gate(when, cast(Literal["zero", "null"], kind), reason.value or "gated", e.span)

@@ -335,8 +335,8 @@ class Tree:
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
             for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
                 self.ck.err("W504", w.message, w.span, w.hint)
-        miss, missing_by = by_reason.point_policy(self.ck, s.get("missing"), self.default_missing, f"point `{d.id}`",
-                                                d.span)
+        miss, missing_by = by_reason.point_policy(self.ck, s.get("missing"), self.default_missing,
+                                                  "missing" in self.settings, f"point `{d.id}`", d.span)
         default_rounds = self.settings.get("rounds_policy")
         dr = default_rounds.id if isinstance(default_rounds, n.Name) and default_rounds.id in ROUND_POLICIES else "latest"
         rounds = self._policy(s.get("rounds"), ROUND_POLICIES, dr, f"point `{d.id}`", d.span)
