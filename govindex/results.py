@@ -57,7 +57,7 @@ def wide_table(sc: Scores) -> pl.DataFrame:
 
 def long_table(sc: Scores) -> pl.DataFrame:
     """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
-    (score over the effective maximum) and (for points) status."""
+    (score over the effective maximum), (for points) status, and why it has no plain score."""
     rs = sc.rs
     frames = []
     for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
@@ -65,7 +65,8 @@ def long_table(sc: Scores) -> pl.DataFrame:
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
             (pl.col(score_col(x.id)) / x.max).alias("rate"),
-            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
+            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status"),
+            pl.col(f"why:{x.id}").alias("why")))  # why it is null, left out or gated (eval.missing)
     return pl.concat(frames).sort(["code", "level", "node"])
 
 
