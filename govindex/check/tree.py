@@ -120,7 +120,8 @@ class Tree:
                 self.ck.err("E207", f"`{key}` of {what} takes a number or a constant expression: {c.problem}",
                             c.span, f"e.g. {key}: 10, {key}: 100/3, or a `let` bound to one")
             elif (problem := amount_problem(c.value)) and not (key == "weight" and c.value == 0):
-                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+                hint = AMOUNT_HINT + ("; a weight may also be 0 (shown, not counted)" if key == "weight" else "")
+                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, hint)
         return self._value(e)
 
     def _weight(self, s: dict[str, n.Expr]) -> float | None:
