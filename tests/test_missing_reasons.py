@@ -18,6 +18,7 @@ from govindex.check.run import check, load
 from govindex.eval import curves
 from govindex.eval.evaluate import evaluate
 from govindex.eval.facts import frames_from_rows
+from govindex.ir import RuleSet
 
 RULES = """ruleset "reasons" {
   units: "units.csv"
@@ -125,11 +126,20 @@ MAXIMA = {"a1": 4.0, "a2": 6.0, "g1": 5.0, "g2": 5.0}
 POLICY = {"no_data": "zero", "not_applicable": "exclude", "error": "null"}  # the rule set's
 
 
-def _status(item: tuple[float | None, bool, bool] | None) -> str:
+# the conditions each point declares: `na` → not_applicable:, `bad` → error:
+DECLARED = {"a1": {"na", "bad"}, "a2": {"na", "bad"}, "b1": {"na"}, "b2": {"na"}, "b3": {"bad"}, "g1": set(), "g2": set()}
+
+
+def _status(point: str, item: tuple[float | None, bool, bool] | None) -> str:
+    """Error first, then not applicable, then no data (§10); a flag the point does not read is ignored."""
     if item is None:
         return "no_data"
     v, na, bad = item
-    return "error" if bad else "not_applicable" if na else "no_data" if v is None else "ok"
+    if bad and "bad" in DECLARED[point]:
+        return "error"
+    if na and "na" in DECLARED[point]:
+        return "not_applicable"
+    return "no_data" if v is None else "ok"
 
 
 def _sum(kids: list[tuple[float | None, str, float]], node_max: float) -> float | None:
@@ -147,9 +157,9 @@ def _sum(kids: list[tuple[float | None, str, float]], node_max: float) -> float 
     return min(num if den == node_max else num * node_max / den, node_max)
 
 
-def reference(unit: str) -> dict[str, object]:
-    f = FACTS[unit]
-    st = {p: _status(f.get(p)) for p in ("a1", "a2", "b1", "b2", "b3", "g1", "g2")}
+def reference(f: dict[str, tuple[float | None, bool, bool]]) -> dict[str, object]:
+    """Every status and score of one unit with facts ``f`` (item → (v, na, bad)), from the definitions."""
+    st = {p: _status(p, f.get(p)) for p in DECLARED}
     rate = {p: (f[p][0] if st[p] == "ok" else None) for p in st}
     out: dict[str, object] = {f"st:{p}": s for p, s in st.items()}
     policy = {p: POLICY[st[p]] if st[p] != "ok" else "" for p in st}
@@ -162,27 +172,52 @@ def reference(unit: str) -> dict[str, object]:
         if rate[p] is not None or policy[p] == "zero":
             num, den = num + (rate[p] or 0.0) * w, den + w
     b = num / den * 10.0 if den > 0 else None
-    g = None if rate["g1"] == 0 else _sum([(score["g1"], policy["g1"], 5.0), (score["g2"], policy["g2"], 5.0)], 10.0)
+    # the gate reads g1's rate as its parent sees it: score ÷ max after its policy (no data → 0 → gated)
+    g1_rate = None if score["g1"] is None else score["g1"] / 5.0
+    g = None if g1_rate == 0 else _sum([(score["g1"], policy["g1"], 5.0), (score["g2"], policy["g2"], 5.0)], 10.0)
     total = _sum([(a, "exclude", 10.0), (b, "exclude", 10.0), (g, "exclude", 10.0)], 30.0)
-    out.update({"s:A": a, "s:B": b, "s:G": g, "total": total, "s:b3": None if rate["b3"] is None else rate["b3"] * 10.0})
+    out.update({"s:A": a, "s:B": b, "s:G": g, "total": total, "s:b3": rate["b3"] * 10.0 if rate["b3"] is not None else 0.0 if policy["b3"] == "zero" else None})
     return out
 
 
-@pytest.fixture(scope="module")
-def units(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    d = tmp_path_factory.mktemp("reasons")
-    (d / "units.csv").write_text("code,name\n" + "".join(f"{u},{u}\n" for u in FACTS), encoding="utf-8")
-    (d / "index.rules").write_text(RULES, encoding="utf-8")
-    rs = load(d)
+def _score(rs: RuleSet, facts: dict[str, dict[str, tuple[float | None, bool, bool]]]) -> dict[str, dict]:
     rows = [{"unit": u, "round": 1, "item": i, "v": v, "na": na, "bad": bad}
-            for u, items in FACTS.items() for i, (v, na, bad) in items.items()]
+            for u, items in facts.items() for i, (v, na, bad) in items.items()]
     sc = evaluate(rs, frames_from_rows(rs, {"t": rows}))
     return {r["code"]: r for r in sc.units.to_dicts()}
 
 
+@pytest.fixture(scope="module")
+def rules(tmp_path_factory: pytest.TempPathFactory) -> RuleSet:
+    d = tmp_path_factory.mktemp("reasons")
+    (d / "units.csv").write_text("code,name\n" + "".join(f"{u},{u}\n" for u in FACTS), encoding="utf-8")
+    (d / "index.rules").write_text(RULES, encoding="utf-8")
+    return load(d)
+
+
+@pytest.fixture(scope="module")
+def units(rules: RuleSet) -> dict[str, dict]:
+    return _score(rules, FACTS)
+
+
+_ITEM = st.one_of(st.none(), st.tuples(st.one_of(st.none(), st.floats(0.0, 1.0)), st.booleans(), st.booleans()))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.fixed_dictionaries({i: _ITEM for i in ("a1", "a2", "b1", "b2", "b3", "g1", "g2")}),
+                min_size=len(FACTS), max_size=len(FACTS)))
+def test_random_facts_follow_the_definitions(rules: RuleSet, drawn: list[dict]) -> None:
+    """Any mix of values, no rows, not-applicable and errors: the engine equals the reference."""
+    facts = {u: {i: item for i, item in d.items() if item is not None} for u, d in zip(FACTS, drawn)}
+    got = _score(rules, facts)
+    for unit, f in facts.items():
+        want = reference(f)
+        assert {k: got[unit][k] for k in want} == want, (unit, f)
+
+
 def test_statuses_policies_weights_and_gates_follow_their_definitions(units: dict[str, dict]) -> None:
     for unit in FACTS:
-        want = reference(unit)
+        want = reference(FACTS[unit])
         have = {k: units[unit][k] for k in want}
         assert have == want, (unit, have, want)  # bit for bit
 

@@ -280,7 +280,11 @@ def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
         num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
         # Nothing missing: the sum itself (den is total_max bit for bit, the same additions in the
         # same order); only a missing child rescales, by the maxima of those present.
-        val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
+        # den + num·0: a divisor of literals equal on every row (every unit missing the same
+        # children) is a polars scalar, and polars divides by a scalar as a multiplication by its
+        # reciprocal (an ulp off); added to a column it is divided by as IEEE division.
+        val = pl.when(den == total_max).then(num).otherwise(num * total_max / (den + num * 0.0))
+        val = val.clip(upper_bound=node.max)
     elif node.aggregate == "wavg":
         val, den = wavg(kids, present, node)
     elif node.aggregate in ("min", "max"):

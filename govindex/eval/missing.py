@@ -99,7 +99,7 @@ def wavg(kids: list[Node], present: list[pl.Expr], node: Node) -> tuple[pl.Expr,
     num = _sum_in_order([pl.when(p).then(rate_of(k).fill_null(0.0) * w).otherwise(0.0)
                          for p, k, w in zip(present, kids, weights)])
     den = _sum_in_order([pl.when(p).then(pl.lit(w)).otherwise(0.0) for p, w in zip(present, weights)])
-    val = num / den
+    val = num / (num * 0.0 + den)  # a column: a divisor equal on every row is a scalar to polars (reciprocal)
     return (val if node.max == 1 else val * node.max), den
 
 
