@@ -74,13 +74,17 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
+    if row.get(f"why:{x.id}") is not None:  # gated, null, or children left out (eval.missing)
+        out["why"] = row[f"why:{x.id}"]
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
         return out
-    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
-                "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
+    status = row[status_col(x.id)]
+    policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
+    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": policy,
+                "rounds_policy": x.rounds, "status": status, "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
