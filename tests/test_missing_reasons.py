@@ -176,7 +176,8 @@ def reference(f: dict[str, tuple[float | None, bool, bool]]) -> dict[str, object
     g1_rate = None if score["g1"] is None else score["g1"] / 5.0
     g = None if g1_rate == 0 else _sum([(score["g1"], policy["g1"], 5.0), (score["g2"], policy["g2"], 5.0)], 10.0)
     total = _sum([(a, "exclude", 10.0), (b, "exclude", 10.0), (g, "exclude", 10.0)], 30.0)
-    out.update({"s:A": a, "s:B": b, "s:G": g, "total": total, "s:b3": rate["b3"] * 10.0 if rate["b3"] is not None else 0.0 if policy["b3"] == "zero" else None})
+    b3 = rate["b3"] * 10.0 if rate["b3"] is not None else 0.0 if policy["b3"] == "zero" else None
+    out.update({"s:A": a, "s:B": b, "s:G": g, "total": total, "s:b3": b3})
     return out
 
 
