@@ -34,8 +34,9 @@ ROOT = "total"
 # ------------------------------------------------------------------ kinds and policies
 
 Kind = Literal["indicator", "technical", "manual"]
-Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "geomean", "min", "max"]
+Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "wavg", "geomean", "min", "max"]
 MissingPolicy = Literal["zero", "exclude", "null"]
+Reason = Literal["no_data", "not_applicable", "error"]  # why a point has no rate (its status when not ok)
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]
 RoundingMode = Literal["half_up", "half_even", "decimal_half_up", "decimal_half_even", "binary_half_up",
                        "r", "floor", "ceil", "truncate", "up", "down"]
@@ -53,7 +54,8 @@ RowFn = Literal["has", "has_any", "has_all", "contains", "contains_any", "matche
 FormulaFn = Literal["presence", "linear", "ramp", "goalpost", "log_scale", "sqrt_scale", "minmax", "zscore", "rank",
                     "best_ratio", "lognormal", "decay", "sigmoid", "clamp", "min", "max", "avg", "log", "sqrt", "abs",
                     "coalesce", "round", "floor", "ceil", "exp", "ln", "pow", "units_mean", "units_median", "units_sd",
-                    "units_skewness", "units_kurtosis", "units_quantile", "units_kth_largest", "units_count"]
+                    "units_skewness", "units_kurtosis", "units_quantile", "units_kth_largest", "units_count",
+                    "strict_min", "strict_max", "strict_avg"]
 Value: TypeAlias = float | str | bool | datetime | None
 
 
@@ -257,6 +259,16 @@ class UnitStat(Expr):
     span: n.Span = _span()
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class NodeRef(Expr):
+    """A child of the indicator whose ``gate:`` reads it: its rate (score / max, 0–1), null when
+    its score is null."""
+
+    node: str
+    type: Type = "num"
+    span: n.Span = _span()
+
+
 def children(e: Expr) -> tuple[Expr, ...]:
     """The direct subexpressions of ``e``, in reading order."""
     return _CHILDREN[type(e)](e)
@@ -275,6 +287,7 @@ _CHILDREN: dict[type[Expr], Callable[[Any], tuple[Expr, ...]]] = {
     Formula: lambda e: e.args if e.where is None else (*e.args, e.where),
     Steps: lambda e: (e.arg, e.table),
     UnitStat: lambda e: (e.arg,) if e.where is None else (e.arg, e.where),
+    NodeRef: lambda e: (),
 }
 
 
@@ -357,6 +370,7 @@ _SYNTAX: dict[type[Expr], Callable[[Any, Callable[[Expr], n.Expr]], n.Expr]] = {
                                   e.span),
     Steps: lambda e, go: n.Call("steps_down" if e.down else "steps", (go(e.arg), go(e.table)), (), e.span),
     UnitStat: lambda e, go: _stat_syntax(e, go),
+    NodeRef: lambda e, go: n.Name(e.node, e.span),
 }
 
 
@@ -406,12 +420,20 @@ class Node:
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
     ref: str | None = None  # `ref target { … }`: this node counts `target` (computed once) here too
+    stages: Stages | None = None  # cross-unit stages (denominate → impute → treat → normalise), §9b
+    missing_by: tuple[tuple[Reason, MissingPolicy], ...] = ()  # a point's policy per reason (`missing: {…}`)
+    not_applicable: Expr | None = None  # a point's `not_applicable:` condition (unit × round, like a probe)
+    error: Expr | None = None  # a point's `error:` condition (unit × round): the probe failed
+    gate: Gate | None = None  # an indicator's `gate:`
+
+    def policy(self, reason: Reason) -> MissingPolicy:
+        """What the parent does with this node when it has no score for ``reason``."""
+        return dict(self.missing_by).get(reason, self.missing)
 
     @property
     def is_ref(self) -> bool:
         """A reference: ``target``'s rate × this node's ``max`` (see :mod:`govindex.eval.refs`)."""
         return self.ref is not None
-    stages: Stages | None = None  # cross-unit stages (denominate → impute → treat → normalise), §9b
 
     @property
     def is_point(self) -> bool:
@@ -434,6 +456,18 @@ class Node:
             return v
         p = float(10**self.round.digits)
         return round(v * p) / p
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """An indicator's ``gate:``: where ``when`` holds (over its children's rates, :class:`NodeRef`)
+    it scores ``0`` (``score`` = "zero") or null, whatever its children add up to; ``reason`` is
+    what ``why:<node>`` says."""
+
+    when: Expr
+    score: Literal["zero", "null"]
+    reason: str
+    span: n.Span
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,8 +70,9 @@ def wide_table(sc: Scores) -> pl.DataFrame:
 
 def long_table(sc: Scores) -> pl.DataFrame:
     """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
-    (score over the effective maximum), (for points) status, and for a ref (kind ``ref``, id
-    ``target@parent``) the node it refers to. Without a total (``total: none``) no root rows."""
+    (score over the effective maximum), (for points) status, why it has no plain score, and for a
+    ref (kind ``ref``, id ``target@parent``) the node it refers to. Without a total (``total: none``)
+    no root rows."""
     rs = sc.rs
     frames = []
     for x in [*([rs.nodes[ROOT]] if rs.has_total else []), *rs.indicators, *rs.points]:
@@ -80,7 +81,8 @@ def long_table(sc: Scores) -> pl.DataFrame:
             pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
             pl.lit(x.scale).alias("max"), true_div(pl.col(score_col(x.id)), x.max).alias("rate"),
             (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status"),
-            pl.lit(x.ref, pl.String).alias("refers_to")))
+            pl.lit(x.ref, pl.String).alias("refers_to"),
+            pl.col(f"why:{x.id}").alias("why")))  # why it is null, left out or gated (eval.missing)
     return pl.concat(frames).sort(["code", "level", "node"])
 
 

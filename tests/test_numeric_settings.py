@@ -71,7 +71,8 @@ CASES = [
      "E207", "sum of the first-level maxima", 2, 1),
     ("weight-1e308", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e308'), (QA, 'indicator qa "问答" {\n  weight: 4')],
      "E207", "above 1e15", 29, 1),
-    ("weight-0", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 0'), (QA, 'indicator qa "问答" {\n  weight: 4')],
+    # weight 0 is allowed (computed, shown, not counted: tests/test_missing_reasons.py); below 0 is not
+    ("weight-negative", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: -1'), (QA, 'indicator qa "问答" {\n  weight: 4')],
      "E207", "is not positive", 29, 1),
     ("weight-share-underflows", [WMEAN, (WEB, 'indicator web "网站" {\n  weight: 1e-9'),
                                  (QA, 'indicator qa "问答" {\n  weight: 1e6')], "E207", "the maximum of `web`", 29, 2),

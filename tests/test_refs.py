@@ -240,9 +240,6 @@ def test_refs_equal_the_reference_on_random_facts(rs, values) -> None:
     _check_against_reference(rs, dict(zip(UNITS, [*values, _FULL, _EMPTY])))
 
 
-@pytest.mark.xfail(strict=True, reason="polars: a when/then whose condition is the same on every row is a "
-                   "scalar, and a column divided by a scalar is multiplied by its reciprocal — _node_expr's "
-                   "renormalisation (num × Σmax ÷ den) then depends on the other units' missing data")
 def test_a_renormalised_score_does_not_depend_on_other_units(rs) -> None:
     alike = {"a": None, "b": 0.328125, "c": None, "d": None, "e": None}
     _check_against_reference(rs, {u: dict(alike) for u in UNITS})

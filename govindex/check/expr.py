@@ -454,8 +454,8 @@ def _check_constants(sc: Scope, e: n.Call, kwargs: dict[str, ir.Expr | None]) ->
     vals: dict[str, float] = {}
     ok = True
     for k in e.kwargs:
-        if e.fn == "round" and k.name == "mode":
-            continue  # a text, checked by _check_rounding
+        if (e.fn, k.name) in (("round", "mode"), ("lognormal", "curve")):
+            continue  # a text, checked by _check_rounding / below
         if e.fn in STATISTICS and k.name in ("by", "where"):
             continue  # a registry column and a condition: checked by check/stages.py
         v = kwargs.get(k.name)
@@ -478,6 +478,8 @@ def _check_constants(sc: Scope, e: n.Call, kwargs: dict[str, ir.Expr | None]) ->
         ok = False
     if e.fn == "lognormal" and "p10" in vals and vals.get("p10") == vals.get("median"):
         _err(sc, "E105", "`lognormal` needs p10 ≠ median", e.span, "p10 < median when lower is better")
+        ok = False
+    if e.fn == "lognormal" and not _check_curve(sc, e, kwargs.get("curve"), vals):
         ok = False
     if e.fn == "sigmoid" and vals.get("steepness") == 0:
         _err(sc, "E105", "`sigmoid` needs a steepness other than 0", e.span)
@@ -539,3 +541,21 @@ _DISPATCH: dict[type, Callable[..., Lowered]] = {
     n.Name: _name, n.Unary: _unary, n.Binary: _binary, n.If: _if, n.ListLit: _list, n.MapLit: _map,
     n.Call: _call,
 }
+
+
+CURVES = ("exact", "lighthouse")
+
+
+def _check_curve(sc: Scope, e: n.Call, curve: ir.Expr | None, vals: dict[str, float]) -> bool:
+    """``lognormal``'s ``curve:``: "exact" (the default) or "lighthouse", which, as Lighthouse
+    does, takes only a lower-is-better curve (p10 < median)."""
+    written = e.kwarg("curve")
+    span = written.span if written is not None else e.span
+    if curve is not None and not (isinstance(curve, ir.Const) and curve.value in CURVES):
+        _err(sc, "E245", f"`curve` of `lognormal` is one of {', '.join(CURVES)}", span, 'e.g. curve: "lighthouse"')
+        return False
+    if isinstance(curve, ir.Const) and curve.value == "lighthouse" and vals.get("p10", 0) >= vals.get("median", 1):
+        _err(sc, "E245", "the lighthouse curve needs p10 < median (lower is better), as Lighthouse requires",
+             span, "Lighthouse throws for p10 ≥ median; use the exact curve for higher-is-better values")
+        return False
+    return True

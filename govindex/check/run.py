@@ -16,7 +16,7 @@ from typing import TypeVar, cast
 from govindex import ir
 from govindex.check import published
 from govindex.check.expr import Ctx, Scope, lower_expr
-from govindex.check.functions import COLUMN_TYPES, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
+from govindex.check.functions import COLUMN_TYPES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker  # noqa: F401  (re-exported)
 from govindex.check.inline import TestChecker
 from govindex.check.settings import policy_name, shown, text_value
@@ -28,8 +28,8 @@ from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
-                "max_total", "rounding", "round", "missing", "rounds_policy", "aggregate", "description", "source",
-                "total"}
+                "max_total", "rounding", "round", "missing", "missing_indicators", "rounds_policy", "aggregate",
+                "description", "source", "total"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")
@@ -84,7 +84,7 @@ class _Checker:
                     "source"):
             if key in settings and not isinstance(settings[key], n.String):
                 self.err("E207", f"`{key}` takes a quoted string", settings[key].span, f'e.g. {key}: "…"')
-        for key, table in (("missing", MISSING_POLICIES), ("rounds_policy", ROUND_POLICIES)):
+        for key, table in (("rounds_policy", ROUND_POLICIES),):  # `missing:` is read by check.missing
             if key in settings and policy_name(settings[key], table) is None:
                 self.err("E207", f"unknown {key} `{shown(settings[key])}`", settings[key].span,
                          did_you_mean(shown(settings[key]), table) or "one of " + ", ".join(table))

@@ -6,25 +6,27 @@ import math
 from typing import cast
 
 from govindex import ir
+from govindex.check import missing as by_reason
 from govindex.check import refs
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.level_rounding import header_mode, with_level_rounding
-from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
+from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, text_value
 from govindex.check.size import large
 from govindex.check.stages import STAGE_KEYS, check_statistics, node_stages
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "description", "source"} | STAGE_KEYS
-POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "rounds", "values", "range",
-              "description", "source"} | STAGE_KEYS
+INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "gate", "description",
+                  "source"} | STAGE_KEYS
+POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "not_applicable", "error", "rounds",
+              "values", "range", "description", "source"} | STAGE_KEYS
 _EPS = 1e-9
-_WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
+_WEIGHTED = ("wmean", "mean", "geomean", "wavg")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
-_EQUAL_BY_DEFAULT = ("mean", "geomean")  # weighted aggregators whose children's weights default to 1
+_EQUAL_BY_DEFAULT = ("mean", "geomean", "wavg")  # weighted aggregators whose children's weights default to 1
 # A root aggregated by these has no natural maximum: the sum of the first-level maxima would put
 # a min/max total on a scale it can never reach (EGDI came out "/2").
 _NEEDS_TOTAL = (*_WEIGHTED, "min", "max")
@@ -51,6 +53,8 @@ class Tree:
             if isinstance(it, (n.IndicatorDecl, n.PointDecl)):
                 self._collect(it, None)
         self._attach_under()
+        self.default_missing = by_reason.ruleset_default(self.ck, self.settings)
+        self.indicator_missing = by_reason.indicator_default(self.ck, self.settings)
         out: dict[str, Node] = {}
         total = self._amount(self.settings, "max_total", "the ruleset")
         root_agg = self._aggregate(self.settings.get("aggregate"))
@@ -122,8 +126,16 @@ class Tree:
             if c.value is None:
                 self.ck.err("E207", f"`{key}` of {what} takes a number or a constant expression: {c.problem}",
                             c.span, f"e.g. {key}: 10, {key}: 100/3, or a `let` bound to one")
-            elif problem := amount_problem(c.value):
-                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, AMOUNT_HINT)
+            elif (problem := amount_problem(c.value)) and not (key == "weight" and c.value == 0):
+                hint = AMOUNT_HINT + ("; a weight may also be 0 (shown, not counted)" if key == "weight" else "")
+                self.ck.err("E207", f"`{key}` of {what}: {problem}", e.span, hint)
+        return self._value(e)
+
+    def _weight(self, s: dict[str, n.Expr]) -> float | None:
+        """A child's weight: its valid value, 0 for ``weight: 0`` (allowed: computed, shown, not counted)."""
+        e = s.get("weight")
+        if e is not None and self._constant(e).value == 0:
+            return 0.0
         return self._value(e)
 
     def _value(self, e: n.Expr | None) -> float | None:
@@ -225,7 +237,8 @@ class Tree:
                           cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
                           own_scale=self._amount(settings, "scale", f"`{ident}`"),
                           round=self._node_rounding(settings, f"`{ident}`"),
-                          stages=node_stages(self, settings, ident, is_point=False) if ident != ROOT else None)
+                          stages=node_stages(self, settings, ident, is_point=False) if ident != ROOT else None,
+                          gate=by_reason.gate(self.ck, settings.get("gate"), ident, kids))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -238,14 +251,15 @@ class Tree:
         for c in kids:
             d, s = self.decls[c], kid_settings[c]
             if isinstance(d, n.RefDecl):
-                refs.emit(self, c, d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
+                refs.emit(self, c, d, ident, level + 1, maxima[c], self._weight(s), s, out)
             elif isinstance(d, n.PointDecl):
-                self._point(d, ident, level + 1, maxima[c], self._value(s.get("weight")), s, out)
+                self._point(d, ident, level + 1, maxima[c], self._weight(s), s, out)
             else:
                 # An indicator's own null propagates unless it says otherwise (the ruleset's
                 # `missing:` is the default for points only).
-                miss = self._policy(s.get("missing"), MISSING_POLICIES, "null", f"indicator `{c}`", d.span)
-                self._emit(c, d.label, ident, level + 1, maxima[c], self._value(s.get("weight")),
+                miss = self._policy(s.get("missing"), MISSING_POLICIES, self.indicator_missing, f"indicator `{c}`",
+                                    d.span)
+                self._emit(c, d.label, ident, level + 1, maxima[c], self._weight(s),
                            self._aggregate(s.get("aggregate")), miss, d.span, out, s)
 
     def _child_maxima(self, ident: str, agg: str, max_: float, kids: list[str], kid_settings: _KidSettings,
@@ -293,9 +307,12 @@ class Tree:
             if w is None and "weight" not in s and agg not in _EQUAL_BY_DEFAULT:
                 self.ck.err("E206", f"`{c}` needs `weight:` (its parent `{ident}` uses {agg})", self.decls[c].span)
             # A weight already reported leaves every sibling's share unknown (NaN: no checks below).
+            if w is None and self._weight(s) == 0:
+                w = 0.0
             weights[c] = math.nan if w is None and "weight" in s else 1.0 if w is None else w
         tot = sum(weights.values())
-        out = {c: max_ * w / tot for c, w in weights.items()}
+        # weight 0: computed on the parent's whole scale, shown, and left out of its aggregate
+        out = {c: max_ * w / tot if w != 0 else max_ for c, w in weights.items()}
         for c, m in out.items():
             problem = amount_problem(m) if not math.isnan(m) else ""
             if problem and "weight" in kid_settings[c]:
@@ -333,9 +350,8 @@ class Tree:
         for key, e, src in (("probe", probe, probe_src), ("score", score, score_src)):
             for w in large(d.id, key, e, src.span if src is not None else d.span, self.large_tables):
                 self.ck.err("W504", w.message, w.span, w.hint)
-        default_missing = self.settings.get("missing")
-        dm = policy_name(default_missing, MISSING_POLICIES)
-        miss = self._policy(s.get("missing"), MISSING_POLICIES, dm, f"point `{d.id}`", d.span)
+        miss, missing_by = by_reason.point_policy(self.ck, s.get("missing"), self.default_missing,
+                                                  "missing" in self.settings, f"point `{d.id}`", d.span)
         default_rounds = self.settings.get("rounds_policy")
         dr = default_rounds.id if isinstance(default_rounds, n.Name) and default_rounds.id in ROUND_POLICIES else "latest"
         rounds = self._policy(s.get("rounds"), ROUND_POLICIES, dr, f"point `{d.id}`", d.span)
@@ -345,6 +361,10 @@ class Tree:
                                       and (key == "values" or len(v.items) == 2)):
                 self.ck.err("E207", f"`{key}` is a list of numbers" + (" [lo, hi]" if key == "range" else ""), v.span)
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
-                         max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
+                         max_, weight, "", miss, cast(ir.RoundsPolicy, rounds), probe, score, (),
                          d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"),
-                         round=self._node_rounding(s, f"`{d.id}`"), stages=node_stages(self, s, d.id, is_point=True))
+                         round=self._node_rounding(s, f"`{d.id}`"), stages=node_stages(self, s, d.id, is_point=True),
+                         missing_by=missing_by,
+                         not_applicable=by_reason.condition(self.ck, s.get("not_applicable"), "not_applicable", d.id,
+                                                            self.scope),
+                         error=by_reason.condition(self.ck, s.get("error"), "error", d.id, self.scope))

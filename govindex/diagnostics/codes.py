@@ -26,6 +26,8 @@ CODES: dict[str, str] = {
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
     "E213": "bad-cleaning",
     "E230": "bad-stage", "E231": "unknown-group-column", "E232": "non-numeric-denominator", "E233": "stage-conflict",
+    "E240": "bad-missing-reason", "E241": "reason-without-policy", "E242": "bad-not-applicable", "E243": "bad-gate",
+    "E244": "bad-gate-condition", "E245": "bad-curve",
     "E250": "unknown-ref", "E251": "ref-cycle", "E252": "duplicate-ref", "E253": "bad-total", "E254": "no-total",
     "E255": "bad-summary", "E256": "unknown-summary-node", "E257": "unknown-summary-group", "E258": "duplicate-summary",
     "E260": "unknown-graded-node", "E261": "bad-measures", "E262": "bad-class-condition", "E263": "bad-conditions",

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from govindex import ir
-from govindex.eval import stats
+from govindex.eval import curves, stats
 from govindex.eval.rounding import round_expr
 from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
@@ -58,6 +58,8 @@ class Plan:
     formula_stages: dict[str, list[list[pl.Expr]]] = field(default_factory=dict)  # point → its formula's columns
     formulas: dict[str, pl.Expr] = field(default_factory=dict)  # point → rate expr
     guards: dict[str, list[str]] = field(default_factory=dict)  # point → counts of entries it must not score
+    not_applicable: dict[str, pl.Expr] = field(default_factory=dict)  # point → its `not_applicable:` condition
+    errors: dict[str, pl.Expr] = field(default_factory=dict)  # point → its `error:` condition
 
     def prep_exprs(self, table: str) -> list[pl.Expr]:
         """Columns computed once before the row columns: validity and marker bit words."""
@@ -95,10 +97,14 @@ def compile_rules(rs: RuleSet) -> Plan:
         plan.aggs[t] = {}
         plan.agg_exprs[t] = [pl.len().alias(rows_col(t)), _RowCols(plan, t).cond(None).sum().alias(ok_col(t))]
     points = rs.points
-    probes = _Unit(rs, plan, [p.probe for p in points], "u:", plan.stages)
+    probes = _Unit(rs, plan, [x for p in points for x in (p.probe, p.not_applicable, p.error)], "u:", plan.stages)
     for p in points:
         assert p.probe is not None and p.score is not None
         plan.probes[p.id] = probes.expr(p.probe)
+        if p.not_applicable is not None:
+            plan.not_applicable[p.id] = probes.expr(p.not_applicable)
+        if p.error is not None:
+            plan.errors[p.id] = probes.expr(p.error)
         plan.tables_of[p.id] = tuple(sorted({a.table for a in ir.aggregates(p.probe)}))
         stages: list[list[pl.Expr]] = []
         f = _Unit(rs, plan, [p.score], f"f:{p.id}:", stages, x=pl.col(value_col(p.id)))
@@ -598,24 +604,26 @@ def _best_ratio(u: _Unit, e: ir.Formula) -> pl.Expr:
     return pl.when(best > 0).then(x / best).otherwise(pl.when(x.is_null()).then(None).otherwise(0.0))
 
 
-def _phi(z: pl.Expr) -> pl.Expr:
-    # Standard normal CDF by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7): no UDF needed.
-    y = z.abs() / math.sqrt(2)
-    t = 1 / (1 + 0.3275911 * y)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    erf = 1 - poly * (-(y * y)).exp()
-    return 0.5 * (1 + pl.when(z >= 0).then(erf).otherwise(-erf))
-
-
 def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
-    x = _arg(u, e)
-    p10, median = e.param("p10"), e.param("median")
-    lower_better = p10 < median
-    sigma = abs(math.log(p10) - math.log(median)) / 1.2815515655446004
-    z = (x.clip(lower_bound=1e-12).log() - math.log(median)) / sigma
-    p = _phi(z)
-    score = (1 - p) if lower_better else p
-    return pl.when(x.is_null()).then(None).when(x <= 0).then(1.0 if lower_better else 0.0).otherwise(score)
+    curve = dict(e.params).get("curve")
+    if curve is not None and curve.value == "lighthouse":
+        return curves.lighthouse(_arg(u, e), e.param("p10"), e.param("median"), lambda x: _stage(u, x))
+    return curves.exact(_arg(u, e), e.param("p10"), e.param("median"))
+
+
+def _stage(u: _Unit, e: pl.Expr) -> pl.Expr:
+    """``e`` as a column of its own, computed once, for a translation that reads it many times."""
+    col, ready = u._column(e, u.level)
+    u.level = max(u.level, ready)
+    return col
+
+
+def _strict(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
+    """``fn`` of the arguments, null when any of them is null (``min``/``max``/``avg`` skip nulls)."""
+    def build(u: _Translator, e: ir.Formula) -> pl.Expr:
+        args = [_num(u.expr(a)) for a in e.args]
+        return pl.when(pl.any_horizontal([a.is_null() for a in args])).then(None).otherwise(fn(args))
+    return build
 
 
 def _steps(u: _Unit, e: ir.Steps) -> pl.Expr:
@@ -721,6 +729,9 @@ _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
     "max": _variadic(pl.max_horizontal),
     "avg": _variadic(pl.mean_horizontal),
     **{name: _statistic for name in _STATS},
+    "strict_min": _strict(pl.min_horizontal),
+    "strict_max": _strict(pl.max_horizontal),
+    "strict_avg": _strict(pl.mean_horizontal),
 }
 
 

@@ -22,6 +22,7 @@ from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_c
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
+from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gated, point_score, presence, wavg, why_columns
 from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rounding import rounded_score
 from govindex.eval.refs import ref_score, tree_order
@@ -189,6 +190,8 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         df = df.with_columns(stage)
     df = df.with_columns([plan.probes[p.id].alias(value_col(p.id)) for p in points])
     df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
+    df = df.with_columns([declared_status(plan, p.id, status_col(p.id)) for p in points
+                          if p.id in plan.not_applicable or p.id in plan.errors])
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
@@ -222,6 +225,7 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         aggs.append(_ROUND_AGG[p.rounds](pl.col(rate_col(p.id))).alias(rate_col(p.id)))
         st = pl.col(status_col(p.id))
         aggs.append(pl.when((st == OK).any()).then(pl.lit(OK)).when((st == ERROR).any()).then(pl.lit(ERROR))
+                    .when((st == NOT_APPLICABLE).any()).then(pl.lit(NOT_APPLICABLE))
                     .otherwise(pl.lit(NO_DATA)).alias(status_col(p.id)))
     combined = df.group_by("code").agg(aggs)
     registry = pl.DataFrame([{"code": u.code, "name": u.name, **u.attrs} for u in rs.units],
@@ -242,19 +246,18 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         s = pl.col(rate_col(p.id)) * p.max
         if rounding.at == "points":
             s = round_half(s, rounding.digits, rounding.mode)
-        if p.missing == "zero":  # the rule says missing scores 0; its status still says why
-            s = s.fill_null(0.0)
+        s = point_score(p, s)  # 0 where the policy for its reason says so; its status still says why
         point_scores.append(_rounded(p, s).alias(score_col(p.id)))
     df = df.with_columns(point_scores)
     # Bottom-up: every node depends on its children (a ref on its target) only.
     for batch in tree_order(rs):
-        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else _node_expr(rs, x)).alias(score_col(x.id))
-                              for x in batch])
+        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else gated(rs, x, _node_expr(rs, x)))
+                              .alias(score_col(x.id)) for x in batch])
         df = indicator_stages(rs, df, batch)  # §9b: cross-unit stages of the indicators just computed
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     total = pl.col(score_col(ROOT))
-    df = df.with_columns(total.alias("total"))
+    df = df.with_columns(total.alias("total"), *why_columns(rs))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
     return df.sort(["rank", "code"], nulls_last=True)
 
@@ -279,10 +282,9 @@ def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
 
 
 def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
-    kids = [rs.nodes[c] for c in node.children]
+    kids = counted(rs, node)  # weight 0: computed and shown, no part in the parent
     scores = [pl.col(score_col(k.id)) for k in kids]
-    null_hit = pl.any_horizontal([s.is_null() for s, k in zip(scores, kids) if k.missing == "null"] or [pl.lit(False)])
-    present = [s.is_not_null() | pl.lit(k.missing == "zero") for s, k in zip(scores, kids)]
+    null_hit, present = presence(kids, scores)  # per reason: a point's policy follows its status
     vals = [s.fill_null(0.0) for s in scores]
     den = _sum_in_order([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
     total_max = sum(k.max for k in kids)
@@ -290,7 +292,13 @@ def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
         num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
         # Nothing missing: the sum itself (den is total_max bit for bit, the same additions in the
         # same order); only a missing child rescales, by the maxima of those present.
-        val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
+        # den + num·0: a divisor of literals equal on every row (every unit missing the same
+        # children) is a polars scalar, and polars divides by a scalar as a multiplication by its
+        # reciprocal (an ulp off); added to a column it is divided by as IEEE division.
+        val = pl.when(den == total_max).then(num).otherwise(num * total_max / (den + num * 0.0))
+        val = val.clip(upper_bound=node.max)
+    elif node.aggregate == "wavg":
+        val, den = wavg(kids, present, node)
     elif node.aggregate in ("min", "max"):
         rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
         pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal

@@ -75,6 +75,8 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
+    if row.get(f"why:{x.id}") is not None:  # gated, null, or children left out (eval.missing)
+        out["why"] = row[f"why:{x.id}"]
     if x.ref is not None:  # computed once, where declared: here its rate × this place's max
         target = rs.nodes[x.ref]
         out.update({"kind": "ref", "refers_to": x.ref, "declared_under": target.parent, "missing": x.missing,
@@ -88,8 +90,10 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
         out["missing"] = x.missing
         out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
         return out
-    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
-                "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
+    status = row[status_col(x.id)]
+    policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
+    out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": policy,
+                "rounds_policy": x.rounds, "status": status, "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)], **({"imputed": r[imputed_col(x.id)]} if imputed_col(x.id) in r else {})}
                         for r in rounds.iter_rows(named=True)]

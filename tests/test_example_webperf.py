@@ -1,0 +1,220 @@
+"""examples/web-performance, recomputed from Lighthouse's published definitions in plain Python
+and compared bit for bit (``==`` on floats) on every site, audit and category.
+
+The reference is transcribed from Lighthouse's source, not from govindex:
+
+- ``getLogNormalScore`` (core/lib/statistics.js): the A&S 7.1.26 ``erf``, ``INVERSE_ERFC_ONE_FIFTH``,
+  the clamps per band;
+- ``Audit.computeLogNormalScore`` (core/audits/audit.js): the boost above 0.9, ``Math.floor(·100)/100``;
+- ``Audit._normalizeAuditScore``: ``clampTo2Decimals = Math.round(val·100)/100``; an audit that
+  errored scores null, a not-applicable one has no score;
+- ``ReportScoring.arithmeticMean`` / ``scoreAllCategories`` (core/scoring.js): not-applicable
+  audits get weight 0; items of weight 0 are dropped; one null score left makes the category
+  null; else ``clampTo2Decimals(Σ score·weight / Σ weight || 0)``, the sums folded from 0.
+
+``Math.log``/``Math.exp`` are Python's ``math.log``/``math.exp`` (the C library's), JavaScript's
+``Math.round`` the nearest integer with ties toward +∞.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import govindex.check.run
+import govindex.eval.evaluate
+import govindex.eval.facts
+
+HERE = Path(__file__).resolve().parents[1] / "examples" / "web-performance"
+
+# audit id → (point id, weight, (p10, median) or None for pass/fail), per category, as published
+PERFORMANCE = {
+    "first-contentful-paint": ("fcp", 10, (1800, 3000)), "speed-index": ("si", 10, (3387, 5800)),
+    "largest-contentful-paint": ("lcp", 25, (2500, 4000)), "total-blocking-time": ("tbt", 30, (200, 600)),
+    "cumulative-layout-shift": ("cls", 25, (0.1, 0.25)), "interactive": ("tti", 0, (3785, 7300)),
+    "max-potential-fid": ("mpfid", 0, (100, 250)),
+}
+ACCESSIBILITY = {
+    "image-alt": ("image_alt", 10, None), "color-contrast": ("contrast", 7, None),
+    "video-caption": ("captions", 10, None), "html-has-lang": ("lang", 7, None), "tabindex": ("tabindex", 7, None),
+    "label": ("label", 7, None), "focus-traps": ("focus_traps", 0, None),
+}
+CATEGORIES = {"performance": PERFORMANCE, "accessibility": ACCESSIBILITY}
+
+# ------------------------------------------------------------------ Lighthouse, transcribed
+
+INVERSE_ERFC_ONE_FIFTH = 0.9061938024368232
+MIN_VALUE = 5e-324  # Number.MIN_VALUE
+
+
+def js_round(y: float) -> float:
+    """JavaScript's Math.round: the nearest integer, ties toward +∞ (y − floor(y) is exact)."""
+    f = math.floor(y)
+    return float(f + 1 if y - f >= 0.5 else f)
+
+
+def clamp_to_2_decimals(v: float) -> float:
+    return js_round(v * 100) / 100
+
+
+def erf(x: float) -> float:
+    sign = (x > 0) - (x < 0)  # Math.sign
+    x = abs(x)
+    a1, a2, a3, a4, a5 = 0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429
+    p = 0.3275911
+    t = 1 / (1 + p * x)
+    y = t * (a1 + t * (a2 + t * (a3 + t * (a4 + t * a5))))
+    return sign * (1 - y * math.exp(-x * x))
+
+
+def get_log_normal_score(median: float, p10: float, value: float) -> float:
+    if value <= 0:
+        return 1
+    x_log_ratio = math.log(max(MIN_VALUE, value / median))
+    p10_log_ratio = -math.log(max(MIN_VALUE, p10 / median))
+    standardized_x = x_log_ratio * INVERSE_ERFC_ONE_FIFTH / p10_log_ratio
+    cp = (1 - erf(standardized_x)) / 2
+    if value <= p10:
+        return max(0.9, min(1, cp))
+    if value <= median:
+        return max(0.5, min(0.8999999999999999, cp))
+    return max(0, min(0.49999999999999994, cp))
+
+
+def compute_log_normal_score(median: float, p10: float, value: float) -> float:
+    percentile = get_log_normal_score(median, p10, value)
+    if percentile > 0.9:
+        percentile += 0.05 * (percentile - 0.9)
+    return math.floor(percentile * 100) / 100
+
+
+def audit_result(row: dict[str, str] | None, curve: tuple[float, float] | None) -> tuple[str, float | None]:
+    """(scoreDisplayMode, score) of one audit of one site."""
+    if row is None:
+        return "error", None  # no result at all: nothing to score (our `no_data: null`)
+    if row["errored"] == "true":
+        return "error", None
+    if row["applies"] == "false":
+        return "notApplicable", None
+    value = float(row["value"])
+    raw = compute_log_normal_score(curve[1], curve[0], value) if curve else value
+    return "numeric", clamp_to_2_decimals(float(raw))
+
+
+def arithmetic_mean(items: list[tuple[float | None, float]]) -> float | None:
+    items = [it for it in items if it[1] > 0]
+    if any(s is None for s, _ in items):
+        return None
+    weight, total = 0.0, 0.0
+    for s, w in items:
+        weight, total = weight + w, total + s * w  # type: ignore[operator]
+    q = total / weight if weight else math.nan
+    return clamp_to_2_decimals(0.0 if math.isnan(q) or q == 0 else q)
+
+
+def reference() -> dict[str, dict[str, object]]:
+    """Per site: every audit's (mode, score) and every category's score, and our total."""
+    with (HERE / "facts" / "audits.csv").open(encoding="utf-8") as f:
+        facts = {(r["site"], r["audit"]): r for r in csv.DictReader(f)}
+    with (HERE / "sites.csv").open(encoding="utf-8") as f:
+        sites = [r["code"] for r in csv.DictReader(f)]
+    out: dict[str, dict[str, object]] = {}
+    for site in sites:
+        res: dict[str, object] = {}
+        for cat, audits in CATEGORIES.items():
+            items = []
+            for audit, (pid, weight, curve) in audits.items():
+                mode, score = audit_result(facts.get((site, audit)), curve)
+                res[pid] = (mode, score)
+                items.append((score, 0 if mode == "notApplicable" else weight))
+            res[cat] = arithmetic_mean(items)
+        perf, a11y = res["performance"], res["accessibility"]
+        res["total"] = None if perf is None or a11y is None else perf + a11y  # type: ignore[operator]
+        out[site] = res
+    return out
+
+
+# ------------------------------------------------------------------ the engine against it
+
+STATUS = {"numeric": "ok", "notApplicable": "not_applicable", "error": "error"}
+
+
+@pytest.fixture(scope="module")
+def units() -> dict[str, dict]:
+    rs = govindex.check.run.load(HERE)
+    sources = {t: govindex.eval.facts.scan(rs, HERE / "facts", t) for t in rs.tables}
+    sc = govindex.eval.evaluate.evaluate(rs, sources)
+    return {r["code"]: r for r in sc.units.iter_rows(named=True)}
+
+
+def test_every_site_audit_and_category_equals_lighthouse_bit_for_bit(units: dict[str, dict]) -> None:
+    ref = reference()
+    assert set(units) == set(ref) and len(ref) == 30
+    for site, want in ref.items():
+        row = units[site]
+        for audits in CATEGORIES.values():
+            for pid, _, _ in audits.values():
+                mode, score = want[pid]  # type: ignore[misc]
+                assert (row[f"st:{pid}"], row[f"r:{pid}"]) == (STATUS[mode], score), (site, pid)
+        for node in ("performance", "accessibility"):
+            assert row[f"s:{node}"] == want[node], (site, node, row[f"s:{node}"], want[node])
+        assert row["total"] == want["total"], site
+
+
+def test_the_data_exercises_every_case(units: dict[str, dict]) -> None:
+    ref = reference()
+    scores = [s for r in ref.values() for k, v in r.items() if isinstance(v, tuple) for s in [v[1]] if s is not None]
+    assert any(s == 1.0 for s in scores) and any(0 < s < 0.5 for s in scores)  # top, failing, …
+    assert any(0.9 < s < 1 for s in scores) and any(0.5 <= s < 0.9 for s in scores)
+    modes = {v[0] for r in ref.values() for v in r.values() if isinstance(v, tuple)}
+    assert modes == {"numeric", "notApplicable", "error"}
+    assert ref["s07"]["performance"] is None and ref["s21"]["accessibility"] is None
+    assert ref["s13"]["performance"] is not None  # the errored audit has weight 0
+    assert units["s07"]["why:performance"] == "null: tbt is null"
+    assert units["s13"]["why:tti"] == "error → null (weight 0)"
+    excluded = [u for u in units.values() if (u["why:accessibility"] or "").startswith("excluded: ")]
+    assert excluded and all(u["s:accessibility"] is not None or u["code"] == "s21" for u in excluded)
+
+
+def test_make_facts_reproduces_the_committed_files(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("make_facts", HERE / "make_facts.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    mod.main(tmp_path)
+    for name in ("sites.csv", "facts/audits.csv"):
+        assert (tmp_path / name).read_bytes() == (HERE / name).read_bytes(), name
+
+
+# ------------------------------------------------------------------ the curve on random values
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=-10.0, max_value=1e6, allow_nan=False), min_size=1, max_size=40),
+       st.sampled_from([(1800, 3000), (200, 600), (0.1, 0.25), (2500, 4000)]))
+def test_the_lighthouse_curve_is_lighthouse_bit_for_bit(values: list[float], curve: tuple[float, float]) -> None:
+    import polars as pl
+
+    from govindex.eval import curves
+
+    p10, median = curve
+    edges = [p10, median, 0.0, p10 * 1.0000000000000002, median * 0.9999999999999999]
+    xs = values + edges
+    stages: list[pl.Expr] = []
+
+    def stage(e: pl.Expr) -> pl.Expr:  # each intermediate a column, as the compiler stages them
+        stages.append(e.alias(f"_{len(stages)}"))
+        return pl.col(f"_{len(stages) - 1}")
+
+    final = curves.lighthouse(pl.col("x"), p10, median, stage)
+    df = pl.DataFrame({"x": xs})
+    for e in stages:
+        df = df.with_columns(e)
+    got = df.select(final).to_series()
+    want = [clamp_to_2_decimals(compute_log_normal_score(median, p10, x)) for x in xs]
+    assert got.to_list() == want
