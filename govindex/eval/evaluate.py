@@ -9,16 +9,16 @@
 
 from __future__ import annotations
 
-import operator
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time
-from functools import reduce
 
 import polars as pl
 
 from govindex.diagnostics import FactsError
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
+from govindex.eval.exact_sums import SUM_PREFIX, exact_div, sum_col, with_exact_sums
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
@@ -245,8 +245,10 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     # Bottom-up by level: every node depends on its children only.
     indicators = [x for x in rs.nodes.values() if not x.is_point]
     for level in sorted({x.level for x in indicators}, reverse=True):
-        df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id))
-                              for x in indicators if x.level == level])
+        at = [x for x in indicators if x.level == level]
+        df = with_exact_sums(df, {c: t for x in at for c, t in _sum_terms(rs, x).items()})
+        df = df.with_columns([_rounded(x, _node_expr(rs, x)).alias(score_col(x.id)) for x in at])
+    df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
     df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
@@ -259,34 +261,45 @@ def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
     return s if node.round is None else round_expr(s, node.round.digits, node.round.mode)
 
 
-def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
-    """((t₀ + t₁) + t₂) + …: a sum of floats in the children's declared order, the same whatever
-    the number of threads (``pl.sum_horizontal`` reduces in an order that depends on them, so a
-    total could differ in its last bit from one run to the next)."""
-    return reduce(operator.add, terms) if terms else pl.lit(0.0)
+def _kids(rs: RuleSet, node: Node) -> tuple[list[Node], list[pl.Expr], list[pl.Expr]]:
+    """The children, their scores (nulls as 0) and whether each counts as present."""
+    kids = [rs.nodes[c] for c in node.children]
+    scores = [pl.col(score_col(k.id)) for k in kids]
+    present = [s.is_not_null() | pl.lit(k.missing == "zero") for s, k in zip(scores, kids)]
+    return kids, [s.fill_null(0.0) for s in scores], present
+
+
+def _sum_terms(rs: RuleSet, node: Node) -> dict[str, list[pl.Expr]]:
+    """The terms of the node's sums, each summed exactly (:mod:`govindex.eval.exact`): the
+    maxima of the children present (``den``), and the scores (``num``) or, for ``geomean``, the
+    weighted logs of the rates (``logs``). A child not present is a 0 term."""
+    kids, vals, present = _kids(rs, node)
+    out = {sum_col(node.id, "den"): [pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)]}
+    if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
+        out[sum_col(node.id, "num")] = [pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)]
+    elif node.aggregate == "geomean":
+        out[sum_col(node.id, "logs")] = [pl.when(p).then(exact_div(v, k.max).log() * k.max).otherwise(0.0)
+                                         for p, v, k in zip(present, vals, kids)]
+    return out
 
 
 def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
-    kids = [rs.nodes[c] for c in node.children]
-    scores = [pl.col(score_col(k.id)) for k in kids]
-    null_hit = pl.any_horizontal([s.is_null() for s, k in zip(scores, kids) if k.missing == "null"] or [pl.lit(False)])
-    present = [s.is_not_null() | pl.lit(k.missing == "zero") for s, k in zip(scores, kids)]
-    vals = [s.fill_null(0.0) for s in scores]
-    den = _sum_in_order([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
-    total_max = sum(k.max for k in kids)
+    kids, vals, present = _kids(rs, node)
+    null_hit = pl.any_horizontal([v.is_null() for v, k in zip((pl.col(score_col(k.id)) for k in kids), kids)
+                                  if k.missing == "null"] or [pl.lit(False)])
+    den = pl.col(sum_col(node.id, "den"))
+    total_max = math.fsum(k.max for k in kids)  # = den, bit for bit, when every child is present
     if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
-        num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
-        # Nothing missing: the sum itself (den is total_max bit for bit, the same additions in the
-        # same order); only a missing child rescales, by the maxima of those present.
+        num = pl.col(sum_col(node.id, "num"))
+        # Nothing missing: the sum itself. A missing child rescales by the maxima of those
+        # present: (num × Σmax) / Σmax_present, a product and one IEEE division.
         val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
     elif node.aggregate in ("min", "max"):
-        rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
+        rates = [pl.when(p).then(exact_div(v, k.max)) for p, v, k in zip(present, vals, kids)]
         pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
         val = pick(rates) * node.max
     elif node.aggregate == "geomean":
-        logs = _sum_in_order([pl.when(p).then((v / k.max).log() * k.max).otherwise(0.0)
-                                  for p, v, k in zip(present, vals, kids)])
-        val = (logs / den).exp() * node.max
+        val = (pl.col(sum_col(node.id, "logs")) / den).exp() * node.max
     else:
         raise ValueError(f"no aggregator {node.aggregate}")
     out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
