@@ -376,6 +376,7 @@ class Node:
     score_src: n.Expr | None = None
     own_scale: float | None = None  # `scale:` as declared (evaluated), None when not declared
     round: Rounding | None = None  # `round:`: the node's score rounded, and what its parent aggregates
+    rank: Ranking | None = None  # `rank:` (or the rule set's `ranks:`): ranked across units, k:/kl: columns
 
     @property
     def is_point(self) -> bool:
@@ -410,6 +411,21 @@ class Rounding:
     mode: RoundingMode = "half_up"
     digits: int = 2
     at: Literal["output", "points"] = "output"
+
+
+TieMethod = Literal["min", "dense", "average", "max", "ordinal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How a node is ranked across units (:mod:`govindex.eval.ranks`): higher is better; values
+    compared after rounding to ``digits`` significant digits; ``ties`` as R's ``rank``;
+    ``on`` the unrounded value or the reported one; within groups of the registry column ``by``."""
+
+    ties: TieMethod = "min"
+    on: Literal["value", "reported"] = "value"
+    by: str | None = None
+    digits: int = 12
 
 
 @dataclass(frozen=True, slots=True)

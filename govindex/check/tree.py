@@ -9,14 +9,15 @@ from govindex import ir
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
+from govindex.check.ranks import Ranks
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, policy_name, text_value
 from govindex.check.size import large
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "description", "source"}
-POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "rounds", "values", "range",
+INDICATOR_KEYS = {"max", "weight", "scale", "round", "rank", "aggregate", "missing", "description", "source"}
+POINT_KEYS = {"kind", "max", "weight", "scale", "round", "rank", "probe", "score", "missing", "rounds", "values", "range",
               "description", "source"}
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean")  # aggregators whose children's maxima follow from weights
@@ -38,6 +39,7 @@ class Tree:
         self.children: dict[str, list[str]] = {ROOT: []}
         self.constants: dict[int, Constant] = {}  # id(setting value) → its value, evaluated once
         self.reported: set[int] = set()  # settings whose problem is reported
+        self.ranks = Ranks(ck.err, settings, getattr(ck, "unit_attrs", None))
 
     def build(self) -> dict[str, Node]:
         for it in self.ck.items:
@@ -215,7 +217,8 @@ class Tree:
         out[ident] = Node(ident, label, "indicator", parent, level, max_, weight, cast(ir.Aggregator, agg),
                           cast(ir.MissingPolicy, missing), "", None, None, node_children, span, settings,
                           own_scale=self._amount(settings, "scale", f"`{ident}`"),
-                          round=self._node_rounding(settings, f"`{ident}`"))
+                          round=self._node_rounding(settings, f"`{ident}`"),
+                          rank=self.ranks.of(settings if ident != ROOT else {}, level, f"`{ident}`"))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -334,4 +337,4 @@ class Tree:
         out[d.id] = Node(d.id, d.label, cast(ir.Kind, kind.id if isinstance(kind, n.Name) else "technical"), parent, level,
                          max_, weight, "", cast(ir.MissingPolicy, miss), cast(ir.RoundsPolicy, rounds), probe, score, (),
                          d.span, s, probe_src, score_src, own_scale=self._amount(s, "scale", f"`{d.id}`"),
-                         round=self._node_rounding(s, f"`{d.id}`"))
+                         round=self._node_rounding(s, f"`{d.id}`"), rank=self.ranks.of(s, level, f"`{d.id}`"))

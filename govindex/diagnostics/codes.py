@@ -24,7 +24,7 @@ CODES: dict[str, str] = {
     "E201": "duplicate-id", "E202": "maxima-mismatch", "E203": "point-outside-indicator", "E204": "unknown-parent",
     "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
-    "E213": "bad-cleaning",
+    "E213": "bad-cleaning", "E220": "bad-rank", "E221": "unknown-rank-group",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",

@@ -22,6 +22,7 @@ from govindex.eval.exact_sums import SUM_PREFIX, exact_div, sum_col, with_exact_
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
+from govindex.eval.ranks import with_ranks
 from govindex.eval.rounding import round_expr
 from govindex.grade import Graded, grade
 from govindex.ir import ROOT, Node, RuleSet
@@ -251,7 +252,7 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"))
-    df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
+    df = with_ranks(rs, df)  # `rank`, and k:/kl: of every ranked node (registry order: ordinal ties)
     return df.sort(["rank", "code"], nulls_last=True)
 
 
