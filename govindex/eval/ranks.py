@@ -20,6 +20,7 @@ otherwise (``2.5`` for an average).
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 
 from govindex.eval.exact_sums import exact_div
@@ -28,8 +29,8 @@ from govindex.ir import ROOT, Node, Ranking, RuleSet
 
 DEFAULT_DIGITS = 12
 MAX_DECIMALS = 22  # 10^22 is the largest power of ten a double holds exactly
-_EXP = range(-323, 308)
-_POW10 = {k: (float(10**k) if k >= 0 else 1 / 10**-k) for k in _EXP}  # the nearest double to 10^k
+# The double nearest to 10^k for k = −22 … 22 (Python divides integers correctly rounded).
+_POW10 = np.array([float(10**k) if k >= 0 else 1 / 10**-k for k in range(-22, 23)])
 
 
 def rank_col(node: str) -> str:
@@ -52,35 +53,43 @@ def reported(rs: RuleSet, x: Node) -> pl.Expr:
     return round_expr(on_scale(x), rs.rounding.digits, rs.rounding.mode)
 
 
-def _pow10(k: pl.Expr) -> pl.Expr:
-    return k.replace_strict(_POW10, default=None, return_dtype=pl.Float64)
+def tie_keys(values: np.ndarray, digits: int = DEFAULT_DIGITS) -> np.ndarray:
+    """Each value rounded half-even to ``digits`` significant digits of its ``repr`` (see the
+    module docstring); NaN (a null) and infinities unchanged, zero is ``0.0``."""
+    v = np.asarray(values, dtype=np.float64)
+    a = np.abs(v)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        e0 = np.clip(np.nan_to_num(np.floor(np.log10(a)), nan=0.0, posinf=21.0, neginf=-22.0), -22, 21).astype(int)
+        # log10 may be off by one next to a power of ten: compare with the powers themselves.
+        e = np.where(a < _POW10[e0 + 22], e0 - 1, np.where(a >= _POW10[e0 + 23], e0 + 1, e0))
+        p = _POW10[np.clip(digits - 1 - e, 0, MAX_DECIMALS) + 22]
+        f = np.floor(a * p)
+        lo, hi = (2.0 * f - 1.0) / (2.0 * p), (2.0 * f + 1.0) / (2.0 * p)  # midpoints, one IEEE division each
+        k = np.select([a < lo, a == lo, a < hi, a == hi], [f - 1.0, _even(f - 1.0), f, _even(f)], f + 1.0)
+        mag = k / p
+    key = np.where(v < 0.0, -mag, mag)
+    return np.where(~np.isfinite(v), v, np.where(v == 0.0, 0.0, key))
 
 
-def tie_key(v: pl.Expr, digits: int = DEFAULT_DIGITS) -> pl.Expr:
-    """``v`` rounded half-even to ``digits`` significant digits of ``repr(v)`` (see the module docstring)."""
-    a = v.abs()
-    e0 = a.log10().floor().clip(_EXP.start + 1, _EXP.stop - 2).cast(pl.Int64)
-    # log10 may be off by one next to a power of ten: compare with the powers themselves.
-    e = pl.when(a < _pow10(e0)).then(e0 - 1).when(a >= _pow10(e0 + 1)).then(e0 + 1).otherwise(e0)
-    p = _pow10((digits - 1 - e).clip(0, MAX_DECIMALS))
-    f = (a * p).floor()
-    lo, hi = (2.0 * f - 1.0) / (2.0 * p), (2.0 * f + 1.0) / (2.0 * p)  # midpoints, one IEEE division each
-
-    def even(k: pl.Expr) -> pl.Expr:
-        return pl.when(k % 2.0 == 0.0).then(k).otherwise(k + 1.0)
-
-    k = (pl.when(a < lo).then(f - 1.0).when(a == lo).then(even(f - 1.0))
-         .when(a < hi).then(f).when(a == hi).then(even(f)).otherwise(f + 1.0))
-    mag = k / p
-    key = pl.when(v < 0.0).then(-mag).otherwise(mag)
-    return pl.when(v.is_null() | (v == 0.0)).then(v * 0.0).when(~v.is_finite()).then(v).otherwise(key)
+def _even(k: np.ndarray) -> np.ndarray:
+    return np.where(k % 2.0 == 0.0, k, k + 1.0)
 
 
-def rank_expr(value: pl.Expr, ranking: Ranking) -> pl.Expr:
-    """The rank of each unit's ``value`` (higher is better) by ``ranking``; null for a null value."""
-    r = tie_key(value, ranking.digits).rank(ranking.ties, descending=True)
+def rank_expr(key: pl.Expr, ranking: Ranking) -> pl.Expr:
+    """The rank of each unit's tie ``key`` (:func:`tie_keys`; higher is better) by ``ranking``;
+    null for a null key."""
+    r = key.rank(ranking.ties, descending=True)
     r = r.cast(pl.Float64) if ranking.ties == "average" else r.cast(pl.Int64)
     return r.over(ranking.by) if ranking.by is not None else r
+
+
+def with_keys(df: pl.DataFrame, values: dict[str, tuple[pl.Expr, int]]) -> pl.DataFrame:
+    """``df`` with a tie-key column per entry: name → (the value, significant digits compared)."""
+    if not values:
+        return df
+    block = df.select([e.cast(pl.Float64).fill_nan(None).alias(c) for c, (e, _) in values.items()])
+    return df.with_columns([pl.Series(c, tie_keys(block[c].to_numpy(), d), dtype=pl.Float64).fill_nan(None)
+                            for c, (_, d) in values.items()])
 
 
 def label_expr(rank: str, by: str | None) -> pl.Expr:
@@ -95,12 +104,12 @@ def with_ranks(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     """``df`` (one row per unit, in registry order) with ``rank`` — the total's, ``min`` ties on the
     tie key — and ``k:``/``kl:`` columns for every ranked node."""
     root = rs.nodes[ROOT].rank
-    total = Ranking(digits=root.digits if root is not None else DEFAULT_DIGITS)
-    df = df.with_columns(rank_expr(pl.col("total"), total).alias("rank"))
-    ranked = [x for x in rs.nodes.values() if x.rank is not None]
-    if not ranked:
-        return df
-    df = df.with_columns([rank_expr(reported(rs, x) if x.rank.on == "reported" else pl.col(f"s:{x.id}"),
-                                    x.rank).alias(rank_col(x.id)) for x in ranked if x.rank is not None])
-    return df.with_columns([label_expr(rank_col(x.id), x.rank.by).alias(label_col(x.id))
-                            for x in ranked if x.rank is not None])
+    ranked = [(x, x.rank) for x in rs.nodes.values() if x.rank is not None]
+    values = {"__key": (pl.col("total"), root.digits if root is not None else DEFAULT_DIGITS)}
+    values |= {f"__key:{x.id}": (reported(rs, x) if r.on == "reported" else pl.col(f"s:{x.id}"), r.digits)
+               for x, r in ranked}
+    df = with_keys(df, values)
+    df = df.with_columns(rank_expr(pl.col("__key"), Ranking()).alias("rank"),
+                         *[rank_expr(pl.col(f"__key:{x.id}"), r).alias(rank_col(x.id)) for x, r in ranked])
+    df = df.with_columns([label_expr(rank_col(x.id), r.by).alias(label_col(x.id)) for x, r in ranked])
+    return df.drop(list(values))
