@@ -1,4 +1,25 @@
-"""Scores → the published shapes: JSON document, tidy tables, files written atomically."""
+"""Scores → the published shapes: JSON document, tidy tables, files written atomically.
+
+The results contract:
+
+- ``scores.parquet`` / ``scores.csv`` (:func:`wide_table`): one row per unit — registry columns,
+  ``total`` and ``rank``, every indicator and point on its scale and rounded for output,
+  ``status:<point>``, and, when the rule set produces them (:mod:`govindex.eval.carried`),
+  ``rank:<node>``, ``rank_label:<node>``, ``grade:<node>``, ``imputed:<point>``,
+  ``treated:<point>``, ``why:<node>``;
+- ``scores_long.parquet`` (:func:`long_table`): one row per unit × node with the method's
+  intermediate values — ``score`` (unrounded, on the node's scale), ``max`` (the scale),
+  ``rate`` (score over the effective maximum, one IEEE division), ``reported`` (the value as
+  published: on the scale, rounded by ``rounding:``), ``status``; for points ``value`` (the
+  probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
+  rounds combined, before any rounding); and the carried fields as columns ``rank``,
+  ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced;
+- ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
+  the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
+  ``treated``, ``why``) when produced;
+- ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
+  the nodes that have them.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +31,11 @@ from pathlib import Path
 import polars as pl
 
 from govindex.diagnostics import ResultsError
-from govindex.eval.evaluate import Scores, round_half, score_col, status_col
+from govindex.eval.carried import JSON_KEYS, carried
+from govindex.eval.compile import ROUND, value_col
+from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
+from govindex.eval.exact_sums import exact_div
+from govindex.eval.ranks import on_scale as _scaled
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -22,8 +47,7 @@ def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
 def on_scale(x: Node) -> pl.Expr:
     """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
     score over the effective maximum). Without a declared scale, the score column itself."""
-    s = pl.col(score_col(x.id))
-    return s if x.own_scale is None else s / x.max * x.own_scale
+    return _scaled(x)  # score / max as one IEEE division, then × scale
 
 
 def _maxima(x: Node) -> dict:
@@ -52,21 +76,38 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
     cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
+    cols += [pl.col(prefix + x).alias(f"{name}:{x}") for prefix, name, ids in _carried(sc) for x in ids]
     return sc.units.select(cols)
 
 
+def _carried(sc: Scores) -> list[tuple[str, str, list[str]]]:
+    return carried(sc.units.columns, sc.rs.nodes)
+
+
 def long_table(sc: Scores) -> pl.DataFrame:
-    """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
-    (score over the effective maximum) and (for points) status."""
+    """Tidy: one row per unit × node with the method's intermediate values (see the module docstring)."""
     rs = sc.rs
+    units = sc.units.join(_latest_values(sc), on="code", how="left")
+    extra = _carried(sc)
     frames = []
     for x in [rs.nodes[ROOT], *rs.indicators, *rs.points]:
-        frames.append(sc.units.select(
+        point = x.is_point
+        frames.append(units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit(x.kind).alias("kind"), on_scale(x).alias("score"), pl.lit(x.scale).alias("max"),
-            (pl.col(score_col(x.id)) / x.max).alias("rate"),
-            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status")))
-    return pl.concat(frames).sort(["code", "level", "node"])
+            exact_div(pl.col(score_col(x.id)), x.max).alias("rate"), rounded(rs, on_scale(x)).alias("reported"),
+            (pl.col(status_col(x.id)) if point else pl.lit(None, pl.String)).alias("status"),
+            (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),
+            (pl.col(rate_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("formula_rate"),
+            *[(pl.col(prefix + x.id) if x.id in ids else pl.lit(None)).alias(name) for prefix, name, ids in extra]))
+    return pl.concat(frames, how="vertical_relaxed").sort(["code", "level", "node"])
+
+
+def _latest_values(sc: Scores) -> pl.DataFrame:
+    """Per unit, each point's probe value in the latest round that has one (``v:<point>``)."""
+    cols = [value_col(p.id) for p in sc.rs.points if value_col(p.id) in sc.rounds.columns]
+    return (sc.rounds.sort(ROUND).group_by("code")
+            .agg([pl.col(c).cast(pl.Float64).drop_nulls().last() for c in cols]))
 
 
 def to_json(sc: Scores) -> dict:
@@ -83,6 +124,8 @@ def to_json(sc: Scores) -> dict:
              "points": {p.id: row[p.id] for p in rs.points}}
         bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
         u["status"] = bad
+        for _, name, ids in _carried(sc):
+            u[JSON_KEYS[name]] = {x: row[f"{name}:{x}"] for x in ids}
         units.append(u)
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
            "total_label": rs.nodes[ROOT].label,
@@ -181,12 +224,16 @@ def write_excel(sc: Scores, path: Path) -> None:
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
 
+    have = set(sc.units.columns)
+
     def cols(nodes) -> list[pl.Expr]:
         out = []
         for x in nodes:
             s = pl.col(score_col(x.id))
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
                     rounded(rs, s / x.max * 100).alias(f"{x.label} 得分率%")]
+            out += [pl.col(c + x.id).alias(f"{x.label} {h}") for c, h in (("kl:", "排名"), ("g:", "等级"))
+                    if c + x.id in have]
         return out
 
     with Workbook(str(path)) as wb:
