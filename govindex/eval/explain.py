@@ -3,6 +3,7 @@ that matched (with their source URL or manual entry)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from govindex.diagnostics import UsageError, did_you_mean
+from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
@@ -39,9 +41,12 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     row = sc.units.filter(pl.col("code") == unit.code).row(0, named=True)
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
+    extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
+    extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
+                      and (prefix, name) not in v] for x, v in extra.items()}
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "rank": row["rank"], "of": sc.units.height,
-            "node": _node(rs, start, row, rounds, unit_rows)}
+            "node": _node(rs, start, row, rounds, unit_rows, extra)}
 
 
 def _tables_under(rs: RuleSet, start: str) -> set[str]:
@@ -66,25 +71,47 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
         raise located from None
 
 
+Carried = dict[str, list[tuple[str, str]]]  # node → (prefix, field) of the carried columns it has
+
+
 def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
-          unit_rows: dict[str, pl.DataFrame]) -> dict[str, Any]:
+          unit_rows: dict[str, pl.DataFrame], extra: Carried) -> dict[str, Any]:
     x = rs.nodes[ident]
     # On the node's scale; with a declared scale, also what it contributes to its parent.
     out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
+    out.update({name: row[prefix + x.id] for prefix, name in extra[x.id] if prefix + x.id in row})
+    per_round = [(prefix, name) for prefix, name in extra[x.id] if prefix + x.id not in row]
     if not x.is_point:
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
-        out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
+        out.update(_exclusions(rs, x.id, row))
+        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra) for c in x.children]
         return out
     out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": x.missing,
                 "rounds_policy": x.rounds, "status": row[status_col(x.id)], "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
-                         "rate": r[rate_col(x.id)]} for r in rounds.iter_rows(named=True)]
+                         "rate": r[rate_col(x.id)],
+                         **{name: _plain(r[prefix + x.id]) for prefix, name in per_round}}
+                        for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
+
+
+def _exclusions(rs: RuleSet, ident: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The children left out of the node's aggregate for this unit (null under ``missing:
+    exclude``), and how the others' maxima were renormalised: ``Σmax of all / Σmax of those
+    present`` (the factor the sum was multiplied by). Empty when nothing is left out."""
+    kids = [rs.nodes[c] for c in rs.nodes[ident].children]
+    out = [k for k in kids if row[score_col(k.id)] is None and k.missing == "exclude"]
+    if not out:
+        return {}
+    present = math.fsum(k.max for k in kids if row[score_col(k.id)] is not None or k.missing == "zero")
+    total = math.fsum(k.max for k in kids)
+    return {"excluded": [k.id for k in out],
+            "renormalised": {"max_present": present, "max_all": total, "factor": total / present if present else None}}
 
 
 def _show(e: Expr | None) -> str:
@@ -134,14 +161,20 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
     if "max_in_parent" in x:
         score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
     if x["kind"] == "indicator":
-        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
+        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]{_carried_text(x)}")
+        if "excluded" in x:
+            r = x["renormalised"]
+            factor = "—" if r["factor"] is None else f"{r['factor']:.6g}"
+            lines.append(f"{pad}    excluded {', '.join(x['excluded'])}: the others renormalised, "
+                         f"× {r['max_all']:g} / {r['max_present']:g} = × {factor}")
         for c in x["children"]:
             _render_node(c, depth + 1, lines, f)
         return
     flag = "" if x["status"] == "ok" else f"  !{x['status']}"
-    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}")
+    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}{_carried_text(x)}")
     lines.append(f"{pad}    probe    {x['probe']}")
     vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
+                      + "".join(f" [{k} {_v(r[k])}]" for k in _CARRIED_SHOWN if k in r)
                       for r in x["per_round"])
     lines.append(f"{pad}    values   {vals}")
     rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
@@ -156,6 +189,27 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
             lines.append(f"{pad}    invalid  {fact['invalid']} row(s) of {fact['table']} fail its `valid when` rule")
             for r in fact["invalid_rows"]:
                 lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
+
+
+_CARRIED_SHOWN = ("rank_label", "grade", "imputed", "treated", "why")
+
+
+def _carried_text(x: dict[str, Any]) -> str:
+    """`` · rank =3 · grade A · imputed · treated 0.5 · why …`` for the carried fields the node has."""
+    parts = []
+    if x.get("rank_label") is not None:
+        parts.append(f"rank {x['rank_label']}")
+    elif x.get("rank") is not None:
+        parts.append(f"rank {x['rank']}")
+    if x.get("grade") is not None:
+        parts.append(f"grade {x['grade']}")
+    if x.get("imputed"):
+        parts.append("imputed")
+    if x.get("treated") is not None:
+        parts.append(f"treated {_v(x['treated'])}")
+    if x.get("why"):
+        parts.append(f"why: {x['why']}")
+    return "".join(f" · {p}" for p in parts)
 
 
 def _v(v: object) -> str:
