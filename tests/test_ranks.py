@@ -211,3 +211,19 @@ def test_bad_ranks_default_is_located(tmp_path: Path) -> None:
     rs, diags = check(tmp_path)
     assert rs is None and [(d.code, d.span.line) for d in diags] == [("E220", 6)]
     assert math.isfinite(len(diags))
+
+
+def test_the_documented_example_ranks_as_the_text_says(tmp_path: Path) -> None:
+    from tests.test_docs import DOC, FIXTURE_UNITS
+
+    block = DOC[DOC.index('ruleset "排名示例"'):]
+    block = block[:block.index("\n```")]
+    (tmp_path / "units.csv").write_text(FIXTURE_UNITS, encoding="utf-8")
+    (tmp_path / "index.rules").write_text(block, encoding="utf-8")
+    rs = load(tmp_path)
+    rows = [{"unit": u, "round": 1, "a": a, "b": b} for u, a, b in (("100100", 0.6, 0.3), ("100200", 0.6, 0.3),
+                                                                   ("200100", 0.2, 0.9))]
+    units = {r["code"]: r for r in evaluate(rs, frames_from_rows(rs, {"t": rows})).units.to_dicts()}
+    got = {c: (u["rank"], u["kl:total"], u["kl:甲"], u["kl:pa"]) for c, u in units.items()}
+    assert got == {"100100": (2, "=2", "=1", "=1"), "100200": (2, "=2", "=1", "=1"), "200100": (1, "1", "1", "3")}
+    assert "k:乙" not in units["100100"] and "k:pb" not in units["100100"]
