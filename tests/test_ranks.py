@@ -227,3 +227,44 @@ def test_the_documented_example_ranks_as_the_text_says(tmp_path: Path) -> None:
     got = {c: (u["rank"], u["kl:total"], u["kl:甲"], u["kl:pa"]) for c, u in units.items()}
     assert got == {"100100": (2, "=2", "=1", "=1"), "100200": (2, "=2", "=1", "=1"), "200100": (1, "1", "1", "3")}
     assert "k:乙" not in units["100100"] and "k:pb" not in units["100100"]
+
+
+def test_two_totals_of_875_13_along_different_sums_tie_end_to_end(tmp_path: Path) -> None:
+    text = """ruleset "875/13" {
+  units: "units.csv"
+  rounds: {1: "2024-01-01"}
+  missing: zero
+}
+
+table t {
+  unit: str
+  round: int
+  a: float
+  b: float
+}
+
+indicator I "I" {
+  max: 100
+  point pa "a" {
+    kind: technical
+    max: 10
+    probe: max(t, a)
+    score: x
+  }
+  point pb "b" {
+    kind: technical
+    max: 90
+    probe: max(t, b)
+    score: x
+  }
+}
+"""
+    (tmp_path / "units.csv").write_text("code,name\nU1,U1\nU2,U2\nU3,U3\n", encoding="utf-8")
+    (tmp_path / "index.rules").write_text(text, encoding="utf-8")
+    rs = load(tmp_path)
+    t = 875 / 13
+    rows = [{"unit": "U1", "round": 1, "a": 1.0, "b": (t - 10) / 90}, {"unit": "U2", "round": 1, "a": 0.35, "b": (t - 3.5) / 90},
+            {"unit": "U3", "round": 1, "a": 0.5, "b": 0.5}]
+    units = {r["code"]: r for r in evaluate(rs, frames_from_rows(rs, {"t": rows})).units.to_dicts()}
+    assert units["U1"]["total"] == 67.3076923076923 and units["U2"]["total"] == 67.30769230769232
+    assert [units[u]["rank"] for u in ("U1", "U2", "U3")] == [1, 1, 3]
