@@ -107,6 +107,7 @@ def test_explain_shows_ranks_grades_exclusions_golden(scored) -> None:  # type: 
     maxima = [0.1, 0.2, 0.3, 1.7, 2.9, 0.7]  # of s0 … s5; s1 has no data (missing: exclude)
     assert s["excluded"] == ["s1"] and s["renormalised"]["max_all"] == math.fsum(maxima)
     assert s["renormalised"]["max_present"] == math.fsum(maxima[:1] + maxima[2:]) and s["grade"] in ("A", "B")
+    assert s["rate"] == s["score"] / 5.9 and s["reported"] == round(s["score"], 2)
     text = render_text(doc, lambda v: "—" if v is None else f"{v:.2f}")
     assert "excluded s1: the others renormalised" in text and "imputed" in text
     assert_golden("explain_carried.txt", text)

@@ -15,6 +15,7 @@ from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
+from govindex.eval.ranks import reported
 from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
@@ -38,7 +39,10 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     start = node or ROOT
     if start not in rs.nodes:
         raise UsageError(f"no node {start!r}; " + (did_you_mean(start, rs.nodes) or "see `govindex check`"))
-    row = sc.units.filter(pl.col("code") == unit.code).row(0, named=True)
+    mine = sc.units.filter(pl.col("code") == unit.code)
+    row = mine.row(0, named=True)
+    # The value each node is published with (on its scale, rounded by `rounding:`).
+    row |= mine.select([reported(rs, x).alias(f"__reported:{x.id}") for x in rs.nodes.values()]).row(0, named=True)
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
     extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
@@ -82,9 +86,12 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
+    out["reported"] = row[f"__reported:{x.id}"]
     out.update({name: row[prefix + x.id] for prefix, name in extra[x.id] if prefix + x.id in row})
     per_round = [(prefix, name) for prefix, name in extra[x.id] if prefix + x.id not in row]
     if not x.is_point:
+        s = row[score_col(x.id)]
+        out["rate"] = None if s is None else s / x.max  # one IEEE division
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out.update(_exclusions(rs, x.id, row))
