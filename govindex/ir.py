@@ -425,6 +425,7 @@ class Node:
     not_applicable: Expr | None = None  # a point's `not_applicable:` condition (unit × round, like a probe)
     error: Expr | None = None  # a point's `error:` condition (unit × round): the probe failed
     gate: Gate | None = None  # an indicator's `gate:`
+    rank: Ranking | None = None  # `rank:` (or the rule set's `ranks:`): ranked across units, k:/kl: columns
 
     def policy(self, reason: Reason) -> MissingPolicy:
         """What the parent does with this node when it has no score for ``reason``."""
@@ -485,6 +486,21 @@ class Rounding:
     mode: RoundingMode = "half_up"
     digits: int = 2
     at: Literal["output", "points"] = "output"
+
+
+TieMethod = Literal["min", "dense", "average", "max", "ordinal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ranking:
+    """How a node is ranked across units (:mod:`govindex.eval.ranks`): higher is better; values
+    compared after rounding to ``digits`` significant digits; ``ties`` as R's ``rank``;
+    ``on`` the unrounded value or the reported one; within groups of the registry column ``by``."""
+
+    ties: TieMethod = "min"
+    on: Literal["value", "reported"] = "value"
+    by: str | None = None
+    digits: int = 12
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,25 @@
-"""Scores → the published shapes: JSON document, tidy tables, files written atomically."""
+"""Scores → the published shapes: JSON document, tidy tables, files written atomically.
+
+The results contract:
+
+- ``scores.parquet`` / ``scores.csv`` (:func:`wide_table`): one row per unit — registry columns,
+  ``total`` and ``rank``, every indicator and point on its scale and rounded for output,
+  ``status:<point>``, and, when the rule set produces them (:mod:`govindex.eval.carried`),
+  ``rank:<node>``, ``rank_label:<node>``, ``grade:<node>``, ``imputed:<point>``,
+  ``treated:<point>``, ``why:<node>``;
+- ``scores_long.parquet`` (:func:`long_table`): one row per unit × node with the method's
+  intermediate values — ``score`` (unrounded, on the node's scale), ``max`` (the scale),
+  ``rate`` (score over the effective maximum, one IEEE division), ``reported`` (the value as
+  published: on the scale, rounded by ``rounding:``), ``status``; for points ``value`` (the
+  probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
+  rounds combined, before any rounding); and the carried fields as columns ``rank``,
+  ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced;
+- ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
+  the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
+  ``treated``, ``why``) when produced;
+- ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
+  the nodes that have them.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +31,11 @@ from pathlib import Path
 import polars as pl
 
 from govindex.diagnostics import ResultsError
-from govindex.eval.evaluate import Scores, round_half, score_col, status_col
-from govindex.eval.node_grades import grade_col, node_values
+from govindex.eval.carried import JSON_KEYS, carried
+from govindex.eval.compile import ROUND, value_col
+from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
+from govindex.eval.exact import div
+from govindex.eval.node_grades import node_values
 from govindex.eval.node_rounding import on_scale_expr
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Node, RuleSet
@@ -24,15 +48,7 @@ def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
 def on_scale(x: Node) -> pl.Expr:
     """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
     score over the effective maximum). Without a declared scale, the score column itself."""
-    return on_scale_expr(x, pl.col(score_col(x.id)))
-
-
-def true_div(e: pl.Expr, d: float) -> pl.Expr:
-    """``e / d`` as IEEE division, the double :meth:`govindex.ir.Node.on_scale` computes. polars
-    divides a float column by a scalar as a product with its reciprocal, ``e × (1/d)``, a
-    different double for about one value in seven; a column divided by a column is true division,
-    so ``d`` is made a column (``e·0 + d`` is ``d`` wherever ``e`` is finite, as every score is)."""
-    return e / (e * 0.0 + d)
+    return on_scale_expr(x, pl.col(score_col(x.id)))  # score / max as one IEEE division, then × scale
 
 
 def _maxima(x: Node) -> dict:
@@ -64,26 +80,42 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     cols += [rounded(rs, on_scale(x)).alias(x.id) for x in rs.indicators]
     cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
-    cols += [pl.col(grade_col(x)).alias(f"grade:{x}") for x in sc.node_graded]
+    cols += [pl.col(prefix + x).alias(f"{name}:{x}") for prefix, name, ids in _carried(sc) for x in ids]
     return sc.units.select(cols)
 
 
+def _carried(sc: Scores) -> list[tuple[str, str, list[str]]]:
+    return carried(sc.units.columns, sc.rs.nodes)
+
+
 def long_table(sc: Scores) -> pl.DataFrame:
-    """Tidy: one row per unit × node with score (on the node's scale), max (its scale), rate
-    (score over the effective maximum), (for points) status, why it has no plain score, and for a
-    ref (kind ``ref``, id ``target@parent``) the node it refers to. Without a total (``total: none``)
-    no root rows."""
+    """Tidy: one row per unit × node with the method's intermediate values (see the module
+    docstring); a ref has kind ``ref`` (id ``target@parent``) and the node it refers to in
+    ``refers_to``. Without a total (``total: none``) no root rows."""
     rs = sc.rs
+    units = sc.units.join(_latest_values(sc), on="code", how="left")
+    extra = _carried(sc)
     frames = []
     for x in [*([rs.nodes[ROOT]] if rs.has_total else []), *rs.indicators, *rs.points]:
-        frames.append(sc.units.select(
+        point = x.is_point
+        frames.append(units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
-            pl.lit(x.scale).alias("max"), true_div(pl.col(score_col(x.id)), x.max).alias("rate"),
-            (pl.col(status_col(x.id)) if x.is_point else pl.lit(None, pl.String)).alias("status"),
+            pl.lit(x.scale).alias("max"), div(pl.col(score_col(x.id)), x.max).alias("rate"),
+            rounded(rs, on_scale(x)).alias("reported"),
+            (pl.col(status_col(x.id)) if point else pl.lit(None, pl.String)).alias("status"),
+            (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),
+            (pl.col(rate_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("formula_rate"),
             pl.lit(x.ref, pl.String).alias("refers_to"),
-            pl.col(f"why:{x.id}").alias("why")))  # why it is null, left out or gated (eval.missing)
-    return pl.concat(frames).sort(["code", "level", "node"])
+            *[(pl.col(prefix + x.id) if x.id in ids else pl.lit(None)).alias(name) for prefix, name, ids in extra]))
+    return pl.concat(frames, how="vertical_relaxed").sort(["code", "level", "node"])
+
+
+def _latest_values(sc: Scores) -> pl.DataFrame:
+    """Per unit, each point's probe value in the latest round that has one (``v:<point>``)."""
+    cols = [value_col(p.id) for p in sc.rs.points if value_col(p.id) in sc.rounds.columns]
+    return (sc.rounds.sort(ROUND).group_by("code")
+            .agg([pl.col(c).cast(pl.Float64).drop_nulls().last() for c in cols]))
 
 
 def to_json(sc: Scores) -> dict:
@@ -102,6 +134,13 @@ def to_json(sc: Scores) -> dict:
             u["grades"] = {x: row[f"grade:{x}"] for x in sc.node_graded}
         bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
         u["status"] = bad
+        for _, name, ids in _carried(sc):
+            # Nulls left out: a node without a rank, grade or reason has no entry. A point's
+            # reason is its status (above) and its policy: `why` lists the indicators'.
+            shown = {x: v for x in ids if (v := row[f"{name}:{x}"]) is not None
+                     and not (name == "why" and rs.nodes[x].is_point)}
+            if shown:
+                u[JSON_KEYS[name]] = shown
         units.append(u)
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
            "total_label": rs.nodes[ROOT].label,
@@ -231,14 +270,16 @@ def write_excel(sc: Scores, path: Path) -> None:
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
 
+    have = set(sc.units.columns)
+
     def cols(nodes) -> list[pl.Expr]:
         out = []
         for x in nodes:
             s = pl.col(score_col(x.id))
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
                     rounded(rs, s / x.max * 100).alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
-            if x.id in sc.node_graded:
-                out.append(pl.col(grade_col(x.id)).alias(f"{x.label} 等级"))
+            out += [pl.col(c + x.id).alias(f"{x.label} {h}") for c, h in (("kl:", "排名"), ("g:", "等级"))
+                    if c + x.id in have]
         return out
 
     with Workbook(str(path)) as wb:

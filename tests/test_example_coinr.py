@@ -228,4 +228,4 @@ def test_explain_shows_the_stages_and_imputation() -> None:
                                    "--node", "trade"])
     assert res.exit_code == 0, res.output
     assert "stages   denominate by population" in res.output and "→ normalise minmax (lower is better)" in res.output
-    assert "r1: 4.024 (imputed)" in res.output  # GHA's ICT exports: blank, imputed by Africa's mean
+    assert "[technical] · imputed · treated 4.024" in res.output  # GHA's ICT exports: blank, imputed by Africa's mean

@@ -7,9 +7,9 @@ from the documented definitions (docs/rules-language.md §5 "Aggregators" and "R
   no value: 0 under ``missing: zero``, else no score;
 - ``sum``/``mean``/``wmean``: the children's maxima are given (``sum``) or their weight's share of
   the parent's maximum; a child with ``missing: null`` and no score makes the node null; the
-  others without a score are left out; with every child present the score is the sum of the
-  children's scores folded in declared order; otherwise that sum of those present × Σ all maxima
-  ÷ Σ maxima present (each sum folded in order); none present: null; capped at the node's max;
+  others without a score are left out; with every child present the score is the exact sum of
+  the children's scores rounded once (``math.fsum``); otherwise that sum of those present × Σ all
+  maxima ÷ Σ maxima present (each sum exact); none present: null; capped at the node's max;
 - a ref: a point target's rate × the ref's maximum; an indicator target's score × (the ref's
   maximum ÷ the target's), the ratio computed once — with the target's missing-data policy in its
   second parent.
@@ -18,6 +18,7 @@ from the documented definitions (docs/rules-language.md §5 "Aggregators" and "R
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -141,10 +142,8 @@ def _dir(tmp_path: Path, text: str = RULES, name: str = "rules") -> Path:
 
 
 def _fold(xs: list[float]) -> float:
-    out = 0.0
-    for x in xs:
-        out = out + x
-    return out
+    """A tree sum: the exact sum of the terms rounded once (docs §5 "Exact sums")."""
+    return math.fsum(xs)
 
 
 def _node(kids: list[tuple[float | None, float, str]], max_: float) -> float | None:

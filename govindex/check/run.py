@@ -28,8 +28,8 @@ from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
-                "max_total", "rounding", "round", "missing", "missing_indicators", "rounds_policy", "aggregate",
-                "description", "source", "total"}
+                "max_total", "rounding", "round", "ranks", "missing", "missing_indicators", "rounds_policy",
+                "aggregate", "description", "source", "total"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")
@@ -61,6 +61,7 @@ class _Checker:
         self.items = [it for f in files for it in f.items]
         self.let_spans: dict[str, n.Span] = {}
         self.registry_read = False
+        self.unit_attrs: list[str] | None = None
 
     def err(self, code: str, msg: str, span: n.Span, hint: str = "") -> None:
         self.diags.append(Diagnostic(code, msg, span, hint))
@@ -73,6 +74,7 @@ class _Checker:
         units, attrs = self._units(settings, decl)
         self.registry = (units, attrs)  # read by check/stages.py (`by:` columns, denominators)
         year, groups = self._year(settings), self._groups(settings, attrs)
+        self.unit_attrs = attrs if self.registry_read else None  # what `rank: {by: …}` may name
         unit_col = text_value(settings.get("unit_column"), "unit")
         round_col = text_value(settings.get("round_column"), "round")
         for t in tables.values():

@@ -12,6 +12,7 @@ from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.level_rounding import header_mode, with_level_rounding
+from govindex.check.ranks import Ranks
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, text_value
 from govindex.check.size import large
 from govindex.check.stages import STAGE_KEYS, check_statistics, node_stages
@@ -19,10 +20,10 @@ from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
 from govindex.lang import nodes as n
 
-INDICATOR_KEYS = {"max", "weight", "scale", "round", "aggregate", "missing", "gate", "description",
+INDICATOR_KEYS = {"max", "weight", "scale", "round", "rank", "aggregate", "missing", "gate", "description",
                   "source"} | STAGE_KEYS
-POINT_KEYS = {"kind", "max", "weight", "scale", "round", "probe", "score", "missing", "not_applicable", "error", "rounds",
-              "values", "range", "description", "source"} | STAGE_KEYS
+POINT_KEYS = {"kind", "max", "weight", "scale", "round", "rank", "probe", "score", "missing", "not_applicable", "error",
+              "rounds", "values", "range", "description", "source"} | STAGE_KEYS
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean", "wavg")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
@@ -47,6 +48,7 @@ class Tree:
         self.children: dict[str, list[str]] = {ROOT: []}
         self.constants: dict[int, Constant] = {}  # id(setting value) → its value, evaluated once
         self.reported: set[int] = set()  # settings whose problem is reported
+        self.ranks = Ranks(ck.err, settings, getattr(ck, "unit_attrs", None))
 
     def build(self) -> dict[str, Node]:
         for it in self.ck.items:
@@ -238,7 +240,8 @@ class Tree:
                           own_scale=self._amount(settings, "scale", f"`{ident}`"),
                           round=self._node_rounding(settings, f"`{ident}`"),
                           stages=node_stages(self, settings, ident, is_point=False) if ident != ROOT else None,
-                          gate=by_reason.gate(self.ck, settings.get("gate"), ident, kids))
+                          gate=by_reason.gate(self.ck, settings.get("gate"), ident, kids),
+                          rank=self.ranks.of(settings if ident != ROOT else {}, level, f"`{ident}`"))
         if not kids:
             if ident != ROOT:
                 self.ck.err("E210", f"indicator `{ident}` has no children", span, "give it points or sub-indicators")
@@ -367,4 +370,5 @@ class Tree:
                          missing_by=missing_by,
                          not_applicable=by_reason.condition(self.ck, s.get("not_applicable"), "not_applicable", d.id,
                                                             self.scope),
-                         error=by_reason.condition(self.ck, s.get("error"), "error", d.id, self.scope))
+                         error=by_reason.condition(self.ck, s.get("error"), "error", d.id, self.scope),
+                         rank=self.ranks.of(s, level, f"`{d.id}`"))

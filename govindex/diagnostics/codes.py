@@ -24,7 +24,7 @@ CODES: dict[str, str] = {
     "E201": "duplicate-id", "E202": "maxima-mismatch", "E203": "point-outside-indicator", "E204": "unknown-parent",
     "E205": "cycle", "E206": "missing-setting", "E207": "bad-setting", "E208": "unknown-setting",
     "E209": "no-missing-policy", "E210": "empty-indicator", "E211": "bad-grading", "E212": "bad-marker",
-    "E213": "bad-cleaning",
+    "E213": "bad-cleaning", "E220": "bad-rank", "E221": "unknown-rank-group",
     "E230": "bad-stage", "E231": "unknown-group-column", "E232": "non-numeric-denominator", "E233": "stage-conflict",
     "E240": "bad-missing-reason", "E241": "reason-without-policy", "E242": "bad-not-applicable", "E243": "bad-gate",
     "E244": "bad-gate-condition", "E245": "bad-curve",

@@ -28,6 +28,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from govindex.eval.exact import div
+
 Stage = Callable[[pl.Expr], pl.Expr]  # makes an intermediate value a column (computed once), returns its reference
 
 INVERSE_ERFC_ONE_FIFTH = 0.9061938024368232  # erfc⁻¹(1/5): Lighthouse's "closest double"
@@ -36,11 +38,6 @@ _A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)  # A&S 
 _P = 0.3275911
 MIN_PASSING, MAX_AVERAGE, MAX_FAILING = 0.9, 0.8999999999999999, 0.49999999999999994
 
-
-def div(num: pl.Expr, den: float) -> pl.Expr:
-    """``num / den`` as one IEEE division: polars divides by a scalar as a multiplication by its
-    reciprocal (6 / 10 → 0.6000000000000001), so the divisor is made a column."""
-    return num / (num * 0.0 + den)
 
 
 def exact(x: pl.Expr, p10: float, median: float) -> pl.Expr:

@@ -9,22 +9,24 @@
 
 from __future__ import annotations
 
-import operator
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
-from functools import reduce
 
 import polars as pl
 
 from govindex.diagnostics import FactsError
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
+from govindex.eval.exact import div
+from govindex.eval.exact_sums import SUM_PREFIX, sum_col, with_exact_sums
 from govindex.eval.executor import Executor, InProcess, collect_query
 from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gated, point_score, presence, wavg, why_columns
 from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rounding import rounded_score
+from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.rounding import round_expr
 from govindex.eval.stages import indicator_stages, point_rates, point_values, unit_flags
@@ -249,16 +251,19 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         s = point_score(p, s)  # 0 where the policy for its reason says so; its status still says why
         point_scores.append(_rounded(p, s).alias(score_col(p.id)))
     df = df.with_columns(point_scores)
-    # Bottom-up: every node depends on its children (a ref on its target) only.
+    # Bottom-up: every node depends on its children (a ref on its target) only. Each batch's sums
+    # are exact (govindex.eval.exact_sums), computed before the nodes that read them.
     for batch in tree_order(rs):
+        df = with_exact_sums(df, {c: t for x in batch if not x.is_ref for c, t in _sum_terms(rs, x).items()})
         df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else gated(rs, x, _node_expr(rs, x)))
                               .alias(score_col(x.id)) for x in batch])
         df = indicator_stages(rs, df, batch)  # §9b: cross-unit stages of the indicators just computed
+    df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     total = pl.col(score_col(ROOT))
     df = df.with_columns(total.alias("total"), *why_columns(rs))
-    df = df.with_columns(pl.col("total").rank("min", descending=True).cast(pl.Int64).alias("rank"))
+    df = with_ranks(rs, df)  # `rank`, and k:/kl: of every ranked node (registry order: ordinal ties)
     return df.sort(["rank", "code"], nulls_last=True)
 
 
@@ -274,40 +279,52 @@ def _ref_expr(rs: RuleSet, x: Node) -> pl.Expr:
     return ref_score(rs, x, pl.col(score_col(target)), rate)
 
 
-def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
-    """((t₀ + t₁) + t₂) + …: a sum of floats in the children's declared order, the same whatever
-    the number of threads (``pl.sum_horizontal`` reduces in an order that depends on them, so a
-    total could differ in its last bit from one run to the next)."""
-    return reduce(operator.add, terms) if terms else pl.lit(0.0)
+def _kids(rs: RuleSet, node: Node) -> tuple[list[Node], list[pl.Expr], list[pl.Expr], pl.Expr]:
+    """The children that count (weight 0 takes no part), their scores (nulls as 0), whether each
+    is present (by the policy for its reason: a null under ``zero`` is a present 0), and whether
+    a child's null makes the node null."""
+    kids = counted(rs, node)
+    scores = [pl.col(score_col(k.id)) for k in kids]
+    null_hit, present = presence(kids, scores)
+    return kids, [s.fill_null(0.0) for s in scores], present, null_hit
+
+
+def _sum_terms(rs: RuleSet, node: Node) -> dict[str, list[pl.Expr]]:
+    """The terms of the node's sums, each summed exactly (:mod:`govindex.eval.exact`): the
+    maxima of the children present (``den``), and the scores (``num``) or, for ``geomean``, the
+    weighted logs of the rates (``logs``). A child not present is a 0 term. ``wavg`` folds its
+    own sums in declared order (see :func:`govindex.eval.missing.wavg`)."""
+    if node.aggregate == "wavg":
+        return {}
+    kids, vals, present, _ = _kids(rs, node)
+    out = {sum_col(node.id, "den"): [pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)]}
+    if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
+        out[sum_col(node.id, "num")] = [pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)]
+    elif node.aggregate == "geomean":
+        out[sum_col(node.id, "logs")] = [pl.when(p).then(div(v, k.max).log() * k.max).otherwise(0.0)
+                                         for p, v, k in zip(present, vals, kids)]
+    return out
 
 
 def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
-    kids = counted(rs, node)  # weight 0: computed and shown, no part in the parent
-    scores = [pl.col(score_col(k.id)) for k in kids]
-    null_hit, present = presence(kids, scores)  # per reason: a point's policy follows its status
-    vals = [s.fill_null(0.0) for s in scores]
-    den = _sum_in_order([pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)])
-    total_max = sum(k.max for k in kids)
-    if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
-        num = _sum_in_order([pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)])
-        # Nothing missing: the sum itself (den is total_max bit for bit, the same additions in the
-        # same order); only a missing child rescales, by the maxima of those present.
-        # den + num·0: a divisor of literals equal on every row (every unit missing the same
-        # children) is a polars scalar, and polars divides by a scalar as a multiplication by its
-        # reciprocal (an ulp off); added to a column it is divided by as IEEE division.
-        val = pl.when(den == total_max).then(num).otherwise(num * total_max / (den + num * 0.0))
-        val = val.clip(upper_bound=node.max)
-    elif node.aggregate == "wavg":
+    kids, vals, present, null_hit = _kids(rs, node)
+    if node.aggregate == "wavg":
         val, den = wavg(kids, present, node)
-    elif node.aggregate in ("min", "max"):
-        rates = [pl.when(p).then(v / k.max) for p, v, k in zip(present, vals, kids)]
-        pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
-        val = pick(rates) * node.max
-    elif node.aggregate == "geomean":
-        logs = _sum_in_order([pl.when(p).then((v / k.max).log() * k.max).otherwise(0.0)
-                                  for p, v, k in zip(present, vals, kids)])
-        val = (logs / den).exp() * node.max
     else:
-        raise ValueError(f"no aggregator {node.aggregate}")
+        den = pl.col(sum_col(node.id, "den"))
+        total_max = math.fsum(k.max for k in kids)  # = den, bit for bit, when every child is present
+        if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
+            num = pl.col(sum_col(node.id, "num"))
+            # Nothing missing: the sum itself. A missing child rescales by the maxima of those
+            # present: (num × Σmax) / Σmax_present, a product and one IEEE division (den is a column).
+            val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
+        elif node.aggregate in ("min", "max"):
+            rates = [pl.when(p).then(div(v, k.max)) for p, v, k in zip(present, vals, kids)]
+            pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
+            val = pick(rates) * node.max
+        elif node.aggregate == "geomean":
+            val = (pl.col(sum_col(node.id, "logs")) / den).exp() * node.max
+        else:
+            raise ValueError(f"no aggregator {node.aggregate}")
     out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
     return out.fill_null(0.0) if node.missing == "zero" else out

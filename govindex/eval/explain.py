@@ -3,6 +3,7 @@ that matched (with their source URL or manual entry)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import polars as pl
 
 from govindex.diagnostics import UsageError, did_you_mean
+from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
-from govindex.eval.stages import describe, imputed_col, treated_col
-from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates, to_syntax
+from govindex.eval.missing import counted
+from govindex.eval.ranks import reported
+from govindex.eval.stages import describe
+from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, to_syntax
 from govindex.lang.fmt import format_expr
 
 FACT_ROWS = 3
@@ -37,12 +41,18 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     start = node or ROOT
     if start not in rs.nodes:
         raise UsageError(f"no node {start!r}; " + (did_you_mean(start, rs.nodes) or "see `govindex check`"))
-    row = sc.units.filter(pl.col("code") == unit.code).row(0, named=True)
+    mine = sc.units.filter(pl.col("code") == unit.code)
+    row = mine.row(0, named=True)
+    # The value each node is published with (on its scale, rounded by `rounding:`).
+    row |= mine.select([reported(rs, x).alias(f"__reported:{x.id}") for x in rs.nodes.values()]).row(0, named=True)
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
+    extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
+    extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
+                      and (prefix, name) not in v] for x, v in extra.items()}
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "rank": row["rank"], "of": sc.units.height, **({} if rs.has_total else {"has_total": False}),
-            "node": _node(rs, start, row, rounds, unit_rows)}
+            "node": _node(rs, start, row, rounds, unit_rows, extra)}
 
 
 def _tables_under(rs: RuleSet, start: str) -> set[str]:
@@ -67,35 +77,42 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
         raise located from None
 
 
+Carried = dict[str, list[tuple[str, str]]]  # node → (prefix, field) of the carried columns it has
+
+
 def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
-          unit_rows: dict[str, pl.DataFrame]) -> dict[str, Any]:
+          unit_rows: dict[str, pl.DataFrame], extra: Carried) -> dict[str, Any]:
     x = rs.nodes[ident]
     # On the node's scale; with a declared scale, also what it contributes to its parent.
     out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
                            "score": x.on_scale(row[score_col(x.id)])}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
-    if row.get(f"why:{x.id}") is not None:  # gated, null, or children left out (eval.missing)
-        out["why"] = row[f"why:{x.id}"]
+    out["reported"] = row[f"__reported:{x.id}"]
+    out.update({name: row[prefix + x.id] for prefix, name in extra[x.id] if prefix + x.id in row})
+    per_round = [(prefix, name) for prefix, name in extra[x.id] if prefix + x.id not in row]
     if x.ref is not None:  # computed once, where declared: here its rate × this place's max
         target = rs.nodes[x.ref]
         out.update({"kind": "ref", "refers_to": x.ref, "declared_under": target.parent, "missing": x.missing,
                     "rate": row[rate_col(x.ref)] if target.is_point else _rate(row[score_col(x.ref)], target.max)})
         return out
-    if x.stages is not None:  # §9b: the stages, and whether this unit's value was imputed / treated
-        out.update({"stages": describe(x.stages), "imputed": row.get(imputed_col(x.id)),
-                    "treated": row.get(treated_col(x.id))})
+    if x.stages is not None:  # §9b: the stages (whether this unit's value was imputed / treated: carried)
+        out["stages"] = describe(x.stages)
     if not x.is_point:
+        s = row[score_col(x.id)]
+        out["rate"] = None if s is None else s / x.max  # one IEEE division
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
-        out["children"] = [_node(rs, c, row, rounds, unit_rows) for c in x.children]
+        out.update(_exclusions(rs, x.id, row))
+        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra) for c in x.children]
         return out
     status = row[status_col(x.id)]
     policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
     out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": policy,
                 "rounds_policy": x.rounds, "status": status, "rate": row[rate_col(x.id)]})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
-                         "rate": r[rate_col(x.id)], **({"imputed": r[imputed_col(x.id)]} if imputed_col(x.id) in r else {})}
+                         "rate": r[rate_col(x.id)],
+                         **{name: _plain(r[prefix + x.id]) for prefix, name in per_round}}
                         for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
@@ -103,6 +120,28 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
 
 def _rate(score: float | None, max_: float) -> float | None:
     return None if score is None else score / max_
+
+
+def _policy(k: Node, row: dict[str, Any]) -> str:
+    """The missing-data policy that applies to child ``k`` in this unit: by its status's reason
+    for a point with a policy per reason, else its own."""
+    status = row.get(status_col(k.id)) if k.is_point else None
+    return k.policy(status) if status in ("no_data", "not_applicable", "error") else k.missing
+
+
+def _exclusions(rs: RuleSet, ident: str, row: dict[str, Any]) -> dict[str, Any]:
+    """The children left out of the node's aggregate for this unit (null where their policy is
+    ``exclude``), and how the others' maxima were renormalised: ``Σmax of all / Σmax of those
+    present`` (the factor the sum was multiplied by). Children of weight 0 take no part at all.
+    Empty when nothing is left out."""
+    kids = counted(rs, rs.nodes[ident])
+    out = [k for k in kids if row[score_col(k.id)] is None and _policy(k, row) == "exclude"]
+    if not out:
+        return {}
+    present = math.fsum(k.max for k in kids if row[score_col(k.id)] is not None or _policy(k, row) == "zero")
+    total = math.fsum(k.max for k in kids)
+    return {"excluded": [k.id for k in out],
+            "renormalised": {"max_present": present, "max_all": total, "factor": total / present if present else None}}
 
 
 def _show(e: Expr | None) -> str:
@@ -158,19 +197,24 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
                      f"{x['declared_under']}): rate {rate} × {x['max']:g}; missing: {x['missing']}")
         return
     if x["kind"] == "indicator":
-        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]")
+        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]{_carried_text(x)}")
+        if "excluded" in x:
+            r = x["renormalised"]
+            factor = "—" if r["factor"] is None else f"{r['factor']:.6g}"
+            lines.append(f"{pad}    excluded {', '.join(x['excluded'])}: the others renormalised, "
+                         f"× {r['max_all']:g} / {r['max_present']:g} = × {factor}")
         if "stages" in x:
-            lines.append(f"{pad}  stages {x['stages']}" + (" (imputed)" if x.get("imputed") else ""))
+            lines.append(f"{pad}    stages {x['stages']}")
         for c in x["children"]:
             _render_node(c, depth + 1, lines, f)
         return
     flag = "" if x["status"] == "ok" else f"  !{x['status']}"
-    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}")
+    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}{_carried_text(x)}")
     lines.append(f"{pad}    probe    {x['probe']}")
     if "stages" in x:
         lines.append(f"{pad}    stages   {x['stages']}")
     vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
-                      + (" (imputed)" if r.get("imputed") else "") for r in x["per_round"])
+                      + _round_carried(r) for r in x["per_round"])
     lines.append(f"{pad}    values   {vals}")
     rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
     lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "
@@ -184,6 +228,33 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
             lines.append(f"{pad}    invalid  {fact['invalid']} row(s) of {fact['table']} fail its `valid when` rule")
             for r in fact["invalid_rows"]:
                 lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
+
+
+_CARRIED_SHOWN = ("rank_label", "grade", "imputed", "treated", "why")
+
+
+def _round_carried(r: dict[str, Any]) -> str:
+    """`` (imputed) [treated 0.5]`` for a round's carried values: a flag when set, a value when there."""
+    out = " (imputed)" if r.get("imputed") else ""
+    return out + "".join(f" [{k} {_v(r[k])}]" for k in _CARRIED_SHOWN if k != "imputed" and r.get(k) is not None)
+
+
+def _carried_text(x: dict[str, Any]) -> str:
+    """`` · rank =3 · grade A · imputed · treated 0.5 · why …`` for the carried fields the node has."""
+    parts = []
+    if x.get("rank_label") is not None:
+        parts.append(f"rank {x['rank_label']}")
+    elif x.get("rank") is not None:
+        parts.append(f"rank {x['rank']}")
+    if x.get("grade") is not None:
+        parts.append(f"grade {x['grade']}")
+    if x.get("imputed"):
+        parts.append("imputed")
+    if x.get("treated") is not None:
+        parts.append(f"treated {_v(x['treated'])}")
+    if x.get("why") and "excluded" not in x:  # exclusions get a line of their own, with the factor
+        parts.append(f"why: {x['why']}")
+    return "".join(f" · {p}" for p in parts)
 
 
 def _v(v: object) -> str:

@@ -19,7 +19,7 @@ import polars as pl
 
 from govindex import ir
 from govindex.eval.compile import Plan
-from govindex.eval.curves import div
+from govindex.eval.exact import div
 from govindex.ir import Node, RuleSet
 
 OK, NO_DATA, NOT_APPLICABLE, ERROR = "ok", "no_data", "not_applicable", "error"

@@ -14,13 +14,9 @@ from __future__ import annotations
 
 import polars as pl
 
+from govindex.eval.exact import div
 from govindex.eval.rounding import round_expr
 from govindex.ir import Node
-
-
-def _lit_div(e: pl.Expr, d: float) -> pl.Expr:
-    """``e / d`` as one IEEE division (a scalar divisor can become a multiplication by 1/d)."""
-    return e / (e * 0.0 + d)
 
 
 def rounded_score(node: Node, s: pl.Expr) -> pl.Expr:
@@ -31,8 +27,8 @@ def rounded_score(node: Node, s: pl.Expr) -> pl.Expr:
         return s
     if node.own_scale is None:
         return round_expr(s, r.digits, r.mode)
-    v = round_expr(_lit_div(s, node.max) * node.own_scale, r.digits, r.mode)
-    return _lit_div(v * node.max, node.own_scale)
+    v = round_expr(div(s, node.max) * node.own_scale, r.digits, r.mode)
+    return div(v * node.max, node.own_scale)
 
 
 def on_scale_expr(node: Node, s: pl.Expr) -> pl.Expr:
@@ -41,9 +37,9 @@ def on_scale_expr(node: Node, s: pl.Expr) -> pl.Expr:
     scale (see the module docstring)."""
     if node.own_scale is None:
         return s
-    v = _lit_div(s, node.max) * node.own_scale
+    v = div(s, node.max) * node.own_scale
     r = node.round
     if r is None:
         return v
     p = float(10**r.digits)
-    return _lit_div((v * p).round(0), p)
+    return div((v * p).round(0), p)

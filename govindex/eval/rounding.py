@@ -40,6 +40,8 @@ from collections.abc import Callable
 
 import polars as pl
 
+from govindex.eval.exact import div
+
 MODES: dict[str, str] = {
     "decimal_half_up": "decimal half up: halves of `repr(x)` away from zero (0.005 → 0.01, 2.675 → 2.68)",
     "decimal_half_even": "decimal half even: halves of `repr(x)` to the even digit (0.125 → 0.12, 0.015 → 0.02)",
@@ -72,20 +74,15 @@ def round_expr(e: pl.Expr, digits: int, mode: str) -> pl.Expr:
     return pl.when(~e.is_finite()).then(e).when(out == 0.0).then(0.0).otherwise(out)
 
 
-def _div(num: pl.Expr, den: float) -> pl.Expr:
-    """``num / den`` as one IEEE division. Polars divides a column by a scalar as a multiplication
-    by its reciprocal (6 / 10 → 0.6000000000000001), so the divisor is made a column."""
-    return num / (num * 0.0 + den)
-
 
 def _fl(num: pl.Expr, den: float) -> pl.Expr:
     """The double nearest to the decimal ``num/den`` (both exact integers)."""
-    return _div(num, den)
+    return div(num, den)
 
 
 def _decimal_floor(e: pl.Expr, p: float) -> pl.Expr:
     f = (e * p).floor()
-    return _div(pl.when(e >= _fl(f + 1.0, p)).then(f + 1.0)
+    return div(pl.when(e >= _fl(f + 1.0, p)).then(f + 1.0)
             .when(e >= _fl(f, p)).then(f).otherwise(f - 1.0), p)
 
 
@@ -101,7 +98,7 @@ def _half(tie: Callable[[pl.Expr], pl.Expr]) -> Callable[[pl.Expr, float, int], 
         lo, hi = _fl(2.0 * f - 1.0, 2.0 * p), _fl(2.0 * f + 1.0, 2.0 * p)
         k = (pl.when(e < lo).then(f - 1.0).when(e == lo).then(tie(f - 1.0))
              .when(e < hi).then(f).when(e == hi).then(tie(f)).otherwise(f + 1.0))
-        return _div(k, p)
+        return div(k, p)
 
     return build
 
@@ -116,13 +113,13 @@ def _even(a: pl.Expr) -> pl.Expr:
 
 def _tolerant_half_up(e: pl.Expr, p: float, _digits: int) -> pl.Expr:
     k = (e.abs() * p * (1 + 1e-12) + 0.5).floor()
-    return pl.when(e < 0.0).then(-_div(k, p)).otherwise(_div(k, p))
+    return pl.when(e < 0.0).then(-div(k, p)).otherwise(div(k, p))
 
 
 def _binary_half_up(e: pl.Expr, p: float, _digits: int) -> pl.Expr:
     y = e * p
     f = y.floor()
-    return _div(pl.when(y - f >= 0.5).then(f + 1.0).otherwise(f), p)
+    return div(pl.when(y - f >= 0.5).then(f + 1.0).otherwise(f), p)
 
 
 def r_exact_from(digits: int) -> float:
@@ -141,7 +138,7 @@ def _r(e: pl.Expr, p: float, digits: int) -> pl.Expr:
     x = e.abs()
     x10 = x * p
     i10 = x10.floor()
-    xd, xu = _div(i10, p), _div(x10.ceil(), p)
+    xd, xu = div(i10, p), div(x10.ceil(), p)
     du, dd = xu - x, x - xd
     picked = pl.when((du < dd) | ((du == dd) & (i10 % 2.0 == 1.0))).then(xu).otherwise(xd)
     mag = pl.when((x == 0.0) | (x >= r_exact_from(digits))).then(x).otherwise(picked)

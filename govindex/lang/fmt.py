@@ -169,6 +169,15 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
         lines.append(inner + cur)
         lines.append(indent + "]")
         return lines
+    if isinstance(e, n.MapLit) and e.pairs:  # one entry a line, each wrapped in turn
+        lines = [prefix + "{"]
+        for i, pr in enumerate(e.pairs):
+            sub = wrap_expr(pr.value, inner, f"{_key(pr)}: ", width)
+            sub[-1] += "," if i < len(e.pairs) - 1 else ""
+            lines.append(inner + sub[0])
+            lines.extend(sub[1:])
+        lines.append(indent + "}")
+        return lines
     if isinstance(e, n.Binary) and e.op in ("and", "or"):
         chain: list[n.Expr] = []
         x: n.Expr = e
