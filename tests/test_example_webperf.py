@@ -297,3 +297,33 @@ def test_the_lighthouse_curve_is_lighthouse_bit_for_bit(values: list[float], cur
     got = df.select(final).to_series()
     want = [clamp_to_2_decimals(compute_log_normal_score(median, p10, x)) for x in xs]
     assert got.to_list() == want
+
+
+@pytest.mark.xfail(strict=True, reason="engine: under `wavg` a ref to a point is read as its score / its "
+                   "maximum, (r × M) / M, not as the target's rate r (eval/missing.py rate_of reads the "
+                   "rate column for points only): 0.03 × (2/3) / (2/3) = 0.029999999999999995")
+def test_a_ref_under_wavg_weighs_the_audit_score_itself(tmp_path: Path) -> None:
+    """Lighthouse weighs an audit's score itself in every category that lists it: with a referenced
+    audit of score 0.03 (weight 2) and another of 0 (weight 1), the category is (0·1 + 0.03·2) / 3
+    = 0.02 exactly; the engine's (r × M) / M round trip gives 0.019999999999999997."""
+    (tmp_path / "units.csv").write_text("code,name\ns01,Site 01\n", encoding="utf-8")
+    (tmp_path / "facts").mkdir()
+    (tmp_path / "facts" / "audits.csv").write_text("site,round,audit,value\ns01,1,a,0.03\ns01,1,b,0\n",
+                                                   encoding="utf-8")
+    point = ('  point {id} "{id}" {{\n    kind: technical\n    weight: {w}\n'
+             '    probe: max(audits, value, where: audit == "{id}")\n    score: x\n  }}\n')
+    (tmp_path / "ruleset.rules").write_text(
+        'ruleset "ref under wavg" {\n  units: "units.csv"\n  key: "code"\n  unit_column: "site"\n'
+        '  rounds: {1: "2024-06-30"}\n  total: none\n  missing: null\n}\n\n'
+        'table audits {\n  site: str\n  round: int\n  audit: str\n  value: float\n}\n\n'
+        'indicator one "One" {\n  max: 1\n  aggregate: wavg\n' + point.format(id="a", w=1) + '}\n\n'
+        'indicator two "Two" {\n  max: 1\n  aggregate: wavg\n' + point.format(id="b", w=1)
+        + '  ref a {\n    weight: 2\n  }\n}\n', encoding="utf-8")
+    rs = govindex.check.run.load(tmp_path)
+    sources = {t: govindex.eval.facts.scan(rs, tmp_path / "facts", t) for t in rs.tables}
+    row = govindex.eval.evaluate.evaluate(rs, sources).units.row(0, named=True)
+    weight, total = 0.0, 0.0
+    for s, w in ((0.0, 1.0), (0.03, 2.0)):  # ReportScoring.arithmeticMean's fold, unrounded
+        weight, total = weight + w, total + s * w
+    assert row["r:a"] == 0.03 and total / weight == 0.02
+    assert row["s:two"] == total / weight
