@@ -8,7 +8,9 @@ The reference is written from the published definitions, not from govindex's cod
 - the tree as docs §5 defines it: a child's score is rate × its maximum, a mean with nothing
   missing is the sum of its children's scores in declared order, a node is shown on its scale as
   score / max × scale;
-- ranks as R's ``rank(-x, ties.method = "min")``.
+- ranks as R's ``rank(-x, ties.method = "min")`` on each node's unrounded score, two values
+  tying when they agree to 12 significant digits (docs §12 "Ranks": the decimal ``repr`` rounded
+  half-even), with the published labels ``=k`` for a shared rank.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import math
+from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -123,15 +126,43 @@ def minmax(x: list[float], lower: bool) -> list[float]:
     return [(v - lo) / (hi - lo) for v in x]
 
 
+def tie_key(v: float, digits: int = 12) -> Decimal:
+    """Docs §12: ``repr(v)`` rounded half-even to ``clamp(digits − 1 − e, 0, 22)`` decimals, where
+    ``10^e ≤ |v| < 10^(e+1)`` — the value to ``digits`` significant digits, exactly in decimal."""
+    d = Decimal(repr(v))
+    if d == 0:
+        return Decimal(0)
+    places = min(max(digits - 1 - d.adjusted(), 0), 22)
+    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_EVEN)
+
+
 def min_rank_desc(values: dict[str, float]) -> dict[str, int]:
-    return {k: 1 + sum(1 for w in values.values() if w > v) for k, v in values.items()}
+    """R's ``rank(-key, ties.method = "min")``: 1 + the number of units with a higher tie key."""
+    keys = {k: tie_key(v) for k, v in values.items()}
+    return {k: 1 + sum(1 for w in keys.values() if w > v) for k, v in keys.items()}
+
+
+def tie_labels(ranks: dict[str, int]) -> dict[str, str]:
+    """The published label: ``=3`` for a rank shared with another unit, ``3`` otherwise."""
+    counts = {r: list(ranks.values()).count(r) for r in ranks.values()}
+    return {k: f"={r}" if counts[r] > 1 else str(r) for k, r in ranks.items()}
 
 
 # ------------------------------------------------------------------ the reference
 
 
-def reference() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]], dict[str, str], set]:
+Table = dict[str, dict[str, float]]
+
+
+def reference() -> tuple[Table, Table, dict[str, str], set]:
     """(shown value per unit × node, treated value per unit × point, treatment per point, imputed)."""
+    shown, _, treated, how, imputed = reference_with_scores()
+    return shown, treated, how, imputed
+
+
+def reference_with_scores() -> tuple[Table, Table, Table, dict[str, str], set]:
+    """(shown value on the node's scale, score in the parent's terms — what ranks compare —,
+    treated value per unit × point, treatment per point, imputed (unit, point) pairs)."""
     with open(EXAMPLE / "countries.csv", encoding="utf-8") as f:
         reg = {r["code"]: r for r in csv.DictReader(f)}
     with open(EXAMPLE / "facts" / "panel.csv", encoding="utf-8") as f:
@@ -158,6 +189,7 @@ def reference() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]
                 for c, r in zip(codes, minmax(t, lower)):
                     rates[c][pid] = r
     shown: dict[str, dict[str, float]] = {c: {} for c in codes}
+    score: dict[str, dict[str, float]] = {c: {} for c in codes}
     for c in codes:
         pillar_scores = []
         for pillar, subs in TREE.items():
@@ -165,13 +197,13 @@ def reference() -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]
             for sub, points in subs.items():
                 scores = [rates[c][pid] * 12.5 for pid, *_ in points]  # 100 → 50 → 25 → 12.5
                 for (pid, *_), s in zip(points, scores):
-                    shown[c][pid] = s / 12.5 * 100
+                    shown[c][pid], score[c][pid] = s / 12.5 * 100, s
                 sub_scores.append(scores[0] + scores[1])
-                shown[c][sub] = sub_scores[-1] / 25 * 100
+                shown[c][sub], score[c][sub] = sub_scores[-1] / 25 * 100, sub_scores[-1]
             pillar_scores.append(sub_scores[0] + sub_scores[1])
-            shown[c][pillar] = pillar_scores[-1] / 50 * 100
-        shown[c]["total"] = pillar_scores[0] + pillar_scores[1]
-    return shown, treated, how, imputed
+            shown[c][pillar], score[c][pillar] = pillar_scores[-1] / 50 * 100, pillar_scores[-1]
+        shown[c]["total"] = score[c]["total"] = pillar_scores[0] + pillar_scores[1]
+    return shown, score, treated, how, imputed
 
 
 def test_the_reference_exercises_every_path() -> None:
@@ -199,19 +231,30 @@ def test_ranks_treated_values_and_flags(tmp_path: Path) -> None:
 
     rs = load(EXAMPLE)
     units = evaluate(rs, {t: scan(rs, EXAMPLE / "facts", t) for t in rs.tables}).units
-    shown, treated, _, imputed = reference()
-    # R's rank(-x, ties.method = "min") at every level; the engine ranks the total today, and
-    # every node where a rank column k:<node> exists (ranks per node: another slice of issue 11).
+    shown, score, treated, _, imputed = reference_with_scores()
+    # R's rank(-x, ties.method = "min") at every level (`ranks: {levels: "all"}`), every unit.
+    assert len(shown["DZA"]) == 15
     for node in shown["DZA"]:
-        want = min_rank_desc({c: shown[c][node] for c in shown})
-        col = "rank" if node == "total" else f"k:{node}"
-        if col in units.columns:
-            assert dict(zip(units["code"], units[col])) == want, node
+        want = min_rank_desc({c: score[c][node] for c in score})
+        assert dict(zip(units["code"], units[f"k:{node}"])) == want, node
+        assert dict(zip(units["code"], units[f"kl:{node}"])) == tie_labels(want), node
+        if node == "total":
+            assert dict(zip(units["code"], units["rank"])) == want
     for row in units.iter_rows(named=True):
         for pid in treated[row["code"]]:
             assert row[f"tv:{pid}"] == treated[row["code"]][pid], (row["code"], pid)
             assert row[f"imp:{pid}"] == ((row["code"], pid) in imputed)
             assert row[f"st:{pid}"] == "ok"
+
+
+def test_the_panel_makes_real_ties() -> None:
+    """Winsorisation caps SGP and ISL at the third-highest server density (EGY's): the three share
+    the top of that point (labels ``=1``), and the min-max ends make ties of their own."""
+    _, score, _, _, _ = reference_with_scores()
+    labels = {node: tie_labels(min_rank_desc({c: score[c][node] for c in score})) for node in score["DZA"]}
+    assert sorted(c for c, lab in labels["servers"].items() if lab == "=1") == ["EGY", "ISL", "SGP"]
+    assert any(lab.startswith("=") for lab in labels["datasets"].values())
+    assert not any(lab.startswith("=") for lab in labels["total"].values())
 
 
 def test_make_facts_is_deterministic() -> None:
@@ -228,4 +271,5 @@ def test_explain_shows_the_stages_and_imputation() -> None:
                                    "--node", "trade"])
     assert res.exit_code == 0, res.output
     assert "stages   denominate by population" in res.output and "→ normalise minmax (lower is better)" in res.output
-    assert "[technical] · imputed · treated 4.024" in res.output  # GHA's ICT exports: blank, imputed by Africa's mean
+    assert "[technical] · rank 25 · imputed · treated 4.024" in res.output  # GHA's ICT exports: blank, imputed
+    assert "[mean] · rank 16" in res.output  # every node is ranked (`ranks: {levels: "all"}`)

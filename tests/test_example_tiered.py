@@ -4,9 +4,11 @@ rounding, graded on two measures with quantile cut-offs, every pillar rated.
 The reference below is written from the published definitions, in plain Python, not from the
 engine: R's ``round(x, d)`` (``fround`` of R ≥ 4.0's nmath), R's ``quantile(type = 7)``, the
 tree as the docs define it (a mean node's children each weigh ``max × w / Σw``; a node rounded on
-its own scale is ``v' = round(s / M × S)`` and contributes ``v' × M / S``), ``rank(ties.method =
-"min")`` with published tie labels, and the difference-trend grading of docs §14a. The engine must
-equal it bit for bit (``==`` on floats) on every unit, node, rank and grade.
+its own scale is ``v' = round(s / M × S)`` and contributes ``v' × M / S``), ``rank(-x, ties.method
+= "min")`` of every node's published value (``ranks: {levels: "all", on: "reported"}``: on its
+scale, rounded by ``rounding:``; values tie when equal to 12 significant digits, docs §12) with
+published tie labels, and the difference-trend grading of docs §14a. The engine must equal it bit
+for bit (``==`` on floats) on every unit, node, rank and grade.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import csv
 import math
 import subprocess
 import sys
+from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
@@ -65,9 +68,19 @@ def r_quantile7(xs: list[float], p: float) -> float:
     return q
 
 
+def tie_key(v: float, digits: int = 12) -> Decimal:
+    """Docs §12 "Ranks": ``repr(v)`` rounded half-even to ``clamp(digits − 1 − e, 0, 22)``
+    decimals, ``10^e ≤ |v| < 10^(e+1)`` — ``digits`` significant digits, exactly in decimal."""
+    d = Decimal(repr(v))
+    if d == 0:
+        return Decimal(0)
+    return d.quantize(Decimal(1).scaleb(-min(max(digits - 1 - d.adjusted(), 0), 22)), rounding=ROUND_HALF_EVEN)
+
+
 def rank_min(values: dict[str, float]) -> dict[str, int]:
-    """``rank(-x, ties.method = "min")``: 1 + the number of units strictly ahead."""
-    return {c: 1 + sum(1 for w in values.values() if w > v) for c, v in values.items()}
+    """``rank(-x, ties.method = "min")``: 1 + the number of units strictly ahead (by tie key)."""
+    keys = {c: tie_key(v) for c, v in values.items()}
+    return {c: 1 + sum(1 for w in keys.values() if w > k) for c, k in keys.items()}
 
 
 def tie_labels(ranks: dict[str, int]) -> dict[str, str]:
@@ -106,7 +119,8 @@ def reference() -> dict[str, dict[str, float]]:
             v = r_round(total / m_pillar * scale, digits)
             u["v:" + pillar], u["s:" + pillar] = v, v * m_pillar / scale
         total = min(u["s:access"] + u["s:services"] + u["s:openness"], 100.0)
-        u["s:total"] = u["v:total"] = r_round(total, 1)
+        u["u:total"], u["s:total"] = total, r_round(total, 1)  # unrounded, and as the method rounds it
+        u["v:total"] = u["s:total"]
         out[code] = u
     return out
 
@@ -198,14 +212,34 @@ def test_every_unit_and_node_equals_the_reference_bit_for_bit(scored):
         assert rows[code]["total"] == u["s:total"]
 
 
-def test_ranks_and_tie_labels(scored):
+def test_ranks_and_tie_labels_of_every_node(scored):
+    """``ranks: {levels: "all", on: "reported"}``: every node ranked on its published value — on
+    its scale, rounded by ``rounding: {mode: "r", digits: 2}`` — R's min ties, ``=k`` labels."""
+    ref = reference()
+    codes = scored.units["code"].to_list()
+    for node in ["total", *PILLARS, *COLUMN]:
+        ranks = rank_min({c: r_round(u["v:" + node], 2) for c, u in ref.items()})
+        assert dict(zip(codes, scored.units[f"k:{node}"].to_list())) == ranks, node
+        assert dict(zip(codes, scored.units[f"kl:{node}"].to_list())) == tie_labels(ranks), node
+        if node == "total":
+            assert dict(zip(codes, scored.units["rank"].to_list())) == ranks
+
+
+def test_the_rounding_makes_real_ties():
     ref = reference()
     ranks = rank_min({c: u["v:total"] for c, u in ref.items()})
     labels = tie_labels(ranks)
-    assert dict(zip(scored.units["code"].to_list(), scored.units["rank"].to_list())) == ranks
     assert sum(1 for lab in labels.values() if lab.startswith("=")) >= 4  # the data makes real ties
-    # A tie the rounding makes: distinct unrounded totals, one published figure.
-    assert any(labels[a] == labels[b] and a != b for a in ref for b in ref)
+    # A tie the rounding makes: distinct unrounded totals, one published figure, one label.
+    made = [(a, b) for a in ref for b in ref if a < b and ref[a]["u:total"] != ref[b]["u:total"]
+            and ref[a]["v:total"] == ref[b]["v:total"]]
+    assert made and all(labels[a] == labels[b] and labels[a].startswith("=") for a, b in made)
+    # … which the unrounded values would have ranked apart.
+    unrounded = rank_min({c: u["u:total"] for c, u in ref.items()})
+    assert any(unrounded[a] != unrounded[b] for a, b in made)
+    # the README's example: 60.033…, 59.966…, 60.033… all published as 60.0, rank =14
+    assert {c: labels[c] for c in ("U05", "U29", "U41")} == dict.fromkeys(("U05", "U29", "U41"), "=14")
+    assert ref["U29"]["u:total"] < 60 < ref["U05"]["u:total"] and ref["U29"]["v:total"] == 60
 
 
 def test_every_grade_equals_the_reference(scored):

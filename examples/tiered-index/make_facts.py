@@ -2,10 +2,11 @@
 
     python examples/tiered-index/make_facts.py   # rewrites units.csv and facts/obs.csv
 
-50 made-up units in four regions; six observations per unit, each a share in [0, 1] on a grid
-of 0.05 (``random.Random(SEED)``, whose sequence Python keeps stable across versions for
-``randrange``). The coarse grid makes several units tie after rounding, as published
-indices do. Two values are left blank on purpose (the point scores 0: ``missing: zero``).
+50 made-up units in four regions; six observations per unit, each a share in [0, 1] to three
+decimals (``random.Random(SEED)``, whose sequence Python keeps stable across versions for
+``randrange``). Three decimals are finer than the published figures (pillars to one or two
+decimals, the total to one), so several units tie only after rounding, as in published indices.
+Two values are left blank on purpose (the point scores 0: ``missing: zero``).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ def rows() -> list[dict[str, str]]:
     out = []
     for i in range(1, 51):
         code = f"U{i:02d}"
-        level = rng.randrange(4, 17)  # the unit's maturity, in twentieths
+        level = rng.randrange(350, 701)  # the unit's maturity, in thousandths
         row = {"unit": code, "round": "1"}
         for c in COLUMNS:
-            k = min(20, max(0, level + rng.randrange(-3, 4)))
-            row[c] = "" if (code, c) in BLANK else f"{k * 5 / 100:.2f}"
+            k = min(1000, max(0, level + rng.randrange(-150, 151)))
+            row[c] = "" if (code, c) in BLANK else f"{k / 1000:.3f}"
         out.append(row)
     return out
 

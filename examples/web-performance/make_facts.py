@@ -14,7 +14,12 @@ Planted on purpose:
 - site s21: ``color-contrast`` errored               → Accessibility is null;
 - ``video-caption`` applies on one site in three, ``tabindex`` on most: not applicable is
   left out of the weighted mean;
-- site s04: metrics on the band edges (FCP = p10, LCP = median, CLS = p10) and s05 a value ≤ 0.
+- site s04: metrics on the band edges (FCP = p10, LCP = median, CLS = p10) and s05 a value ≤ 0;
+- SEO's own audits (pass/fail, drawn from ``random.Random(SEED + 1)`` after the others, so the
+  rows above are unchanged): ``hreflang`` applies on one site in three, ``canonical`` on most;
+- ``image-alt`` counts in Accessibility and in SEO (as in Lighthouse's default config): site s11
+  has no image (not applicable → left out of both), site s17's audit errored (both null);
+- site s09: ``robots-txt`` errored → SEO is null, the other categories are not.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ METRICS: dict[str, tuple[float, float]] = {
     "max-potential-fid": (250, 100),
 }
 BINARY = ["image-alt", "color-contrast", "video-caption", "html-has-lang", "tabindex", "label", "focus-traps"]
+SEO = ["document-title", "meta-description", "http-status-code", "link-text", "crawlable-anchors", "robots-txt",
+       "hreflang", "canonical"]
 SITES = [f"s{i:02d}" for i in range(1, 31)]
 
 
@@ -59,6 +66,12 @@ def rows() -> list[dict[str, object]]:
             applies = not ((audit == "video-caption" and rnd() < 0.67) or (audit == "tabindex" and rnd() < 0.2))
             out.append({"site": site, "round": ROUND, "audit": audit, "value": float(rnd() < 0.75) if applies else None,
                         "applies": applies, "errored": False})
+    seo = random.Random(SEED + 1).random
+    for site in SITES:
+        for audit in SEO:
+            applies = not ((audit == "hreflang" and seo() < 0.67) or (audit == "canonical" and seo() < 0.2))
+            out.append({"site": site, "round": ROUND, "audit": audit, "value": float(seo() < 0.85) if applies else None,
+                        "applies": applies, "errored": False})
     _plant(out)
     return out
 
@@ -67,8 +80,10 @@ def _plant(out: list[dict[str, object]]) -> None:
     def row(site: str, audit: str) -> dict[str, object]:
         return next(r for r in out if r["site"] == site and r["audit"] == audit)
 
-    for site, audit in (("s07", "total-blocking-time"), ("s13", "interactive"), ("s21", "color-contrast")):
+    for site, audit in (("s07", "total-blocking-time"), ("s13", "interactive"), ("s21", "color-contrast"),
+                        ("s17", "image-alt"), ("s09", "robots-txt")):
         row(site, audit).update(value=None, errored=True)
+    row("s11", "image-alt").update(value=None, applies=False)
     row("s04", "first-contentful-paint")["value"] = 1800.0
     row("s04", "largest-contentful-paint")["value"] = 4000.0
     row("s04", "cumulative-layout-shift")["value"] = 0.1
