@@ -34,7 +34,7 @@ ROOT = "total"
 # ------------------------------------------------------------------ kinds and policies
 
 Kind = Literal["indicator", "technical", "manual"]
-Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "wavg", "geomean", "min", "max"]
+Aggregator = Literal["sum", "capped_sum", "mean", "wmean", "wavg", "geomean", "geomean_product", "min", "max"]
 MissingPolicy = Literal["zero", "exclude", "null"]
 Reason = Literal["no_data", "not_applicable", "error"]  # why a point has no rate (its status when not ok)
 RoundsPolicy = Literal["latest", "mean", "max", "min", "share"]

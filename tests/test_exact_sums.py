@@ -101,8 +101,9 @@ def _score(rules: str, tmp: Path, facts: dict[str, dict[str, float | None]]) -> 
 def _reference(rs, values: dict[str, float | None]) -> dict[str, float | None]:  # type: ignore[no-untyped-def]
     """The definitions: a point scores value × max (missing: excluded); a node sums exactly
     (``math.fsum``) the scores of the children present, or, with one missing, rescales by
-    (Σ scores × Σ all maxima) / Σ maxima present, capped at its max; a geometric mean is
-    exp(Σ log(score/max)·max / Σ max) × its max over the children present."""
+    (Σ scores × Σ all maxima) / Σ maxima present, capped at its max; a weighted mean is defined on
+    the rates, fsum(wᵢ·rᵢ) / fsum(wᵢ) over the children present, × its max (docs §5); a geometric
+    mean is exp(Σ log(score/max)·max / Σ max) × its max over the children present."""
     out: dict[str, float | None] = {}
     for p in rs.points:
         v = values[p.id]
@@ -117,6 +118,9 @@ def _reference(rs, values: dict[str, float | None]) -> dict[str, float | None]: 
         den, total_max = math.fsum(m for _, m in present), math.fsum(k.max for k in kids)
         if den <= 0:
             out[ident] = None
+        elif node.aggregate == "wmean":
+            rated = [(values[k.id], k.weight) for k in kids if values[k.id] is not None]
+            out[ident] = math.fsum(r * w for r, w in rated) / math.fsum(w for _, w in rated) * node.max
         elif node.aggregate == "geomean":
             out[ident] = math.exp(math.fsum(math.log(s / m) * m for s, m in present) / den) * node.max
         else:

@@ -147,7 +147,7 @@ def _fold(xs: list[float]) -> float:
 
 
 def _node(kids: list[tuple[float | None, float, str]], max_: float) -> float | None:
-    """A sum/mean/wmean node from (score, max, missing policy) of its children, in order."""
+    """A sum node from (score, max, missing policy) of its children, in order."""
     if any(s is None and miss == "null" for s, _, miss in kids):
         return None
     present = [(s, m) for s, m, _ in kids if s is not None]
@@ -161,8 +161,23 @@ def _node(kids: list[tuple[float | None, float, str]], max_: float) -> float | N
     return min(val, max_)
 
 
+def _mean(kids: list[tuple[float | None, float, str]]) -> float | None:
+    """A ``mean``/``wmean`` node's rate from (rate, weight, missing policy) of its children, in
+    order: fsum(wᵢ·rᵢ) / fsum(wᵢ) over those present (docs §5 "Means on rates"), all weights 1
+    when they are equal; null when a ``null`` child has none or none is present."""
+    if any(r is None and miss == "null" for r, _, miss in kids):
+        return None
+    if len({w for _, w, _ in kids}) == 1:
+        kids = [(r, 1.0, miss) for r, _, miss in kids]
+    present = [(r, w) for r, w, _ in kids if r is not None]
+    if not present:
+        return None
+    return _fold([r * w for r, w in present]) / _fold([w for _, w in present])
+
+
 def reference(v: dict[str, float | None]) -> dict[str, float | None]:
-    """Every node's score for one unit with values ``v`` (a … e), from the definitions."""
+    """Every node's score for one unit with values ``v`` (a … e), from the definitions: means on
+    rates (a node's score = its rate × its max), sums on scores, refs as the module says."""
     # maxima: the root (mean, 100) gives its three first-level children 100/3 each
     m1 = 100 * 1 / 3
     m_fcp, m_cls, m_deep = m1 * 10 / 40, m1 * 25 / 40, m1 * 5 / 40
@@ -173,23 +188,31 @@ def reference(v: dict[str, float | None]) -> dict[str, float | None]:
     def point(x: float | None, m: float, zero: bool = False) -> float | None:
         return x * m if x is not None else (0.0 if zero else None)
 
+    def times(r: float | None, m: float) -> float | None:
+        return None if r is None else r * m
+
+    d = 0.0 if v["d"] is None else v["d"]  # dd: missing zero
     out["fcp"], out["cls"] = point(v["a"], m_fcp), point(v["b"], m_cls)
     out["dd"] = point(v["d"], m_deep, zero=True)
-    out["deep"] = _node([(out["dd"], m_deep, "zero")], m_deep)
-    out["perf"] = _node([(out["fcp"], m_fcp, "exclude"), (out["cls"], m_cls, "exclude"),
-                         (out["deep"], m_deep, "null")], m1)
+    r_deep = _mean([(d, 1.0, "zero")])
+    out["deep"] = times(r_deep, m_deep)
+    r_perf = _mean([(v["a"], 10, "exclude"), (v["b"], 25, "exclude"), (r_deep, 5, "null")])
+    out["perf"] = times(r_perf, m1)
     out["meta"] = point(v["c"], m_meta)
     out["cls@seo"] = point(v["b"], m_cls_seo)  # a point target: its rate × the ref's max
     out["deep@seo"] = None if out["deep"] is None else out["deep"] * (m_deep_seo / m_deep)
     out["perf@sub"] = None if out["perf"] is None else out["perf"] * (m_perf_sub / m1)
     out["ee"] = point(v["e"], m_ee)
-    out["sub"] = _node([(out["perf@sub"], m_perf_sub, "null"), (out["ee"], m_ee, "exclude")], m_sub)
-    out["seo"] = _node([(out["meta"], m_meta, "exclude"), (out["cls@seo"], m_cls_seo, "exclude"),
-                        (out["deep@seo"], m_deep_seo, "null"), (out["sub"], m_sub, "exclude")], m1)
+    # a ref's rate, as a mean reads it, is its target's rate
+    r_sub = _mean([(r_perf, 1, "null"), (v["e"], 1, "exclude")])
+    out["sub"] = times(r_sub, m_sub)
+    r_seo = _mean([(v["c"], 3, "exclude"), (v["b"], 1, "exclude"), (r_deep, 2, "null"), (r_sub, 2, "exclude")])
+    out["seo"] = times(r_seo, m1)
     out["e1"] = point(v["e"], 100 / 3 - 4)
     out["dd@extra"] = point(v["d"], 4.0, zero=True)  # the target's policy: zero
     out["extra"] = _node([(out["e1"], 100 / 3 - 4, "exclude"), (out["dd@extra"], 4.0, "zero")], m1)
-    out["total"] = _node([(out["perf"], m1, "null"), (out["seo"], m1, "null"), (out["extra"], m1, "null")], 100.0)
+    r_extra = None if out["extra"] is None else out["extra"] / m1  # a sum's rate: its score / max
+    out["total"] = times(_mean([(r_perf, 1, "null"), (r_seo, 1, "null"), (r_extra, 1, "null")]), 100.0)
     return out
 
 

@@ -171,10 +171,11 @@ ROUND_POLICIES = {
 AGGREGATORS = {
     "sum": "sum of the children's scores, capped at max; children's maxima must add up to max",
     "capped_sum": "sum capped at max; children's maxima may add up to more (bonus points)",
-    "mean": "max × mean of the children's rates (equal weights)",
-    "wmean": "max × weighted mean of the children's rates (`weight:` on each child)",
+    "mean": "max × mean of the children's rates: exactsum(wᵢrᵢ) / exactsum(wᵢ), weights default 1",
+    "wmean": "max × weighted mean of the children's rates (`weight:` on each child), as `mean`",
     "wavg": "max × Σ rate·weight / Σ weight over the children present: the weighted average as published",
-    "geomean": "max × weighted geometric mean of the children's rates",
+    "geomean": "max × weighted geometric mean of the children's rates, exp(Σ wᵢ ln rᵢ / Σ wᵢ)",
+    "geomean_product": "max × the product-and-root: (r₁ · r₂ · … · rₙ)^(1/n), in declared order",
     "min": "max × the lowest child rate",
     "max": "max × the highest child rate",
 }

@@ -25,9 +25,9 @@ INDICATOR_KEYS = {"max", "weight", "scale", "round", "rank", "aggregate", "missi
 POINT_KEYS = {"kind", "max", "weight", "scale", "round", "rank", "probe", "score", "missing", "not_applicable", "error",
               "rounds", "values", "range", "description", "source"} | STAGE_KEYS
 _EPS = 1e-9
-_WEIGHTED = ("wmean", "mean", "geomean", "wavg")  # aggregators whose children's maxima follow from weights
+_WEIGHTED = ("wmean", "mean", "geomean", "geomean_product", "wavg")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
-_EQUAL_BY_DEFAULT = ("mean", "geomean", "wavg")  # weighted aggregators whose children's weights default to 1
+_EQUAL_BY_DEFAULT = ("mean", "geomean", "geomean_product", "wavg")  # weighted aggregators whose children's weights default to 1
 # A root aggregated by these has no natural maximum: the sum of the first-level maxima would put
 # a min/max total on a scale it can never reach (EGDI came out "/2").
 _NEEDS_TOTAL = (*_WEIGHTED, "min", "max")

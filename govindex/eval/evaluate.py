@@ -25,6 +25,7 @@ from govindex.eval.facts import READ_ERRORS, Source, unreadable
 from govindex.eval.integrity import Integrity, TableCounts, point_shares, table_counts, units_without_facts
 from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gated, point_score, presence, wavg, why_columns
 from govindex.eval.node_grades import with_grades
+from govindex.eval.node_rates import RATE_MEANS, mean_rate, mean_terms, node_rate, product_rate
 from govindex.eval.node_rounding import rounded_score
 from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order
@@ -258,6 +259,8 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else gated(rs, x, _node_expr(rs, x)))
                               .alias(score_col(x.id)) for x in batch])
         df = indicator_stages(rs, df, batch)  # §9b: cross-unit stages of the indicators just computed
+        df = df.with_columns([node_rate(rs, x, None if x.is_ref else gated(rs, x, _node_expr(rs, x, rate=True)))
+                              .alias(rate_col(x.id)) for x in batch])  # r:<node> (eval/node_rates.py)
     df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
@@ -297,6 +300,8 @@ def _sum_terms(rs: RuleSet, node: Node) -> dict[str, list[pl.Expr]]:
     if node.aggregate == "wavg":
         return {}
     kids, vals, present, _ = _kids(rs, node)
+    if node.aggregate in (*RATE_MEANS, "geomean_product"):  # on rates (eval/node_rates.py)
+        return mean_terms(rs, node, kids, present)
     out = {sum_col(node.id, "den"): [pl.when(p).then(pl.lit(k.max)).otherwise(0.0) for p, k in zip(present, kids)]}
     if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
         out[sum_col(node.id, "num")] = [pl.when(p).then(v).otherwise(0.0) for p, v in zip(present, vals)]
@@ -306,25 +311,33 @@ def _sum_terms(rs: RuleSet, node: Node) -> dict[str, list[pl.Expr]]:
     return out
 
 
-def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
+def _node_expr(rs: RuleSet, node: Node, rate: bool = False) -> pl.Expr:
+    """The node's score from its children (its rate with ``rate``: for the aggregators defined on
+    rates the score is that rate × max, one product; for sums the score over max)."""
     kids, vals, present, null_hit = _kids(rs, node)
     if node.aggregate == "wavg":
         val, den = wavg(kids, present, node)
+    elif node.aggregate in (*RATE_MEANS, "geomean_product"):
+        den = pl.col(sum_col(node.id, "den"))
+        val = mean_rate(node) if node.aggregate in RATE_MEANS else product_rate(rs, node, kids, present)
     else:
         den = pl.col(sum_col(node.id, "den"))
         total_max = math.fsum(k.max for k in kids)  # = den, bit for bit, when every child is present
-        if node.aggregate in ("sum", "capped_sum", "mean", "wmean"):
+        if node.aggregate in ("sum", "capped_sum"):
             num = pl.col(sum_col(node.id, "num"))
             # Nothing missing: the sum itself. A missing child rescales by the maxima of those
             # present: (num × Σmax) / Σmax_present, a product and one IEEE division (den is a column).
             val = pl.when(den == total_max).then(num).otherwise(num * total_max / den).clip(upper_bound=node.max)
+            val = div(val, node.max) if rate else val
         elif node.aggregate in ("min", "max"):
             rates = [pl.when(p).then(div(v, k.max)) for p, v, k in zip(present, vals, kids)]
             pick = pl.min_horizontal if node.aggregate == "min" else pl.max_horizontal
-            val = pick(rates) * node.max
+            val = pick(rates)
         elif node.aggregate == "geomean":
-            val = (pl.col(sum_col(node.id, "logs")) / den).exp() * node.max
+            val = (pl.col(sum_col(node.id, "logs")) / den).exp()
         else:
             raise ValueError(f"no aggregator {node.aggregate}")
+    if node.aggregate not in ("sum", "capped_sum") and not rate:
+        val = val * node.max  # a rate × the maximum: one product (× 1 changes nothing)
     out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
     return out.fill_null(0.0) if node.missing == "zero" else out

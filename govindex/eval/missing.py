@@ -84,23 +84,24 @@ def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
 
 
 def rate_of(k: Node) -> pl.Expr:
-    """A child's rate as a weighted average reads it: a point's rate column itself (no
-    score / max round trip), unless its ``round:`` rounds its score; else score / max."""
-    if k.is_point and k.round is None:
+    """A child's rate as a weighted average reads it: its rate column ``r:<node>`` itself (a
+    point's formula rate, an indicator's rate, a ref's target's rate — no score / max round trip),
+    unless its ``round:`` rounds its score; else score / max."""
+    if k.round is None:
         return pl.col(f"r:{k.id}")
     return div(_score(k.id), k.max)
 
 
 def wavg(kids: list[Node], present: list[pl.Expr], node: Node) -> tuple[pl.Expr, pl.Expr]:
-    """(value, weight present) of ``wavg``: max × Σ rate·weight / Σ weight over the children
-    present, each sum folded left in declared order (as Lighthouse's ``reduce``), weights
-    defaulting to 1. Nothing divides when the node's max is 1: the value is the quotient itself."""
+    """(rate, weight present) of ``wavg``: Σ rate·weight / Σ weight over the children present,
+    each sum folded left in declared order (as Lighthouse's ``reduce``), weights defaulting to 1;
+    the node's score is that rate × max (× 1 changes nothing)."""
     weights = [1.0 if k.weight is None else k.weight for k in kids]
     num = _sum_in_order([pl.when(p).then(rate_of(k).fill_null(0.0) * w).otherwise(0.0)
                          for p, k, w in zip(present, kids, weights)])
     den = _sum_in_order([pl.when(p).then(pl.lit(w)).otherwise(0.0) for p, w in zip(present, weights)])
     val = num / (num * 0.0 + den)  # a column: a divisor equal on every row is a scalar to polars (reciprocal)
-    return (val if node.max == 1 else val * node.max), den
+    return val, den
 
 
 # ------------------------------------------------------------------ gates

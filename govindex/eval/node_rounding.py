@@ -37,8 +37,10 @@ def on_scale_expr(node: Node, s: pl.Expr) -> pl.Expr:
     scale (see the module docstring)."""
     if node.own_scale is None:
         return s
-    v = div(s, node.max) * node.own_scale
     r = node.round
+    if r is None and not node.is_point:  # an indicator's value is its rate × scale (docs §5)
+        return pl.col(f"r:{node.id}") * node.own_scale
+    v = div(s, node.max) * node.own_scale
     if r is None:
         return v
     p = float(10**r.digits)

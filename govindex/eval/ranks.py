@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from govindex.eval.exact import div
+from govindex.eval.node_rounding import on_scale_expr
 from govindex.eval.rounding import round_expr
 from govindex.ir import ROOT, Node, Ranking, RuleSet
 
@@ -42,10 +42,9 @@ def label_col(node: str) -> str:
 
 
 def on_scale(x: Node) -> pl.Expr:
-    """Node ``x``'s score on its scale: score / max × scale (one IEEE division, then a product);
+    """Node ``x``'s score on its scale, as every output shows it (:func:`on_scale_expr`);
     without a declared scale, the score column itself."""
-    s = pl.col(f"s:{x.id}")
-    return s if x.own_scale is None else div(s, x.max) * x.own_scale
+    return on_scale_expr(x, pl.col(f"s:{x.id}"))
 
 
 def reported(rs: RuleSet, x: Node) -> pl.Expr:
