@@ -190,19 +190,19 @@ def reference_with_scores() -> tuple[Table, Table, Table, dict[str, str], set]:
                     rates[c][pid] = r
     shown: dict[str, dict[str, float]] = {c: {} for c in codes}
     score: dict[str, dict[str, float]] = {c: {} for c in codes}
-    for c in codes:
-        pillar_scores = []
+    for c in codes:  # means on rates (docs §5): rate = fsum(rᵢ) / n, score = rate × max, shown = rate × 100
+        pillar_rates = []
         for pillar, subs in TREE.items():
-            sub_scores = []
+            sub_rates = []
             for sub, points in subs.items():
                 scores = [rates[c][pid] * 12.5 for pid, *_ in points]  # 100 → 50 → 25 → 12.5
                 for (pid, *_), s in zip(points, scores):
                     shown[c][pid], score[c][pid] = s / 12.5 * 100, s
-                sub_scores.append(scores[0] + scores[1])
-                shown[c][sub], score[c][sub] = sub_scores[-1] / 25 * 100, sub_scores[-1]
-            pillar_scores.append(sub_scores[0] + sub_scores[1])
-            shown[c][pillar], score[c][pillar] = pillar_scores[-1] / 50 * 100, pillar_scores[-1]
-        shown[c]["total"] = score[c]["total"] = pillar_scores[0] + pillar_scores[1]
+                sub_rates.append(math.fsum(rates[c][pid] for pid, *_ in points) / 2)
+                shown[c][sub], score[c][sub] = sub_rates[-1] * 100, sub_rates[-1] * 25
+            pillar_rates.append(math.fsum(sub_rates) / 2)
+            shown[c][pillar], score[c][pillar] = pillar_rates[-1] * 100, pillar_rates[-1] * 50
+        shown[c]["total"] = score[c]["total"] = math.fsum(pillar_rates) / 2 * 100
     return shown, score, treated, how, imputed
 
 

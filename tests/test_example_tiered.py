@@ -109,16 +109,19 @@ def reference() -> dict[str, dict[str, float]]:
     out = {}
     for code, row in obs.items():
         u: dict[str, float] = {}
+        rates = {}  # what a parent reads from a rounded child: v′ / S (docs §5 "Means on rates")
         for pillar, (scale, digits, inds) in PILLARS.items():
             for i in inds:
                 x = row[COLUMN[i]]
                 s = 0.0 if x is None else min(max(x, 0.0), 1.0) * m_ind  # missing: zero
                 v = r_round(s / m_ind * 100.0, 2)  # rounded on its 0–100 scale
                 u["v:" + i], u["s:" + i] = v, v * m_ind / 100.0
-            total = min(u["s:" + inds[0]] + u["s:" + inds[1]], m_pillar)
-            v = r_round(total / m_pillar * scale, digits)
+                rates[i] = v / 100.0
+            rate = math.fsum(rates[i] for i in inds) / 2  # mean on rates
+            v = r_round(rate * m_pillar / m_pillar * scale, digits)
             u["v:" + pillar], u["s:" + pillar] = v, v * m_pillar / scale
-        total = min(u["s:access"] + u["s:services"] + u["s:openness"], 100.0)
+            rates[pillar] = v / scale
+        total = math.fsum(rates[p] for p in PILLARS) / 3 * 100.0
         u["u:total"], u["s:total"] = total, r_round(total, 1)  # unrounded, and as the method rounds it
         u["v:total"] = u["s:total"]
         out[code] = u

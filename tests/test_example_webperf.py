@@ -299,13 +299,11 @@ def test_the_lighthouse_curve_is_lighthouse_bit_for_bit(values: list[float], cur
     assert got.to_list() == want
 
 
-@pytest.mark.xfail(strict=True, reason="engine: under `wavg` a ref to a point is read as its score / its "
-                   "maximum, (r × M) / M, not as the target's rate r (eval/missing.py rate_of reads the "
-                   "rate column for points only): 0.03 × (2/3) / (2/3) = 0.029999999999999995")
 def test_a_ref_under_wavg_weighs_the_audit_score_itself(tmp_path: Path) -> None:
     """Lighthouse weighs an audit's score itself in every category that lists it: with a referenced
     audit of score 0.03 (weight 2) and another of 0 (weight 1), the category is (0·1 + 0.03·2) / 3
-    = 0.02 exactly; the engine's (r × M) / M round trip gives 0.019999999999999997."""
+    = 0.02 exactly (a ref's rate is its target's rate, eval/node_rates.py), not the (r × M) / M
+    round trip's 0.019999999999999997."""
     (tmp_path / "units.csv").write_text("code,name\ns01,Site 01\n", encoding="utf-8")
     (tmp_path / "facts").mkdir()
     (tmp_path / "facts" / "audits.csv").write_text("site,round,audit,value\ns01,1,a,0.03\ns01,1,b,0\n",
