@@ -6,8 +6,8 @@ The results contract:
   ``total`` and ``rank``, every indicator and point on its scale and rounded for output,
   ``status:<point>``, and, when the rule set produces them (:mod:`govindex.eval.carried`),
   ``rank:<node>``, ``rank_label:<node>``, ``grade:<node>``, ``imputed:<point>``,
-  ``treated:<point>``, ``why:<node>``; then ``grade:<node>:<id>`` for each further, named
-  grading of a node (``grading groups "…"``, §14a);
+  ``treated:<point>``, ``why:<node>``; then ``grade:<node>:<id>`` for each named grading
+  (``grading groups "…"``, §14a);
 - ``scores_long.parquet`` (:func:`long_table`): one row per unit × node with the method's
   intermediate values — ``score`` (unrounded, on the node's scale), ``max`` (the scale),
   ``rate`` (score over the effective maximum, one IEEE division), ``reported`` (the value as
@@ -15,10 +15,10 @@ The results contract:
   probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
   rounds combined, before any rounding); and the carried fields as columns ``rank``,
   ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced; ``grade:<id>``
-  per further, named grading (on its node's rows);
+  per named grading (on its node's rows);
 - ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
   the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
-  ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named further
+  ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named
   gradings, summarised at the top level under ``gradings``;
 - ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
   the nodes that have them.
@@ -38,7 +38,7 @@ from govindex.eval.carried import JSON_KEYS, carried
 from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
 from govindex.eval.exact import div
-from govindex.eval.node_grades import grade_col, node_values
+from govindex.eval.node_grades import grade_col, named_gradings, node_values
 from govindex.eval.node_rounding import on_scale_expr
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Grading, Node, RuleSet
@@ -89,8 +89,8 @@ def wide_table(sc: Scores) -> pl.DataFrame:
 
 
 def _named(sc: Scores) -> list[Grading]:
-    """The further, named gradings the units frame holds (``g:<node>:<id>``)."""
-    return [g for g in sc.rs.named_gradings if grade_col(g.node, g.id) in sc.units.columns]
+    """The named gradings the units frame holds (``g:<node>:<id>``)."""
+    return [g for g in named_gradings(sc.rs) if grade_col(g.node, g.id) in sc.units.columns]
 
 
 def _carried(sc: Scores) -> list[tuple[str, str, list[str]]]:

@@ -67,7 +67,7 @@ class Scores:
     integrity: Integrity | None = None
     node_graded: dict[str, Graded] = field(default_factory=dict)  # gradings of other nodes (g:<node>)
     summaries: pl.DataFrame | None = None  # `summary` declarations: one row per summary × node × group
-    named_graded: dict[str, Graded] = field(default_factory=dict)  # further, named gradings by id (g:<node>:<id>)
+    named_graded: dict[str, Graded] = field(default_factory=dict)  # named gradings by id (g:<node>:<id>)
 
 
 

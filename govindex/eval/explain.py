@@ -16,7 +16,7 @@ from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
 from govindex.eval.missing import counted
-from govindex.eval.node_grades import grade_col
+from govindex.eval.node_grades import grade_col, named_gradings
 from govindex.eval.ranks import reported
 from govindex.eval.stages import describe
 from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, to_syntax
@@ -57,8 +57,8 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
 
 
 def named_grades(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
-    """``{"gradings": {id: {node, grade}}}`` for the further, named gradings (``g:<node>:<id>``)."""
-    got = {g.id: {"node": g.node, "grade": row.get(grade_col(g.node, g.id))} for g in rs.named_gradings if g.id}
+    """``{"gradings": {id: {node, grade}}}`` for the named gradings (``g:<node>:<id>``)."""
+    got = {g.id: {"node": g.node, "grade": row.get(grade_col(g.node, g.id))} for g in named_gradings(rs) if g.id}
     return {"gradings": got} if got else {}
 
 

@@ -42,6 +42,13 @@ def grade_col(node: str, gid: str | None = None) -> str:
     return f"g:{node}" if gid is None else f"g:{node}:{gid}"
 
 
+def named_gradings(rs: RuleSet) -> list[Grading]:
+    """The gradings with an id, each shown as ``g:<node>:<id>`` (a node's first too, which is
+    also in ``grade`` or ``g:<node>``), the total's first, then as declared."""
+    every = [*([rs.grading] if rs.grading is not None else []), *rs.node_gradings, *rs.named_gradings]
+    return [g for g in every if g.id is not None]
+
+
 def gradings(rs: RuleSet) -> list[Grading]:
     """Every grading of the rule set, each after the gradings it reads (``within:``, ``by:``, a
     class in a condition); otherwise the total's first, then the other nodes', then the named."""
@@ -193,8 +200,8 @@ def _stat(e: UnitStat, at: int, cx: _Ctx) -> float | None:
 def with_grades(rs: RuleSet, units: pl.DataFrame) -> tuple[pl.DataFrame, Graded | None, dict[str, Graded],
                                                             dict[str, Graded]]:
     """``units`` with the grades: the total's first grading in ``grade``/``sublevel``, another
-    node's first in ``g:<node>``, a further, named one in ``g:<node>:<id>``; the total's
-    :class:`Graded`, the other nodes' first by node, the named further ones by id."""
+    node's first in ``g:<node>``, every named one (first or further) in ``g:<node>:<id>``; the
+    total's :class:`Graded`, the other nodes' first by node, the named ones by id."""
     total, others, named = None, {}, {}
     classes: dict[str, list[str | None]] = {}
     cols = []
@@ -205,10 +212,12 @@ def with_grades(rs: RuleSet, units: pl.DataFrame) -> tuple[pl.DataFrame, Graded 
         if g.id is not None:
             classes[g.id] = [graded.grade.get(c) for c in units["code"].to_list()]
         grades = code.replace_strict(graded.grade, default=None, return_dtype=pl.String)
-        if id(g) in further:
-            named[g.id or ""] = graded
+        if g.id is not None:
+            named[g.id] = graded
             cols.append(grades.alias(grade_col(g.node, g.id)))
-        elif g.node == ROOT:
+        if id(g) in further:
+            continue
+        if g.node == ROOT:
             total = graded
             cols += [grades.alias("grade"),
                      code.replace_strict(graded.sublevel, default=None, return_dtype=pl.String).alias("sublevel")]
