@@ -162,6 +162,12 @@ def test_difference_trend_within_groups_never_mixes_groups(tmp_path):
     assert got == {0.05: "b", 0.1: "b", 0.4: "a", 0.55: "b", 0.6: "b", 0.95: "a"}
 
 
+def test_the_docs_worked_example(tmp_path):
+    """§14a: 0.2 … 0.9 cut at 0.5, quartiles within each group."""
+    sc = _score(tmp_path, QUARTILES + GROUPS, [0.2, 0.4, 0.6, 0.7, 0.8, 0.9])
+    assert _col(sc, "grade") == ["Q1", "Q4", "Q1", "Q2", "Q3", "Q4"]
+
+
 # ------------------------------------------------------------------ exact cuts (docs §14a)
 
 def test_a_cut_is_reached_exactly_and_not_a_hair_below(tmp_path):
