@@ -5,19 +5,19 @@ each unit). A gap is significant by how far it stands above the local trend — 
 ``window`` neighbours on each side — plus twice the mean gap overall, so that neither a run of
 ties nor the dense middle makes a small step look large. The ``k − 1`` most significant gaps (k classes) are
 the breaks, subject to every class keeping at least ``min_class`` units (relaxed step by step when
-the units cannot fill the classes). Equal totals are never split. The unit just above a break is
-the last member of the upper class.
+the units cannot fill the classes). Equal totals — the same double — are never split: only a gap
+greater than 0 can break. The unit just above a break is the last member of the upper class.
 
-``thresholds``: a class holds the totals at or above its cut and below the cut of the class
-above; the last class takes the rest.
+``thresholds``: a class holds the totals at or above its cut (``total >= cut``, exactly, no
+tolerance) and below the cut of the class above; the last class takes the rest.
 
 ``conditions``: each class has a condition over several measures (see
 :mod:`govindex.eval.node_grades`, which decides the classes); a unit takes the first class whose
 condition holds, the last class without a condition takes the rest. :func:`summarise` adds the
 ranges, sub-levels and counts as for the other methods.
 
-Sub-levels divide a class's score range evenly into three: the top third ``+``, the middle
-plain, the bottom third ``-``.
+Sub-levels divide a class's score range evenly into three: with ``t = (hi − lo) / 3``, ``+`` at or
+above ``hi − t``, plain at or above ``lo + t``, ``-`` below (exact comparisons; one value: plain).
 """
 
 from __future__ import annotations

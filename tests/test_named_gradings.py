@@ -236,3 +236,10 @@ def test_gradings_reading_each_other_in_a_circle(tmp_path):
         '  conditions: {h: a == "h"}\n}\n'
     errors = [d for d in _errors(tmp_path, SECOND + a + b) if d.code == "E283"]
     assert errors and "a → b → a" in errors[0].message
+
+
+def test_a_class_that_the_grading_does_not_have(tmp_path):
+    body = QUARTILES.replace("Q4: x >= q(x, 0.75)", 'Q4: groups == "hgh"') + GROUPS
+    errors = [d for d in _errors(tmp_path, body) if d.code == "E262"]
+    assert errors and "not a class of grading `groups`" in errors[0].message and "hi" in errors[0].hint
+    assert (errors[0].span.line - HEADER.count("\n"), errors[0].span.col) == (6, 30)

@@ -67,7 +67,9 @@ class GradingChecker:
                     total = checked
                 else:
                     self.others.append(checked)
-        ids.cycles([*([total] if total else []), *self.others, *self.named], self.ck.err)
+        every = [*([total] if total else []), *self.others, *self.named]
+        ids.cycles(every, self.ck.err)
+        ids.class_names(every, self.ck.err)
         return total
 
     def _node(self, e: n.Expr | None) -> str | None:

@@ -103,3 +103,21 @@ def _path_back(start: str, named: dict[str, ir.Grading]) -> list[str]:
         stack += [(x, [*path, x]) for x in named[at].needs]
     return []
 
+
+
+def class_names(gradings: Iterable[ir.Grading], err: Err) -> None:
+    """Report (E262) a condition comparing a grading with a string that is none of its classes:
+    ``groups == "very_hgh"`` would never hold."""
+    every = list(gradings)
+    classes = {g.id: [c for c, _ in g.classes] for g in every if g.id is not None}
+    for g in every:
+        for _, cond in g.conditions:
+            for e in _walk(cond):
+                if not (isinstance(e, ir.Op) and e.op in ("==", "!=")):
+                    continue
+                names = [a.name for a in e.args if isinstance(a, ir.Column) and a.name in classes]
+                texts = [a for a in e.args if isinstance(a, ir.Const) and a.type == "str"]
+                if names and texts and texts[0].value not in classes[names[0]]:
+                    err("E262", f"{texts[0].value!r} is not a class of grading `{names[0]}`", texts[0].span,
+                        did_you_mean(str(texts[0].value), classes[names[0]])
+                        or "its classes: " + ", ".join(classes[names[0]]))

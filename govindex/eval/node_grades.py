@@ -14,6 +14,11 @@ measure is not null and for which ``where:`` is true: ``quantile`` as R's ``quan
 (:func:`govindex.eval.stats.quantile`), ``median`` as R's ``median()`` and ``mean`` the double
 nearest the exact mean (:func:`govindex.eval.stats.median`, :func:`~govindex.eval.stats.mean`),
 ``min``, ``max``, ``count``. Over no unit a statistic is null. A division by zero is null.
+
+Named gradings (``grading groups "…"``) are read by others: ``within: groups`` grades each class
+of ``groups`` apart (statistics over the unit's class); ``by:`` on a statistic groups it by a
+registry column or a grading; ``groups`` in a condition is the unit's class. Gradings run in an
+order where each follows those it reads (:attr:`govindex.ir.Grading.needs`).
 """
 
 from __future__ import annotations
