@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from govindex.check.run import check
 from govindex.eval.evaluate import Scores, evaluate
 from govindex.eval.facts import frames_from_rows
+from govindex.grade import difference_trend_breaks
 from govindex.lang.fmt import format_file
 from govindex.lang.parse import parse_text
 from govindex.results import long_table, to_json, wide_table
@@ -243,3 +244,12 @@ def test_a_class_that_the_grading_does_not_have(tmp_path):
     errors = [d for d in _errors(tmp_path, body) if d.code == "E262"]
     assert errors and "not a class of grading `groups`" in errors[0].message and "hi" in errors[0].hint
     assert (errors[0].span.line - HEADER.count("\n"), errors[0].span.col) == (6, 30)
+
+
+def test_difference_trend_equal_means_the_same_double():
+    """Equal totals (the same double) are never split; totals 1e-12 apart are different units and
+    can be (the 1e-9 tolerance of earlier versions treated them as equal)."""
+    same = difference_trend_breaks([1.0, 1.0, 0.5, 0.5], 3, 1, 1)
+    assert [c.after for c in same] == [2]
+    close = difference_trend_breaks([1.0, 1.0 - 1e-12, 0.5], 3, 1, 1)
+    assert [c.after for c in close] == [1, 2]
