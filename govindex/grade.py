@@ -5,19 +5,19 @@ each unit). A gap is significant by how far it stands above the local trend — 
 ``window`` neighbours on each side — plus twice the mean gap overall, so that neither a run of
 ties nor the dense middle makes a small step look large. The ``k − 1`` most significant gaps (k classes) are
 the breaks, subject to every class keeping at least ``min_class`` units (relaxed step by step when
-the units cannot fill the classes). Equal totals are never split. The unit just above a break is
-the last member of the upper class.
+the units cannot fill the classes). Equal totals — the same double — are never split: only a gap
+greater than 0 can break. The unit just above a break is the last member of the upper class.
 
-``thresholds``: a class holds the totals at or above its cut and below the cut of the class
-above; the last class takes the rest.
+``thresholds``: a class holds the totals at or above its cut (``total >= cut``, exactly, no
+tolerance) and below the cut of the class above; the last class takes the rest.
 
 ``conditions``: each class has a condition over several measures (see
 :mod:`govindex.eval.node_grades`, which decides the classes); a unit takes the first class whose
 condition holds, the last class without a condition takes the rest. :func:`summarise` adds the
 ranges, sub-levels and counts as for the other methods.
 
-Sub-levels divide a class's score range evenly into three: the top third ``+``, the middle
-plain, the bottom third ``-``.
+Sub-levels divide a class's score range evenly into three: with ``t = (hi − lo) / 3``, ``+`` at or
+above ``hi − t``, plain at or above ``lo + t``, ``-`` below (exact comparisons; one value: plain).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 
 from govindex.ir import Grading
 
-_TIE = 1e-9
 # A gap's local trend is floored at this many mean gaps: significance weighs how large a gap is
 # overall as well as against its neighbours, so a small step in a dense middle does not win.
 # The default of a grading's `floor:`.
@@ -92,7 +91,7 @@ def summarise(g: Grading, values: dict[str, float | None], assign: dict[str, str
 
 def _threshold_class(g: Grading, ids: list[str], total: float) -> str:
     for c in ids[:-1]:
-        if total >= g.cuts[c] - _TIE:
+        if total >= g.cuts[c]:  # exact: a value just under a cut does not reach it
             return c
     return ids[-1]
 
@@ -102,11 +101,11 @@ def _sublevel(cls: str, t: float, rng: tuple[float, float], g: Grading) -> str:
         return cls
     lo, hi = rng
     third = (hi - lo) / 3
-    if third <= _TIE:
+    if third == 0:  # one value: no thirds
         return cls
-    if t >= hi - third - _TIE:
+    if t >= hi - third:
         return cls + "+"
-    if t >= lo + third - _TIE:
+    if t >= lo + third:
         return cls
     return cls + "-"
 
@@ -124,7 +123,7 @@ def difference_trend_breaks(desc: list[float], k: int, window: int, min_class: i
     local trend is floored at ``floor_gaps`` mean gaps."""
     n = len(desc)
     gaps = [desc[i] - desc[i + 1] for i in range(n - 1)]
-    candidates = [i for i, gp in enumerate(gaps) if gp > _TIE]
+    candidates = [i for i, gp in enumerate(gaps) if gp > 0]  # equal (the same double): never split
     if k <= 1 or not candidates:
         return []
     floor = floor_gaps * sum(gaps) / len(gaps)

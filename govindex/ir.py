@@ -257,6 +257,7 @@ class UnitStat(Expr):
     qtype: int = 7
     where: Expr | None = None
     span: n.Span = _span()
+    by: str | None = None  # `by: region` / `by: groups`: over the units sharing this unit's value of it
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -520,6 +521,9 @@ class Grading:
     floor: float = 2.0  # difference_trend: a gap's local trend is floored at this many mean gaps
     measures: tuple[tuple[str, str], ...] = ()  # conditions: (name, node id)
     conditions: tuple[tuple[str, Expr], ...] = ()  # conditions: (class id, condition); a class without one takes the rest
+    id: str | None = None  # `grading groups "…"`: the grading's name (several may grade one node)
+    within: str | None = None  # `within: groups`: graded separately within each class of that grading
+    needs: tuple[str, ...] = ()  # the gradings (ids) this one reads: `within:`, `by:`, a class in a condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -590,6 +594,7 @@ class RuleSet:
     node_gradings: tuple[Grading, ...] = ()  # gradings of nodes other than the total (`node:`)
     has_total: bool = True  # False: `total: none` — the index publishes its categories, no total
     summaries: tuple[Summary, ...] = ()
+    named_gradings: tuple[Grading, ...] = ()  # a node's further gradings, each named (`g:<node>:<id>`)
 
     @property
     def points(self) -> list[Node]:

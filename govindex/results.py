@@ -6,17 +6,20 @@ The results contract:
   ``total`` and ``rank``, every indicator and point on its scale and rounded for output,
   ``status:<point>``, and, when the rule set produces them (:mod:`govindex.eval.carried`),
   ``rank:<node>``, ``rank_label:<node>``, ``grade:<node>``, ``imputed:<point>``,
-  ``treated:<point>``, ``why:<node>``;
+  ``treated:<point>``, ``why:<node>``; then ``grade:<node>:<id>`` for each named grading
+  (``grading groups "…"``, §14a);
 - ``scores_long.parquet`` (:func:`long_table`): one row per unit × node with the method's
   intermediate values — ``score`` (unrounded, on the node's scale), ``max`` (the scale),
   ``rate`` (score over the effective maximum, one IEEE division), ``reported`` (the value as
   published: on the scale, rounded by ``rounding:``), ``status``; for points ``value`` (the
   probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
   rounds combined, before any rounding); and the carried fields as columns ``rank``,
-  ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced;
+  ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced; ``grade:<id>``
+  per named grading (on its node's rows);
 - ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
   the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
-  ``treated``, ``why``) when produced;
+  ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named
+  gradings, summarised at the top level under ``gradings``;
 - ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
   the nodes that have them.
 """
@@ -35,10 +38,10 @@ from govindex.eval.carried import JSON_KEYS, carried
 from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
 from govindex.eval.exact import div
-from govindex.eval.node_grades import node_values
+from govindex.eval.node_grades import grade_col, named_gradings, node_values
 from govindex.eval.node_rounding import on_scale_expr
 from govindex.fsio import MANIFEST, replace_dir
-from govindex.ir import ROOT, Node, RuleSet
+from govindex.ir import ROOT, Grading, Node, RuleSet
 
 
 def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
@@ -81,7 +84,13 @@ def wide_table(sc: Scores) -> pl.DataFrame:
     cols += [rounded(rs, on_scale(p)).alias(p.id) for p in rs.points]
     cols += [pl.col(status_col(p.id)).alias(f"status:{p.id}") for p in rs.points]
     cols += [pl.col(prefix + x).alias(f"{name}:{x}") for prefix, name, ids in _carried(sc) for x in ids]
+    cols += [pl.col(grade_col(g.node, g.id)).alias(f"grade:{g.node}:{g.id}") for g in _named(sc)]
     return sc.units.select(cols)
+
+
+def _named(sc: Scores) -> list[Grading]:
+    """The named gradings the units frame holds (``g:<node>:<id>``)."""
+    return [g for g in named_gradings(sc.rs) if grade_col(g.node, g.id) in sc.units.columns]
 
 
 def _carried(sc: Scores) -> list[tuple[str, str, list[str]]]:
@@ -107,7 +116,9 @@ def long_table(sc: Scores) -> pl.DataFrame:
             (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),
             (pl.col(rate_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("formula_rate"),
             pl.lit(x.ref, pl.String).alias("refers_to"),
-            *[(pl.col(prefix + x.id) if x.id in ids else pl.lit(None)).alias(name) for prefix, name, ids in extra]))
+            *[(pl.col(prefix + x.id) if x.id in ids else pl.lit(None)).alias(name) for prefix, name, ids in extra],
+            *[(pl.col(grade_col(g.node, g.id)) if g.node == x.id else pl.lit(None, pl.String)).alias(f"grade:{g.id}")
+              for g in _named(sc)]))
     return pl.concat(frames, how="vertical_relaxed").sort(["code", "level", "node"])
 
 
@@ -132,6 +143,8 @@ def to_json(sc: Scores) -> dict:
              "points": {p.id: row[p.id] for p in rs.points}}
         if sc.node_graded:  # grades of other nodes than the total
             u["grades"] = {x: row[f"grade:{x}"] for x in sc.node_graded}
+        if sc.named_graded:  # further, named gradings: by id
+            u["gradings"] = {g.id: row[f"grade:{g.node}:{g.id}"] for g in _named(sc)}
         bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
         u["status"] = bad
         for _, name, ids in _carried(sc):
@@ -151,6 +164,9 @@ def to_json(sc: Scores) -> dict:
         doc["grading"] = grading_summary(sc)
     if sc.node_graded:
         doc["node_gradings"] = [grading_summary(sc, x) for x in sc.node_graded]
+    if sc.named_graded:
+        doc["gradings"] = [{"id": g.id, **({"within": g.within} if g.within else {}), **grading_summary(sc, g.node, g)}
+                           for g in _named(sc)]
     if sc.summaries is not None:
         doc["summaries"] = summaries_json(sc)
     doc["units"] = units
@@ -228,11 +244,14 @@ def _key(v: object, i: int) -> object:
     return i
 
 
-def grading_summary(sc: Scores, node: str = ROOT) -> dict:
+def grading_summary(sc: Scores, node: str = ROOT, named: Grading | None = None) -> dict:
     """Classes with labels, counts, score ranges and means; the breaks with the unit at each —
-    of the total's grading, or of ``node``'s."""
+    of the total's grading, of ``node``'s first, or of the further grading ``named``."""
     rs = sc.rs
-    if node == ROOT:
+    gi: Grading | None
+    if named is not None:
+        gi, g = named, sc.named_graded.get(named.id or "")
+    elif node == ROOT:
         gi, g = rs.grading, sc.graded
     else:
         gi, g = next((x for x in rs.node_gradings if x.node == node), None), sc.node_graded.get(node)
@@ -254,7 +273,7 @@ def grading_summary(sc: Scores, node: str = ROOT) -> dict:
     breaks = [{"after_rank": b.after, "code": b.code, "name": names.get(b.code), "score": r(b.score),
                "gap": r(b.gap), "significance": round(b.significance, 3)} for b in g.breaks]
     out = {"label": gi.label, "method": gi.method, "classes": classes, "breaks": breaks}
-    return out if node == ROOT else {"node": node, "value": gi.value, **out}
+    return out if node == ROOT and named is None else {"node": node, "value": gi.value, **out}
 
 
 def write_excel(sc: Scores, path: Path) -> None:
@@ -269,6 +288,7 @@ def write_excel(sc: Scores, path: Path) -> None:
         head += [rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
     if sc.graded is not None:
         head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
+    head += [pl.col(grade_col(g.node, g.id)).alias(f"{g.label} ({g.id})") for g in _named(sc)]
 
     have = set(sc.units.columns)
 

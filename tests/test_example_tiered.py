@@ -140,7 +140,7 @@ def reference_grades(ref: dict[str, dict[str, float]]) -> dict[str, dict[str, st
         out["total"][c] = ("A" if x[c] >= q75 and u["v:access"] >= 2 / 3 else "B" if x[c] >= med
                            else "C" if x[c] >= q25 or x[c] >= med_north else "D")
         a = r_round(u["v:access"], 2)  # value: reported — rounding: {mode: "r", digits: 2}
-        out["access"][c] = "high" if a >= 0.7 - 1e-9 else "mid" if a >= 0.45 - 1e-9 else "low"
+        out["access"][c] = "high" if a >= 0.7 else "mid" if a >= 0.45 else "low"  # §14a: exact >=
         out["services"][c] = "high" if s[c] >= s80 else "mid" if s[c] >= s40 else "low"
     out["openness"] = difference_trend({c: u["v:openness"] for c, u in ref.items()}, ["high", "mid", "low"],
                                        window=5, min_class=5, floor=1.5)
@@ -156,7 +156,7 @@ def difference_trend(values: dict[str, float], classes: list[str], window: int, 
     ranked = sorted(values.items(), key=lambda cv: (-cv[1], cv[0]))
     gaps = [ranked[i][1] - ranked[i + 1][1] for i in range(len(ranked) - 1)]
     base = floor * sum(gaps) / len(gaps)
-    cand = [i for i, g in enumerate(gaps) if g > 1e-9]
+    cand = [i for i, g in enumerate(gaps) if g > 0]  # equal values (the same double) are never split
 
     def sig(i: int) -> float:
         near = gaps[max(0, i - window): i] + gaps[i + 1: i + 1 + window]

@@ -193,6 +193,35 @@ def test_egdi_components_close_and_published_figures_equal(results: dict) -> Non
         assert u["scores"]["epi"] == half_up(ref[c]["epi"], 4)
 
 
+def r_type7(xs: list[float], p: float) -> float:
+    """R's quantile(type = 7): h = (n − 1)·p, x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋]) as R computes it."""
+    x = sorted(xs)
+    index = 1 + (len(x) - 1) * p
+    lo = math.floor(index)
+    h = index - lo
+    return x[lo - 1] if h == 0 or lo == len(x) or x[lo] == x[lo - 1] else (1 - h) * x[lo - 1] + h * x[lo]
+
+
+def test_egdi_groups_and_rating_classes_as_the_survey_defines_them(results: dict) -> None:
+    """Groups by the published EGDI (≥ 0.75, ≥ 0.50, ≥ 0.25); rating classes by the quartiles of
+    the group (type 7): two gradings of the total, the classes `within: groups` (GAPS.md §5, §6)."""
+    _, doc = results["egdi"]
+    published = {c: half_up(v["total"], 4) for c, v in egdi_reference().items()}
+    group = {c: "very_high" if v >= 0.75 else "high" if v >= 0.5 else "middle" if v >= 0.25 else "low"
+             for c, v in published.items()}
+    letters = {"very_high": ("VH", "V3", "V2", "V1"), "high": ("HV", "H3", "H2", "H1"),
+               "middle": ("MH", "M3", "M2", "M1"), "low": ("LM", "L3", "L2", "L1")}
+    want = {}
+    for c, v in published.items():
+        mine = [published[d] for d in published if group[d] == group[c]]
+        q = [r_type7(mine, p) for p in (0.75, 0.5, 0.25)]
+        want[c] = letters[group[c]][next((i for i, cut in enumerate(q) if v >= cut), 3)]
+    units = {u["code"]: u for u in doc["units"]}
+    assert {c: units[c]["gradings"]["groups"] for c in published} == group
+    assert {c: units[c]["grade"] for c in published} == want
+    assert [g["id"] for g in doc["gradings"]] == ["groups"]
+
+
 # ------------------------------------------------------------------ open data index (GODI 2016/17)
 
 WEIGHTS = {"licence": 20, "format": 20, "bulk": 15, "timely": 15, "online": 15, "free": 15}

@@ -1,6 +1,7 @@
 """Checking ``grading`` blocks: the node graded, method, classes, sub-levels, cuts, measures and
 class conditions (see :mod:`govindex.grade` and :mod:`govindex.eval.node_grades`). At most one
-grading per node; the total's is :attr:`RuleSet.grading`, the others :attr:`RuleSet.node_gradings`."""
+grading per node unless named; a node's first grading is :attr:`RuleSet.grading` (the total's) or in
+:attr:`RuleSet.node_gradings`, its further, named ones in :attr:`RuleSet.named_gradings`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from dataclasses import replace
 from typing import Any, cast
 
 from govindex import ir
+from govindex.check import grading_ids as ids
 from govindex.check.grading_conditions import Conditions
 from govindex.check.settings import Reporter
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Grading, Node
 from govindex.lang import nodes as n
+from govindex.lang.fmt import format_string
 
 GRADING_KEYS = {"method", "classes", "sublevels", "cuts", "window", "min_class", "description", "source",
-                "node", "value", "floor", "measures", "conditions"}
+                "node", "value", "floor", "measures", "conditions", "within"}
 GRADING_METHODS = {"difference_trend": "breaks at the most significant gaps of the sorted totals",
                    "thresholds": "fixed cut-off totals",
                    "conditions": "a condition per class over measures and statistics across units"}
@@ -35,26 +38,38 @@ class GradingChecker:
         """The total's checked grading, or None when there is none or it has errors; the gradings
         of other nodes are left in :attr:`others`."""
         self.others: list[Grading] = []
+        self.named: list[Grading] = []  # a node's further gradings (named; see check/grading_ids.py)
         self.nodes, self.attrs = nodes, attrs or []
+        decls = [it for it in self.ck.items if isinstance(it, n.GradingDecl)]
+        self.ids = ids.grading_ids(decls, self.attrs, self.ck.err)
         seen: dict[str, n.GradingDecl] = {}
         total: Grading | None = None
-        for g in (it for it in self.ck.items if isinstance(it, n.GradingDecl)):
+        for g in decls:
             s = self.ck._settings(g.settings, GRADING_KEYS, "grading")
             node = self._node(s.get("node"))
             if node is None:
                 continue
-            if node in seen:
-                self.ck.err("E264", f"a second grading of `{node}`", g.span, f"the first is at {seen[node].span}")
+            if node in seen and g.id is None:
+                self.ck.err("E264", f"a second grading of `{node}` without a name", g.span,
+                            f"the first is at {seen[node].span}; name this one: grading <id> {format_string(g.label)} {{…}}")
                 continue
-            seen[node] = g
+            first = node not in seen
+            seen.setdefault(node, g)
             scale = nodes[node].scale if nodes is not None and node in nodes else max_total
             checked = self._one(g, s, scale if node != ROOT else max_total, n_units)
             if checked is not None:
-                checked = replace(checked, node=node, **self._extras(s, checked.method))
-                if node == ROOT:
+                checked = replace(checked, node=node, id=g.id, **self._extras(s, checked.method),
+                                  within=ids.within(s.get("within"), g.id, self.ids, self.ck.err))
+                checked = replace(checked, needs=ids.needs(checked, set(self.ids)))
+                if not first:
+                    self.named.append(checked)
+                elif node == ROOT:
                     total = checked
                 else:
                     self.others.append(checked)
+        every = [*([total] if total else []), *self.others, *self.named]
+        ids.cycles(every, self.ck.err)
+        ids.class_names(every, self.ck.err)
         return total
 
     def _node(self, e: n.Expr | None) -> str | None:
@@ -138,6 +153,9 @@ class GradingChecker:
             elif p.key_text in self.attrs:
                 self.ck.err("E261", f"measure `{p.key_text}` has the name of a units registry column", p.span,
                             "give the measure another name")
+            elif p.key_text in self.ids:
+                self.ck.err("E281", f"measure `{p.key_text}` has the name of a grading", p.span,
+                            "give the measure another name: conditions read both by name")
             else:
                 out.append((p.key_text, p.value.id))
         return tuple(out)
@@ -149,7 +167,7 @@ class GradingChecker:
                         e.span if e is not None else self._span,
                         "e.g. conditions: {A: x >= q(x, 0.75) and y >= 2/3, B: x >= median(x)}")
             return ()
-        lower = Conditions(self.ck.err, set(measures), set(self.attrs), QUANTILE_TYPES)
+        lower = Conditions(self.ck.err, set(measures), set(self.attrs) | set(self.ids), QUANTILE_TYPES)
         out = []
         for p in e.pairs:
             if p.key_text not in ids:

@@ -2,8 +2,10 @@
 
 A condition is over one unit: its measures (numbers — the nodes named in ``measures:``), the
 attributes of the units registry (text) and statistics across units of a measure, each one
-number for all units (:class:`govindex.ir.UnitStat`, evaluated by
-:mod:`govindex.eval.node_grades`). Names resolve to measures first, then attributes.
+number for all units — or, with ``by: <column or grading>``, for the units sharing the unit's value
+of it (:class:`govindex.ir.UnitStat`, evaluated by :mod:`govindex.eval.node_grades`). Names
+resolve to measures first, then attributes and named gradings (a grading's value is the unit's
+class id, text).
 """
 
 from __future__ import annotations
@@ -112,10 +114,10 @@ class Conditions:
             self.err("E262", f"`{e.fn}` inside a statistic: statistics do not nest", e.span, "")
             return None
         params = spec[0]
-        if len(e.args) != 1 + len(params) or {k.name for k in e.kwargs} - {"where", "type"} or (
+        if len(e.args) != 1 + len(params) or {k.name for k in e.kwargs} - {"where", "type", "by"} or (
                 e.kwarg("type") is not None and e.fn not in ("q", "quantile")):
             sig = ", ".join(["measure", *params])
-            self.err("E267", f"`{e.fn}` takes ({sig}) and an optional `where:`"
+            self.err("E267", f"`{e.fn}` takes ({sig}) and an optional `where:`, `by:`"
                      + (" and `type:`" if e.fn in ("q", "quantile") else ""), e.span,
                      "e.g. q(x, 0.75, where: region == \"north\")")
             return None
@@ -127,6 +129,11 @@ class Conditions:
             where = self.lower(w, in_stat=True)
             if where is None or not self._is(where, "bool", w):
                 return None
+        by = e.kwarg("by")
+        if by is not None and not (isinstance(by, n.Name) and by.id in self.attrs):
+            self.err("E284", f"`by: {getattr(by, 'id', '…')}` is neither a units registry column nor a grading",
+                     _span(by), did_you_mean(getattr(by, "id", ""), self.attrs) or "e.g. q(x, 0.75, by: region)")
+            return None
         fn = "quantile" if e.fn in ("q", "quantile") else e.fn
         p, qtype = 0.5, 7
         if fn == "quantile":
@@ -138,7 +145,8 @@ class Conditions:
                 self.err("E267", f"quantile `type:` is one of {', '.join(map(str, self.qtypes))}", _span(te), "")
                 return None
             p, qtype = pe.value, int(te.value) if isinstance(te, n.Number) else 7
-        return ir.UnitStat(cast(ir.UnitStatFn, fn), arg, "num", p, qtype, where, e.span)
+        return ir.UnitStat(cast(ir.UnitStatFn, fn), arg, "num", p, qtype, where, e.span,
+                           by.id if isinstance(by, n.Name) else None)
 
 
 def _span(e: n.Expr) -> n.Span:

@@ -120,7 +120,8 @@ class _Checker:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
                      tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
-                     year, groups, has_total=with_total, summaries=summaries, node_gradings=tuple(grader.others))
+                     year, groups, has_total=with_total, summaries=summaries, node_gradings=tuple(grader.others),
+                     named_gradings=tuple(grader.named))
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header

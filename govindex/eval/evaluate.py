@@ -68,6 +68,7 @@ class Scores:
     integrity: Integrity | None = None
     node_graded: dict[str, Graded] = field(default_factory=dict)  # gradings of other nodes (g:<node>)
     summaries: pl.DataFrame | None = None  # `summary` declarations: one row per summary × node × group
+    named_graded: dict[str, Graded] = field(default_factory=dict)  # named gradings by id (g:<node>:<id>)
 
 
 
@@ -86,9 +87,9 @@ def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | Non
     units = unit_flags(rs, per_round, _combine_rounds(rs, per_round))  # imp:/tv: of the stages (§9b)
     units = _tree(rs, units)
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
-    units, graded, node_graded = with_grades(rs, units)
+    units, graded, node_graded, named_graded = with_grades(rs, units)
     summaries = summarise(rs, units) if rs.summaries else None
-    return Scores(rs, units, per_round, round_ids, graded, report, node_graded, summaries)
+    return Scores(rs, units, per_round, round_ids, graded, report, node_graded, summaries, named_graded)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
 from govindex.eval.missing import counted
+from govindex.eval.node_grades import grade_col, named_gradings
 from govindex.eval.ranks import reported
 from govindex.eval.stages import describe
 from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, to_syntax
@@ -52,7 +53,13 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
                       and (prefix, name) not in v] for x, v in extra.items()}
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "rank": row["rank"], "of": sc.units.height, **({} if rs.has_total else {"has_total": False}),
-            "node": _node(rs, start, row, rounds, unit_rows, extra)}
+            **named_grades(rs, row), "node": _node(rs, start, row, rounds, unit_rows, extra)}
+
+
+def named_grades(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
+    """``{"gradings": {id: {node, grade}}}`` for the named gradings (``g:<node>:<id>``)."""
+    got = {g.id: {"node": g.node, "grade": row.get(grade_col(g.node, g.id))} for g in named_gradings(rs) if g.id}
+    return {"gradings": got} if got else {}
 
 
 def _tables_under(rs: RuleSet, start: str) -> set[str]:
@@ -181,7 +188,9 @@ def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> 
     extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
     total = (f"total {fmt_num(doc['total'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
              else f"no total (total: none): categories only, {doc['of']} units")
-    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total, ""]
+    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total]
+    lines += [f"grading {gid} of {v['node']}: {v['grade'] or '—'}" for gid, v in doc.get("gradings", {}).items()]
+    lines.append("")
     _render_node(doc["node"], 0, lines, fmt_num)
     return "\n".join(lines)
 

@@ -198,7 +198,8 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
         kw = "marker" if isinstance(it, n.MarkerDecl) else "clean" if isinstance(it, n.CleanDecl) else "summary"
         _block(w, indent, f"{kw} {it.id} {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.GradingDecl):
-        _block(w, indent, f"grading {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
+        head = f"grading {it.id + ' ' if it.id else ''}{format_string(it.label)}"
+        _block(w, indent, head, it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.RulesetDecl):
         _block(w, indent, f"ruleset {format_string(it.name)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.TableDecl):

@@ -240,6 +240,7 @@ class GradingDecl:
     label: str
     settings: tuple[Setting, ...]
     span: Span = _span()
+    id: str | None = None  # `grading groups "…" {…}`: named, so that several may grade one node
 
 
 @dataclass(frozen=True, slots=True)

@@ -206,6 +206,8 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def grading(self, meta: Meta, c: Children) -> n.GradingDecl:
+        if isinstance(c[0], Token) and c[0].type == "NAME":  # `grading groups "EGDI groups" {…}`: an id
+            return n.GradingDecl(_unquote(c[1]), tuple(c[2:]), self._span(meta), str(c[0]))
         return n.GradingDecl(_unquote(c[0]), tuple(c[1:]), self._span(meta))
 
     @v_args(meta=True)
