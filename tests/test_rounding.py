@@ -36,7 +36,7 @@ def _r(x: float, d: int) -> float:
     if x < 0.0:
         return -_r(-x, d)
     logb = math.frexp(x)[1] - 1
-    if M_LOG10_2 * (0.5 + logb) + d > 15:  # DBL_DIG
+    if d > 0 and M_LOG10_2 * (0.5 + logb) + d > 15:  # DBL_DIG; d = 0 is rint(x) at every size
         return x
     p = float(10**d)
     x10 = p * x
