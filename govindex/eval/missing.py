@@ -91,16 +91,17 @@ def rate_of(k: Node) -> pl.Expr:
     return div(_score(k.id), k.max)
 
 
-def wavg(kids: list[Node], present: list[pl.Expr], node: Node) -> tuple[pl.Expr, pl.Expr]:
-    """(value, weight present) of ``wavg``: max × Σ rate·weight / Σ weight over the children
-    present, each sum folded left in declared order (as Lighthouse's ``reduce``), weights
-    defaulting to 1. Nothing divides when the node's max is 1: the value is the quotient itself."""
+def wavg(kids: list[Node], present: list[pl.Expr], node: Node) -> pl.Expr:
+    """``wavg``: max × Σ rate·weight / Σ weight over the children present, each sum folded left
+    in declared order (as Lighthouse's ``reduce``), weights defaulting to 1. Nothing divides when
+    the node's max is 1: the value is the quotient itself. No child present (all left out, or
+    every weight 0) is 0, as Lighthouse's ``ReportScoring.arithmeticMean`` (``Σ/Σ || 0``)."""
     weights = [1.0 if k.weight is None else k.weight for k in kids]
     num = _sum_in_order([pl.when(p).then(rate_of(k).fill_null(0.0) * w).otherwise(0.0)
                          for p, k, w in zip(present, kids, weights)])
     den = _sum_in_order([pl.when(p).then(pl.lit(w)).otherwise(0.0) for p, w in zip(present, weights)])
     val = num / (num * 0.0 + den)  # a column: a divisor equal on every row is a scalar to polars (reciprocal)
-    return (val if node.max == 1 else val * node.max), den
+    return pl.when(den > 0).then(val if node.max == 1 else val * node.max).otherwise(0.0)
 
 
 # ------------------------------------------------------------------ gates
@@ -173,7 +174,12 @@ def _why_indicator(rs: RuleSet, x: Node) -> pl.Expr:
         first = pl.coalesce(nulls)
         out = pl.when(first.is_not_null()).then(pl.concat_str([pl.lit("null: "), first, pl.lit(" is null")])) \
             .otherwise(out)
-    if not kids:
+    if x.aggregate == "wavg":
+        none_left = ~pl.any_horizontal(presence(kids, [_score(k.id) for k in kids])[1] or [pl.lit(False)])
+        out = pl.when(none_left).then(pl.concat_str([out.fill_null("no child with a weight above 0"),
+                                                      pl.lit(" → 0 (wavg: no child present, as Lighthouse)")]))\
+            .otherwise(out)
+    elif not kids:
         out = pl.lit("no child with a weight above 0")
     if x.gate is not None:
         out = pl.when(gate_condition(rs, x.gate.when).fill_null(False)).then(pl.lit(x.gate.reason)).otherwise(out)
