@@ -309,7 +309,7 @@ def _sum_terms(rs: RuleSet, node: Node) -> dict[str, list[pl.Expr]]:
 def _node_expr(rs: RuleSet, node: Node) -> pl.Expr:
     kids, vals, present, null_hit = _kids(rs, node)
     if node.aggregate == "wavg":
-        val, den = wavg(kids, present, node), pl.lit(1.0)  # never null for want of children: 0
+        val, den = wavg(rs, kids, present, node), pl.lit(1.0)  # never null for want of children: 0
     else:
         den = pl.col(sum_col(node.id, "den"))
         total_max = math.fsum(k.max for k in kids)  # = den, bit for bit, when every child is present
