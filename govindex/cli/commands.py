@@ -186,8 +186,8 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         # The published tie label ("=14") when the total is ranked with labels (`kl:total`).
-        rank = r.get("rank_label:total") or str(r["rank"] or "—")
-        head = [rank, r["code"], r["name"]] if rs.has_total else [r["code"], r["name"]]
+        head = [r.get("rank_label:total") or str(r["rank"] or "—"), r["code"], r["name"]] if rs.has_total \
+            else [r["code"], r["name"]]
         t.add_row(*head, *[r[a] or "" for a in rs.unit_attrs[:1]],
                   *([_num(r["total"], digits)] if rs.has_total else []), *([r["sublevel"] or "—"] if graded else []),
                   *[_num(r[x.id], digits) for x in l1])
