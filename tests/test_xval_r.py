@@ -174,6 +174,13 @@ def test_base_statistics_are_r(world: dict, op: str) -> None:
     _check(world, op, getattr(stats, op))
 
 
+def test_r_mean_is_r_mean(world: dict) -> None:
+    """``stats.r_mean`` (the mean sd/skewness/kurtosis deviate from) is R's ``mean`` itself. (``stats.mean``
+    is the correctly rounded mean: equal to R's on every vector here, not on every vector — 17 of
+    20 000 random normal/log-normal vectors of 1–59 values differ by 1 ulp, where R's is not.)"""
+    _check(world, "mean", stats.r_mean)
+
+
 @pytest.mark.parametrize("op", ["skewness", "kurtosis"])
 def test_skewness_kurtosis_are_e1071_type_2(world: dict, op: str) -> None:
     _check(world, op, getattr(stats, op))
