@@ -58,8 +58,8 @@ SEO = {
     "hreflang": ("hreflang", 1, None), "canonical": ("canonical", 1, None),
 }
 CATEGORIES = {"performance": PERFORMANCE, "accessibility": ACCESSIBILITY, "seo": SEO}
-# (site, category) where the engine differs from Lighthouse today: a not-applicable audit reached
-# through a `ref` makes the category null instead of being left out (see the strict xfail below).
+# (site, category) where a not-applicable audit is reached through a `ref`: left out, as Lighthouse
+# does, because the ref follows its target's policy per reason (checked by every test below).
 REF_NOT_APPLICABLE = ("s11", "seo")
 
 # ------------------------------------------------------------------ Lighthouse, transcribed
@@ -185,8 +185,7 @@ def test_every_site_audit_and_category_equals_lighthouse_bit_for_bit(units: dict
                     continue  # a ref has no audit of its own: its target's row is checked
                 mode, score = want[pid]  # type: ignore[misc]
                 assert (row[f"st:{pid}"], row[f"r:{pid}"]) == (STATUS[mode], score), (site, pid)
-            if (site, cat) != REF_NOT_APPLICABLE:
-                assert row[f"s:{cat}"] == want[cat], (site, cat, row[f"s:{cat}"], want[cat])
+            assert row[f"s:{cat}"] == want[cat], (site, cat, row[f"s:{cat}"], want[cat])
         assert row["total"] is None  # `total: none`: Lighthouse publishes categories only
 
 
@@ -209,22 +208,18 @@ def test_every_category_is_graded_in_lighthouse_colour_bands(units: dict[str, di
     ref = reference()
     for site, want in ref.items():
         for cat in CATEGORIES:
-            if (site, cat) != REF_NOT_APPLICABLE:
-                assert units[site][f"g:{cat}"] == want["rating:" + cat], (site, cat)
+            assert units[site][f"g:{cat}"] == want["rating:" + cat], (site, cat)
     got = {units[s][f"g:{c}"] for s in units for c in CATEGORIES}
     assert got == {"green", "orange", "red", None}  # every band is reached; a null category has none
 
 
-@pytest.mark.xfail(strict=True, reason="engine: a ref follows its target's flat `missing` policy, not "
-                   "the per-reason one (check/refs.py copies `missing` but not `missing_by`; "
-                   "eval/missing.py policy_expr reads per-reason policies for points only), so a "
-                   "not-applicable image-alt makes SEO null instead of being left out")
 def test_a_not_applicable_audit_reached_by_a_ref_is_left_out(units: dict[str, dict]) -> None:
     site, cat = REF_NOT_APPLICABLE
     want = reference()[site]
     assert want["image_alt"] == ("notApplicable", None) and want[cat] is not None
     assert units[site][f"s:{cat}"] == want[cat]
     assert units[site][f"g:{cat}"] == want["rating:" + cat]
+    assert units[site]["why:image_alt@seo"] == "not_applicable → excluded"  # the ref says why, as its target
 
 
 def test_no_total_in_the_published_results(tmp_path: Path) -> None:

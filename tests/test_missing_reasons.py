@@ -144,14 +144,18 @@ def _status(point: str, item: tuple[float | None, bool, bool] | None) -> str:
 
 def _sum(kids: list[tuple[float | None, str, float]], node_max: float) -> float | None:
     """A `sum` node from its children (score or None, policy, max): zero counts 0, exclude drops
-    the child and rescales by the maxima present, null makes the node null."""
-    num, den = 0.0, 0.0
+    the child and rescales by the maxima present, null makes the node null. Both sums are exact
+    (the real sum rounded once, §5 Exact sums), as the engine's are: three scores added left to
+    right can be an ulp away (9.437528545861333 for 9.437528545861335)."""
+    scores, maxima = [], []
     for s, policy, m in kids:
         if s is None and policy == "null":
             return None
         if s is None and policy == "exclude":
             continue
-        num, den = num + (0.0 if s is None else s), den + m
+        scores.append(0.0 if s is None else s)
+        maxima.append(m)
+    num, den = math.fsum(scores), math.fsum(maxima)
     if den <= 0:
         return None
     return min(num if den == node_max else num * node_max / den, node_max)
@@ -171,7 +175,7 @@ def reference(f: dict[str, tuple[float | None, bool, bool]]) -> dict[str, object
     for p, w in (("b1", 3.0), ("b2", 1.0)):
         if rate[p] is not None or policy[p] == "zero":
             num, den = num + (rate[p] or 0.0) * w, den + w
-    b = num / den * 10.0 if den > 0 else None
+    b = num / den * 10.0 if den > 0 else 0.0  # nothing present: 0, as Lighthouse's `Σ/Σ || 0`
     # the gate reads g1's rate as its parent sees it: score ÷ max after its policy (no data → 0 → gated)
     g1_rate = None if score["g1"] is None else score["g1"] / 5.0
     g = None if g1_rate == 0 else _sum([(score["g1"], policy["g1"], 5.0), (score["g2"], policy["g2"], 5.0)], 10.0)
@@ -233,7 +237,8 @@ def test_why_says_what_happened(units: dict[str, dict]) -> None:
     assert units["U4"]["why:a1"] == "no_data → scored 0"
     assert units["U4"]["why:G"] == "not assessed"
     assert units["U5"]["why:b3"] == "error → null (weight 0)"  # and B does not care
-    assert units["U5"]["why:B"] == "excluded: b1, b2"
+    assert units["U5"]["s:B"] == 0.0  # wavg with no child present: 0, and why says so
+    assert units["U5"]["why:B"] == "excluded: b1, b2 → 0 (wavg: no child present, as Lighthouse)"
 
 
 def test_a_weight_0_child_changes_nothing(tmp_path: Path, units: dict[str, dict]) -> None:
@@ -415,3 +420,17 @@ def test_a_bad_curve_is_E245(tmp_path: Path, curve: str) -> None:
     rs, diags = check(d)
     errors = [x for x in diags if x.is_error]
     assert rs is None and [(x.code, x.span.line) for x in errors] == [("E245", 25)], [x.render() for x in errors]
+
+
+def test_wavg_with_no_child_present_is_0_and_says_why(tmp_path: Path) -> None:
+    """``wavg`` is Lighthouse's ``arithmeticMean``: with every weight 0 (or every child left out)
+    Σ/Σ is NaN and ``|| 0`` makes it 0 — not null, as a ``mean`` is (test above)."""
+    d = tmp_path / "w0"
+    d.mkdir()
+    (d / "units.csv").write_text("code,name\nU1,U1\n", encoding="utf-8")
+    (d / "index.rules").write_text(WEIGHT_0.replace("aggregate: mean", "aggregate: wavg"), encoding="utf-8")
+    rs = load(d)
+    row = evaluate(rs, frames_from_rows(rs, {"t": [{"unit": "U1", "round": 1, "v": 0.25}]})).units.row(0, named=True)
+    assert row["s:p1"] == 2.5 and row["s:A"] == 0.0
+    assert row["why:A"] == "no child with a weight above 0 → 0 (wavg: no child present, as Lighthouse)"
+    assert row["total"] == 0.0 and row["why:total"] is None

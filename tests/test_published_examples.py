@@ -330,3 +330,18 @@ def test_lighthouse_categories_and_bands_bit_for_bit(results: dict) -> None:
             assert score[(site, cat)] == want, (site, cat)
             band = None if want is None else "pass" if want >= 0.9 else "average" if want >= 0.5 else "fail"
             assert units[site]["grades"].get(cat) == band, (site, cat)
+
+
+def test_the_score_table_shows_tie_labels_and_summaries_at_the_rule_sets_digits() -> None:
+    """The console: GODI rounds to `digits: 0`, so a summary line reads "budget 60", not "60.00"
+    (its summaries.csv value); the tiered example ranks the total with labels, so its tied 14th
+    places read "=14" in the rank column, as published."""
+    res = CliRunner().invoke(app, ["score", str(PUBLISHED / "godi"), "--facts", str(PUBLISHED / "godi" / "facts")])
+    assert res.exit_code == 0, res.output
+    lines = [ln.strip() for ln in res.output.splitlines()]
+    assert "budget 60  (20 unit(s), 0 without a score)" in lines
+    tiered = PUBLISHED.parent / "tiered-index"
+    res = CliRunner().invoke(app, ["score", str(tiered), "--facts", str(tiered / "facts"), "--top", "20"])
+    assert res.exit_code == 0, res.output
+    ranks = [ln.split("│")[1].strip() for ln in res.output.splitlines() if ln.startswith("│")]
+    assert ranks[:17] == [*map(str, range(1, 14)), "=14", "=14", "=14", "17"]

@@ -350,3 +350,21 @@ def test_ref_settings_are_checked(tmp_path: Path) -> None:
     text = RULES.replace("  ref cls {\n    weight: 1\n  }", "  ref cls {\n    scale: 1\n  }")
     errs = _errors(tmp_path, text)
     assert [(c, line) for c, line, *_ in errs] == [("E206", _line(text, "ref cls")), ("E208", _line(text, "scale: 1"))]
+
+
+def test_a_ref_follows_its_target_policy_per_reason_and_says_why(tmp_path: Path) -> None:
+    """A point's ``missing: {…}`` goes with its refs: the ref reads the target's status (no data
+    here → scored 0 in both parents, where the rule set's own policy would exclude it), and
+    ``why:`` of a ref is its target's (a point's status and policy; an indicator's reason)."""
+    text = RULES.replace('''    weight: 25
+    probe: max(t, b)''', '''    weight: 25
+    missing: {no_data: zero, error: null}
+    probe: max(t, b)''')
+    rs = load(_dir(tmp_path, text))
+    assert rs.nodes["cls@seo"].missing_by == rs.nodes["cls"].missing_by != ()
+    row = next(r for r in _score(rs, FACTS).units.to_dicts() if r["code"] == "U2")  # b (cls) and d missing
+    assert row["s:cls"] == row["s:cls@seo"] == 0.0
+    assert row["why:cls"] == row["why:cls@seo"] == "no_data → scored 0"
+    assert row["why:seo"] is None  # nothing left out of SEO: cls@seo counts as 0
+    assert row["why:deep@seo"] == row["why:deep"]
+    assert row["why:meta"] is None and row["why:fcp"] is None

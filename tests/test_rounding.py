@@ -10,7 +10,7 @@ from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, ROUND_HALF_EVEN, ROU
 
 import polars as pl
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from govindex.eval.rounding import M_LOG10_2, MODES, round_expr
@@ -36,7 +36,7 @@ def _r(x: float, d: int) -> float:
     if x < 0.0:
         return -_r(-x, d)
     logb = math.frexp(x)[1] - 1
-    if M_LOG10_2 * (0.5 + logb) + d > 15:  # DBL_DIG
+    if d > 0 and M_LOG10_2 * (0.5 + logb) + d > 15:  # DBL_DIG; d = 0 is rint(x) at every size
         return x
     p = float(10**d)
     x10 = p * x
@@ -146,3 +146,16 @@ def test_the_docs_table_is_what_the_engine_computes() -> None:
     for ln in lines:
         cells = [c.strip() for c in ln.replace("\\|", "¦").strip("|").split("|")]
         assert [float(c) for c in cells[2:]] == engine(xs, 2, cells[0].strip("`")), cells[0]
+
+
+_BIG = st.builds(lambda k, q, s: s * (k + q / 4), st.integers(2**50, 2**53 - 1), st.integers(0, 3), st.sampled_from([1, -1]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(_BIG, st.floats(2.0**52, 1e300), st.floats(allow_nan=False, allow_infinity=False)),
+                min_size=1, max_size=30))
+def test_r_at_0_digits_rounds_every_size_to_even(xs: list[float]) -> None:
+    """R's ``fround`` with ``digits = 0`` is ``rint(x)`` before any size test: ``x.25 → x``,
+    ``x.5 → even``, ``x.75 → x + 1`` from 2^50 to 2^53 too (mode ``r`` left them unrounded before)."""
+    assert _bits(engine(xs, 0, "r")) == _bits([reference(x, 0, "r") for x in xs])
+    assert _bits(engine(xs, 0, "r")) == _bits([float(round(x)) + 0.0 for x in xs])  # Python's round: rint

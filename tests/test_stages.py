@@ -19,7 +19,7 @@ from govindex.eval.evaluate import evaluate
 from govindex.eval.facts import frames_from_rows
 from govindex.eval.stages import coinr_treat, normalise, treat
 from govindex.ir import Normalise, Treat
-from tests.test_stats import ref_kurt, ref_quantile, ref_skew
+from tests.test_stats import r_sd, ref_kurt, ref_quantile, ref_skew
 
 VALUES = st.lists(st.floats(-1e4, 1e4, allow_nan=False).map(lambda v: round(v, 3)), min_size=1, max_size=30)
 
@@ -45,7 +45,7 @@ def ref_normalise(xs: list[float], method: str, lower: bool = False, **p: float)
         return [k / n for k in r] if method == "rank" else [(k - 1) / (n - 1) if n > 1 else 1.0 for k in r]
     if method == "zscore":
         m = exact_mean(xs)
-        s = math.sqrt(math.fsum((x - m) * (x - m) for x in xs) / (n - 1)) if n > 1 else math.nan
+        s = r_sd(xs) if n > 1 else math.nan  # R's sd (COINr's n_zscore), summed in the units' order
         z = [0.0 if (math.isnan(s) or s == 0) else ((m - x) if lower else (x - m)) / s for x in xs]
         return [clamp((p["mean"] + p["sd"] * v) / p["scale"]) for v in z]
     if method == "goalposts":
@@ -68,7 +68,9 @@ def test_normalisations_are_their_definitions(xs, method, lower, rnd):
     got = normalise(np.array(xs), spec, 100.0).tolist()
     want = ref_normalise(xs, method, lower, **p)
     assert got == [min(1.0, max(0.0, w)) for w in want]
-    # the units' order does not matter
+    # the units' order does not matter (but to R's sd, which adds in the units' order, as R does)
+    if method == "zscore":
+        return
     order = list(range(len(xs)))
     rnd.shuffle(order)
     again = normalise(np.array([xs[i] for i in order]), spec, 100.0).tolist()
@@ -322,7 +324,7 @@ def _ref_stats(vals: dict[str, float]) -> dict[str, dict[str, float | None]]:
     m = exact_mean(xs)
     s = sorted(xs)
     med = s[n // 2] if n % 2 else exact_mean(s[n // 2 - 1:n // 2 + 1])
-    sd = math.sqrt(math.fsum((x - m) * (x - m) for x in xs) / (n - 1)) if n > 1 else None
+    sd = r_sd(xs) if n > 1 else None  # R's sd, over the units in code order (A…E)
     big = sorted([x for x in xs if x > 0.2], reverse=True)
     out: dict[str, dict[str, float | None]] = {}
     for c in vals:

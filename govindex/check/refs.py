@@ -49,7 +49,8 @@ def emit(tree: Tree, ident: str, d: n.RefDecl, parent: str, level: int, max_: fl
 
 
 def resolve(tree: Tree, out: dict[str, Node]) -> None:
-    """Check every ref's target and give the ref the target's label and missing-data policy."""
+    """Check every ref's target and give the ref the target's label and missing-data policy (for a
+    point target, its policy per reason too: the ref reads the target's status)."""
     for ident, x in list(out.items()):
         if x.ref is None:
             continue
@@ -63,7 +64,7 @@ def resolve(tree: Tree, out: dict[str, Node]) -> None:
             tree.ck.err("E252", f"`{x.ref}` is already a child of `{x.parent}`", x.span,
                         "a parent counts a node once: remove the ref, or give the child the weight you want")
             continue
-        out[ident] = dataclasses.replace(x, label=target.label, missing=target.missing)
+        out[ident] = dataclasses.replace(x, label=target.label, missing=target.missing, missing_by=target.missing_by)
     _cycles(tree, out)
 
 

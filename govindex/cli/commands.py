@@ -185,7 +185,9 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
         t.add_column(f"{x.label} /{x.scale:g}", justify="right")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
-        head = [str(r["rank"] or "—"), r["code"], r["name"]] if rs.has_total else [r["code"], r["name"]]
+        # The published tie label ("=14") when the total is ranked with labels (`kl:total`).
+        head = [r.get("rank_label:total") or str(r["rank"] or "—"), r["code"], r["name"]] if rs.has_total \
+            else [r["code"], r["name"]]
         t.add_row(*head, *[r[a] or "" for a in rs.unit_attrs[:1]],
                   *([_num(r["total"], digits)] if rs.has_total else []), *([r["sublevel"] or "—"] if graded else []),
                   *[_num(r[x.id], digits) for x in l1])
@@ -197,12 +199,14 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
 def _summaries(sc) -> None:
     from govindex.results import summaries_json
 
+    digits = sc.rs.rounding.digits  # the values are rounded to the rule set's digits: show those
     for s in summaries_json(sc):
         by = f" by {s['by']}" if s["by"] else ""
         out.print(f"{s['label']} ({s['aggregate']} across units{by}):")
         for r in s["rows"]:
             group = f" [{r['group']}]" if s["by"] else ""
-            out.print(f"  {r['node']}{group} {_num(r['value'])}  ({r['units']} unit(s), {r['missing']} without a score)")
+            value = f"{r['value']:g}" if s["aggregate"] == "count" and r["value"] is not None else _num(r["value"], digits)
+            out.print(f"  {r['node']}{group} {value}  ({r['units']} unit(s), {r['missing']} without a score)")
 
 
 def _grading(sc) -> None:

@@ -317,7 +317,7 @@ def _node_expr(rs: RuleSet, node: Node, rate: bool = False) -> pl.Expr:
     rates the score is that rate × max, one product; for sums the score over max)."""
     kids, vals, present, null_hit = _kids(rs, node)
     if node.aggregate == "wavg":
-        val, den = wavg(kids, present, node)
+        val, den = wavg(rs, kids, present), pl.lit(1.0)  # never null for want of children: 0 (Lighthouse)
     elif node.aggregate in (*RATE_MEANS, "geomean_product"):
         den = pl.col(sum_col(node.id, "den"))
         val = mean_rate(node) if node.aggregate in RATE_MEANS else product_rate(rs, node, kids, present)

@@ -10,6 +10,7 @@ computed and shown but takes no part in its parent: not in its sums, not in its 
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 from collections.abc import Callable
 from functools import reduce
@@ -20,6 +21,7 @@ import polars as pl
 from govindex import ir
 from govindex.eval.compile import Plan
 from govindex.eval.exact import div
+from govindex.eval.node_rates import child_rate
 from govindex.ir import Node, RuleSet
 
 OK, NO_DATA, NOT_APPLICABLE, ERROR = "ok", "no_data", "not_applicable", "error"
@@ -47,10 +49,12 @@ def declared_status(plan: Plan, point: str, col: str) -> pl.Expr:
 
 
 def policy_expr(k: Node) -> pl.Expr:
-    """The policy that applies to ``k`` in this unit: by its status for a point, its own for an indicator."""
-    if not k.is_point or not k.missing_by:
+    """The policy that applies to ``k`` in this unit: by its status for a point (and for a ref to a
+    point, by the target's status: the ref carries the target's ``missing_by``), its own for an
+    indicator."""
+    if not k.missing_by:
         return pl.lit(k.missing)
-    return _status(k.id).replace_strict(dict(k.missing_by), default=k.missing, return_dtype=pl.String)
+    return _status(k.ref or k.id).replace_strict(dict(k.missing_by), default=k.missing, return_dtype=pl.String)
 
 
 def point_score(p: Node, s: pl.Expr) -> pl.Expr:
@@ -83,25 +87,18 @@ def _sum_in_order(terms: list[pl.Expr]) -> pl.Expr:
     return reduce(operator.add, terms) if terms else pl.lit(0.0)
 
 
-def rate_of(k: Node) -> pl.Expr:
-    """A child's rate as a weighted average reads it: its rate column ``r:<node>`` itself (a
-    point's formula rate, an indicator's rate, a ref's target's rate — no score / max round trip),
-    unless its ``round:`` rounds its score; else score / max."""
-    if k.round is None:
-        return pl.col(f"r:{k.id}")
-    return div(_score(k.id), k.max)
-
-
-def wavg(kids: list[Node], present: list[pl.Expr], node: Node) -> tuple[pl.Expr, pl.Expr]:
-    """(rate, weight present) of ``wavg``: Σ rate·weight / Σ weight over the children present,
-    each sum folded left in declared order (as Lighthouse's ``reduce``), weights defaulting to 1;
-    the node's score is that rate × max (× 1 changes nothing)."""
+def wavg(rs: RuleSet, kids: list[Node], present: list[pl.Expr]) -> pl.Expr:
+    """The rate of ``wavg``: Σ rate·weight / Σ weight over the children present, each sum folded
+    left in declared order (as Lighthouse's ``reduce``), weights defaulting to 1, each child's rate
+    as :func:`govindex.eval.node_rates.child_rate` reads it; the node's score is that rate × max
+    (× 1 changes nothing). No child present (all left out, or every weight 0) is 0, as
+    Lighthouse's ``ReportScoring.arithmeticMean`` (``Σ/Σ || 0``)."""
     weights = [1.0 if k.weight is None else k.weight for k in kids]
-    num = _sum_in_order([pl.when(p).then(rate_of(k).fill_null(0.0) * w).otherwise(0.0)
+    num = _sum_in_order([pl.when(p).then(child_rate(rs, k).fill_null(0.0) * w).otherwise(0.0)
                          for p, k, w in zip(present, kids, weights)])
     den = _sum_in_order([pl.when(p).then(pl.lit(w)).otherwise(0.0) for p, w in zip(present, weights)])
     val = num / (num * 0.0 + den)  # a column: a divisor equal on every row is a scalar to polars (reciprocal)
-    return val, den
+    return pl.when(den > 0).then(val).otherwise(0.0)
 
 
 # ------------------------------------------------------------------ gates
@@ -149,13 +146,23 @@ def gated(rs: RuleSet, node: Node, value: pl.Expr) -> pl.Expr:
 def why_columns(rs: RuleSet) -> list[pl.Expr]:
     """``why:<node>``: a short text when a node is gated, null, or lost children; null otherwise."""
     out = [_why_point(p).alias(f"why:{p.id}") for p in rs.points]
-    out += [_why_indicator(rs, x).alias(f"why:{x.id}") for x in rs.nodes.values() if not x.is_point]
+    out += [_why_indicator(rs, x).alias(f"why:{x.id}") for x in rs.nodes.values() if not x.is_point and not x.is_ref]
+    out += [_why_ref(rs, x).alias(f"why:{x.id}") for x in rs.nodes.values() if x.is_ref]
     return out
 
 
-def _why_point(p: Node) -> pl.Expr:
+def _why_ref(rs: RuleSet, x: Node) -> pl.Expr:
+    """A ref's why is its target's, with the policy the ref follows in its own parent (the same
+    as the target's) and its own weight."""
+    target = rs.nodes[x.ref or ""]
+    if not target.is_point:
+        return _why_indicator(rs, target)
+    return _why_point(dataclasses.replace(target, weight=x.weight), x)
+
+
+def _why_point(p: Node, via: Node | None = None) -> pl.Expr:
     st = _status(p.id)
-    done = policy_expr(p).replace_strict(_DONE, default=None, return_dtype=pl.String)
+    done = policy_expr(via or p).replace_strict(_DONE, default=None, return_dtype=pl.String)
     text = pl.concat_str([st, pl.lit(" → "), done])
     if p.weight == 0:
         text = pl.concat_str([text, pl.lit(" (weight 0)")])
@@ -174,7 +181,12 @@ def _why_indicator(rs: RuleSet, x: Node) -> pl.Expr:
         first = pl.coalesce(nulls)
         out = pl.when(first.is_not_null()).then(pl.concat_str([pl.lit("null: "), first, pl.lit(" is null")])) \
             .otherwise(out)
-    if not kids:
+    if x.aggregate == "wavg":
+        none_left = ~pl.any_horizontal(presence(kids, [_score(k.id) for k in kids])[1] or [pl.lit(False)])
+        out = pl.when(none_left).then(pl.concat_str([out.fill_null("no child with a weight above 0"),
+                                                      pl.lit(" → 0 (wavg: no child present, as Lighthouse)")]))\
+            .otherwise(out)
+    elif not kids:
         out = pl.lit("no child with a weight above 0")
     if x.gate is not None:
         out = pl.when(gate_condition(rs, x.gate.when).fill_null(False)).then(pl.lit(x.gate.reason)).otherwise(out)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from govindex.eval.missing import point_score
 from govindex.eval.rounding import round_expr
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -62,4 +63,4 @@ def ref_score(rs: RuleSet, ref: Node, score: pl.Expr, rate: pl.Expr) -> pl.Expr:
             s = round_expr(s, rs.rounding.digits, rs.rounding.mode)
     else:
         s = score * (ref.max / target.max)
-    return s.fill_null(0.0) if ref.missing == "zero" else s
+    return point_score(ref, s)  # the target's policy, per reason for a point (read from its status)

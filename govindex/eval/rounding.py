@@ -20,7 +20,9 @@ NaN and infinities pass through unchanged):
   ``log10(2)·(0.5 + logb(x)) + d ≤ 15``, of the candidates ``xd = ⌊x·p⌋/p`` and ``xu = ⌈x·p⌉/p``
   (double arithmetic) the one closer to ``x`` in double arithmetic (``xu − x`` against
   ``x − xd``), ties to the candidate whose last digit is even; larger ``x`` unchanged; negative
-  ``x`` as ``−round(−x)``.
+  ``x`` as ``−round(−x)``. With ``d = 0`` there is no size test: ``fround`` returns
+  ``rint(x)`` (the nearest integer, halves to even) before it, so 2396662573780169.5 → …170;
+  the candidates above give exactly that at every size (``x − ⌊x⌋`` is exact).
 
 How the decimal modes are exact without strings or decimals: a decimal ``m`` with at most 15
 significant digits is the only such decimal whose nearest double is ``fl(m)``, and any decimal
@@ -124,7 +126,8 @@ def _binary_half_up(e: pl.Expr, p: float, _digits: int) -> pl.Expr:
 
 def r_exact_from(digits: int) -> float:
     """The smallest ``2^e`` from which R returns ``x`` unrounded: ``log10(2)·(0.5 + e) + d > 15``,
-    evaluated in doubles as R does (``logb(x) = e`` for ``2^e ≤ x < 2^(e+1)``)."""
+    evaluated in doubles as R does (``logb(x) = e`` for ``2^e ≤ x < 2^(e+1)``). R applies it for
+    ``digits > 0`` only: with 0 digits every size is rounded (``rint``)."""
     e = -1100
     while M_LOG10_2 * (0.5 + e) + digits <= 15:
         e += 1
@@ -141,7 +144,10 @@ def _r(e: pl.Expr, p: float, digits: int) -> pl.Expr:
     xd, xu = div(i10, p), div(x10.ceil(), p)
     du, dd = xu - x, x - xd
     picked = pl.when((du < dd) | ((du == dd) & (i10 % 2.0 == 1.0))).then(xu).otherwise(xd)
-    mag = pl.when((x == 0.0) | (x >= r_exact_from(digits))).then(x).otherwise(picked)
+    if digits == 0:  # R: ``if (digits == 0.) return private_rint(x)``, before the size test
+        mag = pl.when(x == 0.0).then(x).otherwise(picked)
+    else:
+        mag = pl.when((x == 0.0) | (x >= r_exact_from(digits))).then(x).otherwise(picked)
     return pl.when(e < 0.0).then(-mag).otherwise(mag)
 
 

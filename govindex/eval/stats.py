@@ -4,18 +4,29 @@ Every function takes the values of the units (a float array; NaN is a unit witho
 left out) and returns a float (NaN when there are too few values). The definitions, written down
 in docs/rules-language.md §9a "Statistics across units", are these:
 
-- **sums** are exact: the real sum of the doubles, rounded once (``math.fsum``), so a statistic
-  never depends on the order of the units;
+- **sums** in ``mean`` and ``exact_sum`` are exact: the real sum of the doubles, rounded once
+  (``math.fsum``), so those never depend on the order of the units;
 - ``mean``: the double nearest the exact arithmetic mean (rational arithmetic, one rounding);
   R's ``mean`` (a long-double sum with a second-pass correction) gives the same double except in
   rare near-halfway cases, which it cannot promise and we can;
-- ``sd``: ``√(Σ d·d / (n − 1))``, ``d = x − mean`` (each ``d`` one IEEE subtraction, the sum
-  exact, then one division and a correctly rounded square root);
-- ``skewness`` and ``kurtosis``: COINr's ``skew()``/``kurt()`` (e1071 type 2, Excel's SKEW and
-  KURT), in their order of operations, with exact sums; ``d²`` and ``(Σd²)²`` are products
-  ``x·x`` (as R's ``^2``), ``d³`` and ``d⁴`` the doubles nearest the exact powers (R's ``^`` uses
-  ``powl``, which agrees but for rare double roundings; C's ``pow`` is not correctly rounded on
-  every platform), ``(Σd²)^1.5`` is ``Σd² · √Σd²``;
+- ``sd``, ``skewness``, ``kurtosis`` are R's and e1071's **to the bit, in R's order of
+  operations** (COINr calls them; the published numbers are theirs): the deviations are taken
+  from R's ``mean`` (:func:`r_mean`: long-double sum ÷ n, plus the long-double sum of ``x − m``
+  ÷ n, rounded to a double);
+  ``sd`` is R's ``sqrt(var(x))``: ``Σ (x − m)²`` with ``x − m``, the square and the sum in long
+  double, one long-double division by ``n − 1``, rounded to a double, then ``√``;
+  ``skewness``/``kurtosis`` are ``e1071::skewness/kurtosis(x, type = 2)`` (COINr's ``skew()``/
+  ``kurt()``, Excel's SKEW and KURT): ``d = x − mean(x)`` in doubles, ``d²`` as ``d·d``, ``d³``,
+  ``d⁴`` and ``(Σd²)^1.5`` by C's ``pow`` (R's ``^``: ``R_pow``), each ``sum`` accumulated in
+  long double from the first unit to the last and rounded to a double, then e1071's formula in
+  doubles, left to right;
+- **platform**: "long double" is the type R calls ``LDOUBLE``; here it is ``np.longdouble``, the
+  x87 80-bit extended type on x86-64 Linux, as R's on the same machine, and ``pow`` is the C
+  library's (glibc's ``pow``, as R's ``R_pow`` calls it off Windows). On a platform where long
+  double is the double (arm64 macOS, MSVC) or ``pow`` rounds differently, R and govindex both give
+  other last bits there; the cross-check against R (tests/test_xval_r.py) proves the equality
+  where it runs. These sums follow the order of the units (the units frame is sorted by code), as
+  R's do;
 - ``quantile``: R's ``quantile.default`` types 1–9 (R 4.0–4.4 arithmetic; type 7 the default);
 - ``median``: R's ``median``: the middle value, or the correctly rounded mean of the two middle
   values;
@@ -59,52 +70,88 @@ def mean(values: np.ndarray) -> float:
     return float(sum((Fraction(x) for x in v), Fraction(0)) / len(v))
 
 
-def _power(x: float, k: int) -> float:
-    """The double nearest x**k (exact rational power, one rounding): the same on every platform."""
-    return float(Fraction(x) ** k)
+LDOUBLE = np.longdouble  # R's LDOUBLE: the x87 80-bit type on x86-64 Linux
 
 
-def _deviations(v: np.ndarray) -> list[float]:
-    m = mean(v)
-    return [x - m for x in v.tolist()]
+def _ld_sum(values: np.ndarray) -> np.longdouble:
+    """R's ``rsum``: the values added one after another in long double, first to last."""
+    if len(values) == 0:
+        return LDOUBLE(0)
+    return LDOUBLE(np.add.accumulate(np.asarray(values, dtype=LDOUBLE))[-1])
+
+
+def r_mean(values: np.ndarray) -> float:
+    """R's ``mean(x, na.rm = TRUE)`` of the values with data: ``s = Σx / n`` in long double; when
+    finite, ``s + Σ(x − s) / n`` (both in long double); rounded to a double. NaN without values."""
+    v = present(values)
+    n = len(v)
+    if n == 0:
+        return math.nan
+    s = _ld_sum(v) / LDOUBLE(n)
+    if math.isfinite(float(s)):
+        s = s + _ld_sum(v.astype(LDOUBLE) - s) / LDOUBLE(n)
+    return float(s)
+
+
+def _r_pow(x: float, y: float) -> float:
+    """R's ``x ^ y`` on doubles (``R_pow``): ``x·x`` for 2, else C's ``pow`` (IEEE overflow to ±∞)."""
+    if y == 2.0:
+        return x * x
+    try:
+        return math.pow(x, y)
+    except OverflowError:
+        return math.copysign(math.inf, x) if y % 2 == 1 else math.inf
+    except ValueError:
+        return math.nan
+
+
+def _ieee_div(a: float, b: float) -> float:
+    """``a / b`` as C divides doubles: ±∞ for x/0, NaN for 0/0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.float64(a) / np.float64(b))
 
 
 def sd(values: np.ndarray) -> float:
-    """Sample standard deviation (n − 1): ``√(fsum(d·d) / (n − 1))``; NaN below 2 values."""
+    """R's ``sd(x)``: ``√(Σ(x − m)² / (n − 1))`` with the deviations, squares, sum and division in
+    long double (R's ``cov.c``), ``m`` = :func:`r_mean`; NaN below 2 values."""
     v = present(values)
-    if len(v) < 2:
+    n = len(v)
+    if n < 2:
         return math.nan
-    return math.sqrt(math.fsum(d * d for d in _deviations(v)) / (len(v) - 1))
+    d = v.astype(LDOUBLE) - LDOUBLE(r_mean(v))
+    return math.sqrt(float(_ld_sum(d * d) / LDOUBLE(n - 1)))
+
+
+def _e1071_sums(v: np.ndarray, k: int) -> tuple[float, float]:
+    """e1071's ``x <- x - mean(x)``, then ``(sum(x^2), sum(x^k))`` as R computes them."""
+    m = r_mean(v)
+    d = [x - m for x in v.tolist()]
+    return float(_ld_sum(np.array([x * x for x in d]))), float(_ld_sum(np.array([_r_pow(x, k) for x in d])))
 
 
 def skewness(values: np.ndarray) -> float:
-    """COINr's ``skew()`` (e1071 type 2): ``√n·Σd³ / (Σd²·√Σd²) · √(n(n−1)) / (n−2)``; NaN below 3
-    values or when ``(Σd²)^1.5`` is 0 (every value the same, or a spread so small it underflows)."""
+    """``e1071::skewness(x, type = 2)`` (COINr's ``skew()``):
+    ``sqrt(n) * sum(x^3) / (sum(x^2)^(3/2)) * sqrt(n*(n-1)) / (n-2)``; NaN below 3 values or when
+    every value is the same (R's 0/0)."""
     v = present(values)
     n = len(v)
     if n < 3:
         return math.nan
-    d = _deviations(v)
-    s2 = math.fsum(x * x for x in d)
-    den = s2 * math.sqrt(s2)
-    if den == 0:  # all equal, or a spread so small its power underflows: R's 0/0, ±x/0
-        return math.nan
-    y = math.sqrt(n) * math.fsum(_power(x, 3) for x in d) / den
+    s2, s3 = _e1071_sums(v, 3)
+    y = _ieee_div(math.sqrt(n) * s3, _r_pow(s2, 1.5))
     return y * math.sqrt(n * (n - 1)) / (n - 2)
 
 
 def kurtosis(values: np.ndarray) -> float:
-    """COINr's ``kurt()`` (e1071 type 2, excess): ``r = n·Σd⁴ / (Σd²)²``,
-    ``((n+1)(r−3) + 6)(n−1) / ((n−2)(n−3))``; NaN below 4 values or when all are equal."""
+    """``e1071::kurtosis(x, type = 2)`` (COINr's ``kurt()``, excess): ``r = n * sum(x^4) /
+    (sum(x^2)^2)``, ``((n+1)*(r-3) + 6) * (n-1) / ((n-2)*(n-3))``; NaN below 4 values or when
+    every value is the same."""
     v = present(values)
     n = len(v)
     if n < 4:
         return math.nan
-    d = _deviations(v)
-    s2 = math.fsum(x * x for x in d)
-    if s2 * s2 == 0:  # all equal, or a spread whose square underflows
-        return math.nan
-    r = n * math.fsum(_power(x, 4) for x in d) / (s2 * s2)
+    s2, s4 = _e1071_sums(v, 4)
+    r = _ieee_div(n * s4, s2 * s2)
     return ((n + 1) * (r - 3) + 6) * (n - 1) / ((n - 2) * (n - 3))
 
 
