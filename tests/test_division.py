@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 from govindex.check.run import load
 from govindex.eval.evaluate import evaluate, rate_col
 from govindex.eval.facts import frames_from_rows
+from govindex.eval.round_mean import exact_mean
 from govindex.ir import RuleSet
 
 HEAD = """ruleset "division" {{
@@ -173,3 +174,18 @@ def test_rounds_mean_of_tenths(mean_rules: RuleSet) -> None:
     got = _rates(mean_rules, rows)
     assert (0.1 + 0.2 + 0.3) / 3 == 0.20000000000000004  # a float sum in round order
     assert got["U0"]["m"] == 0.2 and got["U1"]["m"] == 0.2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300), min_size=1,
+                max_size=9))
+def test_exact_mean_is_the_double_nearest_the_rational_mean(values: list[float]) -> None:
+    assert exact_mean(values) == _exact_mean(values)
+    assert exact_mean(list(reversed(values))) == _exact_mean(values)
+
+
+def test_exact_mean_constructed() -> None:
+    assert exact_mean([0.1, 0.2, 0.3]) == 0.2
+    assert exact_mean([1.0, 2.0 ** -53, 2.0 ** -53]) == float((1 + 2 * Fraction(2.0 ** -53)) / 3)
+    assert exact_mean([5e-324, 5e-324, 0.0]) == float(Fraction(2 * 5e-324) / 3)
+    assert exact_mean([]) is None and exact_mean(None) is None
