@@ -62,7 +62,20 @@ FORMULAS: dict[str, tuple[str, object]] = {
     "op03": ("(x / 0.3) / 10", lambda x, xs: (x / 0.3) / 10),
     "op_lit": ("x / (1 + 2)", lambda x, xs: x / 3),
     "sig": ("sigmoid(x, mid: 5, steepness: 0.5)", lambda x, xs: 1 / (1 + math.exp(-0.5 * (x - 5)))),
+    "z3": ("zscore(x)", lambda x, xs: _z(x, xs, 3.0)),
+    "z2": ("zscore(x, span: 2.5)", lambda x, xs: _z(x, xs, 2.5)),
+    "avg3": ("avg(x, x / 3, 0.7)", lambda x, xs: ((x + x / 3) + 0.7) / 3),
+    "savg": ("strict_avg(x / 10, 0.3)", lambda x, xs: (x / 10 + 0.3) / 2),
 }
+
+
+def _z(x: float, xs: list[float], span: float) -> float:
+    """zscore: z = (x − mean) / sd, the mean the double nearest the exact mean, the population sd
+    √(Σ(v − mean)² / n) with the sum exact; 0 when sd = 0; then (z + span) / (2·span)."""
+    mean = float(sum((Fraction(v) for v in xs), Fraction(0)) / len(xs))
+    sd = math.sqrt(math.fsum((v - mean) * (v - mean) for v in xs) / len(xs))
+    z = (x - mean) / sd if sd > 0 else 0.0
+    return (z + span) / (2 * span)
 
 
 def _avg_rank(x: float, xs: list[float]) -> float:

@@ -587,9 +587,17 @@ def _minmax(u: _Unit, e: ir.Formula) -> pl.Expr:
 def _zscore(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     span = e.param("span", 3.0)
-    mean, std = _over(x.mean()), _over(x.std(ddof=0))
+    mean, std = _per_round(x, stats.mean), _per_round(x, stats.population_sd)  # exact sums (§9b)
     z = pl.when(std > 0).then(div(x - mean, std)).otherwise(0.0)
     return pl.when(x.is_null()).then(None).otherwise(div(z + span, 2 * span))
+
+
+def _per_round(x: pl.Expr, fn: Callable[[Any], float]) -> pl.Expr:
+    """``fn`` (a statistic of :mod:`govindex.eval.stats`) of ``x`` over the units of the round,
+    the same value for each; null where it is NaN."""
+    def per_window(s: pl.Series) -> pl.Series:
+        return pl.Series([fn(s.cast(pl.Float64).fill_null(math.nan).to_numpy())] * len(s), dtype=pl.Float64)
+    return x.map_batches(per_window, return_dtype=pl.Float64).over(ROUND).fill_nan(None)
 
 
 def _rank(u: _Unit, e: ir.Formula) -> pl.Expr:
@@ -657,6 +665,16 @@ def _rounded(u: _Translator, e: ir.Formula, mode: str) -> pl.Expr:
     digits = e.args[1] if len(e.args) > 1 else ir.Const(0.0, "num")
     assert isinstance(digits, ir.Const) and isinstance(digits.value, float)
     return round_expr(_arg(u, e), int(digits.value), mode)
+
+
+def _avg(args: list[pl.Expr]) -> pl.Expr:
+    """The mean of the arguments that are not null: their sum left to right, then one IEEE
+    division by their number (null when every argument is)."""
+    n = pl.sum_horizontal([a.is_not_null().cast(pl.Float64) for a in args])
+    total = args[0].fill_null(0.0)
+    for a in args[1:]:  # left to right: polars' sum_horizontal adds in another order
+        total = total + a.fill_null(0.0)
+    return pl.when(n > 0).then(div(total, n))
 
 
 def _variadic(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
@@ -728,11 +746,11 @@ _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
     "sigmoid": lambda u, e: 1 / (1 + (-(e.param("steepness", 1.0)) * (_arg(u, e) - e.param("mid"))).exp()),
     "min": _variadic(pl.min_horizontal),
     "max": _variadic(pl.max_horizontal),
-    "avg": _variadic(pl.mean_horizontal),
+    "avg": _variadic(_avg),
     **{name: _statistic for name in _STATS},
     "strict_min": _strict(pl.min_horizontal),
     "strict_max": _strict(pl.max_horizontal),
-    "strict_avg": _strict(pl.mean_horizontal),
+    "strict_avg": _strict(_avg),
 }
 
 

@@ -11,6 +11,7 @@ in docs/rules-language.md §9a "Statistics across units", are these:
   rare near-halfway cases, which it cannot promise and we can;
 - ``sd``: ``√(Σ d·d / (n − 1))``, ``d = x − mean`` (each ``d`` one IEEE subtraction, the sum
   exact, then one division and a correctly rounded square root);
+- ``population_sd``: ``√(Σ d·d / n)``, the same way (``zscore``'s spread);
 - ``skewness`` and ``kurtosis``: COINr's ``skew()``/``kurt()`` (e1071 type 2, Excel's SKEW and
   KURT), in their order of operations, with exact sums; ``d²`` and ``(Σd²)²`` are products
   ``x·x`` (as R's ``^2``), ``d³`` and ``d⁴`` the doubles nearest the exact powers (R's ``^`` uses
@@ -75,6 +76,15 @@ def sd(values: np.ndarray) -> float:
     if len(v) < 2:
         return math.nan
     return math.sqrt(math.fsum(d * d for d in _deviations(v)) / (len(v) - 1))
+
+
+def population_sd(values: np.ndarray) -> float:
+    """Population standard deviation (n): ``√(fsum(d·d) / n)``, ``d = x − mean``; NaN without values
+    (the spread of ``zscore(x)``, §9)."""
+    v = present(values)
+    if len(v) == 0:
+        return math.nan
+    return math.sqrt(math.fsum(d * d for d in _deviations(v)) / len(v))
 
 
 def skewness(values: np.ndarray) -> float:
