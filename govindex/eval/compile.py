@@ -587,8 +587,9 @@ def _minmax(u: _Unit, e: ir.Formula) -> pl.Expr:
 def _zscore(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     span = e.param("span", 3.0)
-    mean, std = _per_round(x, stats.mean), _per_round(x, stats.population_sd)  # exact sums (§9b)
-    z = pl.when(std > 0).then(div(x - mean, std)).otherwise(0.0)
+    # exact sums (§9b); each a column computed once: a Python statistic is never shared by polars
+    mean, std = _stage(u, _per_round(x, stats.mean)), _stage(u, _per_round(x, stats.population_sd))
+    z = _stage(u, pl.when(std > 0).then(div(x - mean, std)).otherwise(0.0))
     return pl.when(x.is_null()).then(None).otherwise(div(z + span, 2 * span))
 
 
