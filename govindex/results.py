@@ -31,9 +31,11 @@ import math
 import re
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 
 from govindex.diagnostics import ResultsError
+from govindex.eval import stats
 from govindex.eval.carried import JSON_KEYS, carried
 from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
@@ -268,7 +270,7 @@ def grading_summary(sc: Scores, node: str = ROOT, named: Grading | None = None) 
         members = [t for c, t in totals.items() if g.grade.get(c) == cid]
         lo, hi = g.ranges.get(cid, (None, None))
         classes.append({"id": cid, "label": label, "count": g.counts.get(cid, 0), "lowest": r(lo), "highest": r(hi),
-                        "mean": r(sum(members) / len(members)) if members else None,
+                        "mean": r(stats.mean(np.asarray(members, dtype=np.float64))) if members else None,
                         "cut": gi.cuts.get(cid)})
     breaks = [{"after_rank": b.after, "code": b.code, "name": names.get(b.code), "score": r(b.score),
                "gap": r(b.gap), "significance": round(b.significance, 3)} for b in g.breaks]
@@ -297,7 +299,7 @@ def write_excel(sc: Scores, path: Path) -> None:
         for x in nodes:
             s = pl.col(score_col(x.id))
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
-                    rounded(rs, s / x.max * 100).alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
+                    rounded(rs, div(s, x.max) * 100).alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
             out += [pl.col(c + x.id).alias(f"{x.label} {h}") for c, h in (("kl:", "排名"), ("g:", "等级"))
                     if c + x.id in have]
         return out

@@ -29,6 +29,7 @@ import polars as pl
 
 from govindex import ir
 from govindex.eval import curves, stats
+from govindex.eval.exact import div
 from govindex.eval.rounding import round_expr
 from govindex.ir import Node, RuleSet
 from govindex.lang import nodes as n
@@ -279,7 +280,7 @@ _ROW_NODES: dict[type[ir.Expr], Callable[[_Row, Any], pl.Expr]] = {
 
 _BINOPS: dict[str, Callable[[pl.Expr, pl.Expr], pl.Expr]] = {
     "+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-    "/": lambda a, b: pl.when(b != 0).then(a / b),
+    "/": lambda a, b: pl.when(b != 0).then(div(a, b)),  # one IEEE division, also by a constant
     "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
     "and": lambda a, b: a & b, "or": lambda a, b: a | b,
@@ -337,7 +338,7 @@ def _ratio(rc: _RowCols, a: ir.Agg) -> pl.Expr:
     base = rc.cond(where)
     hit = rc.col(("ratio", where, cond), lambda: rc.cond_raw(where) & rc.row.expr(cond).fill_null(False))
     den = base.sum()
-    return pl.when(den > 0).then(hit.sum() / den)
+    return pl.when(den > 0).then(div(hit.sum(), den))
 
 
 def _coverage(rc: _RowCols, a: ir.Agg) -> pl.Expr:
@@ -347,7 +348,7 @@ def _coverage(rc: _RowCols, a: ir.Agg) -> pl.Expr:
         return pl.lit(None, pl.Float64)
     if isinstance(column, ir.Column) and column.type == "list":
         found = _or_words(rc, column.name, items, where)
-        return pl.sum_horizontal([f.cast(pl.Float64) for f in found]) / len(items)
+        return div(pl.sum_horizontal([f.cast(pl.Float64) for f in found]), len(items))
     if len(set(items)) <= Bits.PER_WORD:
         # Text column: one Aho-Corasick pass finds every keyword, kept as bits of one word.
         keys = list(dict.fromkeys(items))
@@ -359,14 +360,14 @@ def _coverage(rc: _RowCols, a: ir.Agg) -> pl.Expr:
                 .list.agg(pl.element().bitwise_or())
             return pl.when(rc.cond_raw(where)).then(word.fill_null(0)).otherwise(0)
         word = rc.col(("words", where, column, tuple(keys)), make)
-        return pl.sum_horizontal([((word & bit[k]) != 0).any().cast(pl.Float64) for k in items]) / len(items)
+        return div(pl.sum_horizontal([((word & bit[k]) != 0).any().cast(pl.Float64) for k in items]), len(items))
     found = []
     for k in items:
         def make_one(k: str = k) -> pl.Expr:
             hit = rc.row.expr(column).str.contains(k, literal=True)
             return rc.cond_raw(where) & hit.fill_null(False)
         found.append(rc.col(("has", where, column, k), make_one).any().cast(pl.Float64))
-    return pl.sum_horizontal(found) / len(items)
+    return div(pl.sum_horizontal(found), len(items))
 
 
 def _entry(rc: _RowCols, a: ir.Agg) -> pl.Expr:
@@ -579,29 +580,38 @@ def _minmax(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     lo, hi = _over(x.min()), _over(x.max())
     # All units equal: nobody is ahead; a positive common value is full marks, zero is none.
-    return (pl.when(x.is_null()).then(None).when(hi > lo).then((x - lo) / (hi - lo))
+    return (pl.when(x.is_null()).then(None).when(hi > lo).then(div(x - lo, hi - lo))
             .otherwise((x > 0).cast(pl.Float64)))
 
 
 def _zscore(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     span = e.param("span", 3.0)
-    mean, std = _over(x.mean()), _over(x.std(ddof=0))
-    z = pl.when(std > 0).then((x - mean) / std).otherwise(0.0)
-    return pl.when(x.is_null()).then(None).otherwise((z + span) / (2 * span))
+    # exact sums (§9b); each a column computed once: a Python statistic is never shared by polars
+    mean, std = _stage(u, _per_round(x, stats.mean)), _stage(u, _per_round(x, stats.population_sd))
+    z = _stage(u, pl.when(std > 0).then(div(x - mean, std)).otherwise(0.0))
+    return pl.when(x.is_null()).then(None).otherwise(div(z + span, 2 * span))
+
+
+def _per_round(x: pl.Expr, fn: Callable[[Any], float]) -> pl.Expr:
+    """``fn`` (a statistic of :mod:`govindex.eval.stats`) of ``x`` over the units of the round,
+    the same value for each; null where it is NaN."""
+    def per_window(s: pl.Series) -> pl.Series:
+        return pl.Series([fn(s.cast(pl.Float64).fill_null(math.nan).to_numpy())] * len(s), dtype=pl.Float64)
+    return x.map_batches(per_window, return_dtype=pl.Float64).over(ROUND).fill_nan(None)
 
 
 def _rank(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     cnt = _over(x.count())
     r = _over(x.rank("average"))
-    return pl.when(x.is_null()).then(None).when(cnt > 1).then((r - 1) / (cnt - 1)).otherwise(1.0)
+    return pl.when(x.is_null()).then(None).when(cnt > 1).then(div(r - 1, cnt - 1)).otherwise(1.0)
 
 
 def _best_ratio(u: _Unit, e: ir.Formula) -> pl.Expr:
     x = _finite(u.expr(e.args[0]))
     best = _over(x.max())
-    return pl.when(best > 0).then(x / best).otherwise(pl.when(x.is_null()).then(None).otherwise(0.0))
+    return pl.when(best > 0).then(div(x, best)).otherwise(pl.when(x.is_null()).then(None).otherwise(0.0))
 
 
 def _lognormal(u: _Unit, e: ir.Formula) -> pl.Expr:
@@ -656,6 +666,16 @@ def _rounded(u: _Translator, e: ir.Formula, mode: str) -> pl.Expr:
     digits = e.args[1] if len(e.args) > 1 else ir.Const(0.0, "num")
     assert isinstance(digits, ir.Const) and isinstance(digits.value, float)
     return round_expr(_arg(u, e), int(digits.value), mode)
+
+
+def _avg(args: list[pl.Expr]) -> pl.Expr:
+    """The mean of the arguments that are not null: their sum left to right, then one IEEE
+    division by their number (null when every argument is)."""
+    n = pl.sum_horizontal([a.is_not_null().cast(pl.Float64) for a in args])
+    total = args[0].fill_null(0.0)
+    for a in args[1:]:  # left to right: polars' sum_horizontal adds in another order
+        total = total + a.fill_null(0.0)
+    return pl.when(n > 0).then(div(total, n))
 
 
 def _variadic(fn: Callable[[list[pl.Expr]], pl.Expr]) -> Callable[[_Translator, ir.Formula], pl.Expr]:
@@ -713,25 +733,25 @@ _STATS: dict[str, Callable[[Any, Any, int], float]] = {
 
 _FORMULA_FNS: dict[str, Callable[[_Unit, ir.Formula], pl.Expr]] = {
     "presence": lambda u, e: (_arg(u, e) > 0).cast(pl.Float64),
-    "linear": lambda u, e: _arg(u, e) / e.param("cap"),
-    "ramp": lambda u, e: (_arg(u, e) - e.param("lo")) / (e.param("hi") - e.param("lo")),
-    "goalpost": lambda u, e: (_arg(u, e) - e.param("lo")) / (e.param("hi") - e.param("lo")),
-    "log_scale": lambda u, e: _arg(u, e).clip(lower_bound=0).log1p() / math.log1p(e.param("cap")),
-    "sqrt_scale": lambda u, e: _arg(u, e).clip(lower_bound=0).sqrt() / math.sqrt(e.param("cap")),
+    "linear": lambda u, e: div(_arg(u, e), e.param("cap")),
+    "ramp": lambda u, e: div(_arg(u, e) - e.param("lo"), e.param("hi") - e.param("lo")),
+    "goalpost": lambda u, e: div(_arg(u, e) - e.param("lo"), e.param("hi") - e.param("lo")),
+    "log_scale": lambda u, e: div(_arg(u, e).clip(lower_bound=0).log1p(), math.log1p(e.param("cap"))),
+    "sqrt_scale": lambda u, e: div(_arg(u, e).clip(lower_bound=0).sqrt(), math.sqrt(e.param("cap"))),
     "minmax": _minmax,
     "zscore": _zscore,
     "rank": _rank,
     "best_ratio": _best_ratio,
     "lognormal": _lognormal,
-    "decay": lambda u, e: pl.lit(0.5).pow(_arg(u, e).clip(lower_bound=0) / e.param("half_life")),
+    "decay": lambda u, e: pl.lit(0.5).pow(div(_arg(u, e).clip(lower_bound=0), e.param("half_life"))),
     "sigmoid": lambda u, e: 1 / (1 + (-(e.param("steepness", 1.0)) * (_arg(u, e) - e.param("mid"))).exp()),
     "min": _variadic(pl.min_horizontal),
     "max": _variadic(pl.max_horizontal),
-    "avg": _variadic(pl.mean_horizontal),
+    "avg": _variadic(_avg),
     **{name: _statistic for name in _STATS},
     "strict_min": _strict(pl.min_horizontal),
     "strict_max": _strict(pl.max_horizontal),
-    "strict_avg": _strict(pl.mean_horizontal),
+    "strict_avg": _strict(_avg),
 }
 
 

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -29,6 +29,7 @@ from govindex.eval.node_rates import RATE_MEANS, mean_rate, mean_terms, node_rat
 from govindex.eval.node_rounding import rounded_score
 from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order
+from govindex.eval.round_mean import exact_means, rounds_collected
 from govindex.eval.rounding import round_expr
 from govindex.eval.stages import indicator_stages, point_rates, point_values, unit_flags
 from govindex.eval.summaries import summarise
@@ -214,9 +215,9 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
                             .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points])
 
 
-_ROUND_AGG = {
+_ROUND_AGG: dict[str, Callable[[pl.Expr], pl.Expr]] = {
     "latest": lambda c: c.sort_by(ROUND).drop_nulls().last(),
-    "mean": lambda c: c.sort_by(ROUND).mean(),  # in round order: a float sum must not depend on threads
+    "mean": rounds_collected,  # a list per unit, made the exact mean by exact_means (eval/round_mean.py)
     "max": lambda c: c.max(),
     "min": lambda c: c.min(),
     "share": lambda c: (c.drop_nulls() > 0).mean(),
@@ -231,7 +232,7 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         aggs.append(pl.when((st == OK).any()).then(pl.lit(OK)).when((st == ERROR).any()).then(pl.lit(ERROR))
                     .when((st == NOT_APPLICABLE).any()).then(pl.lit(NOT_APPLICABLE))
                     .otherwise(pl.lit(NO_DATA)).alias(status_col(p.id)))
-    combined = df.group_by("code").agg(aggs)
+    combined = exact_means(df.group_by("code").agg(aggs), [rate_col(p.id) for p in rs.points if p.rounds == "mean"])
     registry = pl.DataFrame([{"code": u.code, "name": u.name, **u.attrs} for u in rs.units],
                             schema={"code": pl.String, "name": pl.String, **{a: pl.String for a in rs.unit_attrs}},
                             orient="row")

@@ -28,14 +28,16 @@ import numpy as np
 import polars as pl
 
 
-def div(num: pl.Expr, den: float) -> pl.Expr:
+def div(num: pl.Expr, den: float | pl.Expr) -> pl.Expr:
     """``num / den`` as one IEEE division, the correctly rounded quotient. polars divides a column
-    by a scalar (a literal, or an expression polars folds to one, such as a ``when/then`` of
-    literals that is equal on every row) as a multiplication by its reciprocal — a different
-    double for about one value in seven (6 / 10 → 0.6000000000000001) — while a column divided
-    by a column is true division; so the divisor is made a column: ``num·0 + den`` is ``den``
-    wherever ``num`` is finite, as every value divided here is."""
-    return num / (num * 0.0 + den)
+    by a scalar (a literal, or an expression polars folds to one: a ``when/then`` of literals, an
+    aggregation such as ``x.max()`` broadcast over the column) as a multiplication by its
+    reciprocal — a different double for about one value in seven (6 / 10 → 0.6000000000000001) —
+    while a column divided by a column is true division; so the divisor is made a column:
+    ``0·[num is null] + den`` is ``den`` on every row (an infinite or NaN ``num`` stays one, as
+    ``x / 0.5`` of an infinite ``x`` is infinite). ``den`` may be a number or an expression (a
+    per-row divisor, or a scalar such as a window statistic)."""
+    return num / (num.is_null().cast(pl.Float64) * 0.0 + den)
 
 
 def fsum_rows(terms: np.ndarray) -> np.ndarray:

@@ -97,7 +97,7 @@ def wavg(rs: RuleSet, kids: list[Node], present: list[pl.Expr]) -> pl.Expr:
     num = _sum_in_order([pl.when(p).then(child_rate(rs, k).fill_null(0.0) * w).otherwise(0.0)
                          for p, k, w in zip(present, kids, weights)])
     den = _sum_in_order([pl.when(p).then(pl.lit(w)).otherwise(0.0) for p, w in zip(present, weights)])
-    val = num / (num * 0.0 + den)  # a column: a divisor equal on every row is a scalar to polars (reciprocal)
+    val = div(num, den)  # one IEEE division: a divisor equal on every row is a scalar to polars (reciprocal)
     return pl.when(den > 0).then(val).otherwise(0.0)
 
 
@@ -106,7 +106,7 @@ def wavg(rs: RuleSet, kids: list[Node], present: list[pl.Expr]) -> pl.Expr:
 
 def _gate_op(op: str) -> Callable[[pl.Expr, pl.Expr], pl.Expr]:
     table: dict[str, Callable[[Any, Any], Any]] = {
-        "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "==": operator.eq,
+        "+": operator.add, "-": operator.sub, "*": operator.mul, "/": div, "==": operator.eq,
         "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
         "and": operator.and_, "or": operator.or_}
     return table[op]

@@ -27,6 +27,9 @@ in docs/rules-language.md §9a "Statistics across units", are these:
   other last bits there; the cross-check against R (tests/test_xval_r.py) proves the equality
   where it runs. These sums follow the order of the units (the units frame is sorted by code), as
   R's do;
+- ``population_sd``: ``√(Σ d·d / n)``, ``d = x − mean`` (the correctly rounded mean; each ``d``
+  one IEEE subtraction, the sum exact, one division, a correctly rounded square root) —
+  ``zscore``'s spread (§9), not R's;
 - ``quantile``: R's ``quantile.default`` types 1–9 (R 4.0–4.4 arithmetic; type 7 the default);
 - ``median``: R's ``median``: the middle value, or the correctly rounded mean of the two middle
   values;
@@ -127,6 +130,16 @@ def _e1071_sums(v: np.ndarray, k: int) -> tuple[float, float]:
     m = r_mean(v)
     d = [x - m for x in v.tolist()]
     return float(_ld_sum(np.array([x * x for x in d]))), float(_ld_sum(np.array([_r_pow(x, k) for x in d])))
+
+
+def population_sd(values: np.ndarray) -> float:
+    """Population standard deviation (n): ``√(fsum(d·d) / n)``, ``d = x − mean``; NaN without values
+    (the spread of ``zscore(x)``, §9)."""
+    v = present(values)
+    if len(v) == 0:
+        return math.nan
+    m = mean(v)
+    return math.sqrt(math.fsum((x - m) * (x - m) for x in v.tolist()) / len(v))
 
 
 def skewness(values: np.ndarray) -> float:
