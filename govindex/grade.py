@@ -22,6 +22,7 @@ above ``hi − t``, plain at or above ``lo + t``, ``-`` below (exact comparisons
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from govindex.ir import Grading
@@ -126,11 +127,11 @@ def difference_trend_breaks(desc: list[float], k: int, window: int, min_class: i
     candidates = [i for i, gp in enumerate(gaps) if gp > 0]  # equal (the same double): never split
     if k <= 1 or not candidates:
         return []
-    floor = floor_gaps * sum(gaps) / len(gaps)
+    floor = floor_gaps * math.fsum(gaps) / len(gaps)  # exact sums: the mean gap as defined
     sig = {}
     for i in candidates:
         near = gaps[max(0, i - window): i] + gaps[i + 1: i + 1 + window]
-        trend = sum(near) / len(near) if near else 0.0
+        trend = math.fsum(near) / len(near) if near else 0.0
         sig[i] = gaps[i] / (trend + floor)
     order = sorted(candidates, key=lambda i: (-sig[i], i))
     want = min(k - 1, len(candidates))

@@ -3,8 +3,8 @@ score across units as a result of its own), issue 11 item 11.
 
 The summaries are compared bit for bit with a reference written from the definition in
 docs/rules-language.md ("Indices without a total; summaries"): the values are the node's scores on
-its scale (score ÷ max × scale) of the units with a score; mean = the exact sum of those values
-(``fractions.Fraction``), rounded once to a double, divided by their number.
+its scale (score ÷ max × scale) of the units with a score; mean = the exact mean of those values
+(``fractions.Fraction``), rounded once to a double.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ def _score(rs, facts: dict[str, tuple[float | None, float | None, float | None]]
 
 
 def _mean(values: list[float]) -> float | None:
-    """The definition: the exact sum, rounded once to a double, divided by n."""
-    return float(sum((Fraction(v) for v in values), Fraction(0))) / len(values) if values else None
+    """The definition: the exact mean (sum over n, in rationals), rounded once to a double."""
+    return float(sum((Fraction(v) for v in values), Fraction(0)) / len(values)) if values else None
 
 
 def _reference(rs, sc) -> list[tuple[str, str, str | None, float | None, int, int]]:

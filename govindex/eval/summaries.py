@@ -7,9 +7,10 @@ Definitions, for each node of a summary and each group (all units when there is 
 - the values are the node's scores **on its scale** (what every output shows), unrounded, of the
   units of the group that have a score; a unit whose score is null (no data under ``exclude`` or
   ``null``) is left out and counted in ``missing`` — it is neither a zero nor imputed;
-- ``mean`` = the sum of the values, correctly rounded (``math.fsum``: one rounding, whatever the
-  order of the units), divided by their number ``n`` (a second rounding); ``sum`` = that
-  correctly rounded sum; ``min``/``max`` the least/greatest value; ``count`` = ``n``;
+- ``mean`` = the double nearest the exact mean of the values (one rounding, whatever the order of
+  the units: :func:`govindex.eval.stats.mean`, the mean of every statistic across units);
+  ``sum`` = the correctly rounded sum (``math.fsum``); ``min``/``max`` the least/greatest value;
+  ``count`` = ``n``;
 - with no value at all (``n`` = 0) the summary is null (``count``: 0).
 
 Groups are the values of the unit attribute ``by:``, in sorted order (an empty value is a group
@@ -21,15 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import polars as pl
 
+from govindex.eval import stats
 from govindex.ir import RuleSet, Summary
 
 SCHEMA = {"summary": pl.String, "aggregate": pl.String, "by": pl.String, "group": pl.String, "node": pl.String,
           "label": pl.String, "value": pl.Float64, "units": pl.Int64, "missing": pl.Int64}
 
 _AGG: dict[str, Callable[[Sequence[float]], float]] = {
-    "mean": lambda v: math.fsum(v) / len(v),
+    "mean": lambda v: stats.mean(np.asarray(v, dtype=np.float64)),
     "sum": math.fsum,
     "min": min,
     "max": max,
