@@ -36,7 +36,7 @@ from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
 from govindex.eval.exact import div
 from govindex.eval.node_grades import node_values
-from govindex.eval.node_rounding import on_scale_expr
+from govindex.eval.node_values import val_col
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Node, RuleSet
 
@@ -46,9 +46,9 @@ def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
 
 
 def on_scale(x: Node) -> pl.Expr:
-    """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
-    score over the effective maximum). Without a declared scale, the score column itself."""
-    return on_scale_expr(x, pl.col(score_col(x.id)))  # score / max as one IEEE division, then × scale
+    """Node ``x``'s value as every output shows it: ``val:<x>``, computed once by the evaluator
+    (:mod:`govindex.eval.node_values`)."""
+    return pl.col(val_col(x.id))
 
 
 def _maxima(x: Node) -> dict:

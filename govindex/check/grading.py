@@ -48,7 +48,7 @@ class GradingChecker:
                 continue
             seen[node] = g
             scale = nodes[node].scale if nodes is not None and node in nodes else max_total
-            checked = self._one(g, s, scale if node != ROOT else max_total, n_units)
+            checked = self._one(g, s, scale, n_units)  # the root's: its `scale:`, else max_total
             if checked is not None:
                 checked = replace(checked, node=node, **self._extras(s, checked.method))
                 if node == ROOT:
