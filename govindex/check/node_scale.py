@@ -25,7 +25,8 @@ class Checker(Protocol):
 
 def score_on(ck: Checker, s: dict[str, n.Expr], ident: str, own_scale: float | None, stages: Stages | None) -> bool:
     """True when point ``ident`` says ``score_on: scale`` (and can: E270 without a scale, E271 for
-    another word, E273 when a ``normalise:`` stage replaces the formula's rate)."""
+    another word, E273 when a ``normalise:`` stage replaces the formula's rate; E272 for a constant
+    score outside [0, scale] — a formula's result is checked when scoring)."""
     e = s.get("score_on")
     if e is None:
         return False
@@ -43,6 +44,10 @@ def score_on(ck: Checker, s: dict[str, n.Expr], ident: str, own_scale: float | N
         ck.err("E273", f"point `{ident}`: `normalise:` makes its rate, so its formula's value is not on its scale",
                e.span, "remove `score_on: scale` (the normalised rate is shown × scale), or the `normalise:` stage")
         return False
+    f = s.get("score")
+    if isinstance(f, n.Number) and not 0 <= f.value <= own_scale:  # the data-dependent case: when scoring
+        ck.err("E272", f"point `{ident}` scores on its scale 0 … {own_scale:g}, but its score is {f.text or f.value}",
+               f.span, f"keep the score within 0 … {own_scale:g}, or raise `scale:`")
     return True
 
 
