@@ -142,8 +142,9 @@ def to_json(sc: Scores) -> dict:
             if shown:
                 u[JSON_KEYS[name]] = shown
         units.append(u)
-    doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
-           "total_label": rs.nodes[ROOT].label,
+    root = rs.nodes[ROOT]  # `max_total`: the top of the scale the total is shown on (its `scale:` if declared)
+    doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": root.scale,
+           **({"max_total_in_method": root.max} if root.own_scale is not None else {}), "total_label": root.label,
            "indicators": indicator_list(rs), "points": point_list(rs)}
     if not rs.has_total:  # the categories are the results: no total, no rank
         doc.update({"max_total": None, "total_label": None, "has_total": False})
@@ -293,7 +294,7 @@ def write_excel(sc: Scores, path: Path) -> None:
             summaries_table(sc).write_excel(wb, worksheet="汇总", autofit=True)
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
                               "内容": [rs.name, ", ".join(map(str, sc.round_ids)),
-                                     f"{rs.nodes[ROOT].max:g}" if rs.has_total else "无总分 (total: none)",
+                                     f"{rs.nodes[ROOT].scale:g}" if rs.has_total else "无总分 (total: none)",
                                      f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
 

@@ -135,6 +135,14 @@ def test_the_total_on_the_roots_scale_is_its_rate(root_scale_rs: RuleSet, values
         assert got[u]["s:total"] == rate * 3.0
 
 
+def test_the_json_says_the_totals_scale(root_scale_rs: RuleSet) -> None:
+    rs = root_scale_rs
+    sc = evaluate(rs, frames_from_rows(rs, {"t": rows_of({("A1", "p1"): 0.9, ("A1", "p2"): 0.6, ("A1", "p3"): 0.75})}))
+    doc = to_json(sc)
+    assert (doc["max_total"], doc["max_total_in_method"]) == (1.0, 3.0)
+    assert {u["code"]: u["total"] for u in doc["units"]}["A1"] == 0.75  # (0.9 + 0.6 + 0.75) / 3, rounded to 2
+
+
 def test_a_grading_of_the_total_takes_cuts_on_its_scale(tmp_path: Path) -> None:
     grading = 'grading "g" {\n  method: thresholds\n  classes: {A: "a", B: "b"}\n  cuts: {A: %s}\n}\n'
     _, ok = check(write(tmp_path / "ok", ROOT_SCALE_HEADER, PILLARS + grading % "0.75"))
