@@ -56,7 +56,8 @@ class Scores:
     """Results of one evaluation.
 
     ``units``: one row per unit — registry columns, ``total``, ``rank``, ``s:<node>`` for every
-    node (unrounded), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
+    node (unrounded), ``val:<node>`` every node's value as published (on its scale, computed once:
+    :mod:`govindex.eval.node_values`), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
     ``v:<point>`` probe values, ``st:<point>`` and ``r:<point>`` rates. ``integrity``: what the
     facts held that scoring could not use (see :mod:`govindex.eval.integrity`).
     """
