@@ -427,6 +427,7 @@ class Node:
     error: Expr | None = None  # a point's `error:` condition (unit × round): the probe failed
     gate: Gate | None = None  # an indicator's `gate:`
     rank: Ranking | None = None  # `rank:` (or the rule set's `ranks:`): ranked across units, k:/kl: columns
+    score_on_scale: bool = False  # a point's `score_on: scale`: its formula gives its value on `scale:` (docs §5)
 
     def policy(self, reason: Reason) -> MissingPolicy:
         """What the parent does with this node when it has no score for ``reason``."""
@@ -446,18 +447,6 @@ class Node:
         """The scale the node is reported on: its declared ``scale:``, else its effective maximum.
         Outputs show rate × scale; what the node contributes to its parent stays rate × ``max``."""
         return self.max if self.own_scale is None else self.own_scale
-
-    def on_scale(self, score: float | None) -> float | None:
-        """A score of this node (out of ``max``) as reported: on its scale. Without a declared
-        scale it is the score itself, untouched (not ``score / max * max``, which can move an ulp)."""
-        if score is None or self.own_scale is None:
-            return score
-        v = score / self.max * self.own_scale
-        # Rounded on its scale (govindex.eval.node_rounding): the rounded value itself, exactly.
-        if self.round is None:
-            return v
-        p = float(10**self.round.digits)
-        return round(v * p) / p
 
 
 @dataclass(frozen=True, slots=True)

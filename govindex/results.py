@@ -41,7 +41,7 @@ from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
 from govindex.eval.exact import div
 from govindex.eval.node_grades import grade_col, named_gradings, node_values
-from govindex.eval.node_rounding import on_scale_expr
+from govindex.eval.node_values import val_col
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Grading, Node, RuleSet
 
@@ -51,9 +51,9 @@ def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
 
 
 def on_scale(x: Node) -> pl.Expr:
-    """Node ``x``'s score as every output shows it: on its scale (rate × scale, the rate being the
-    score over the effective maximum). Without a declared scale, the score column itself."""
-    return on_scale_expr(x, pl.col(score_col(x.id)))  # score / max as one IEEE division, then × scale
+    """Node ``x``'s value as every output shows it: ``val:<x>``, computed once by the evaluator
+    (:mod:`govindex.eval.node_values`)."""
+    return pl.col(val_col(x.id))
 
 
 def _maxima(x: Node) -> dict:
@@ -157,8 +157,9 @@ def to_json(sc: Scores) -> dict:
             if shown:
                 u[JSON_KEYS[name]] = shown
         units.append(u)
-    doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": rs.nodes[ROOT].max,
-           "total_label": rs.nodes[ROOT].label,
+    root = rs.nodes[ROOT]  # `max_total`: the top of the scale the total is shown on (its `scale:` if declared)
+    doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": root.scale,
+           **({"max_total_in_method": root.max} if root.own_scale is not None else {}), "total_label": root.label,
            "indicators": indicator_list(rs), "points": point_list(rs)}
     if not rs.has_total:  # the categories are the results: no total, no rank
         doc.update({"max_total": None, "total_label": None, "has_total": False})
@@ -315,7 +316,7 @@ def write_excel(sc: Scores, path: Path) -> None:
             summaries_table(sc).write_excel(wb, worksheet="汇总", autofit=True)
         notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
                               "内容": [rs.name, ", ".join(map(str, sc.round_ids)),
-                                     f"{rs.nodes[ROOT].max:g}" if rs.has_total else "无总分 (total: none)",
+                                     f"{rs.nodes[ROOT].scale:g}" if rs.has_total else "无总分 (total: none)",
                                      f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
         notes.write_excel(wb, worksheet="说明", autofit=True)
 

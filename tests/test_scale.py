@@ -158,8 +158,8 @@ def test_a_scale_changes_what_is_shown_not_what_is_contributed(ruleset_dir):
     assert row[score_col("a")] == 0.8 * 0.5  # the contribution is unchanged
     assert row[score_col("p")] == pytest.approx(0.4 + 0.1 + 0.05)
     assert row["total"] == pytest.approx(0.55 + 0.9)
-    assert rs.nodes["a"].on_scale(row[score_col("a")]) == 0.8 * 0.5 / 0.5 * 100
-    assert rs.nodes["b"].on_scale(row[score_col("b")]) == row[score_col("b")]  # no scale: the score itself
+    assert row["val:a"] == 0.8 * 0.5 / 0.5 * 100  # the value as published (eval/node_values.py)
+    assert row["val:b"] == row[score_col("b")]  # no scale: the score itself
 
 
 def test_every_output_shows_a_node_on_its_scale(ruleset_dir, tmp_path):

@@ -56,7 +56,7 @@ class GradingChecker:
             first = node not in seen
             seen.setdefault(node, g)
             scale = nodes[node].scale if nodes is not None and node in nodes else max_total
-            checked = self._one(g, s, scale if node != ROOT else max_total, n_units)
+            checked = self._one(g, s, scale, n_units)  # the root's: its `scale:`, else max_total
             if checked is not None:
                 checked = replace(checked, node=node, id=g.id, **self._extras(s, checked.method),
                                   within=ids.within(s.get("within"), g.id, self.ids, self.ck.err))

@@ -41,7 +41,7 @@ def has_total(ck: Checker, settings: dict[str, n.Expr]) -> bool:
         ck.err("E253", "`total:` takes `none` (an index without a total)", e.span,
                "write `total: none`, or remove the setting: a rule set has a total by default")
         return True
-    for key in ("max_total", "aggregate"):
+    for key in ("max_total", "aggregate", "scale"):
         if key in settings:
             ck.err("E254", f"`{key}` says how to make the total, but there is none", settings[key].span,
                    _NO_TOTAL_HINT + f"; remove `{key}`")

@@ -29,7 +29,7 @@ from govindex.lang.source import BOM, SourceError, read_source
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
                 "max_total", "rounding", "round", "ranks", "missing", "missing_indicators", "rounds_policy",
-                "aggregate", "description", "source", "total"}
+                "aggregate", "description", "source", "total", "scale"}
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import cast
 
 from govindex import ir
 from govindex.check import missing as by_reason
-from govindex.check import refs
+from govindex.check import node_scale, refs
 from govindex.check.constant import Constant, constant
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import AGGREGATORS, MISSING_POLICIES, ROUND_POLICIES, ROUNDING_MODES
@@ -23,7 +24,7 @@ from govindex.lang import nodes as n
 INDICATOR_KEYS = {"max", "weight", "scale", "round", "rank", "aggregate", "missing", "gate", "description",
                   "source"} | STAGE_KEYS
 POINT_KEYS = {"kind", "max", "weight", "scale", "round", "rank", "probe", "score", "missing", "not_applicable", "error",
-              "rounds", "values", "range", "description", "source"} | STAGE_KEYS
+              "rounds", "values", "range", "description", "source", "score_on"} | STAGE_KEYS
 _EPS = 1e-9
 _WEIGHTED = ("wmean", "mean", "geomean", "geomean_product", "wavg")  # aggregators whose children's maxima follow from weights
 _KidSettings = dict[str, dict[str, n.Expr]]  # child id → its settings
@@ -74,6 +75,7 @@ class Tree:
         label = text_value(self.settings.get("total_label"), "总分")
         self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
         refs.resolve(self, out)
+        out = node_scale.with_root_scale(out, self._amount(self.settings, "scale", "the ruleset"))  # the total's scale
         return with_level_rounding(out, self.settings, self.ck, self._default_mode())
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
@@ -372,3 +374,5 @@ class Tree:
                                                             self.scope),
                          error=by_reason.condition(self.ck, s.get("error"), "error", d.id, self.scope),
                          rank=self.ranks.of(s, level, f"`{d.id}`"))
+        x = out[d.id]  # `score_on: scale` (check/node_scale.py)
+        out[d.id] = replace(x, score_on_scale=node_scale.score_on(self.ck, s, d.id, x.own_scale, x.stages))

@@ -33,6 +33,8 @@ CODES: dict[str, str] = {
     "E260": "unknown-graded-node", "E261": "bad-measures", "E262": "bad-class-condition", "E263": "bad-conditions",
     "E264": "duplicate-grading", "E265": "bad-grading-parameter", "E266": "bad-level-rounding",
     "E267": "bad-statistic",
+    "E270": "score-on-needs-scale", "E271": "bad-score-on", "E272": "score-outside-scale",
+    "E273": "score-on-with-normalise",
     "E280": "duplicate-grading-id", "E281": "grading-name-clash", "E282": "unknown-grading", "E283": "grading-cycle",
     "E284": "bad-statistic-group",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",

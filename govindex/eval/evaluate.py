@@ -27,6 +27,7 @@ from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gate
 from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rates import RATE_MEANS, mean_rate, mean_terms, node_rate, product_rate
 from govindex.eval.node_rounding import rounded_score
+from govindex.eval.node_values import check_range, formula_rate, formula_values, fv_col, on_its_scale, val_col, with_values
 from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.round_mean import exact_means, rounds_collected
@@ -56,7 +57,8 @@ class Scores:
     """Results of one evaluation.
 
     ``units``: one row per unit — registry columns, ``total``, ``rank``, ``s:<node>`` for every
-    node (unrounded), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
+    node (unrounded), ``val:<node>`` every node's value as published (on its scale, computed once:
+    :mod:`govindex.eval.node_values`), ``st:<point>`` status per point. ``rounds``: one row per unit × round with
     ``v:<point>`` probe values, ``st:<point>`` and ``r:<point>`` rates. ``integrity``: what the
     facts held that scoring could not use (see :mod:`govindex.eval.integrity`).
     """
@@ -205,10 +207,12 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
         df = df.with_columns(stage)
     rates = []
     for p in points:
-        r = plan.formulas[p.id].fill_nan(None).clip(0.0, 1.0)
+        r = formula_rate(p, plan.formulas[p.id])  # clipped to [0, 1], or x / scale (eval/node_values.py)
         rates.append(pl.when(pl.col(status_col(p.id)) == OK).then(r).alias(rate_col(p.id)))
+    rates += formula_values(rs, plan.formulas, {p.id: pl.col(status_col(p.id)) == OK for p in points})
     drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
     df = point_rates(rs, df.with_columns(rates).drop(drop))  # `normalise:` replaces the formula's rate
+    check_range(rs, df)  # E272: a `score_on: scale` result outside [0, scale]
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
     return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
                             .then(pl.lit(NO_DATA))
@@ -232,7 +236,11 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         aggs.append(pl.when((st == OK).any()).then(pl.lit(OK)).when((st == ERROR).any()).then(pl.lit(ERROR))
                     .when((st == NOT_APPLICABLE).any()).then(pl.lit(NOT_APPLICABLE))
                     .otherwise(pl.lit(NO_DATA)).alias(status_col(p.id)))
-    combined = exact_means(df.group_by("code").agg(aggs), [rate_col(p.id) for p in rs.points if p.rounds == "mean"])
+        if on_its_scale(p):  # the formula's result, combined as the rate is (eval/node_values.py)
+            aggs.append(_ROUND_AGG[p.rounds](pl.col(fv_col(p.id))).alias(fv_col(p.id)))
+    means = [c for p in rs.points if p.rounds == "mean"
+             for c in (rate_col(p.id), *((fv_col(p.id),) if on_its_scale(p) else ()))]
+    combined = exact_means(df.group_by("code").agg(aggs), means)
     registry = pl.DataFrame([{"code": u.code, "name": u.name, **u.attrs} for u in rs.units],
                             schema={"code": pl.String, "name": pl.String, **{a: pl.String for a in rs.unit_attrs}},
                             orient="row")
@@ -266,7 +274,8 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
-    total = pl.col(score_col(ROOT))
+    df = with_values(rs, df)  # val:<node>, the value every output shows (eval/node_values.py)
+    total = pl.col(val_col(ROOT))  # on the root's `scale:` when it has one
     df = df.with_columns(total.alias("total"), *why_columns(rs))
     df = with_ranks(rs, df)  # `rank`, and k:/kl: of every ranked node (registry order: ordinal ties)
     return df.sort(["rank", "code"], nulls_last=True)

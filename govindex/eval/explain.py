@@ -17,6 +17,7 @@ from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
 from govindex.eval.missing import counted
 from govindex.eval.node_grades import grade_col, named_gradings
+from govindex.eval.node_values import val_col
 from govindex.eval.ranks import reported
 from govindex.eval.stages import describe
 from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, to_syntax
@@ -92,7 +93,7 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
     x = rs.nodes[ident]
     # On the node's scale; with a declared scale, also what it contributes to its parent.
     out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
-                           "score": x.on_scale(row[score_col(x.id)])}
+                           "score": row[val_col(x.id)]}
     if x.own_scale is not None:
         out.update({"max_in_parent": x.max, "in_parent": row[score_col(x.id)]})
     out["reported"] = row[f"__reported:{x.id}"]

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from govindex.eval.evaluate import evaluate, score_col
+from govindex.eval.evaluate import evaluate
 from govindex.eval.facts import frames_from_rows
+from govindex.eval.node_values import val_col
 from govindex.ir import ROOT, RuleSet
 from govindex.lang import nodes as n
 
@@ -58,7 +59,7 @@ def run_tests(rs: RuleSet) -> list[Outcome]:
         by_code = {row["code"]: row for row in sc.units.iter_rows(named=True)}
         for ex in t.expects:
             node = rs.nodes[ex.node if ex.node != "total" else ROOT]
-            actual = node.on_scale(by_code.get(ex.unit, {}).get(score_col(node.id)))  # as reported: on its scale
+            actual = by_code.get(ex.unit, {}).get(val_col(node.id))  # as reported: on its scale (val:<node>)
             if isinstance(ex.value, n.Null):
                 ok = (actual is None) == (ex.op == "==")
             else:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from govindex.eval.node_rounding import on_scale_expr
+from govindex.eval.node_values import val_col
 from govindex.eval.rounding import round_expr
 from govindex.eval.stats import mean as units_mean
 from govindex.eval.stats import median as units_median
@@ -69,8 +69,7 @@ def gradings(rs: RuleSet) -> list[Grading]:
 def node_values(rs: RuleSet, units: pl.DataFrame, node: str, value: str) -> list[float | None]:
     """The values of ``node`` per row of ``units`` as a grading sees them: on the node's scale,
     rounded by ``rounding:`` when ``value`` is ``reported``."""
-    x = rs.nodes[node]
-    e = on_scale_expr(x, pl.col("total") if node == ROOT else pl.col(f"s:{node}"))
+    e = pl.col(val_col(node))  # computed once by the evaluator (eval/node_values.py)
     if value == "reported":
         e = round_expr(e, rs.rounding.digits, rs.rounding.mode)
     return units.select(e.alias("v"))["v"].to_list()

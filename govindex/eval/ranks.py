@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from govindex.eval.node_rounding import on_scale_expr
+from govindex.eval.node_values import val_col
 from govindex.eval.rounding import round_expr
 from govindex.ir import ROOT, Node, Ranking, RuleSet
 
@@ -42,9 +42,8 @@ def label_col(node: str) -> str:
 
 
 def on_scale(x: Node) -> pl.Expr:
-    """Node ``x``'s score on its scale, as every output shows it (:func:`on_scale_expr`);
-    without a declared scale, the score column itself."""
-    return on_scale_expr(x, pl.col(f"s:{x.id}"))
+    """Node ``x``'s value as every output shows it: ``val:<x>`` (:mod:`govindex.eval.node_values`)."""
+    return pl.col(val_col(x.id))
 
 
 def reported(rs: RuleSet, x: Node) -> pl.Expr:
@@ -105,7 +104,7 @@ def with_ranks(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     root = rs.nodes[ROOT].rank
     ranked = [(x, x.rank) for x in rs.nodes.values() if x.rank is not None]
     values = {"__key": (pl.col("total"), root.digits if root is not None else DEFAULT_DIGITS)}
-    values |= {f"__key:{x.id}": (reported(rs, x) if r.on == "reported" else pl.col(f"s:{x.id}"), r.digits)
+    values |= {f"__key:{x.id}": (reported(rs, x) if r.on == "reported" else on_scale(x), r.digits)
                for x, r in ranked}
     df = with_keys(df, values)
     df = df.with_columns(rank_expr(pl.col("__key"), Ranking()).alias("rank"),

@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from govindex.eval import stats
+from govindex.eval.node_values import val_col
 from govindex.ir import RuleSet, Summary
 
 SCHEMA = {"summary": pl.String, "aggregate": pl.String, "by": pl.String, "group": pl.String, "node": pl.String,
@@ -57,10 +58,10 @@ def _rows(rs: RuleSet, s: Summary, units: pl.DataFrame) -> list[dict[str, object
     out: list[dict[str, object]] = []
     for ident in s.nodes:
         x = rs.nodes[ident]
-        scores = units[f"s:{ident}"].to_list()
+        scores = units[val_col(ident)].to_list()  # as published (eval/node_values.py)
         members = units[s.by].to_list() if s.by is not None else [None] * len(scores)
         for g in groups:
-            picked = [x.on_scale(v) for v, m in zip(scores, members) if (m or None) == g]
+            picked = [v for v, m in zip(scores, members) if (m or None) == g]
             vals = [v for v in picked if v is not None]
             value = _AGG[s.aggregate](vals) if vals else (0.0 if s.aggregate == "count" else None)
             out.append({"summary": s.id, "aggregate": s.aggregate, "by": s.by, "group": g, "node": ident,
