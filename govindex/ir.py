@@ -656,6 +656,7 @@ class Normalise:
     worst: float = 0.0  # goalposts
     best: float = 1.0  # goalposts
     target: float = 0.0  # target
+    keep: Literal["rate", "value"] = "rate"  # "value": the z itself, unbounded, not a rate (§9b)
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,3 +667,8 @@ class Stages:
     impute: Impute | None = None
     treat: Treat | None = None
     normalise: Normalise | None = None
+
+
+def keeps_value(x: Node) -> bool:
+    """Whether node ``x``'s stage keeps a value, not a rate (``normalise: {…, keep: "value"}``, §9b)."""
+    return x.stages is not None and x.stages.normalise is not None and x.stages.normalise.keep == "value"

@@ -43,7 +43,7 @@ from govindex.eval.exact import div
 from govindex.eval.node_grades import grade_col, named_gradings, node_values
 from govindex.eval.node_values import val_col
 from govindex.fsio import MANIFEST, replace_dir
-from govindex.ir import ROOT, Grading, Node, RuleSet
+from govindex.ir import ROOT, Grading, Node, RuleSet, keeps_value
 
 
 def rounded(rs: RuleSet, e: pl.Expr) -> pl.Expr:
@@ -59,6 +59,8 @@ def on_scale(x: Node) -> pl.Expr:
 def _maxima(x: Node) -> dict:
     """``max``: the top of the scale the node's values are shown on; with a declared scale, also
     ``max_in_parent``: the effective maximum, what the node contributes to its parent at rate 1."""
+    if keeps_value(x):  # a value kept between stages (a z-score): no scale, no maximum (§9b)
+        return {"max": None}
     return {"max": x.scale} if x.own_scale is None else {"max": x.scale, "max_in_parent": x.max}
 
 
@@ -112,7 +114,8 @@ def long_table(sc: Scores) -> pl.DataFrame:
         frames.append(units.select(
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
-            pl.lit(x.scale).alias("max"), div(pl.col(score_col(x.id)), x.max).alias("rate"),
+            pl.lit(None if keeps_value(x) else x.scale, pl.Float64).alias("max"),
+            (pl.lit(None, pl.Float64) if keeps_value(x) else div(pl.col(score_col(x.id)), x.max)).alias("rate"),
             rounded(rs, on_scale(x)).alias("reported"),
             (pl.col(status_col(x.id)) if point else pl.lit(None, pl.String)).alias("status"),
             (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),

@@ -8,7 +8,9 @@ Each is a map setting on a point or an indicator, checked here into :class:`govi
     normalise: {method: "minmax", direction: "higher", by: "region"}
 
 Diagnostics: E230 a malformed stage, E231 a ``by:`` that names no registry column (or point),
-E232 a denominator column that is not numeric, E233 stages that do not go together.
+E232 a denominator column that is not numeric, E233 stages that do not go together, E290 a
+``keep:`` that is not ``"rate"``/``"value"`` or keeps a value that is not a z-score (the tree
+around a kept value: :mod:`govindex.check.stage_values`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ IMPUTE_METHODS = ("mean", "median", "latest", "constant")
 TREAT_METHODS = ("winsorise", "caps")
 NORMALISE_METHODS = ("minmax", "zscore", "rank", "percentile", "goalposts", "target", "fraction")
 DIRECTIONS = ("higher", "lower")
+KEEPS = ("rate", "value")
 FALLBACKS = ("log", "none")
 
 _EXAMPLES = {
@@ -38,7 +41,7 @@ _KEYS = {
     "denominate": {"by", "scale"},
     "impute": {"method", "by", "value"},
     "treat": {"method", "skew", "kurtosis", "max_points", "fallback", "lo", "hi", "type"},
-    "normalise": {"method", "direction", "by", "mean", "sd", "worst", "best", "target"},
+    "normalise": {"method", "direction", "by", "mean", "sd", "worst", "best", "target", "keep"},
 }
 
 
@@ -230,6 +233,8 @@ def _normalise(st: _Stage) -> ir.Normalise:
                          f"{method} takes " + (", ".join(sorted(own)) or "no parameter beyond direction and by"))
     direction = cast(Any, st.text("direction", DIRECTIONS, "higher"))
     by = st.group()
+    if _keep(st, method) == "value":  # the z itself, unbounded (check/stage_values.py)
+        return ir.Normalise("zscore", direction, by, keep="value")
     if method == "zscore":
         sd = st.number("sd", None, lambda v: math.isfinite(v) and v > 0, "a positive number")
         return ir.Normalise("zscore", direction, by, mean=st.number("mean", None), sd=sd)
@@ -242,6 +247,25 @@ def _normalise(st: _Stage) -> ir.Normalise:
     if method == "target":
         return ir.Normalise("target", direction, by, target=st.number("target", None))
     return ir.Normalise(cast(Any, method), direction, by)
+
+
+def _keep(st: _Stage, method: str) -> str:
+    """``keep:`` — ``"rate"`` (the default) or ``"value"``: only a z-score is kept as a value, and
+    it takes no ``mean``/``sd`` (those place a z on a rate). E290 otherwise."""
+    p = st.pairs.get("keep")
+    if p is None:
+        return "rate"
+    word = p.value.value if isinstance(p.value, n.String) else None
+    if word not in KEEPS:
+        raise _Bad("E290", f"`keep` of `normalise` in `{st.ident}` is \"rate\" or \"value\"", p.value.span,
+                   'keep: "value" keeps the z-score itself (unbounded); keep: "rate" (the default) a rate in [0, 1]')
+    if word == "value" and method != "zscore":
+        raise _Bad("E290", f"`keep: \"value\"` in `{st.ident}` keeps a z-score; `{method}` gives a rate",
+                   p.value.span, 'use method: "zscore" with keep: "value", or remove `keep:`')
+    if word == "value" and (extra := [k for k in ("mean", "sd") if k in st.pairs]):
+        raise _Bad("E290", f"`{extra[0]}` places a z-score on a rate; `keep: \"value\"` in `{st.ident}` keeps the z "
+                   "itself", st.pairs[extra[0]].span, f"remove `{extra[0]}:` (or `keep:` to carry mean + sd·z as a rate)")
+    return word
 
 
 _PARSERS: dict[str, Callable[[_Stage], object]] = {

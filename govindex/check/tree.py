@@ -16,6 +16,7 @@ from govindex.check.level_rounding import header_mode, with_level_rounding
 from govindex.check.ranks import Ranks
 from govindex.check.settings import AMOUNT_HINT, Reporter, amount_problem, plain, text_value
 from govindex.check.size import large
+from govindex.check.stage_values import check_values
 from govindex.check.stages import STAGE_KEYS, check_statistics, node_stages
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node
@@ -76,7 +77,9 @@ class Tree:
         self._emit(ROOT, label, None, 0, total, None, root_agg, "null", rspan, out, {})
         refs.resolve(self, out)
         out = node_scale.with_root_scale(out, self._amount(self.settings, "scale", "the ruleset"))  # the total's scale
-        return with_level_rounding(out, self.settings, self.ck, self._default_mode())
+        out = with_level_rounding(out, self.settings, self.ck, self._default_mode())
+        check_values(self.ck, out)  # E291–E294: a value kept between stages sits under a mean that normalises
+        return out
 
     def _implied_total(self, span: n.Span, report: bool) -> float:
         """The total's maximum when ``max_total`` is not given: the sum of the first-level maxima."""

@@ -37,6 +37,8 @@ CODES: dict[str, str] = {
     "E273": "score-on-with-normalise",
     "E280": "duplicate-grading-id", "E281": "grading-name-clash", "E282": "unknown-grading", "E283": "grading-cycle",
     "E284": "bad-statistic-group",
+    "E290": "bad-keep", "E291": "value-not-averaged", "E292": "value-not-normalised", "E293": "values-and-rates",
+    "E294": "value-node-setting",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",

@@ -32,10 +32,11 @@ from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order
 from govindex.eval.round_mean import exact_means, rounds_collected
 from govindex.eval.rounding import round_expr
+from govindex.eval.stage_values import averages_values, point_zvalues
 from govindex.eval.stages import indicator_stages, point_rates, point_values, unit_flags
 from govindex.eval.summaries import summarise
 from govindex.grade import Graded
-from govindex.ir import ROOT, Node, RuleSet
+from govindex.ir import ROOT, Node, RuleSet, keeps_value
 
 OK, NO_DATA, ERROR = "ok", "no_data", "error"
 
@@ -212,9 +213,11 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     rates += formula_values(rs, plan.formulas, {p.id: pl.col(status_col(p.id)) == OK for p in points})
     drop = [c for c in df.columns if c.startswith(("a:", "__rows:", "__ok:", *STAGED))]
     df = point_rates(rs, df.with_columns(rates).drop(drop))  # `normalise:` replaces the formula's rate
+    df = point_zvalues(rs, df)  # `keep: "value"`: val:<point> the z, no rate (eval/stage_values.py)
     check_range(rs, df)  # E272: a `score_on: scale` result outside [0, scale]
     # A formula undefined at this value (e.g. log of a negative) leaves nothing to score.
-    return df.with_columns([pl.when(pl.col(rate_col(p.id)).is_null() & (pl.col(status_col(p.id)) == OK))
+    return df.with_columns([pl.when(pl.col(val_col(p.id) if keeps_value(p) else rate_col(p.id)).is_null()
+                                    & (pl.col(status_col(p.id)) == OK))
                             .then(pl.lit(NO_DATA))
                             .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points])
 
@@ -238,8 +241,11 @@ def _combine_rounds(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
                     .otherwise(pl.lit(NO_DATA)).alias(status_col(p.id)))
         if on_its_scale(p):  # the formula's result, combined as the rate is (eval/node_values.py)
             aggs.append(_ROUND_AGG[p.rounds](pl.col(fv_col(p.id))).alias(fv_col(p.id)))
+        if keeps_value(p):  # a value kept between stages, combined as a rate is (eval/stage_values.py)
+            aggs.append(_ROUND_AGG[p.rounds](pl.col(val_col(p.id))).alias(val_col(p.id)))
     means = [c for p in rs.points if p.rounds == "mean"
-             for c in (rate_col(p.id), *((fv_col(p.id),) if on_its_scale(p) else ()))]
+             for c in (rate_col(p.id), *((fv_col(p.id),) if on_its_scale(p) else ()),
+                       *((val_col(p.id),) if keeps_value(p) else ()))]
     combined = exact_means(df.group_by("code").agg(aggs), means)
     registry = pl.DataFrame([{"code": u.code, "name": u.name, **u.attrs} for u in rs.units],
                             schema={"code": pl.String, "name": pl.String, **{a: pl.String for a in rs.unit_attrs}},
@@ -257,6 +263,9 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     point_scores = []
     for p in rs.points:
         s = pl.col(rate_col(p.id)) * p.max
+        if keeps_value(p):  # its score is its value, the z (eval/stage_values.py)
+            point_scores.append(point_score(p, pl.col(val_col(p.id))).alias(score_col(p.id)))
+            continue
         if rounding.at == "points":
             s = round_half(s, rounding.digits, rounding.mode)
         s = point_score(p, s)  # 0 where the policy for its reason says so; its status still says why
@@ -348,7 +357,7 @@ def _node_expr(rs: RuleSet, node: Node, rate: bool = False) -> pl.Expr:
             val = (pl.col(sum_col(node.id, "logs")) / den).exp()
         else:
             raise ValueError(f"no aggregator {node.aggregate}")
-    if node.aggregate not in ("sum", "capped_sum") and not rate:
+    if node.aggregate not in ("sum", "capped_sum") and not rate and not averages_values(rs, node):
         val = val * node.max  # a rate × the maximum: one product (× 1 changes nothing)
     out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
     return out.fill_null(0.0) if node.missing == "zero" else out

@@ -20,7 +20,7 @@ from govindex.eval.node_grades import grade_col, named_gradings
 from govindex.eval.node_values import val_col
 from govindex.eval.ranks import reported
 from govindex.eval.stages import describe
-from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, to_syntax
+from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, keeps_value, to_syntax
 from govindex.lang.fmt import format_expr
 
 FACT_ROWS = 3
@@ -118,6 +118,8 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
     policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
     out.update({"probe": _show(x.probe), "formula": _show(x.score), "missing": policy,
                 "rounds_policy": x.rounds, "status": status, "rate": row[rate_col(x.id)]})
+    if keeps_value(x):  # §9b: a value kept between stages (a z-score), not a rate
+        out.update({"max": None, "value_kept": True})
     out["per_round"] = [{"round": r[ROUND], "value": _plain(r[value_col(x.id)]), "status": r[status_col(x.id)],
                          "rate": r[rate_col(x.id)],
                          **{name: _plain(r[prefix + x.id]) for prefix, name in per_round}}
@@ -198,7 +200,7 @@ def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> 
 
 def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
     pad = "  " * depth
-    score = f"{f(x['score'])} / {x['max']:g}"
+    score = f"value {f(x['score'])} (not a rate)" if x.get("value_kept") else f"{f(x['score'])} / {x['max']:g}"
     if "max_in_parent" in x:
         score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
     if x["kind"] == "ref":
@@ -227,8 +229,12 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
                       + _round_carried(r) for r in x["per_round"])
     lines.append(f"{pad}    values   {vals}")
     rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
-    lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "
-                 f"missing: {x['missing']})")
+    if x.get("value_kept"):
+        lines.append(f"{pad}    score    value (not a rate): z = {x['score']!r} ({x['rounds_policy']} of rounds; "
+                     f"missing: {x['missing']})")
+    else:
+        lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "
+                     f"missing: {x['missing']})")
     for fact in x["facts"]:
         filt = f" where {fact['filter']}" if fact["filter"] else ""
         lines.append(f"{pad}    facts    {fact['matched']} row(s) of {fact['table']}{filt}")

@@ -36,7 +36,8 @@ import polars as pl
 from govindex.eval.exact import div
 from govindex.eval.exact_sums import sum_col
 from govindex.eval.node_rounding import on_scale_expr
-from govindex.ir import Node, RuleSet
+from govindex.eval.stage_values import averages_values
+from govindex.ir import Node, RuleSet, keeps_value
 
 RATE_MEANS = ("mean", "wmean")
 
@@ -48,6 +49,8 @@ def rate_col(node: str) -> str:
 def child_rate(rs: RuleSet, k: Node) -> pl.Expr:
     """The rate ``k``'s parent reads (see the module docstring)."""
     s = pl.col(f"s:{k.id}")
+    if keeps_value(k):  # a value kept between stages (a z-score): its score is the value (§9b)
+        return s
     if k.round is not None:
         return div(on_scale_expr(k, s), k.scale)
     if k.is_point and rs.rounding.at == "points":
@@ -97,6 +100,8 @@ def node_rate(rs: RuleSet, x: Node, raw: pl.Expr | None) -> pl.Expr:
     when the score is ``raw × max`` untouched; a ref (without ``round:``) its target's rate as the
     target's parent reads it; else from the score: ``s / max``, or ``v′ / S`` when rounded."""
     s = pl.col(f"s:{x.id}")
+    if x.round is None and averages_values(rs, x):  # the normalise: rates, written by the stage
+        return pl.col(rate_col(x.id))
     if x.round is None and x.stages is None and raw is not None:
         return raw
     if x.round is None and x.ref is not None and not (rs.nodes[x.ref].is_point and rs.rounding.at == "points"):

@@ -21,7 +21,7 @@ import polars as pl
 from govindex.diagnostics import Diagnostic, RuleError
 from govindex.eval.exact import div
 from govindex.eval.node_rounding import on_scale_expr
-from govindex.ir import ROOT, Node, RuleSet
+from govindex.ir import ROOT, Node, RuleSet, keeps_value
 
 
 def val_col(node: str) -> str:
@@ -78,6 +78,8 @@ def value_expr(rs: RuleSet, x: Node) -> pl.Expr:
     if x.id == ROOT and not rs.has_total:
         return pl.lit(None, pl.Float64)
     s = pl.col(f"s:{x.id}")
+    if keeps_value(x):  # a value kept between stages: the z itself (§9b)
+        return s
     if x.is_point and on_its_scale(x) and x.round is None and rs.rounding.at != "points" and x.rounds != "share":
         return pl.when(s.is_null()).then(None).otherwise(pl.col(fv_col(x.id)).fill_null(0.0))
     return on_scale_expr(x, s)

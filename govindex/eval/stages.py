@@ -21,6 +21,7 @@ import polars as pl
 
 from govindex.eval import stats
 from govindex.eval.compile import ROUND, value_col
+from govindex.eval.stage_values import averages_values, normalised_rates
 from govindex.ir import Impute, Node, Normalise, RuleSet, Stages, Treat
 
 OK, NO_DATA = "ok", "no_data"
@@ -283,7 +284,7 @@ def _grouped(rs: RuleSet, codes: list[str], rounds: np.ndarray | None, x: np.nda
 def point_rates(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     """``r:<point>`` of each normalised point: its value normalised across the units of its round
     (and group); null where the status is not ``ok``."""
-    points = [p for p in rs.points if p.stages and p.stages.normalise]
+    points = [p for p in rs.points if p.stages and p.stages.normalise and p.stages.normalise.keep == "rate"]
     if not points:
         return df
     codes, rounds = df["code"].to_list(), df[ROUND].to_numpy()
@@ -333,7 +334,11 @@ def indicator_stages(rs: RuleSet, df: pl.DataFrame, nodes: list[Node]) -> pl.Dat
             have = ~np.isnan(s)
             s[have] = treat(s[have], t)
             cols.append(_nullable(s.copy()).alias(treated_col(node.id)))
-        if node.stages.normalise is not None:
+        if node.stages.normalise is not None and averages_values(rs, node):  # the mean of values → a rate
+            rates = _grouped(rs, codes, None, s, node.stages.normalise, node.scale)
+            cols.append(normalised_rates(rs, node, rates))
+            s = rates * node.max
+        elif node.stages.normalise is not None:
             s = _grouped(rs, codes, None, s, node.stages.normalise, node.scale) * node.max
         else:
             s = np.clip(s, 0.0, node.max)
@@ -354,5 +359,6 @@ def describe(st: Stages) -> str:
                      f"treat winsorise (|skew| < {t.skew:g} or kurtosis < {t.kurtosis:g}, ≤ {t.max_points} points, "
                      f"fallback {t.fallback})")
     if (nm := st.normalise) is not None:
-        parts.append(f"normalise {nm.method} ({nm.direction} is better" + (f", by {nm.by}" if nm.by else "") + ")")
+        parts.append(f"normalise {nm.method} ({nm.direction} is better" + (f", by {nm.by}" if nm.by else "")
+                     + (", kept as a value" if nm.keep == "value" else "") + ")")
     return " → ".join(parts)
