@@ -154,3 +154,12 @@ def test_check_and_score_show_the_totals_scale(tmp_path: Path) -> None:
     assert "HDI /100" in res.stdout and "HDI /3" not in res.stdout
     plain = run("check", str(PUBLISHED / "hdi"))
     assert "  max total   1\n" in plain.stdout
+
+
+def test_explain_without_a_total_starts_at_the_categories() -> None:
+    rules = EXAMPLES / "web-performance"  # total: none
+    res = run("explain", str(rules), "--facts", str(rules / "facts"), "--unit", "s02")
+    assert res.exit_code == 0, res.output
+    lines = res.stdout.splitlines()
+    assert lines[1] == "no total (total: none): categories only, 30 units"
+    assert lines[3].startswith("performance Performance  ") and not any(s.startswith("total ") for s in lines)

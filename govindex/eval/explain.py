@@ -196,7 +196,10 @@ def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> 
     total = (f"total {fmt_num(doc['reported'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
              else f"no total (total: none): categories only, {doc['of']} units")
     lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total + _grades_text(doc), ""]
-    _render_node(doc["node"], 0, lines, fmt_num)
+    top = doc["node"]
+    # `total: none`: the root is no result (no value to show): its categories are the top lines
+    for x in top["children"] if not doc.get("has_total", True) and top["id"] == ROOT else [top]:
+        _render_node(x, 0, lines, fmt_num)
     return "\n".join(lines)
 
 
