@@ -10,10 +10,11 @@ The results contract:
   (``grading groups "…"``, §14a);
 - ``scores_long.parquet`` (:func:`long_table`): one row per unit × node with the method's
   intermediate values — ``score`` (unrounded, on the node's scale), ``max`` (the scale),
-  ``rate`` (score over the effective maximum, one IEEE division), ``reported`` (the value as
+  ``rate`` (:func:`rate_read`: the node's exact rate ``r:<node>`` in [0, 1] as its parent reads
+  it — never recomputed as score over maximum), ``reported`` (the value as
   published: on the scale, rounded by ``rounding:``), ``status``; for points ``value`` (the
   probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
-  rounds combined, before any rounding); and the carried fields as columns ``rank``,
+  rounds combined, before any rounding or missing-data policy); and the carried fields as columns ``rank``,
   ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced; ``grade:<id>``
   per named grading (on its node's rows);
 - ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
@@ -39,8 +40,8 @@ from govindex.eval import stats
 from govindex.eval.carried import JSON_KEYS, carried
 from govindex.eval.compile import ROUND, value_col
 from govindex.eval.evaluate import Scores, rate_col, round_half, score_col, status_col
-from govindex.eval.exact import div
 from govindex.eval.node_grades import grade_col, named_gradings, node_values
+from govindex.eval.node_rates import child_rate
 from govindex.eval.node_values import val_col
 from govindex.fsio import MANIFEST, replace_dir
 from govindex.ir import ROOT, Grading, Node, RuleSet, keeps_value
@@ -54,6 +55,15 @@ def on_scale(x: Node) -> pl.Expr:
     """Node ``x``'s value as every output shows it: ``val:<x>``, computed once by the evaluator
     (:mod:`govindex.eval.node_values`)."""
     return pl.col(val_col(x.id))
+
+
+def rate_read(rs: RuleSet, x: Node) -> pl.Expr:
+    """Node ``x``'s rate as every output shows it (``scores_long``'s ``rate``, the workbook's
+    ``得分率%``): the exact rate the evaluator carries (docs §5 "Means on rates"), as ``x``'s parent
+    reads it (:func:`govindex.eval.node_rates.child_rate`) — an indicator's or ref's ``r:<node>``;
+    a point's formula rate, 0 where its missing-data policy scores it 0; a node rounded by
+    ``round:`` its rounded value over its scale; null where the node is null. The root: ``r:<root>``."""
+    return pl.col(rate_col(x.id)) if x.id == ROOT else child_rate(rs, x)
 
 
 def _maxima(x: Node) -> dict:
@@ -115,7 +125,7 @@ def long_table(sc: Scores) -> pl.DataFrame:
             pl.col("code"), pl.lit(x.id).alias("node"), pl.lit(x.level).alias("level"),
             pl.lit("ref" if x.is_ref else x.kind).alias("kind"), on_scale(x).alias("score"),
             pl.lit(None if keeps_value(x) else x.scale, pl.Float64).alias("max"),
-            (pl.lit(None, pl.Float64) if keeps_value(x) else div(pl.col(score_col(x.id)), x.max)).alias("rate"),
+            (pl.lit(None, pl.Float64) if keeps_value(x) else rate_read(rs, x)).alias("rate"),
             rounded(rs, on_scale(x)).alias("reported"),
             (pl.col(status_col(x.id)) if point else pl.lit(None, pl.String)).alias("status"),
             (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),
@@ -300,10 +310,10 @@ def write_excel(sc: Scores, path: Path) -> None:
 
     def cols(nodes) -> list[pl.Expr]:
         out = []
-        for x in nodes:
-            s = pl.col(score_col(x.id))
+        for x in nodes:  # 得分率%: the exact rate (rate_read) × 100, rounded by `rounding:`
             out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
-                    rounded(rs, div(s, x.max) * 100).alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
+                    rounded(rs, rate_read(rs, x) * 100)
+                    .alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
             out += [pl.col(c + x.id).alias(f"{x.label} {h}") for c, h in (("kl:", "排名"), ("g:", "等级"))
                     if c + x.id in have]
         return out

@@ -32,7 +32,10 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
             "levels": [levels[k] for k in sorted(levels)],
             "points": {"total": len(pts), "technical": sum(p.kind == "technical" for p in pts),
                        "manual": sum(p.kind == "manual" for p in pts)},
-            "max_total": rs.nodes[ROOT].max, "units": len(rs.units), "tables": sorted(rs.tables),
+            # as scores.json: the total's scale, and the `max_total` written beside it when `scale:` is declared
+            "max_total": rs.nodes[ROOT].scale,
+            **({"max_total_in_method": rs.nodes[ROOT].max} if rs.nodes[ROOT].own_scale is not None else {}),
+            "units": len(rs.units), "tables": sorted(rs.tables),
             "rounds": sorted(rs.rounds), "tests": sum(len(t.expects) for t in rs.tests)})
     failed = bool(errors) or rs is None or (strict and bool(diags))
     if format == Format.json:
@@ -51,7 +54,7 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
     out.print(f"[bold]{rs.name}[/bold]: ok ({time.perf_counter() - t0:.2f}s)")
     out.print(f"  indicators  {lv}")
     out.print(f"  points      {p['total']} ({p['technical']} technical, {p['manual']} manual)")
-    out.print(f"  max total   {summary['max_total']:g}" if rs.has_total else "  total       none (categories only)")
+    out.print(_max_total(summary) if rs.has_total else "  total       none (categories only)")
     out.print(f"  units       {summary['units']}   rounds {', '.join(map(str, summary['rounds']))}   "
               f"tables {', '.join(summary['tables'])}")
     if diags:
@@ -59,6 +62,14 @@ def check(rules: Path = typer.Argument(..., help="Rule set directory (or one .ru
     if failed:
         err.print(f"\n{len(diags)} warning(s), errors under --strict", style="bold red")
         raise typer.Exit(1)
+
+
+def _max_total(summary: dict) -> str:
+    """``max total   1 (scale:; max_total 3 in the method)``: the scale the total is reported on."""
+    line = f"  max total   {summary['max_total']:g}"
+    if "max_total_in_method" in summary:
+        line += f" (scale:; max_total {summary['max_total_in_method']:g} in the method)"
+    return line
 
 
 def _load_rules(rules: Path, strict: bool):
@@ -177,7 +188,7 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     # The root's label when the rule set names it (`total_label`), else the column's name.
     label = rs.nodes["total"].label if "total_label" in rs.settings else "total"
     if rs.has_total:
-        t.add_column(f"{label} /{rs.nodes['total'].max:g}", justify="right", style="bold")
+        t.add_column(f"{label} /{rs.nodes['total'].scale:g}", justify="right", style="bold")  # on its scale
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
@@ -213,12 +224,13 @@ def _grading(sc) -> None:
     from govindex.results import grading_summary
 
     g = grading_summary(sc)
-    parts = [f"{c['id']} {c['label']} {c['count']}" + (f" (≥ {_num(c['lowest'])})" if c["lowest"] is not None else "")
+    digits = sc.rs.rounding.digits  # the figures are rounded by `rounding:`: shown at its digits
+    parts = [f"{c['id']} {c['label']} {c['count']}" + (f" (≥ {_num(c['lowest'], digits)})" if c["lowest"] is not None else "")
              for c in g["classes"]]
     out.print(f"{g['label']} ({g['method']}): " + " · ".join(parts))
     for b in g["breaks"]:
-        out.print(f"  break after rank {b['after_rank']}: {b['name']} ({b['code']}) {_num(b['score'])}, "
-                  f"gap {_num(b['gap'])}")
+        out.print(f"  break after rank {b['after_rank']}: {b['name']} ({b['code']}) {_num(b['score'], digits)}, "
+                  f"gap {_num(b['gap'], digits)}")
 
 
 @app.command()
@@ -239,7 +251,8 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
         if format == Format.json:
             sys.stdout.write(strict_json(doc, indent=1) + "\n")
         else:
-            out.print(render_text(doc, _num), markup=False, highlight=False)
+            digits = rs.rounding.digits  # the figures as published: rounded by `rounding:`, shown at its digits
+            out.print(render_text(doc, lambda v: _num(v, digits)), markup=False, highlight=False)
     _run(go)
 
 

@@ -145,7 +145,8 @@ def render_text(doc: dict, top: int | None = 10) -> str:
     if header:
         lines += ["", "Rule set"]
         for e in header:
-            name = e["field"] if e["scope"] == "ruleset" else f"grading {e['field'] or ''}".strip()
+            # a rule set has several gradings (other nodes', named ones): each is named by its label
+            name = e["field"] if e["scope"] == "ruleset" else f"grading \"{e['node']}\" {e['field'] or ''}".strip()
             lines += _pair_lines(f"{e['kind']} {name}", e)
     if tables:
         lines += ["", "Tables, markers and cleaning"]

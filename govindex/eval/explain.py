@@ -53,8 +53,17 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
                       and (prefix, name) not in v] for x, v in extra.items()}
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
-            "rank": row["rank"], "of": sc.units.height, **({} if rs.has_total else {"has_total": False}),
+            "reported": row[f"__reported:{ROOT}"], "rank": row["rank"], "of": sc.units.height,
+            **({} if rs.has_total else {"has_total": False}), **total_grade(rs, row),
             **named_grades(rs, row), "node": _node(rs, start, row, rounds, unit_rows, extra)}
+
+
+def total_grade(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
+    """``{"grade": {id, label, sublevel}}``: the total's own grade, when the rule set grades it."""
+    if rs.grading is None or "grade" not in row:
+        return {}
+    labels = dict(rs.grading.classes)
+    return {"grade": {"id": row["grade"], "label": labels.get(row["grade"]), "sublevel": row.get("sublevel")}}
 
 
 def named_grades(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
@@ -101,14 +110,15 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
     per_round = [(prefix, name) for prefix, name in extra[x.id] if prefix + x.id not in row]
     if x.ref is not None:  # computed once, where declared: here its rate × this place's max
         target = rs.nodes[x.ref]
+        # its rate: the target's, as this place reads it (r:<ref>, eval/node_rates.py), never s / max
         out.update({"kind": "ref", "refers_to": x.ref, "declared_under": target.parent, "missing": x.missing,
-                    "rate": row[rate_col(x.ref)] if target.is_point else _rate(row[score_col(x.ref)], target.max)})
+                    "rate": row[rate_col(x.id)]})
         return out
     if x.stages is not None:  # §9b: the stages (whether this unit's value was imputed / treated: carried)
         out["stages"] = describe(x.stages)
     if not x.is_point:
-        s = row[score_col(x.id)]
-        out["rate"] = None if s is None else s / x.max  # one IEEE division
+        # the exact rate r:<node> (docs §5 "Means on rates"), not s / max; none for the root without a total
+        out["rate"] = row.get(rate_col(x.id))
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out.update(_exclusions(rs, x.id, row))
@@ -126,10 +136,6 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                         for r in rounds.iter_rows(named=True)]
     out["facts"] = _facts(rs, x.probe, unit_rows)
     return out
-
-
-def _rate(score: float | None, max_: float) -> float | None:
-    return None if score is None else score / max_
 
 
 def _policy(k: Node, row: dict[str, Any]) -> str:
@@ -189,18 +195,36 @@ def _facts(rs: RuleSet, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) 
 def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> str:
     u = doc["unit"]
     extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
-    total = (f"total {fmt_num(doc['total'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
+    total = (f"total {fmt_num(doc['reported'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
              else f"no total (total: none): categories only, {doc['of']} units")
-    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total]
-    lines += [f"grading {gid} of {v['node']}: {v['grade'] or '—'}" for gid, v in doc.get("gradings", {}).items()]
-    lines.append("")
-    _render_node(doc["node"], 0, lines, fmt_num)
+    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total + _grades_text(doc), ""]
+    top = doc["node"]
+    # `total: none`: the root is no result (no value to show): its categories are the top lines
+    for x in top["children"] if not doc.get("has_total", True) and top["id"] == ROOT else [top]:
+        _render_node(x, 0, lines, fmt_num)
     return "\n".join(lines)
+
+
+def _grades_text(doc: dict[str, Any]) -> str:
+    """`` · grade A 优秀 (A2) · grading groups: VH · grading bands of perf: green`` — the total's own
+    grade, then each named grading (of the total, or ``of <node>``), for the header line."""
+    parts = []
+    if "grade" in doc:
+        g = doc["grade"]
+        label = f" {g['label']}" if g["label"] not in (None, g["id"]) else ""
+        sub = f" ({g['sublevel']})" if g.get("sublevel") not in (None, g["id"]) else ""
+        parts.append("grade —" if g["id"] is None else f"grade {g['id']}{label}{sub}")
+    for gid, v in doc.get("gradings", {}).items():
+        of = "" if v["node"] == ROOT else f" of {v['node']}"
+        parts.append(f"grading {gid}{of}: {v['grade'] or '—'}")
+    return "".join(f" · {p}" for p in parts)
 
 
 def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
     pad = "  " * depth
-    score = f"value {f(x['score'])} (not a rate)" if x.get("value_kept") else f"{f(x['score'])} / {x['max']:g}"
+    # One value per node: as published (val:<node> rounded by `rounding:`), the figure scores.json shows.
+    score = (f"value {f(x['reported'])} (not a rate)" if x.get("value_kept")
+             else f"{f(x['reported'])} / {x['max']:g}")
     if "max_in_parent" in x:
         score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
     if x["kind"] == "ref":

@@ -8,10 +8,16 @@ In the spirit of sqlglot's ``diff``: a pure function returning frozen :class:`Ed
    the ubiquitous ``entry(manual)`` proves nothing), or — for an indicator — most of its
    children. Matching runs in passes, so a renamed indicator lets its renamed children match.
 2. A matched node under a different (matched) parent has **moved**.
-3. Every field that differs is a **changed** edit: label, kind, max, weight, aggregate, missing,
-   rounds, probe and score (compared and shown lets expanded, without source positions), values, range.
+3. Every field that differs is a **changed** edit: label, kind, max, weight, scale, aggregate,
+   missing (one policy, or one per reason when they differ), rounds, probe and score (compared and
+   shown lets expanded, without source positions), values, range, ``round:``, ``rank:``, each
+   cross-unit stage (denominate, impute, treat, normalise), ``not_applicable:``, ``error:``,
+   ``gate:``, ``score_on:``. ``round:`` and ``rank:`` are compared as the node has them (a
+   rule-set default included) but reported only where a node writes them: a changed default is
+   one edit of the header, not one per node.
 4. The rest is **added** or **removed**; the rule set header, the fact tables and their columns,
-   and the grading are compared the same way.
+   and every grading — the total's, other nodes', the named ones (matched by their name, else by
+   the node they grade, itself matched) — are compared the same way.
 
 Every edit carries both source positions, so a reviewer can open either file at the line.
 """
@@ -31,7 +37,11 @@ from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
 
 KINDS = ("added", "removed", "renamed", "moved", "changed")
-_NODE_FIELDS = ("label", "kind", "max", "weight", "scale", "aggregate", "missing", "rounds", "probe", "score", "values", "range")
+_NODE_FIELDS = ("label", "kind", "max", "weight", "scale", "aggregate", "missing", "rounds", "probe", "score", "values", "range",
+                "round", "rank", "denominate", "impute", "treat", "normalise", "not_applicable", "error", "gate", "score_on")
+_STAGES = ("denominate", "impute", "treat", "normalise")
+_REASONS: tuple[ir.Reason, ...] = ("no_data", "not_applicable", "error")
+_WRITTEN_ONLY = ("round", "rank")  # inherited from the header's defaults too: reported where written
 _HEADER_HANDLED = {"units", "rounds", "rounding", "max_total", "aggregate", "description", "source", "unit_column",
                    "round_column", "total_label"}
 _HEADER_DEFAULTS = {"key": "code", "name_column": "name", "rounds_policy": "latest"}
@@ -83,8 +93,9 @@ def where(span: n.Span | None) -> str | None:
 
 def diff(old: RuleSet, new: RuleSet) -> list[Edit]:
     """The edit script turning ``old`` into ``new``; empty when they mean the same."""
-    return [*_header(old, new), *_grading(old, new), *_tables(old, new), *_declared(old, new, "markers", "marker"),
-            *_declared(old, new, "cleaning", "clean"), *_nodes(old, new, match(old, new))]
+    m = match(old, new)
+    return [*_header(old, new), *_gradings(old, new, m), *_tables(old, new), *_declared(old, new, "markers", "marker"),
+            *_declared(old, new, "cleaning", "clean"), *_nodes(old, new, m)]
 
 
 # ------------------------------------------------------------------ matching
@@ -222,6 +233,16 @@ def _value(x: Node, f: str) -> object:
         return _num(x.own_scale)
     if f == "rounds" and not x.is_point:
         return None
+    if f == "missing" and len({x.policy(r) for r in _REASONS}) > 1:  # a policy per reason
+        return {r: x.policy(r) for r in _REASONS}
+    if f in _STAGES:
+        return None if x.stages is None else _plain(getattr(x.stages, f))
+    if f == "score_on":
+        return "scale" if x.score_on_scale else None
+    if f == "round":  # a node's `round:` is part of the method: its mode and digits say it all
+        return None if x.round is None else {"mode": x.round.mode, "digits": x.round.digits}
+    if f in ("rank", "not_applicable", "error", "gate"):
+        return _plain(getattr(x, f))
     v = getattr(x, f)
     return _num(v) if isinstance(v, float) else v
 
@@ -240,6 +261,8 @@ def _same(x: Node, y: Node, f: str) -> bool:
 def _fields(o: Node, w: Node) -> list[Edit]:
     out = []
     for f in _NODE_FIELDS:
+        if f in _WRITTEN_ONLY and f not in o.settings and f not in w.settings:
+            continue  # both from the header's default: its own edit says so
         if not _same(o, w, f):
             out.append(Edit("changed", w.id, f, _value(o, f), _value(w, f), _field_span(o, f), _field_span(w, f),
                             _scope(w), w.label))
@@ -272,6 +295,9 @@ def _plain(v: object) -> object:
         return format_expr(ir.to_syntax(v))
     if isinstance(v, ir.Rounding):
         return {"mode": v.mode, "digits": v.digits, "at": v.at}
+    if dataclasses.is_dataclass(v) and not isinstance(v, type) and type(v).__module__ == ir.__name__:
+        # a node's settings as checked (Ranking, Gate, a stage): every field but the source position
+        return {f.name: _plain(getattr(v, f.name)) for f in dataclasses.fields(v) if f.name != "span"}
     if isinstance(v, date):
         return v.isoformat()
     if isinstance(v, dict):
@@ -328,8 +354,27 @@ def _units(old: RuleSet, new: RuleSet) -> tuple[object, object]:
     return {"count": len(uo), "removed": gone}, {"count": len(un), "added": came, "renamed": renamed}
 
 
-def _grading(old: RuleSet, new: RuleSet) -> list[Edit]:
-    go, gn = old.grading, new.grading
+def _grading_key(g: ir.Grading, nodes: dict[str, str] | None = None) -> str:
+    """What matches a grading across versions: its name, else the node it grades (the old node
+    mapped to its new id by ``nodes``): one unnamed grading per node."""
+    return f"@{(nodes or {}).get(g.node, g.node)}" if g.id is None else g.id
+
+
+def _every_grading(rs: RuleSet) -> list[ir.Grading]:
+    return [*([rs.grading] if rs.grading is not None else []), *rs.node_gradings, *rs.named_gradings]
+
+
+def _gradings(old: RuleSet, new: RuleSet, m: dict[str, str]) -> list[Edit]:
+    """Every grading, matched by :func:`_grading_key`, compared field by field."""
+    go = {_grading_key(g, m): g for g in _every_grading(old)}
+    gn = {_grading_key(g): g for g in _every_grading(new)}
+    out = []
+    for key in [*go, *(k for k in gn if k not in go)]:
+        out += _grading(old, new, go.get(key), gn.get(key))
+    return out
+
+
+def _grading(old: RuleSet, new: RuleSet, go: ir.Grading | None, gn: ir.Grading | None) -> list[Edit]:
     if go is None or gn is None:
         g = gn or go
         if g is None:
@@ -344,15 +389,17 @@ def _grading(old: RuleSet, new: RuleSet) -> list[Edit]:
             continue
         a, b = _plain(getattr(go, f.name)), _plain(getattr(gn, f.name))
         if a != b:
-            out.append(Edit("changed", gn.label, f.name, a, b, _grading_span(old, f.name, go.span),
-                            _grading_span(new, f.name, gn.span), "grading", gn.label))
+            out.append(Edit("changed", gn.label, f.name, a, b, _grading_span(old, go, f.name),
+                            _grading_span(new, gn, f.name), "grading", gn.label))
     return out
 
 
-def _grading_span(rs: RuleSet, key: str, default: n.Span) -> n.Span:
-    decl = next((it for f in rs.files for it in f.items if isinstance(it, n.GradingDecl)), None)
+def _grading_span(rs: RuleSet, g: ir.Grading, key: str) -> n.Span:
+    """Where grading ``g`` writes ``key`` (its declaration: the one with its name and label)."""
+    decl = next((it for f in rs.files for it in f.items
+                 if isinstance(it, n.GradingDecl) and it.id == g.id and it.label == g.label), None)
     s = n.setting(decl.settings, key) if decl is not None else None
-    return s.span if s is not None else default
+    return s.span if s is not None else g.span
 
 
 def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
