@@ -29,7 +29,7 @@ def exact_means(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     if not columns or df.height == 0:
         return df.with_columns([pl.Series(c, [exact_mean(v) for v in df[c].to_list()], dtype=pl.Float64)
                                 for c in columns])
-    width = max(int(df[c].list.len().max() or 0) for c in columns)
+    width = max(int(df[c].list.len().fill_null(0).to_numpy().max()) for c in columns)
     blocks = [_padded(df[c], width) for c in columns]
     values = np.concatenate([b for b, _ in blocks]) if width else np.zeros((df.height * len(columns), 0))
     counts = np.concatenate([n for _, n in blocks])
@@ -39,8 +39,8 @@ def exact_means(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         means[r] = exact_mean(df[columns[c]][row])
     means[counts == 0] = np.nan
     out = []
-    for i, c in enumerate(columns):
-        m = pl.Series(c, means[i * df.height:(i + 1) * df.height], dtype=pl.Float64)
+    for i, name in enumerate(columns):
+        m = pl.Series(name, means[i * df.height:(i + 1) * df.height], dtype=pl.Float64)
         out.append(m.fill_nan(None))
     return df.with_columns(out)
 
@@ -57,8 +57,9 @@ def fast_means(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.n
     """Candidate means of each row's first ``counts`` values (the rest are 0) and where each is proven
     the double nearest the exact mean μ = S / n (S the exact sum of the row, n its count).
 
-    The candidate is q = fl(s / n) with s = fsum(row), the correctly rounded S, or when that is not
-    proven by the second bullet below, its neighbour towards μ. The proof does not trust q: R′ = fsum(row, −q repeated n times) is the correctly rounded value of R = S − n·q,
+    The candidate is q = fl(s / n) with s = fsum(row), the correctly rounded S, or when that is
+    not proven by the second bullet below, its neighbour towards μ. The proof does not trust q:
+    R′ = fsum(row, −q repeated n times) is the correctly rounded value of R = S − n·q,
     the exact distance n·(μ − q) (every term is a double, fsum rounds their exact sum once).
     Let g be the gap from q to its neighbour on R's side (``nextafter``) and h = n·g/2, a double
     exactly (g/2 a power of two, n a small integer; h is required finite and non-zero).
