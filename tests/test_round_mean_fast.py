@@ -19,13 +19,15 @@ from govindex.eval.round_mean import exact_means, fast_means
 def reference_mean(values: list[float]) -> float | None:
     if not values:
         return None
+    if len(values) == 1:  # a single value is its own mean, -0.0 included
+        return values[0]
     return float(sum(Fraction(v) for v in values) / len(values))
 
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 tenths = st.integers(0, 100).map(lambda k: k / 10)
 sevenths = st.integers(0, 7).map(lambda k: k / 7)
-rates = st.one_of(finite, tenths, sevenths, st.floats(0, 1), st.sampled_from([5e-324, 1e-310, 2.0 ** -1021, 1e308]))
+rates = st.one_of(finite, tenths, sevenths, st.floats(0, 1), st.sampled_from([-0.0, 5e-324, 1e-310, 2.0 ** -1021, 1e308]))
 rows = st.lists(st.one_of(st.none(), st.lists(rates, max_size=6)), min_size=1, max_size=60)
 
 
@@ -54,7 +56,7 @@ def test_fast_means_proven_rows_are_exact(lists: list[list[float]]) -> None:
 
 
 def test_ties_and_classic_cases() -> None:
-    cases = [[0.1, 0.2, 0.3], [0.1, 0.2], [0.1, 0.5, 0.5], [1.0], [0.0], [5e-324], [1e308, 1e308, 1e308],
+    cases = [[0.1, 0.2, 0.3], [0.1, 0.2], [-0.0], [-0.0, -0.0], [-0.0, -0.0, -0.0], [0.1, 0.5, 0.5], [1.0], [0.0], [5e-324], [1e308, 1e308, 1e308],
              [2.675, 0.575, 0.015], [1 / 3, 2 / 3, 1.0, 0.5], [0.0049999999999999, 1.0049999999999999, 0.125]]
     assert _means(cases) == [reference_mean(c) for c in cases]
     assert _means([[0.1, 0.2, 0.3]]) == [0.2]

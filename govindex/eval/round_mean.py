@@ -81,7 +81,10 @@ def fast_means(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.n
     n = counts.astype(np.float64)
     take = np.arange(values.shape[1])[None, :] < counts[:, None]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore", under="ignore"):
-        q = fsum_rows(values) / n
+        # One IEEE addition is correctly rounded: two terms need no fsum. `+ 0.0` makes a zero mean
+        # +0.0 as the integer quotient of exact_mean is; a single value is its own mean, as it stands.
+        s = values.sum(axis=1) if values.shape[1] <= 2 else fsum_rows(values)
+        q = np.where(counts == 1, values[:, 0] if values.shape[1] else 0.0, s / n + 0.0)
         finite = (counts > 0) & np.isfinite(values).all(axis=1) & np.isfinite(q)
         binary = ((counts & (counts - 1)) == 0) & (np.abs(q) >= 2.0 ** -1021)
         proven = finite & binary
