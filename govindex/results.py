@@ -149,26 +149,29 @@ def to_json(sc: Scores) -> dict:
     rs = sc.rs
     assert_finite(sc)
     wide = wide_table(sc)
+    # What every unit's entry reads, worked out once (not once per unit: many units, many nodes).
+    indicators, points = [x.id for x in rs.indicators], [p.id for p in rs.points]
+    named = [(g.id, f"grade:{g.node}:{g.id}") for g in _named(sc)]
+    # Nulls left out: a node without a rank, grade or reason has no entry. A point's reason is its
+    # status and its policy: `why` lists the indicators'.
+    extra = [(JSON_KEYS[name], [(x, f"{name}:{x}") for x in ids if not (name == "why" and rs.nodes[x].is_point)])
+             for _, name, ids in _carried(sc)]
     units = []
     for row in wide.iter_rows(named=True):
         u = {"code": row["code"], "name": row["name"], **{a: row[a] for a in rs.unit_attrs},
              **({"total": row["total"], "rank": row["rank"]} if rs.has_total else {}),
              **({"grade": row["grade"], "sublevel": row["sublevel"]} if sc.graded is not None else {}),
-             "scores": {x.id: row[x.id] for x in rs.indicators},
-             "points": {p.id: row[p.id] for p in rs.points}}
+             "scores": {x: row[x] for x in indicators},
+             "points": {p: row[p] for p in points}}
         if sc.node_graded:  # grades of other nodes than the total
             u["grades"] = {x: row[f"grade:{x}"] for x in sc.node_graded}
         if sc.named_graded:  # further, named gradings: by id
-            u["gradings"] = {g.id: row[f"grade:{g.node}:{g.id}"] for g in _named(sc)}
-        bad = {p.id: row[f"status:{p.id}"] for p in rs.points if row[f"status:{p.id}"] != "ok"}
-        u["status"] = bad
-        for _, name, ids in _carried(sc):
-            # Nulls left out: a node without a rank, grade or reason has no entry. A point's
-            # reason is its status (above) and its policy: `why` lists the indicators'.
-            shown = {x: v for x in ids if (v := row[f"{name}:{x}"]) is not None
-                     and not (name == "why" and rs.nodes[x].is_point)}
+            u["gradings"] = {g: row[col] for g, col in named}
+        u["status"] = {p: st for p in points if (st := row[f"status:{p}"]) != "ok"}
+        for key, cols in extra:
+            shown = {x: v for x, col in cols if (v := row[col]) is not None}
             if shown:
-                u[JSON_KEYS[name]] = shown
+                u[key] = shown
         units.append(u)
     root = rs.nodes[ROOT]  # `max_total`: the top of the scale the total is shown on (its `scale:` if declared)
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": root.scale,
@@ -228,10 +231,13 @@ def assert_finite(sc: Scores) -> None:
 def strict_json(doc: object, indent: int | None = None) -> str:
     """``doc`` as JSON that a strict parser accepts. NaN and infinity have no JSON form: one
     anywhere is a :class:`ResultsError` naming where (``units[100100].points.portal``)."""
-    where = _non_finite(doc, "")
-    if where is not None:
-        raise ResultsError(f"{where[0] or 'the document'} is {where[1]}, which JSON cannot hold")
-    return json.dumps(doc, ensure_ascii=False, indent=indent, allow_nan=False)
+    try:
+        return json.dumps(doc, ensure_ascii=False, indent=indent, allow_nan=False)
+    except ValueError:  # the walk that names the place runs only when there is one to name
+        where = _non_finite(doc, "")
+        if where is None:
+            raise
+        raise ResultsError(f"{where[0] or 'the document'} is {where[1]}, which JSON cannot hold") from None
 
 
 def _non_finite(x: object, path: str) -> tuple[str, float] | None:
