@@ -52,7 +52,10 @@ def z_scores(x: np.ndarray, spec: Normalise) -> np.ndarray:
     return (x - m) / sd if spec.direction == "higher" else (m - x) / sd
 
 
-def _groups(rs: RuleSet, codes: list[str], by: str | None) -> np.ndarray:
+def groups_of(rs: RuleSet, codes: list[str], by: str | None) -> np.ndarray:
+    """Each row's group (an index): its unit's value of registry column ``by``, groups in sorted
+    order (all one group without ``by``). Shared with :mod:`govindex.eval.stages`, which imports
+    this module."""
     if by is None:
         return np.zeros(len(codes), dtype=np.int64)
     attrs = {u.code: u.attrs.get(by, "") for u in rs.units}
@@ -73,7 +76,7 @@ def point_zvalues(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
         assert p.stages is not None and p.stages.normalise is not None
         x = df[value_col(p.id)].cast(pl.Float64).fill_null(math.nan).to_numpy().copy()
         x[np.array(df[f"st:{p.id}"].to_list(), dtype=object) != OK] = math.nan
-        z, groups = np.full(len(x), math.nan), _groups(rs, codes, p.stages.normalise.by)
+        z, groups = np.full(len(x), math.nan), groups_of(rs, codes, p.stages.normalise.by)
         for r in np.unique(rounds):
             for g in np.unique(groups):
                 at = (rounds == r) & (groups == g) & ~np.isnan(x)

@@ -21,7 +21,7 @@ import polars as pl
 
 from govindex.eval import stats
 from govindex.eval.compile import ROUND, value_col
-from govindex.eval.stage_values import averages_values, normalised_rates
+from govindex.eval.stage_values import averages_values, groups_of, normalised_rates
 from govindex.ir import Impute, Node, Normalise, RuleSet, Stages, Treat
 
 OK, NO_DATA = "ok", "no_data"
@@ -42,15 +42,6 @@ def _floats(df: pl.DataFrame, col: str) -> np.ndarray:
 def _nullable(a: np.ndarray) -> pl.Series:
     return pl.Series([None if math.isnan(v) else float(v) for v in a.tolist()], dtype=pl.Float64)
 
-
-def _groups(rs: RuleSet, codes: list[str], by: str | None) -> np.ndarray:
-    """Each row's group: its unit's value of registry column ``by`` (all one group without)."""
-    if by is None:
-        return np.zeros(len(codes), dtype=np.int64)
-    attrs = {u.code: u.attrs.get(by, "") for u in rs.units}
-    keys = [attrs.get(c, "") for c in codes]
-    index = {k: i for i, k in enumerate(sorted(set(keys)))}
-    return np.array([index[k] for k in keys], dtype=np.int64)
 
 
 # ------------------------------------------------------------------ points
@@ -118,7 +109,7 @@ def _impute(rs: RuleSet, imp: Impute, v: np.ndarray, missing: np.ndarray, codes:
                 last[codes[i]] = float(v[i])
     else:
         stat = stats.mean if imp.method == "mean" else stats.median
-        groups = _groups(rs, codes, imp.by)
+        groups = groups_of(rs, codes, imp.by)
         for r in np.unique(rounds):
             for g in np.unique(groups):
                 at = (rounds == r) & (groups == g)
@@ -272,7 +263,7 @@ _NORMALISERS: dict[str, Callable[[np.ndarray, Normalise, float], np.ndarray]] = 
 def _grouped(rs: RuleSet, codes: list[str], rounds: np.ndarray | None, x: np.ndarray, spec: Normalise,
              scale: float) -> np.ndarray:
     out = np.full(len(x), math.nan)
-    groups = _groups(rs, codes, spec.by)
+    groups = groups_of(rs, codes, spec.by)
     keys = np.unique(rounds) if rounds is not None else [None]
     for r in keys:
         for g in np.unique(groups):
