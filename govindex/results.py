@@ -108,7 +108,16 @@ def _named(sc: Scores) -> list[Grading]:
 
 
 def _carried(sc: Scores) -> list[tuple[str, str, list[str]]]:
-    return carried(sc.units.columns, sc.rs.nodes)
+    """The carried fields (:mod:`govindex.eval.carried`) of the nodes that have a value for some
+    unit: a column that is null for every unit (no node left anything out, say) is not written,
+    so a rule set's outputs show what it produces and nothing else."""
+    fields = carried(sc.units.columns, sc.rs.nodes)
+    cols = [prefix + x for prefix, _, ids in fields for x in ids]
+    if not cols:
+        return fields
+    nulls = sc.units.select(pl.col(cols).null_count()).row(0, named=True)
+    kept = [(prefix, name, [x for x in ids if nulls[prefix + x] < sc.units.height]) for prefix, name, ids in fields]
+    return [(prefix, name, ids) for prefix, name, ids in kept if ids]
 
 
 def long_table(sc: Scores) -> pl.DataFrame:
