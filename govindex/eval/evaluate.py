@@ -275,12 +275,15 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     # are exact (govindex.eval.exact_sums), computed before the nodes that read them.
     for batch in tree_order(rs):
         df = with_exact_sums(df, {c: t for x in batch if not x.is_ref for c, t in _sum_terms(rs, x).items()})
-        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else gated(rs, x, _node_expr(rs, x)))
+        # Each node's aggregate once (gated): the rate, or a sum's score; score and rate follow from it.
+        df = df.with_columns([gated(rs, x, _node_expr(rs, x, rate=x.aggregate not in _SUMS)).alias(_RAW + x.id)
+                              for x in batch if not x.is_ref])
+        df = df.with_columns([_rounded(x, _ref_expr(rs, x) if x.is_ref else _score_of(rs, x))
                               .alias(score_col(x.id)) for x in batch])
         df = indicator_stages(rs, df, batch)  # §9b: cross-unit stages of the indicators just computed
-        df = df.with_columns([node_rate(rs, x, None if x.is_ref else gated(rs, x, _node_expr(rs, x, rate=True)))
+        df = df.with_columns([node_rate(rs, x, None if x.is_ref else _rate_of(x))
                               .alias(rate_col(x.id)) for x in batch])  # r:<node> (eval/node_rates.py)
-    df = df.drop([c for c in df.columns if c.startswith(SUM_PREFIX)])
+    df = df.drop([c for c in df.columns if c.startswith((SUM_PREFIX, _RAW))])
     if not rs.has_total:  # `total: none`: no total, no rank
         df = df.with_columns(pl.lit(None, pl.Float64).alias(score_col(ROOT)))
     df = with_values(rs, df)  # val:<node>, the value every output shows (eval/node_values.py)
@@ -288,6 +291,24 @@ def _tree(rs: RuleSet, df: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(total.alias("total"), *why_columns(rs))
     df = with_ranks(rs, df)  # `rank`, and k:/kl: of every ranked node (registry order: ordinal ties)
     return df.sort(["rank", "code"], nulls_last=True)
+
+
+_SUMS = ("sum", "capped_sum")
+_RAW = "__raw:"  # a node's aggregate, computed once per batch: its rate, or (sums) its score
+
+
+def _score_of(rs: RuleSet, x: Node) -> pl.Expr:
+    """The score from the node's aggregate: a sum's is its score; a parent that averages values
+    (§9b) scores the mean of the values itself; the others are rate × max, one product."""
+    raw = pl.col(_RAW + x.id)
+    return raw if x.aggregate in _SUMS or averages_values(rs, x) else raw * x.max
+
+
+def _rate_of(x: Node) -> pl.Expr:
+    """The rate from the node's aggregate, before its ``round:`` and stages: a sum's score over
+    its max (one IEEE division), the others' aggregate itself."""
+    raw = pl.col(_RAW + x.id)
+    return div(raw, x.max) if x.aggregate in _SUMS else raw
 
 
 def _rounded(node: Node, s: pl.Expr) -> pl.Expr:
@@ -343,7 +364,7 @@ def _node_expr(rs: RuleSet, node: Node, rate: bool = False) -> pl.Expr:
     else:
         den = pl.col(sum_col(node.id, "den"))
         total_max = math.fsum(k.max for k in kids)  # = den, bit for bit, when every child is present
-        if node.aggregate in ("sum", "capped_sum"):
+        if node.aggregate in _SUMS:
             num = pl.col(sum_col(node.id, "num"))
             # Nothing missing: the sum itself. A missing child rescales by the maxima of those
             # present: (num × Σmax) / Σmax_present, a product and one IEEE division (den is a column).
@@ -357,7 +378,7 @@ def _node_expr(rs: RuleSet, node: Node, rate: bool = False) -> pl.Expr:
             val = (pl.col(sum_col(node.id, "logs")) / den).exp()
         else:
             raise ValueError(f"no aggregator {node.aggregate}")
-    if node.aggregate not in ("sum", "capped_sum") and not rate and not averages_values(rs, node):
+    if node.aggregate not in _SUMS and not rate and not averages_values(rs, node):
         val = val * node.max  # a rate × the maximum: one product (× 1 changes nothing)
     out = pl.when(null_hit | (den <= 0)).then(None).otherwise(val)
     return out.fill_null(0.0) if node.missing == "zero" else out
