@@ -25,7 +25,6 @@ Every edit carries both source positions, so a reviewer can open either file at 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -35,6 +34,11 @@ from govindex import ir
 from govindex.ir import ROOT, Clean, Marker, Node, RuleSet
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
+from govindex.versions import lets
+from govindex.versions.exprdiff import parts as expr_parts
+from govindex.versions.fold import fold
+from govindex.versions.match import match as match
+from govindex.versions.match import match_with_evidence
 
 KINDS = ("added", "removed", "renamed", "moved", "changed")
 _NODE_FIELDS = ("label", "kind", "max", "weight", "scale", "aggregate", "missing", "rounds", "probe", "score", "values", "range",
@@ -45,8 +49,8 @@ _WRITTEN_ONLY = ("round", "rank")  # inherited from the header's defaults too: r
 _HEADER_HANDLED = {"units", "rounds", "rounding", "max_total", "aggregate", "description", "source", "unit_column",
                    "round_column", "total_label"}
 _HEADER_DEFAULTS = {"key": "code", "name_column": "name", "rounds_policy": "latest"}
-_PROBE_SIMILAR = 0.9
-_CHILDREN_SHARED = 0.5
+_EXPRS = ("probe", "score", "not_applicable", "error", "values", "range")  # compared as written, shown as parts
+_AMOUNTS = ("max", "weight", "scale")  # numbers, shown as written where written
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +65,13 @@ class Edit:
     new: object
     old_span: n.Span | None
     new_span: n.Span | None
-    scope: str = "point"  # ruleset | grading | table | column | indicator | point
+    scope: str = "point"  # ruleset | grading | table | column | indicator | point | ref | let | function
     label: str = ""
+    evidence: str = ""  # a rename's: "same label and parent" | "same probe and parent"
+    follows: tuple[Edit, ...] = ()  # consequences folded under this edit (derived maxima), see fold.py
+    affects: tuple[str, ...] = ()  # a let/function change: the node ids whose results it affects
+    parts: tuple[tuple[str, str], ...] = ()  # smallest changed subexpressions (or a setting as written)
+    paths: tuple[str, ...] = ()  # where each of ``parts`` sits ("`steps` arg 2 › key 40"; "" at the top)
 
     @property
     def old_at(self) -> str | None:
@@ -75,7 +84,9 @@ class Edit:
     def to_json(self) -> dict:
         """The JSON record of ``govindex diff --format json``."""
         return {"kind": self.kind, "scope": self.scope, "node": self.node, "label": self.label, "field": self.field,
-                "old": self.old, "new": self.new, "old_at": self.old_at, "new_at": self.new_at}
+                "old": self.old, "new": self.new, "old_at": self.old_at, "new_at": self.new_at,
+                "evidence": self.evidence, "follows": [e.to_json() for e in self.follows],
+                "affects": list(self.affects), "parts": [list(p) for p in self.parts], "parts_at": list(self.paths)}
 
 
 def where(span: n.Span | None) -> str | None:
@@ -92,89 +103,30 @@ def where(span: n.Span | None) -> str | None:
 
 
 def diff(old: RuleSet, new: RuleSet) -> list[Edit]:
-    """The edit script turning ``old`` into ``new``; empty when they mean the same."""
-    m = match(old, new)
-    return [*_header(old, new), *_gradings(old, new, m), *_tables(old, new), *_declared(old, new, "markers", "marker"),
-            *_declared(old, new, "cleaning", "clean"), *_nodes(old, new, m)]
-
-
-# ------------------------------------------------------------------ matching
-
-
-def match(old: RuleSet, new: RuleSet) -> dict[str, str]:
-    """Old node id → new node id: equal ids, then renames found pass by pass."""
-    m = {i: i for i in old.nodes if i in new.nodes}
-    probes_old, probes_new = _probe_counts(old), _probe_counts(new)
-    while True:
-        taken = set(m.values())
-        rest_new = [i for i in new.nodes if i not in taken]
-        by_label: dict[str, list[str]] = {}
-        by_parent: dict[str | None, list[str]] = {}
-        for i in rest_new:
-            by_label.setdefault(new.nodes[i].label, []).append(i)
-            by_parent.setdefault(new.nodes[i].parent, []).append(i)
-        order = {i: k for k, i in enumerate(new.nodes)}
-        cands = []
-        for k, a in enumerate(i for i in old.nodes if i not in m):
-            o = old.nodes[a]
-            for b in dict.fromkeys(by_label.get(o.label, []) + by_parent.get(m.get(o.parent or ""), [])):
-                s = _similarity(o, new.nodes[b], m, probes_old, probes_new)
-                if s > 0:
-                    cands.append((-s, k, order[b], a, b))
-        added = False
-        for _, _, _, a, b in sorted(cands):
-            if a not in m and b not in taken:
-                m[a] = b
-                taken.add(b)
-                added = True
-        if not added:
-            return m
-
-
-def _probe_counts(rs: RuleSet) -> dict[n.Expr, int]:
-    counts: dict[n.Expr, int] = {}
-    for p in rs.points:
-        e = _expanded(p.probe)
-        if e is not None:
-            counts[e] = counts.get(e, 0) + 1
-    return counts
-
-
-def _expanded(e: ir.Expr | None) -> n.Expr | None:
-    """What an expression means, as syntax with lets expanded: what is compared and shown. (The
-    syntax as written would hide a changed let; the IR would tell apart what reads the same, an
-    `entry` of a renamed point.)"""
-    return None if e is None else ir.to_syntax(e)
-
-
-def _similarity(o: Node, w: Node, m: dict[str, str], probes_old: dict, probes_new: dict) -> float:
-    """0 when ``w`` is not a rename of ``o``; else higher for the better evidence."""
-    if o.is_point != w.is_point or o.is_ref or w.is_ref:  # a ref is known by its id, target@parent
-        return 0.0
-    same_label, same_parent = o.label == w.label, m.get(o.parent or "") == w.parent
-    if o.is_point:
-        po, pw = _expanded(o.probe), _expanded(w.probe)
-        sim = 0.0
-        if po is not None and pw is not None and probes_old.get(po) == 1 and probes_new.get(pw) == 1:  # distinctive
-            sim = difflib.SequenceMatcher(None, format_expr(po), format_expr(pw)).ratio()
-        close = sim >= _PROBE_SIMILAR
-    else:
-        kids = {m.get(c) for c in o.children} & set(w.children)
-        sim = len(kids) / max(len(o.children), len(w.children), 1)
-        close = sim >= _CHILDREN_SHARED
-    if same_label and same_parent:
-        return 3 + sim
-    if same_label and close:
-        return 2 + sim
-    if same_parent and close:
-        return 1 + sim
-    return 0.0
+    """The edit script turning ``old`` into ``new``; empty when they mean the same. Derived
+    maxima are folded under their cause (:mod:`.fold`), lets shown once (:mod:`.lets`)."""
+    m, why = match_with_evidence(old, new)
+    changed = set(lets.changed_lets(old, new))
+    reach = lets.closure(old, changed) | lets.closure(new, changed)
+    edits = [*_header(old, new), *_gradings(old, new, m), *_tables(old, new),
+             *_declared(old, new, "markers", "marker"), *_declared(old, new, "cleaning", "clean"),
+             *lets.let_edits(old, new, m, Edit), *_nodes(old, new, m, why, reach)]
+    return fold(edits, old, new, m)
 
 
 # ------------------------------------------------------------------ nodes
 
 
-def _nodes(old: RuleSet, new: RuleSet, m: dict[str, str]) -> list[Edit]:
+def _expanded(e: ir.Expr | None) -> n.Expr | None:
+    """What an expression means, as syntax with lets expanded: what decides whether it changed.
+    (The syntax as written would hide a changed let; the IR would tell apart what reads the same,
+    an `entry` of a renamed point.)"""
+    return None if e is None else ir.to_syntax(e)
+
+
+def _nodes(old: RuleSet, new: RuleSet, m: dict[str, str], why: dict[str, str], reach: set[str]) -> list[Edit]:
+    """Added, removed, renamed (with the evidence), moved and changed nodes, in the new tree's order."""
+    digits = new.rounding.digits
     back = {b: a for a, b in m.items()}
     new_pos = {i: k for k, i in enumerate(new.nodes)}
     keyed: list[tuple[tuple, Edit]] = []
@@ -189,10 +141,10 @@ def _nodes(old: RuleSet, new: RuleSet, m: dict[str, str]) -> list[Edit]:
             continue
         edits = []
         if a != b:
-            edits.append(Edit("renamed", b, "id", a, b, o.span, w.span, _scope(w), w.label))
+            edits.append(Edit("renamed", b, "id", a, b, o.span, w.span, _scope(w), w.label, evidence=why.get(b, "")))
         if m.get(o.parent or "") != w.parent:
             edits.append(Edit("moved", b, "parent", o.parent, w.parent, o.span, w.span, _scope(w), w.label))
-        edits += _fields(o, w)
+        edits += _fields(o, w, reach, digits)
         keyed += [(key, e) for e in edits]
     for k, (a, o) in enumerate(old.nodes.items()):
         if a in m:
@@ -220,12 +172,17 @@ def _whole(kind: str, x: Node, old_span: n.Span | None, new_span: n.Span | None)
                 old_span, new_span, _scope(x), x.label)
 
 
+def _written(x: Node, f: str) -> n.Expr | None:
+    """A field's expression as written (lets not expanded); the checked one when none was written."""
+    e = x.probe_src if f == "probe" else x.score_src if f == "score" else x.settings.get(f)
+    if e is None and f in ("probe", "score", "not_applicable", "error"):
+        return _expanded(getattr(x, f))
+    return e
+
+
 def _value(x: Node, f: str) -> object:
-    if f in ("values", "range"):
-        e = x.settings.get(f)
-        return None if e is None else format_expr(e)
-    if f in ("probe", "score"):
-        e = _expanded(getattr(x, f))
+    if f in _EXPRS:
+        e = _written(x, f)
         return None if e is None else format_expr(e)
     if f == "aggregate" and x.is_point:
         return None
@@ -241,15 +198,15 @@ def _value(x: Node, f: str) -> object:
         return "scale" if x.score_on_scale else None
     if f == "round":  # a node's `round:` is part of the method: its mode and digits say it all
         return None if x.round is None else {"mode": x.round.mode, "digits": x.round.digits}
-    if f in ("rank", "not_applicable", "error", "gate"):
+    if f in ("rank", "gate"):
         return _plain(getattr(x, f))
     v = getattr(x, f)
     return _num(v) if isinstance(v, float) else v
 
 
 def _same(x: Node, y: Node, f: str) -> bool:
-    if f in ("probe", "score"):
-        return _expanded(getattr(x, f)) == _expanded(getattr(y, f))  # syntax compares without spans
+    if f in ("probe", "score", "not_applicable", "error"):  # what it means: lets expanded, no spans
+        return _expanded(getattr(x, f)) == _expanded(getattr(y, f))
     if f in ("values", "range"):
         return x.settings.get(f) == y.settings.get(f)
     a, b = _value(x, f), _value(y, f)
@@ -258,15 +215,51 @@ def _same(x: Node, y: Node, f: str) -> bool:
     return a == b
 
 
-def _fields(o: Node, w: Node) -> list[Edit]:
+def _fields(o: Node, w: Node, reach: set[str], digits: int) -> list[Edit]:
+    """The fields of a matched node that differ. An expression written alike on both sides whose
+    meaning changed through a changed let is left to the let's edit; expressions written apart
+    carry their smallest changed subexpressions, amounts their text as written."""
     out = []
     for f in _NODE_FIELDS:
         if f in _WRITTEN_ONLY and f not in o.settings and f not in w.settings:
             continue  # both from the header's default: its own edit says so
-        if not _same(o, w, f):
-            out.append(Edit("changed", w.id, f, _value(o, f), _value(w, f), _field_span(o, f), _field_span(w, f),
-                            _scope(w), w.label))
+        if _same(o, w, f):
+            continue
+        pieces: list[tuple[str, str, str]] = []
+        if f in _EXPRS:
+            wo, ww = _written(o, f), _written(w, f)
+            if lets.explained(wo, ww, reach):
+                continue
+            if wo is not None and ww is not None:
+                pieces = [(p.path, p.old, p.new) for p in expr_parts(wo, ww)]
+        elif f in _AMOUNTS and (f in o.settings or f in w.settings):
+            pieces = [("", _amount_text(o, f, digits), _amount_text(w, f, digits))]
+        out.append(Edit("changed", w.id, f, _value(o, f), _value(w, f), _field_span(o, f), _field_span(w, f),
+                        _scope(w), w.label, parts=tuple((a, b) for _, a, b in pieces),
+                        paths=tuple(p for p, _, _ in pieces)))
     return out
+
+
+def _amount_text(x: Node, f: str, digits: int) -> str:
+    """A ``max``/``weight``/``scale`` as written (``1 / 3``), else its value at the rule set's precision."""
+    e = x.settings.get(f)
+    if e is not None:
+        return format_expr(e)
+    return show_number(_value(x, f), digits)  # type: ignore[arg-type]
+
+
+def show_number(v: float | int | None, digits: int) -> str:
+    """A number at the precision of a rule set that rounds to ``digits`` decimals: exact when it
+    has at most ``digits + 2`` decimals (a maximum 0.375 at 2 digits), else rounded to ``digits``
+    (1/3 → 0.33); "—" for none."""
+    if v is None:
+        return "—"
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return str(v)
+    for d in range(digits + 3):
+        if abs(round(v, d) - v) <= 1e-9 * max(1.0, abs(v)):
+            return f"{v:.{d}f}"
+    return f"{v:.{digits}f}"
 
 
 def _field_span(x: Node, f: str) -> n.Span:
