@@ -39,7 +39,9 @@ def diff_cmd(old: Path = typer.Argument(..., help="The old rule set directory (e
              new: Path = typer.Argument(..., help="The new rule set directory."),
              facts: Path = typer.Option(None, "--facts", help="Score these facts under both: the impact."),
              format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or md"),
-             top: int = typer.Option(10, "--top", help="Rows of each impact table (units, nodes); 0 = all.")) -> None:
+             top: int = typer.Option(10, "--top", help="Rows of each impact table (units, nodes); 0 = all."),
+             all_: bool = typer.Option(False, "--all", help="Also the consequences (derived maxima) and whole expressions.")
+             ) -> None:
     """Compare two rule sets node by node; with --facts, scores and ranks under both."""
     def go():
         from govindex.check.run import load
@@ -50,9 +52,9 @@ def diff_cmd(old: Path = typer.Argument(..., help="The old rule set directory (e
         if format == DiffFormat.json:
             sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
         elif format == DiffFormat.md:
-            sys.stdout.write(render_md(doc, rows))
+            sys.stdout.write(render_md(doc, rows, all_))
         else:
-            sys.stdout.write(render_text(doc, rows))
+            sys.stdout.write(render_text(doc, rows, all_))
     _run(go)
 
 
@@ -61,7 +63,8 @@ def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts:
     from govindex.versions.diff import diff
 
     edits = diff(rs_old, rs_new)
-    doc: dict = {"old": {"rules": old_name, "ruleset": rs_old.name}, "new": {"rules": new_name, "ruleset": rs_new.name},
+    doc: dict = {"old": {"rules": old_name, "ruleset": rs_old.name, "digits": rs_old.rounding.digits},
+                 "new": {"rules": new_name, "ruleset": rs_new.name, "digits": rs_new.rounding.digits},
                  "counts": {k: sum(e.kind == k for e in edits) for k in KIND_ORDER},
                  "edits": [e.to_json() for e in edits]}
     if facts is not None:
@@ -84,9 +87,13 @@ def _table(rows: list[list[str]], right: AbstractSet[int] = frozenset(), indent:
     return [(indent + "  ".join(_pad(c, widths[i], i in right) for i, c in enumerate(r))).rstrip() for r in rows]
 
 
-def _show(v: object) -> str:
+def _show(v: object, digits: int | None = None) -> str:
     if v is None:
         return "—"
+    if digits is not None and isinstance(v, (int, float)) and not isinstance(v, bool):
+        from govindex.versions.diff import show_number
+
+        return show_number(v, digits)
     if isinstance(v, float):
         return f"{v:g}"
     if isinstance(v, (dict, list)):
@@ -106,12 +113,12 @@ def _num(v: float | None, digits: int = 2) -> str:
     return "—" if v is None else f"{v:.{digits}f}"
 
 
-def _whole(e: dict) -> str:
+def _whole(e: dict, digits: int | None = None) -> str:
     """``technical, max 0.375, under medical`` for an added or removed node."""
     s = e["new"] if e["kind"] == "added" else e["old"]
     if s["kind"] == "ref":
-        return f"ref to {s['refers_to']}, max {_show(s['max'])}, under {s['parent']}"
-    return f"{s['kind']}, max {_show(s['max'])}, under {s['parent']}"
+        return f"ref to {s['refers_to']}, max {_show(s['max'], digits)}, under {s['parent']}"
+    return f"{s['kind']}, max {_show(s['max'], digits)}, under {s['parent']}"
 
 
 def _locs(e: dict) -> str:
@@ -126,6 +133,34 @@ def _groups(edits: list[dict]) -> tuple[list[dict], list[dict], dict[str, list[d
     return header, tables, tree
 
 
+def _lets(edits: list[dict]) -> list[dict]:
+    return [e for e in edits if e["scope"] in ("let", "function")]
+
+
+def _folded(edits: list[dict]) -> int:
+    """How many consequences are folded under ``edits`` (nested ones included)."""
+    return sum(len(e.get("follows", [])) + _folded(e.get("follows", [])) for e in edits)
+
+
+def _follows_note(e: dict) -> str:
+    """``the maxima of 3 siblings follow`` for an edit with consequences; "" without."""
+    fs = e.get("follows", [])
+    if not fs:
+        return ""
+    total = [f for f in fs if f["scope"] == "ruleset"]
+    kids = [f for f in fs if f["scope"] != "ruleset"]
+    one, many = ("child", "children") if e.get("field") == "max" and e["scope"] != "ruleset" else ("sibling", "siblings")
+    said = [f"the maximum of 1 {one} follows" if len(kids) == 1 else f"the maxima of {len(kids)} {many} follow"]
+    said = said if kids else []
+    return "; ".join(said + (["the total's maximum follows"] if total else []))
+
+
+def _affects(e: dict, limit: int = 12) -> str:
+    ids = e.get("affects", [])
+    shown = ", ".join(ids[:limit]) + (f", … ({len(ids) - limit} more)" if len(ids) > limit else "")
+    return f"affects {_n(len(ids), 'node')}: {shown}" if ids else "affects no node"
+
+
 def _by_node(edits: list[dict]) -> list[tuple[dict, list[dict]]]:
     out: dict[str, list[dict]] = {}
     for e in edits:
@@ -136,46 +171,63 @@ def _by_node(edits: list[dict]) -> list[tuple[dict, list[dict]]]:
 # ------------------------------------------------------------------ text
 
 
-def render_text(doc: dict, top: int | None = 10) -> str:
-    """A grouped, plain-text summary: header, tables, then added/removed/renamed/moved/changed."""
+def render_text(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
+    """A grouped, plain-text summary: header, tables, lets and functions, then
+    added/removed/renamed/moved/changed nodes. Consequences are counted, and listed with ``show_all``."""
     c = doc["counts"]
+    digits = doc["new"].get("digits")
+    folded = _folded(doc["edits"])
     lines = [f"{doc['old']['rules']} → {doc['new']['rules']}", _names(doc),
-             f"{_n(sum(c.values()), 'edit')}: " + ", ".join(f"{c[k]} {k}" for k in KIND_ORDER)]
+             f"{_n(sum(c.values()), 'edit')}: " + ", ".join(f"{c[k]} {k}" for k in KIND_ORDER)
+             + (f"; {_n(folded, 'consequence')} folded under {'them' if show_all else 'them (--all lists them)'}"
+                if folded else "")]
     header, tables, tree = _groups(doc["edits"])
     if header:
         lines += ["", "Rule set"]
         for e in header:
             # a rule set has several gradings (other nodes', named ones): each is named by its label
             name = e["field"] if e["scope"] == "ruleset" else f"grading \"{e['node']}\" {e['field'] or ''}".strip()
-            lines += _pair_lines(f"{e['kind']} {name}", e)
+            lines += _pair_lines(f"{e['kind']} {name}", e, digits=digits, show_all=show_all)
     if tables:
         lines += ["", "Tables, markers and cleaning"]
         for e in tables:
             kind = "" if e["scope"] in ("table", "column") else f"{e['scope']} "
             what = f"{e['kind']} {kind}{e['node']}" + (f" {e['field']}" if e["field"] and e["scope"] != "column" else "")
-            lines += _pair_lines(what, e)
+            lines += _pair_lines(what, e, digits=digits, show_all=show_all)
+    if lets := _lets(doc["edits"]):
+        lines += ["", f"Lets and functions ({len(lets)})"]
+        for e in lets:
+            lines += _pair_lines(f"{e['kind']} {e['scope']} {e['node']}", e, digits=digits, show_all=show_all,
+                                 extra=[_affects(e)])
     for k in ("added", "removed"):
         if tree[k]:
             lines += ["", f"{_TITLES[k]} ({len(tree[k])})"]
             for e in tree[k]:
-                lines.append(f"  {'+' if k == 'added' else '-'} {e['node']} {e['label']} — {_whole(e)}")
+                lines.append(f"  {'+' if k == 'added' else '-'} {e['node']} {e['label']} — {_whole(e, digits)}")
+                if note := _follows_note(e):
+                    lines.append(f"      {note}")
                 lines.append(f"      {_locs(e)}")
+                lines += _follow_lines(e, "      ", digits, show_all)
     for k in ("renamed", "moved"):
         if tree[k]:
             lines += ["", f"{_TITLES[k]} ({len(tree[k])})"]
             for e in tree[k]:
                 if k == "renamed":
-                    lines.append(f"  {e['old']} → {e['new']} {e['label']}")
+                    why = f" ({e['evidence']})" if e.get("evidence") else ""
+                    lines.append(f"  {e['old']} → {e['new']} {e['label']}{why}")
                 else:
                     lines.append(f"  {e['node']} {e['label']}: under {e['old']} → under {e['new']}")
+                if note := _follows_note(e):
+                    lines.append(f"      {note}")
                 lines.append(f"      {_locs(e)}")
+                lines += _follow_lines(e, "      ", digits, show_all)
     if tree["changed"]:
         nodes = _by_node(tree["changed"])
         lines += ["", f"{_TITLES['changed']} ({_n(len(tree['changed']), 'field')} of {_n(len(nodes), 'node')})"]
         for first, es in nodes:
             lines.append(f"  {first['node']} {first['label']} ({first['scope']})")
             for e in es:
-                lines += _pair_lines(e["field"], e, indent="    ", width=10)
+                lines += _pair_lines(e["field"], e, indent="    ", width=10, digits=digits, show_all=show_all)
     if "impact" in doc:
         lines += _impact_text(doc, top)
     return "\n".join(lines) + "\n"
@@ -190,17 +242,44 @@ def _n(k: int, word: str) -> str:
     return f"{k} {word}{'' if k == 1 else 's'}"
 
 
-def _pair_lines(name: str, e: dict, indent: str = "  ", width: int = 0) -> list[str]:
-    a, b = _show(e["old"]), _show(e["new"])
+def _pair_lines(name: str, e: dict, indent: str = "  ", width: int = 0, digits: int | None = None,
+                show_all: bool = False, extra: list[str] | None = None) -> list[str]:
+    """One edit: ``name  old → new`` (or its changed parts, one a line), notes, where, consequences."""
+    a, b = _show(e["old"], digits), _show(e["new"], digits)
     head = indent + _pad(name, width) + "  "
     pad = " " * display_width(head)
+    note = _follows_note(e)
+    parts, paths = e.get("parts", []), e.get("parts_at", [])
+    whole_fits = display_width(a) + display_width(b) <= _INLINE
     if e["kind"] in ("added", "removed"):
         out = [f"{head}{b if e['kind'] == 'added' else a}"]
-    elif display_width(a) + display_width(b) <= _INLINE:
+    elif parts and (not whole_fits or all(not p for p in paths)):
+        # long expressions: the smallest changed subexpressions; amounts: as written
+        rows = [f"{(paths[i] + ':  ') if i < len(paths) and paths[i] else ''}{o} → {w}" for i, (o, w) in enumerate(parts)]
+        out = [f"{head}{rows[0]}", *(f"{pad}{r}" for r in rows[1:])]
+        if show_all and not whole_fits:
+            out += [f"{pad}- {a}", f"{pad}+ {b}"]
+    elif whole_fits:
         out = [f"{head}{a} → {b}"]
     else:
         out = [f"{head}- {a}", f"{pad}+ {b}"]
-    return out + [f"{pad}{_locs(e)}"]
+    if note and len(out) == 1:
+        out[0] += f"; {note}"
+    elif note:
+        out.append(f"{pad}{note}")
+    out += [f"{pad}{x}" for x in extra or []]
+    return out + [f"{pad}{_locs(e)}"] + _follow_lines(e, pad, digits, show_all)
+
+
+def _follow_lines(e: dict, pad: str, digits: int | None, show_all: bool) -> list[str]:
+    """With ``--all``: each consequence, ``↳ node field old → new``, its own nested below it."""
+    if not show_all:
+        return []
+    out = []
+    for f in e.get("follows", []):
+        name = f"↳ {f['node']} {f['field']}" if f["scope"] != "ruleset" else f"↳ {f['field']}"
+        out += _pair_lines(name, f, indent=pad, digits=digits, show_all=show_all)
+    return out
 
 
 def _impact_text(doc: dict, top: int | None) -> list[str]:
@@ -274,40 +353,79 @@ def _md_table(head: list[str], rows: list[list[str]]) -> list[str]:
     return out + ["| " + " | ".join(r) + " |" for r in rows] + [""]
 
 
-def render_md(doc: dict, top: int | None = 10) -> str:
-    """Markdown for a review: a summary line, then one table per kind of edit, then the impact."""
+def render_md(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
+    """Markdown for a review: a summary line, then one table per kind of edit, then the impact.
+    Consequences are counted, and listed (``↳``) with ``show_all``."""
     c = doc["counts"]
+    digits = doc["new"].get("digits")
+    folded = _folded(doc["edits"])
     lines = [f"## Rule changes: `{doc['old']['rules']}` → `{doc['new']['rules']}`", "", _names(doc), "",
-             f"**{_n(sum(c.values()), 'edit')}**: " + " · ".join(f"{c[k]} {k}" for k in KIND_ORDER), ""]
+             f"**{_n(sum(c.values()), 'edit')}**: " + " · ".join(f"{c[k]} {k}" for k in KIND_ORDER)
+             + (f" · {_n(folded, 'consequence')} folded" if folded else ""), ""]
     header, tables, tree = _groups(doc["edits"])
-    code = {"probe", "score", "valid when", "values", "range", "type", "when"}
     if header or tables:
         lines += ["### Rule set, tables, markers and cleaning", ""]
         lines += _md_table(["what", "field", "old", "new", "where"], [
-            [_md_cell(e["node"] if e["scope"] != "ruleset" else "ruleset"), _md_cell(e["field"]),
-             _md_cell(e["old"], e["field"] in code), _md_cell(e["new"], e["field"] in code), _md_cell(_locs(e))]
-            for e in header + tables])
+            [_md_cell(e["node"] if e["scope"] != "ruleset" else "ruleset"), *_md_change(e, digits, show_all)]
+            for e in _with_follows(header + tables, show_all)])
+    if lets := _lets(doc["edits"]):
+        lines += [f"### Lets and functions ({len(lets)})", ""]
+        lines += _md_table(["name", "kind", "old", "new", "affects", "where"], [
+            [f"`{e['node']}`", f"{e['kind']} {e['scope']}", *_md_change(e, digits, show_all)[1:3],
+             _md_cell(", ".join(e.get("affects", []))), _md_cell(_locs(e))] for e in lets])
     for k in ("added", "removed"):
         if tree[k]:
             lines += [f"### {_TITLES[k]} ({len(tree[k])})", ""]
             lines += _md_table(["id", "label", "kind", "max", "under", "where"], [
-                [f"`{e['node']}`", _md_cell(e["label"]), s["kind"], _show(s["max"]), f"`{s['parent']}`",
+                [f"`{e['node']}`", _md_cell(e["label"]), s["kind"], _show(s["max"], digits), f"`{s['parent']}`",
                  _md_cell(_locs(e))] for e in tree[k] for s in [e["new"] if k == "added" else e["old"]]])
     for k in ("renamed", "moved"):
         if tree[k]:
             lines += [f"### {_TITLES[k]} ({len(tree[k])})", ""]
             lines += _md_table(["id", "label", "old" + (" id" if k == "renamed" else " parent"),
-                                "new" + (" id" if k == "renamed" else " parent"), "where"], [
-                [f"`{e['node']}`", _md_cell(e["label"]), f"`{e['old']}`", f"`{e['new']}`", _md_cell(_locs(e))]
+                                "new" + (" id" if k == "renamed" else " parent"),
+                                *(["evidence"] if k == "renamed" else []), "where"], [
+                [f"`{e['node']}`", _md_cell(e["label"]), f"`{e['old']}`", f"`{e['new']}`",
+                 *([_md_cell(e.get("evidence") or None)] if k == "renamed" else []), _md_cell(_locs(e))]
                 for e in tree[k]])
     if tree["changed"]:
         lines += [f"### {_TITLES['changed']} ({len(tree['changed'])})", ""]
         lines += _md_table(["id", "label", "field", "old", "new", "where"], [
-            [f"`{e['node']}`", _md_cell(e["label"]), e["field"], _md_cell(e["old"], e["field"] in code),
-             _md_cell(e["new"], e["field"] in code), _md_cell(_locs(e))] for e in tree["changed"]])
+            [f"`{e['node']}`", _md_cell(e["label"]), *_md_change(e, digits, show_all)]
+            for e in _with_follows(tree["changed"], show_all)])
     if "impact" in doc:
         lines += _impact_md(doc["impact"], top)
     return "\n".join(lines).rstrip("\n") + "\n"
+
+
+_CODE = {"probe", "score", "valid when", "values", "range", "type", "when", "value", "not_applicable", "error"}
+
+
+def _with_follows(edits: list[dict], show_all: bool) -> list[dict]:
+    """``edits``, each followed (with ``show_all``) by its consequences, their field marked ``↳``."""
+    out = []
+    for e in edits:
+        out.append(e)
+        if show_all:
+            out += [{**f, "field": f"↳ {f['node']} {f['field']}" if f["scope"] != "ruleset" else f"↳ {f['field']}"}
+                    for f in _with_follows(e.get("follows", []), True)]
+    return out
+
+
+def _md_change(e: dict, digits: int | None, show_all: bool) -> list[str]:
+    """The cells field, old, new and where of a changed setting: long expressions by their
+    changed parts (``path: `old```), amounts as written, notes on what follows after the field."""
+    field = (e["field"] or "") + (f" ({note})" if (note := _follows_note(e)) else "")
+    code = e["field"] in _CODE or e["scope"] in ("let", "function")
+    a, b = _show(e["old"], digits), _show(e["new"], digits)
+    parts, paths = e.get("parts", []), e.get("parts_at", [])
+    if parts and not show_all and (display_width(a) + display_width(b) > _INLINE or not any(paths)):
+        def side(i: int) -> str:
+            return "; ".join((f"{paths[k]}: " if k < len(paths) and paths[k] else "") + f"`{p[i]}`".replace("|", "\\|")
+                             for k, p in enumerate(parts))
+        return [_md_cell(field), side(0), side(1), _md_cell(_locs(e))]
+    return [_md_cell(field), _md_cell(None if e["old"] is None else a, code), _md_cell(None if e["new"] is None else b, code),
+            _md_cell(_locs(e))]
 
 
 def _impact_md(im: dict, top: int | None) -> list[str]:

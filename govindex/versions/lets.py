@@ -69,29 +69,26 @@ def explained(expr_old: n.Expr | None, expr_new: n.Expr | None, reach: set[str])
 
 
 def let_edits(old: RuleSet, new: RuleSet, m: dict[str, str], make) -> list:
-    """One edit per changed let/function (``make`` builds an Edit from keyword arguments)."""
+    """One edit per changed let/function (``make`` builds an Edit from keyword arguments), its
+    ``affects`` the nodes that use it in the new version (in the old one for a removed let, their
+    ids mapped to the new ones), its ``parts`` the smallest changed subexpressions of its body."""
     out = []
     for k in changed_lets(old, new):
         a, b = old.lets.get(k), new.lets.get(k)
-        scope = "function" if _params(old, k) or _params(new, k) else "let"
-        do, dn = _decl(old, k), _decl(new, k)
         kind = "added" if a is None else "removed" if b is None else "changed"
         hits = affected(new, {k}) if b is not None else []
-        hits += [m.get(i, i) for i in affected(old, {k}) if m.get(i, i) not in hits and i in m]
-        if b is None:
-            hits = [i for i in affected(old, {k})]
+        hits += [j for i in affected(old, {k}) if (j := m.get(i, i)) not in hits]
         text_o, text_n = _text(old, k, a), _text(new, k, b)
-        pieces: tuple = ()
-        if a is not None and b is not None:
-            if a != b:
-                pieces = tuple((p.old, p.new) for p in expr_parts(a, b))
-            else:  # only the parameters changed
-                pieces = ((text_o, text_n),)
-        out.append(make(kind=kind, node=k, field=None if kind != "changed" else "value", old=text_o, new=text_n,
-                        old_span=do.span if do else None, new_span=dn.span if dn else None, scope=scope,
-                        label="", affects=tuple(hits), parts=pieces,
-                        paths=tuple(p.path for p in expr_parts(a, b)) if a is not None and b is not None and a != b
-                        else ()))
+        found = expr_parts(a, b) if a is not None and b is not None and a != b else []
+        pieces = [(p.path, p.old, p.new) for p in found]
+        if kind == "changed" and not pieces:  # only the parameters changed
+            pieces = [("", text_o or "", text_n or "")]
+        do, dn = _decl(old, k), _decl(new, k)
+        out.append(make(kind=kind, node=k, field="value" if kind == "changed" else None, old=text_o, new=text_n,
+                        old_span=do.span if do else None, new_span=dn.span if dn else None,
+                        scope="function" if _params(old, k) or _params(new, k) else "let", label="",
+                        affects=tuple(hits), parts=tuple((o, w) for _, o, w in pieces),
+                        paths=tuple(p for p, _, _ in pieces)))
     return out
 
 
