@@ -280,3 +280,26 @@ def test_diff_with_itself_is_empty_property(tmp_path, body):
     _write(d, body)
     rs = load(d)
     assert diff(rs, rs) == [] and diff(rs, load(d)) == []
+
+
+def test_sibling_added_carries_the_recomputed_maxima(pair):
+    extra = '''
+  indicator oci "开放数据指数" {
+    weight: 0.33
+    aggregate: wmean
+
+    point oci_1 "开放数据指数1" {
+      kind: technical
+      weight: 1
+      probe: count(t, where: kind == "oci1")
+      score: linear(x, cap: 10)
+    }
+  }
+}
+'''
+    body = _weighted("0.34")
+    old, new = pair(body, body[: body.rstrip().rfind("}")] + extra)
+    edits = diff(load(Path(old)), load(Path(new)))
+    assert [(e.kind, e.node) for e in edits] == [("added", "oci"), ("added", "oci_1")]
+    assert sorted(f.node for f in edits[0].follows) == ["hci", "osi", "tii"]
+    assert "the maxima of 3 siblings follow" in run("diff", old, new).stdout

@@ -36,7 +36,7 @@ def fold(edits: list, old: RuleSet, new: RuleSet, m: dict[str, str]) -> list:
     back = {b: a for a, b in m.items()}
     cause_of: dict[int, int] = {}
     for k, e in enumerate(edits):
-        if _is_max(e) and derived(new, _node(e)) and (e.node == "ruleset" or derived(old, back.get(e.node, e.node))):
+        if _is_max(e) and derived(new, _node(e)) and derived(old, back.get(_node(e), _node(e))):
             c = _cause(e, edits, old, new, m)
             if c is not None and not _reaches(c, k, cause_of):
                 cause_of[k] = c
@@ -74,8 +74,10 @@ def _cause(e, edits: list, old: RuleSet, new: RuleSet, m: dict[str, str]) -> int
     for k, c in sibling:
         if c.kind == "changed" and c.field == "weight":
             return k
-    for k, c in sibling:
-        if c.kind in ("added", "removed", "moved") and c.node != node:
+    for k, c in tree:  # the shares are recomputed when a sibling comes or goes
+        came_or_went = c.kind in ("added", "removed") and _parent_of(c, old, new, m) == parent
+        moved = c.kind == "moved" and parent in (c.new, m.get(c.old or ""))
+        if (came_or_went or moved) and c.node != node:
             return k
     for k, c in tree:
         if c.node == parent and c.kind == "changed" and c.field == "max":
