@@ -222,7 +222,7 @@ def test_threshold_in_a_long_expression_golden(pair):
     doc = _golden(old, new, "diff_threshold")
     (e,) = doc["edits"]
     assert (e["node"], e["field"], e["parts"], e["parts_at"]) == ("p01", "score", [["2336", "1800"]],
-                                                                 ["else › `*` left › `steps` arg 2 › key 2336"])
+                                                                 ["else › `*` operand 1 › `steps` arg 2 › key 2336"])
     assert e["old"].count("2336") == 1 and e["new"].count("1800") == 1  # JSON keeps the whole text as written
     out = run("diff", "old", "new").stdout
     assert "2336 → 1800" in out and "4200: 0.9" not in out
@@ -303,3 +303,13 @@ def test_sibling_added_carries_the_recomputed_maxima(pair):
     assert [(e.kind, e.node) for e in edits] == [("added", "oci"), ("added", "oci_1")]
     assert sorted(f.node for f in edits[0].follows) == ["hci", "osi", "tii"]
     assert "the maxima of 3 siblings follow" in run("diff", old, new).stdout
+
+
+@pytest.mark.parametrize("a,b,want", [
+    ("p and q", "p and q and r", [("`and` operand 3", "—", "r")]),
+    ("p or q or r", "p or r", [("`or` operand 2", "q", "—")]),
+    ("a + b * 2", "a + b * 3", [("`+` operand 2 › `*` operand 2", "2", "3")]),
+    ("x - 1", "x - 2", [("`-` right", "1", "2")]),
+])
+def test_tree_diff_chains(a, b, want):
+    assert [(p.path, p.old, p.new) for p in parts(_e(a), _e(b))] == want

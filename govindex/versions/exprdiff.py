@@ -52,6 +52,8 @@ def _walk(a: n.Expr, b: n.Expr, path: tuple[str, ...], out: list[Part]) -> None:
         _emit(a, b, path, out)
     elif isinstance(a, n.Call) and isinstance(b, n.Call):
         _call(a, b, path, out)
+    elif isinstance(a, n.Binary) and isinstance(b, n.Binary) and a.op == b.op and a.op in _CHAINS:
+        _chain(a.op, _flatten(a), _flatten(b), path, out)
     elif isinstance(a, n.Binary) and isinstance(b, n.Binary) and a.op == b.op:
         _walk(a.left, b.left, (*path, f"`{a.op}` left"), out)
         _walk(a.right, b.right, (*path, f"`{a.op}` right"), out)
@@ -66,6 +68,46 @@ def _walk(a: n.Expr, b: n.Expr, path: tuple[str, ...], out: list[Part]) -> None:
         _map(a.pairs, b.pairs, path, out)
     else:  # leaves (numbers, strings, names), or an operator that changed
         _emit(a, b, path, out)
+
+
+_CHAINS = ("and", "or", "+", "*")  # associative: `a and b` → `a and b and c` adds an operand
+_LEVEL = {"or": 2, "and": 3, "+": 6, "*": 7}  # an operand joined by `op` parenthesised above this (lang/fmt)
+
+
+def _flatten(e: n.Expr) -> list[n.Expr]:
+    """The operands of a chain of one associative operator (``a and b and c`` → a, b, c)."""
+    if isinstance(e, n.Binary) and e.op in _CHAINS:
+        op = e.op
+        out: list[n.Expr] = []
+        stack = [e]
+        while stack:
+            x = stack.pop()
+            if isinstance(x, n.Binary) and x.op == op:
+                stack += [x.right, x.left]
+            else:
+                out.append(x)
+        return out
+    return [e]
+
+
+def _chain(op: str, xs: list[n.Expr], ys: list[n.Expr], path: tuple[str, ...], out: list[Part]) -> None:
+    """Operand lists aligned like list items: an operand added or removed is one part."""
+    sm = difflib.SequenceMatcher(None, [format_expr(x) for x in xs], [format_expr(y) for y in ys], autojunk=False)
+    for tag, i1, i2, j1, j2 in sm.get_opcodes():
+        if tag == "equal":
+            continue
+        if i2 - i1 == j2 - j1:
+            for k in range(i2 - i1):
+                _walk(xs[i1 + k], ys[j1 + k], (*path, f"`{op}` operand {j1 + k + 1}"), out)
+            continue
+        here = (*path, f"`{op}` operand {(j1 if j2 > j1 else i1) + 1}")
+        out.append(Part(_join(here), _joined(op, xs[i1:i2]), _joined(op, ys[j1:j2])))
+
+
+def _joined(op: str, xs: list[n.Expr]) -> str:
+    if len(xs) == 1:
+        return format_expr(xs[0])
+    return f" {op} ".join(format_expr(x, _LEVEL[op]) for x in xs) or NOTHING
 
 
 def _call(a: n.Call, b: n.Call, path: tuple[str, ...], out: list[Part]) -> None:
