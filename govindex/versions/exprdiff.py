@@ -79,7 +79,7 @@ def _flatten(e: n.Expr) -> list[n.Expr]:
     if isinstance(e, n.Binary) and e.op in _CHAINS:
         op = e.op
         out: list[n.Expr] = []
-        stack = [e]
+        stack: list[n.Expr] = [e]
         while stack:
             x = stack.pop()
             if isinstance(x, n.Binary) and x.op == op:
