@@ -67,7 +67,7 @@ class NodeChange:
 @dataclass(frozen=True, slots=True)
 class Impact:
     units: list[UnitChange]  # by new rank, then code; units of one side only last
-    nodes: list[NodeChange]  # by |rate change|, largest first
+    nodes: list[NodeChange]  # by |rate change|, largest first, then in rule order
     grades_old: dict[str, int] | None
     grades_new: dict[str, int] | None
     seconds_old: float
@@ -187,9 +187,9 @@ def _nodes(a: Scores, b: Scores) -> list[NodeChange]:
                               _r(None if ro is None or rw is None else rw - ro, db + 2)))
     order = {w: k for k, w in enumerate(b.rs.nodes)}
 
-    def big(v: float | None) -> float:  # None (no change computable) last
-        return -abs(v) if v is not None else 1.0
-    return sorted(out, key=lambda x: (big(x.rate_change), big(x.mean_change), order[x.id]))
+    # by |rate change|, then in rule order: not by the mean, so that among nodes whose rate held a
+    # reweighted one (its mean moved with its max) does not come first; None (no rate) last
+    return sorted(out, key=lambda x: (-abs(x.rate_change) if x.rate_change is not None else 1.0, order[x.id]))
 
 
 def _rate(mean: float | None, top: float) -> float | None:
