@@ -264,11 +264,16 @@ def impact_figures(im: dict, top: int | None) -> dict:
                                               f"{x['label']} ({x['id']})：{_pct(x['rate_old'], d)} → {_pct(x['rate_new'], d)}",
                                               strong=x["kind"] == "indicator")
                                        for x in nodes]))
-    only = [(side, units[c]) for side, key in (("old", "only_old"), ("new", "only_new")) for c in im.get(key) or ()]
+    only = [(side, units[c], _num(units[c][f"total_{side}"], im["digits"][side]))
+            for side, key in (("old", "only_old"), ("new", "only_new")) for c in im.get(key) or ()]
     return {"charts": charts, "only": only,
             "summary": {"up": sum(u["rank_change"] > 0 for u in both), "down": sum(u["rank_change"] < 0 for u in both),
                         "same": sum(u["rank_change"] == 0 for u in both),
                         "regraded": sum(u["grade_old"] != u["grade_new"] for u in both)}}
+
+
+def _num(v: float | None, d: int) -> str:
+    return "—" if v is None else f"{v:.{d}f}"
 
 
 def _pct(v: float | None, d: int) -> str:
@@ -290,7 +295,7 @@ def rank_histogram(changes: list[int]) -> ch.Chart:
     step = (ch.W - left - right) / len(keys)
     py = lambda c: top + (peak - c) / peak * (h - top - bottom)  # noqa: E731
     body = [ch._line(left, py(0), ch.W - right, py(0), ch.INK)]
-    for t in ch.ticks(0, peak, 4):
+    for t in (range(peak + 1) if peak <= 5 else ch.ticks(0, peak, 4)):  # counts: whole ticks
         body += [ch._line(left, py(t), ch.W - right, py(t)), ch._text(left - 6, py(t) + 4, f"{t:g}", "end", "tick")]
     for i, b in enumerate(keys):
         k = bins.get(b, 0)
