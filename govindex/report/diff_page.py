@@ -330,7 +330,7 @@ def transition_matrix(t: dict) -> ch.Chart:
             if t["new"][j] == g:
                 body.append(f'<rect x="{x + 1:.1f}" y="{y + 1:.1f}" width="{cell_w - 2}" height="{cell_h - 2}" '
                             f'fill="none" stroke="{ch.INK}" stroke-width="1.5"/>')
-            body.append(ch._text(x + cell_w / 2, y + cell_h / 2 + 5, str(c), "middle", "value",
+            body.append(ch._text(x + cell_w / 2, y + cell_h / 2 + 5, str(c), "middle", "count",
                                  f' fill="{"#fff" if c / peak > 0.5 else ch.INK}"'))
     moved = sum(c for i, row in enumerate(t["counts"]) for j, c in enumerate(row) if t["old"][i] != t["new"][j])
     return ch.svg("chart-grade-transitions", top + cell_h * len(t["old"]) + 12, "等级变化矩阵 Grade transitions",
