@@ -68,6 +68,15 @@ def test_each_change_with_both_source_excerpts(pair):
     assert "not in the new rules" in gone.xpath(".//div[contains(@class, 'src none')]")[0].text_content()
 
 
+def test_html_to_stdout_without_out(pair):
+    tmp = pair[0]
+    r = CliRunner().invoke(app, ["diff", str(tmp / "old"), str(tmp / "new"), "--format", "html"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout.startswith("<!DOCTYPE html>") and r.stdout.rstrip().endswith("</html>")
+    assert 'id="impact"' not in r.stdout  # no facts: no impact section
+    assert lhtml.fromstring(r.stdout).get("lang") == "zh-CN"
+
+
 def test_impact_charts_and_units_of_one_side(pair):
     doc = _tree(pair[1])
     svgs = {s.get("id"): s for s in doc.xpath("//section[@id='impact']//svg")}
@@ -98,10 +107,13 @@ def test_contract_keys_are_shown_and_markup_is_escaped():
               "old": "x", "new": "y", "old_at": "a.rules:2", "new_at": "b.rules:2", "evidence": "same label and parent"}
     doc = {"old": {"rules": "a", "ruleset": "t"}, "new": {"rules": "b", "ruleset": "t"},
            "counts": {"added": 0, "removed": 0, "renamed": 1, "moved": 0, "changed": 1}, "edits": [edit, rename],
-           "tree": {"old": [], "new": []}}
+           "tree": {"old": [], "new": [{"id": "total", "label": "总分", "kind": "indicator", "parent": None, "max": 100},
+                                       {"id": "pt3", "label": "点", "kind": "technical", "parent": "total", "max": 1}]}}
     out = page(doc, read=src.get)
     tree = lhtml.fromstring(out)
-    assert tree.get("lang") == "en"
+    assert tree.get("lang") == "zh-CN"
+    badge = tree.xpath("//li[@data-id='pt3']/a")[0]  # a point the let change affects points at it
+    assert badge.text == "受影响 affected" and badge.get("href") == "#edit-0"
     card = tree.xpath("//article[@data-node='p10']")[0]
     assert card.xpath(".//div[contains(@class, 'src new')]//span[contains(@class, 'hit')]/mark")[0].text == "1800"
     assert card.xpath(".//div[contains(@class, 'src old')]//span[contains(@class, 'hit')]/mark")[0].text == "2336"
@@ -109,6 +121,8 @@ def test_contract_keys_are_shown_and_markup_is_escaped():
     assert "随之变化 follows (1)" in card.text_content() and "changed x max: 1 → 2" in card.text_content()
     assert "依据 evidence: same label and parent" in tree.xpath("//article[@data-node='y']")[0].text_content()
     assert "<script>alert" not in out and "&lt;b&gt;甲&lt;/b&gt;" in out
+    english = {"old": [], "new": [{"id": "total", "label": "Index", "kind": "indicator", "parent": None, "max": 100}]}
+    assert lhtml.fromstring(page({**doc, "tree": english}, read=src.get)).get("lang") == "en"  # the labels' script
 
 
 # --- in a browser --------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ It reads only the plain document the other formats render (``edits`` as
 nodes as rows), plus the rule files the edits point at, for the source excerpts. Three sections:
 
 * **tree** — the new rule set's indicator tree with every change marked by a badge (added,
-  removed, renamed, moved, changed), each badge a link to its change; a removed node is drawn,
-  struck through, where it stood in the old tree;
+  removed, renamed, moved, changed, and "affected" on the points a ``let`` change affects), each
+  badge a link to its change; a removed node is drawn, struck through, where it stood in the old
+  tree;
 * **changes** — one card per edit: what changed (old → new), the evidence of a rename, the
   consequences folded under it, the nodes a ``let`` change affects, and both source excerpts side
   by side (a few lines around ``old_at`` and ``new_at``, the line itself highlighted, the changed
@@ -34,7 +35,7 @@ from govindex.report import charts as ch
 KINDS = ("added", "removed", "renamed", "moved", "changed")
 TREE_SCOPES = ("indicator", "point", "ref")
 KIND_LABELS = {"added": "新增 added", "removed": "删除 removed", "renamed": "更名 renamed", "moved": "移动 moved",
-               "changed": "修改 changed"}
+               "changed": "修改 changed", "affected": "受影响 affected"}
 AROUND = 2  # lines of context on each side of the line an edit points at
 UP, DOWN, SAME = "#009E73", "#D55E00", "#7f7f7f"
 _CJK = re.compile(r"[\u3400-\u9fff]")
@@ -202,6 +203,10 @@ def tree_rows(tree: dict, edits: list[dict], changes: list[Change]) -> list[Tree
             key = (e["kind"] == "removed", e["node"])
             if (e["kind"], c.anchor) not in badges.get(key, []) and all(k != e["kind"] for k, _ in badges.get(key, [])):
                 badges.setdefault(key, []).append((e["kind"], c.anchor))
+    for e, c in zip(edits, changes):  # a let or function change: the nodes it affects point at it
+        for node in e.get("affects") or ():
+            if all(k != "affected" for k, _ in badges.get((False, node), [])):
+                badges.setdefault((False, node), []).append(("affected", c.anchor))
     kids: dict[str | None, list[tuple[bool, dict]]] = {}
     for r in new:
         kids.setdefault(r["parent"], []).append((False, r))
