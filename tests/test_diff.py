@@ -356,11 +356,16 @@ def _check_impact(old: Path, new: Path, facts: Path) -> None:
             assert u.rank_change == u.rank_old - u.rank_new
         if u.total_old is not None and u.total_new is not None:
             assert u.total_change == pytest.approx(u.total_new - u.total_old, abs=0.0101)
-    for x in im.nodes:
-        assert x.mean_old == pytest.approx(mo[x.old_id], abs=0.0051)
-        assert x.mean_new == pytest.approx(mn[x.id], abs=0.0051)
-    changes = [abs(x.mean_change) for x in im.nodes if x.mean_change is not None]
-    assert changes == sorted(changes, reverse=True)
+    ro, rn = load(old), load(new)
+    for x in im.nodes:  # the rate is the mean score / max; the mean is on the node's scale
+        if mo[x.old_id] is not None:
+            assert x.rate_old == pytest.approx(mo[x.old_id] / ro.nodes[x.old_id].max, abs=0.000051)
+            assert x.mean_old == pytest.approx(mo[x.old_id] / ro.nodes[x.old_id].max * ro.nodes[x.old_id].scale,
+                                               abs=0.0051)
+        if mn[x.id] is not None:
+            assert x.rate_new == pytest.approx(mn[x.id] / rn.nodes[x.id].max, abs=0.000051)
+    changes = [abs(x.rate_change) for x in im.nodes if x.rate_change is not None]
+    assert changes == sorted(changes, reverse=True)  # ranked by the change of rate, not of score
 
 
 def test_impact_equals_scoring_each_separately_mini(tmp_path):

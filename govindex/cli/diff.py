@@ -1,8 +1,9 @@
 """``govindex diff OLD NEW``: what changed between two rule sets and, given facts, what it does.
 
 The command builds one JSON-ready document (edits, and with ``--facts`` the impact) and renders
-it as JSON, plain text (no colours: the same bytes on a terminal and in a golden file) or
-Markdown tables to paste into a review.
+it as JSON, plain text (no colours: the same bytes on a terminal and in a golden file), Markdown
+tables to paste into a review, or one self-contained HTML page for reviewers
+(:mod:`govindex.report.diff_page`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from typer.core import TyperCommand
 
-from govindex.cli.base import _run, app
-from govindex.diagnostics import display_width
+from govindex.cli.base import _run, app, err
+from govindex.diagnostics import GovindexError, display_width
 
 if TYPE_CHECKING:
     from govindex.ir import RuleSet
@@ -32,33 +34,87 @@ class DiffFormat(StrEnum):
     text = "text"
     json = "json"
     md = "md"
+    html = "html"
 
 
-@app.command("diff")
+class _FactsCommand(TyperCommand):
+    """``--facts OLD_FACTS NEW_FACTS``: click options take a fixed number of values, so a second
+    value of ``--facts`` is rewritten into ``--new-facts`` before parsing — when the command line
+    holds one bare word more than the two rule sets need, the word right after ``--facts X`` is it.
+    ``--facts X`` alone keeps its meaning: the same facts under both."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        valued = {o for p in self.params if p.param_type_name == "option" and not getattr(p, "is_flag", False)
+                  for o in p.opts}
+        bare: list[int] = []
+        i = 0
+        while i < len(args):  # the positions of the words that are not options nor their values
+            a = args[i]
+            if a == "--":
+                bare += range(i + 1, len(args))
+                break
+            if a in valued:
+                i += 1
+            elif not a.startswith("-") or a == "-":
+                bare.append(i)
+            i += 1
+        if len(bare) > 2:
+            for k, a in enumerate(args):
+                second = k + 2 if a == "--facts" else k + 1 if a.startswith("--facts=") else -1
+                if second in bare:
+                    args = [*args[:second], "--new-facts", *args[second:]]
+                    break
+        return super().parse_args(ctx, args)
+
+
+@app.command("diff", cls=_FactsCommand)
 def diff_cmd(old: Path = typer.Argument(..., help="The old rule set directory (e.g. last year's)."),
              new: Path = typer.Argument(..., help="The new rule set directory."),
-             facts: Path = typer.Option(None, "--facts", help="Score these facts under both: the impact."),
-             format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json or md"),
-             top: int = typer.Option(10, "--top", help="Rows of each impact table (units, nodes); 0 = all."),
+             facts: Path = typer.Option(None, "--facts", metavar="OLD_FACTS [NEW_FACTS]",
+                                        help="Score facts under both rule sets: the impact. One directory: the same "
+                                             "facts under both; two: the old rules on the first, the new on the second."),
+             new_facts: Path = typer.Option(None, "--new-facts", help="The new side's facts (= the second --facts)."),
+             format: DiffFormat = typer.Option(DiffFormat.text, "--format", help="text, json, md or html"),
+             out_file: Path = typer.Option(None, "--out", help="Write to this file (atomically) instead of stdout."),
+              top: int = typer.Option(10, "--top", help="Rows of each impact table (units, nodes); 0 = all."),
              all_: bool = typer.Option(False, "--all", help="Also the consequences (derived maxima) and whole expressions.")
              ) -> None:
     """Compare two rule sets node by node; with --facts, scores and ranks under both."""
     def go():
         from govindex.check.run import load
 
+        if new_facts is not None and facts is None:
+            raise GovindexError("--new-facts needs --facts (the old side's facts): --facts OLD_FACTS NEW_FACTS")
+        target = None
+        if out_file is not None:
+            from govindex.cli.outputs import out_file as checked_file
+
+            target = checked_file(out_file)  # before the work: a device, a FIFO or a link is refused
         rows = top if top > 0 else None
         rs_old, rs_new = load(old), load(new)
-        doc = build(rs_old, rs_new, str(old), str(new), facts, rows)
+        doc = build(rs_old, rs_new, str(old), str(new), facts, rows, new_facts)
         if format == DiffFormat.json:
-            sys.stdout.write(json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+            text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
         elif format == DiffFormat.md:
-            sys.stdout.write(render_md(doc, rows, all_))
+            text = render_md(doc, rows, all_)
+        elif format == DiffFormat.html:
+            from govindex.report.diff_page import page
+
+            text = page({**doc, "tree": {"old": node_rows(rs_old), "new": node_rows(rs_new)}}, rows)
         else:
-            sys.stdout.write(render_text(doc, rows, all_))
+            text = render_text(doc, rows, all_)
+        if target is None:
+            sys.stdout.write(text)
+        else:
+            from govindex.fsio import write_file
+
+            write_file(target, text)
+            err.print(f"wrote {target} ({len(text.encode('utf-8')) / 1024:.0f} KB)", markup=False, highlight=False)
     _run(go)
 
 
-def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts: Path | None, top: int | None) -> dict:
+def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts: Path | None, top: int | None,
+          new_facts: Path | None = None) -> dict:
     """The document every format renders: ``edits``, ``counts`` and, with facts, ``impact``."""
     from govindex.versions.diff import diff
 
@@ -70,8 +126,16 @@ def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts:
     if facts is not None:
         from govindex.versions.impact import impact
 
-        doc["impact"] = {"facts": str(facts), **impact(rs_old, rs_new, facts).to_json(top)}
+        doc["impact"] = impact(rs_old, rs_new, facts, new_facts).to_json(top)
     return doc
+
+
+def node_rows(rs: RuleSet) -> list[dict]:
+    """The indicator tree in rule order, one plain row per node (what the HTML page draws)."""
+    from govindex.versions.diff import where
+
+    return [{"id": x.id, "label": x.label, "kind": x.kind, "parent": x.parent, "level": x.level, "max": x.max,
+             "weight": x.weight, "at": where(x.span)} for x in rs.nodes.values()]
 
 
 # ------------------------------------------------------------------ shared helpers
@@ -282,33 +346,50 @@ def _follow_lines(e: dict, pad: str, digits: int | None, show_all: bool) -> list
     return out
 
 
+def facts_line(im: dict) -> str:
+    """Which facts each side scored."""
+    f = im["facts"]
+    return f"both rule sets on {f['old']}" if f["same"] else f"old rules on {f['old']}, new rules on {f['new']}"
+
+
 def _impact_text(doc: dict, top: int | None) -> list[str]:
     im = doc["impact"]
+    d = im["digits"]["new"]
     total = next((x for x in im["nodes"] if x["id"] == "total"), None)
     units = {u["code"]: u for u in im["units"]}
-    up = sum(1 for u in im["units"] if (u["rank_change"] or 0) > 0)
-    down = sum(1 for u in im["units"] if (u["rank_change"] or 0) < 0)
-    lines = ["", f"Impact on {im['facts']}: {im['units_scored']} units, scored in {im['seconds']['old']:.2f}s (old) "
-             f"and {im['seconds']['new']:.2f}s (new)"]
+    both = [u for u in im["units"] if u.get("present", "both") == "both"]
+    up = sum(1 for u in both if (u["rank_change"] or 0) > 0)
+    down = sum(1 for u in both if (u["rank_change"] or 0) < 0)
+    where = f"on {im['facts']['old']}" if im["facts"]["same"] else "of two years' facts"
+    lines = ["", f"Impact {where}: {im['units_scored']} units, scored in {im['seconds']['old']:.2f}s (old) "
+             f"and {im['seconds']['new']:.2f}s (new)", f"  facts       {facts_line(im)}"]
     if total is not None:
-        lines.append(f"  mean total  {_num(total['mean_old'])} → {_num(total['mean_new'])} "
-                     f"({_signed(total['mean_change'])})")
-    lines.append(f"  ranks       {up} up, {down} down, {im['units_scored'] - up - down} unchanged")
+        lines.append(f"  mean total  {_num(total['mean_old'], im['digits']['old'])} → {_num(total['mean_new'], d)} "
+                     f"({_signed(total['mean_change'], d)})")
+    lines.append(f"  ranks       {up} up, {down} down, {len(both) - up - down} unchanged")
+    for side, key in (("old", "only_old"), ("new", "only_new")):
+        if im.get(key):
+            names = ", ".join(f"{c} {units[c]['name']}".strip() for c in im[key])
+            lines.append(f"  only {side:<7}{len(im[key])} unit(s) scored under the {side} side only: {names}")
     if im["grades"]:
         g = im["grades"]
         keys = list(dict.fromkeys([*(g["old"] or {}), *(g["new"] or {})]))
         lines.append("  grades      " + " · ".join(
             f"{k} {(g['old'] or {}).get(k, '—')} → {(g['new'] or {}).get(k, '—')}" for k in keys))
-        moved = sum(1 for u in im["units"] if u["grade_old"] != u["grade_new"])
+        moved = sum(1 for u in both if u["grade_old"] != u["grade_new"])
         lines.append(f"              {moved} unit(s) changed grade")
-    for title, keep in (("Indicators whose national mean moved most", lambda x: x["kind"] == "indicator"),
-                        ("Points whose national mean moved most", lambda x: x["kind"] != "indicator")):
+    if im.get("transitions"):
+        t = im["transitions"]
+        lines += ["", "Grade transitions (units; rows: old grade, columns: new grade)"]
+        lines += _table([["old \\ new", *t["new"]]] + [[a, *map(str, row)] for a, row in zip(t["old"], t["counts"])],
+                        right=set(range(1, len(t["new"]) + 1)))
+    for title, keep in (("Indicators whose score rate moved most", lambda x: x["kind"] == "indicator"),
+                        ("Points whose score rate moved most", lambda x: x["kind"] != "indicator")):
         rows = [x for x in im["nodes"] if keep(x)][:top]
         if rows:
             lines += ["", title]
-            lines += _table([["node", "label", "mean old", "mean new", "change", "rate old", "rate new"]] + [
-                [_node_name(x), x["label"], _num(x["mean_old"]), _num(x["mean_new"]), _signed(x["mean_change"]),
-                 _pct(x["rate_old"]), _pct(x["rate_new"])] for x in rows], right={2, 3, 4, 5, 6})
+            lines += _table([["node", "label", "rate old", "rate new", "change", "mean old", "mean new", "change",
+                              "scale"]] + [_node_row(x, im) for x in rows], right={2, 3, 4, 5, 6, 7, 8})
     for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
         rows = [units[c] for c in im["movers"][key]]
         lines += ["", title]
@@ -319,12 +400,24 @@ def _impact_text(doc: dict, top: int | None) -> list[str]:
     return lines
 
 
+def _node_row(x: dict, im: dict) -> list[str]:
+    do, dn = im["digits"]["old"], im["digits"]["new"]
+    scale = _show(x["scale_new"]) if x["scale_old"] == x["scale_new"] else f"{_show(x['scale_old'])} → {_show(x['scale_new'])}"
+    return [_node_name(x), x["label"], _pct(x["rate_old"], do), _pct(x["rate_new"], dn), _pp(x["rate_change"], dn),
+            _num(x["mean_old"], do), _num(x["mean_new"], dn), _signed(x["mean_change"], dn), scale]
+
+
 def _node_name(x: dict) -> str:
     return x["id"] if x["old_id"] == x["id"] else f"{x['old_id']}→{x['id']}"
 
 
-def _pct(v: float | None) -> str:
-    return "—" if v is None else f"{v * 100:.2f}%"
+def _pct(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None else f"{v * 100:.{digits}f}%"
+
+
+def _pp(v: float | None, digits: int = 2) -> str:
+    """A change of rate in percentage points."""
+    return "—" if v is None else (f"{v * 100:+.{digits}f}" if round(v * 100, digits) else f"{0:.{digits}f}") + " pp"
 
 
 def _unit_head(im: dict) -> list[str]:
@@ -333,7 +426,8 @@ def _unit_head(im: dict) -> list[str]:
 
 
 def _unit_row(u: dict, im: dict) -> list[str]:
-    row = [u["code"], u["name"], _num(u["total_old"]), _num(u["total_new"]), _signed(u["total_change"]),
+    do, dn = im["digits"]["old"], im["digits"]["new"]
+    row = [u["code"], u["name"], _num(u["total_old"], do), _num(u["total_new"], dn), _signed(u["total_change"], dn),
            _show(u["rank_old"]), _show(u["rank_new"]), _signed(u["rank_change"])]
     if im["grades"]:
         row.append(f"{u['grade_old'] or '—'} → {u['grade_new'] or '—'}")
@@ -430,16 +524,25 @@ def _md_change(e: dict, digits: int | None, show_all: bool) -> list[str]:
 
 def _impact_md(im: dict, top: int | None) -> list[str]:
     units = {u["code"]: u for u in im["units"]}
-    lines = [f"### Impact on `{im['facts']}` ({im['units_scored']} units)", ""]
+    head = f"### Impact on `{im['facts']['old']}`" if im["facts"]["same"] else "### Impact of two years' facts"
+    lines = [f"{head} ({im['units_scored']} units)", "", f"Facts: {_md_cell(facts_line(im))}.", ""]
+    for side, key in (("old", "only_old"), ("new", "only_new")):
+        if im.get(key):
+            lines += [f"Scored under the {side} side only ({len(im[key])}): "
+                      + ", ".join(_md_cell(f"{c} {units[c]['name']}".strip()) for c in im[key]) + ".", ""]
     if im["grades"]:
         g = im["grades"]
         keys = list(dict.fromkeys([*(g["old"] or {}), *(g["new"] or {})]))
         lines += _md_table(["grade", *keys], [["old", *[_show((g["old"] or {}).get(k)) for k in keys]],
                                               ["new", *[_show((g["new"] or {}).get(k)) for k in keys]]])
-    lines += ["#### Nodes whose national mean moved most", ""]
-    lines += _md_table(["node", "label", "kind", "mean old", "mean new", "change", "rate old", "rate new"], [
-        [f"`{_node_name(x)}`", _md_cell(x["label"]), x["kind"], _num(x["mean_old"]), _num(x["mean_new"]),
-         _signed(x["mean_change"]), _pct(x["rate_old"]), _pct(x["rate_new"])] for x in im["nodes"][:top]])
+    if im.get("transitions"):
+        t = im["transitions"]
+        lines += ["#### Grade transitions (rows: old grade, columns: new grade)", ""]
+        lines += _md_table(["old \\ new", *t["new"]], [[a, *map(str, row)] for a, row in zip(t["old"], t["counts"])])
+    lines += ["#### Nodes whose score rate moved most", ""]
+    lines += _md_table(["node", "label", "kind", "rate old", "rate new", "change", "mean old", "mean new", "change",
+                        "scale"], [[f"`{_node_name(x)}`", _md_cell(x["label"]), x["kind"], *_node_row(x, im)[2:]]
+                                   for x in im["nodes"][:top]])
     for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
         lines += [f"#### {title}", ""]
         rows = [_unit_row(units[c], im) for c in im["movers"][key]]
