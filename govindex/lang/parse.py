@@ -240,6 +240,9 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
+        return self._indicator(meta, c)
+
+    def _indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
@@ -249,10 +252,38 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def point(self, meta: Meta, c: Children) -> n.PointDecl:
+        return self._point(meta, c)
+
+    def _point(self, meta: Meta, c: Children) -> n.PointDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
         return n.PointDecl(ident, label, under, tuple(body), self._span(meta))
+
+    @v_args(meta=True)
+    def template(self, meta: Meta, c: Children) -> n.TemplateDecl:
+        sources = tuple(x for x in c[1:] if isinstance(x, n.TemplateSource))
+        body = tuple(x for x in c[1:] if isinstance(x, (n.IndicatorDecl, n.PointDecl)))
+        return n.TemplateDecl(str(c[0]), sources, body, self._span(meta))
+
+    @v_args(meta=True)
+    def template_source(self, meta: Meta, c: Children) -> n.TemplateSource:
+        src = c[1] if isinstance(c[1], n.ListLit) else n.String(_unquote(c[1]), self._tok_span(c[1]))
+        return n.TemplateSource(str(c[0]), src, self._span(meta))
+
+    def _template_id(self, tok: Token) -> str:
+        return _unquote(tok) if tok.type == "STRING" else str(tok)
+
+    @v_args(meta=True)
+    def template_indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
+        return self._indicator(meta, [self._template_id(c[0]), *c[1:]])
+
+    @v_args(meta=True)
+    def template_point(self, meta: Meta, c: Children) -> n.PointDecl:
+        return self._point(meta, [self._template_id(c[0]), *c[1:]])
+
+    def template_under(self, c: Children) -> str:
+        return self._template_id(c[0])
 
     @v_args(meta=True)
     def let(self, meta: Meta, c: Children) -> n.LetDecl:
@@ -340,6 +371,12 @@ class _ToAst(Transformer[Token, Any]):
 
     def name(self, c: Children) -> n.Name:
         return n.Name(str(c[0]), self._tok_span(c[0]))
+
+    def field(self, c: Children) -> n.Name:
+        # `d.label`: a metadata column of a template's row, replaced when the template is expanded
+        # (anywhere else the checker reports the unknown name).
+        a, b = c[0], c[1]
+        return n.Name(f"{a}.{b}", n.Span(self.path, a.line, a.column, b.end_line or a.line, b.end_column or a.column))
 
     @v_args(meta=True)
     def call(self, meta: Meta, c: Children) -> n.Call:
