@@ -214,19 +214,25 @@ def _list_table(ex: _Expander, var: str, lit: n.ListLit) -> _Table | None:
             if not isinstance(v, (n.Number, n.String)):
                 ex.err("E320", f"`{p.key_text}` is not a number or a string", v.span,
                        "metadata values are literals: 5, 0.5, \"text\"")
-                continue
+                break
             cells[str(p.key)] = _Cell(v.text or str(v.value) if isinstance(v, n.Number) else v.value, v.span)
-        if k == 0:
-            columns = list(cells)
-        elif set(cells) != set(columns):
-            diff = sorted(set(columns) ^ set(cells))
-            ex.err("E321", f"this row's keys differ from the first row's ({', '.join(diff)})", item.span,
-                   "give every row the same keys")
-            continue
-        rows.append(_Row(cells, item.span))
+        else:
+            _add_row(ex, k, cells, item, columns, rows)
     if not rows and not ex.diags:
         ex.err("E320", "the template's list has no rows", lit.span, "list one map per row")
     return _Table(var, columns, rows, set()) if rows else None
+
+
+def _add_row(ex: _Expander, k: int, cells: dict[str, _Cell], item: n.MapLit, columns: list[str],
+             rows: list[_Row]) -> None:
+    if k == 0:
+        columns.extend(cells)
+    elif set(cells) != set(columns):
+        diff = sorted(set(columns) ^ set(cells))
+        ex.err("E321", f"this row's keys differ from the first row's ({', '.join(diff)})", item.span,
+               "give every row the same keys")
+        return
+    rows.append(_Row(cells, item.span))
 
 
 # ---------------------------------------------------------------- what the body uses
