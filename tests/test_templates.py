@@ -138,11 +138,11 @@ def test_list_sources_round_trip(rows: list[dict[str, object]]) -> None:
     assert parse_text(format_file(f), "g.rules") == f
 
 
-def test_a_dotted_name_outside_a_template_is_an_unknown_name(ruleset_dir) -> None:
+def test_a_dotted_name_outside_a_template_is_a_syntax_error(ruleset_dir) -> None:
     d = ruleset_dir('indicator i "I" {\n  max: 1\n  point p "P" {\n    kind: technical\n    max: 1\n    probe: q.weight\n'
                     "    score: x\n  }\n}\n")
     _, diags = check(d)
-    assert [x.code for x in diags if x.is_error] == ["E104"]
+    assert [x.code for x in diags if x.is_error] == ["E001"] and "unquoted string" in diags[0].message
 
 
 # ---------------------------------------------------------------- metadata errors, at the row

@@ -171,6 +171,7 @@ class _ToAst(Transformer[Token, Any]):
     def __init__(self, path: str):
         super().__init__()
         self.path = path
+        self.fields: list[tuple[n.Span, str]] = []  # `d.label` seen and not (yet) inside a template
 
     def _span(self, meta: Meta) -> n.Span:
         if getattr(meta, "empty", True):
@@ -182,6 +183,11 @@ class _ToAst(Transformer[Token, Any]):
         return n.Span(self.path, line, col, tok.end_line or line, tok.end_column or col + len(tok))
 
     def start(self, items: Children) -> list[n.Item]:
+        if self.fields:  # `units: units.csv`: a dotted name means a metadata column only in a template
+            span, text = self.fields[0]
+            raise _AstError(Diagnostic("E001", "unexpected '.'; unquoted string", span,
+                                       f'strings are written in double quotes: "{text}"; `d.column` is a '
+                                       "metadata column, only inside a `template` (docs §6a)"))
         return items
 
     @v_args(meta=True)
@@ -262,9 +268,12 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def template(self, meta: Meta, c: Children) -> n.TemplateDecl:
+        span = self._span(meta)
+        inside = (span.line, span.col), (span.end_line, span.end_col)
+        self.fields = [f for f in self.fields if not inside[0] <= (f[0].line, f[0].col) <= inside[1]]
         sources = tuple(x for x in c[1:] if isinstance(x, n.TemplateSource))
         body = tuple(x for x in c[1:] if isinstance(x, (n.IndicatorDecl, n.PointDecl)))
-        return n.TemplateDecl(str(c[0]), sources, body, self._span(meta))
+        return n.TemplateDecl(str(c[0]), sources, body, span)
 
     @v_args(meta=True)
     def template_source(self, meta: Meta, c: Children) -> n.TemplateSource:
@@ -376,7 +385,9 @@ class _ToAst(Transformer[Token, Any]):
         # `d.label`: a metadata column of a template's row, replaced when the template is expanded
         # (anywhere else the checker reports the unknown name).
         a, b = c[0], c[1]
-        return n.Name(f"{a}.{b}", n.Span(self.path, a.line, a.column, b.end_line or a.line, b.end_column or a.column))
+        span = n.Span(self.path, a.line, a.column, b.end_line or a.line, b.end_column or a.column)
+        self.fields.append((span, f"{a}.{b}"))
+        return n.Name(f"{a}.{b}", span)
 
     @v_args(meta=True)
     def call(self, meta: Meta, c: Children) -> n.Call:
