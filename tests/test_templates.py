@@ -210,3 +210,32 @@ def test_list_source_errors() -> None:
     _, diags = expand_templates([parse_text(text, "g.rules")])
     assert [(d.code, d.where) for d in diags] == [("E321", "g.rules:1:39"), ("E320", "g.rules:1:50"),
                                                   ("E320", "g.rules:1:66")]
+
+
+def test_a_long_list_source_is_formatted_one_row_a_line_with_comments_kept() -> None:
+    text = """\
+# generated channels
+template ch for c in [{id: "wechat", label: "微信公众号", weight: 2}, {id: "weibo", label: "微博", weight: 4}], k in [{id: "a", label: "甲"}] {
+  # one point per channel
+  point "{c.id}_{k.id}" "{c.label}{k.label}" under total {
+    max: c.weight  # from the list
+  }
+}
+"""
+    f = parse_text(text, "c.rules")
+    out = format_file(f)
+    assert out == """\
+# generated channels
+template ch for c in [
+  {id: "wechat", label: "微信公众号", weight: 2},
+  {id: "weibo", label: "微博", weight: 4}
+], k in [
+  {id: "a", label: "甲"}
+] {
+  # one point per channel
+  point "{c.id}_{k.id}" "{c.label}{k.label}" under total {
+    max: c.weight  # from the list
+  }
+}
+"""
+    assert parse_text(out, "c.rules") == f and format_file(parse_text(out, "c.rules")) == out

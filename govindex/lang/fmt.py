@@ -251,11 +251,18 @@ def _id(ident: str) -> str:
 def _template(w: _Writer, it: n.TemplateDecl, indent: str) -> None:
     """``template id for d in "a.csv", q in [...] {`` — a list source wrapped like any list — then
     the body as written (not expanded)."""
-    lines = [f"template {it.id} for "]
-    for i, src in enumerate(it.sources):
-        sub = wrap_expr(src.source, indent, f"{lines[-1]}{src.var} in ")
-        lines[-1:] = sub
-        lines[-1] += ", " if i < len(it.sources) - 1 else " {"
+    one = f"template {it.id} for " + ", ".join(f"{s.var} in {format_expr(s.source)}" for s in it.sources) + " {"
+    lines = [one]
+    if len(indent) + len(one) > WIDTH:  # each list source one row a line
+        lines = [f"template {it.id} for "]
+        for i, src in enumerate(it.sources):
+            if isinstance(src.source, n.ListLit) and src.source.items:
+                rows = [format_expr(r) for r in src.source.items]
+                lines[-1] += f"{src.var} in ["
+                lines += [f"{indent}  {r}," for r in rows[:-1]] + [f"{indent}  {rows[-1]}", f"{indent}]"]
+            else:
+                lines[-1] += f"{src.var} in {format_expr(src.source)}"
+            lines[-1] += ", " if i < len(it.sources) - 1 else " {"
     w.emit(indent, lines[0], it.span, it.span.line)
     w.lines.extend(lines[1:])
     for k, child in enumerate(it.body):
