@@ -215,13 +215,13 @@ def test_list_source_errors() -> None:
 def test_a_long_list_source_is_formatted_one_row_a_line_with_comments_kept() -> None:
     text = """\
 # generated channels
-template ch for c in [{id: "wechat", label: "微信公众号", weight: 2}, {id: "weibo", label: "微博", weight: 4}], k in [{id: "a", label: "甲"}] {
+template ch for c in CHANNELS, k in [{id: "a", label: "甲"}] {
   # one point per channel
   point "{c.id}_{k.id}" "{c.label}{k.label}" under total {
     max: c.weight  # from the list
   }
 }
-"""
+""".replace("CHANNELS", '[{id: "wechat", label: "微信公众号", weight: 2}, {id: "weibo", label: "微博", weight: 4}]')
     f = parse_text(text, "c.rules")
     out = format_file(f)
     assert out == """\
