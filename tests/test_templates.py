@@ -5,13 +5,16 @@ the template line and the metadata row, and every metadata mistake reported at i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from govindex.check.run import check
+from govindex.cli import app
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_file
 from govindex.lang.parse import parse_text
@@ -239,3 +242,21 @@ template ch for c in [
 }
 """
     assert parse_text(out, "c.rules") == f and format_file(parse_text(out, "c.rules")) == out
+
+
+def test_a_csv_that_is_not_utf8_is_reported_at_its_first_bad_byte(here: Path) -> None:
+    d = make(here)
+    (d / "datasets.csv").write_bytes("id,label\nbudget,预算\n".encode("gbk"))
+    _, diags = check(d)
+    # 预 in GBK (d4 a4) happens to read as one UTF-8 character; 算 (cb e3) is the first bad byte
+    assert [(x.code, x.where) for x in diags] == [("E320", "rules/datasets.csv:2:9")]
+    assert "GB18030" in diags[0].hint
+
+
+def test_check_json_gives_the_origins_as_via(here: Path) -> None:
+    d = make(here, questions="id,label,weight\nlicence,Openly licensed,30\nbulk,In bulk,-10\n")
+    res = CliRunner().invoke(app, ["check", str(d), "--format", "json"])
+    errors = [x for x in json.loads(res.stdout)["diagnostics"] if x["code"] == "E207"]
+    assert errors and errors[0]["path"] == "rules/b_body.rules" and errors[0]["line"] == 10
+    assert errors[0]["via"] == [{"path": "rules/questions.csv", "line": 3, "col": 14}]
+    assert errors[0]["where"] == "rules/b_body.rules:10:10 (generated from rules/questions.csv:3:14)"
