@@ -26,6 +26,7 @@ from govindex.ir import ROOT, Clean, Marker, Node, Rounding, RuleSet, Table, Uni
 from govindex.lang import nodes as n
 from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
+from govindex.lang.templates import expand_templates
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
                 "max_total", "rounding", "round", "ranks", "missing", "missing_indicators", "rounds_policy",
@@ -49,6 +50,9 @@ def check(root: Path) -> tuple[RuleSet | None, list[Diagnostic]]:
     files, diags = parse_dir(root)
     if diags:
         return None, diags
+    files, diags = expand_templates(files)  # templates → the points and indicators of their rows
+    if diags:
+        return None, sorted(diags, key=lambda d: (d.span.path, d.span.line, d.span.col))
     rs, diags = _Checker(root, files).run()
     return rs, sorted(diags, key=lambda d: (not d.is_error, d.span.path, d.span.line, d.span.col))
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from govindex.diagnostics.codes import CODES, Severity, default_severity
-from govindex.diagnostics.location import Location, Span
+from govindex.diagnostics.location import Location, Span, origin
 from govindex.diagnostics.text import display_width
 
 
@@ -87,6 +87,8 @@ class Diagnostic:
         out = [f"{self.location}{col}: {self.severity}[{self.code} {self.name}]: {self.message}"]
         if isinstance(self.location, Span):
             out += _excerpt(self.location, source)
+            for o in self.location.origins():  # a generated item: the metadata it was made from
+                out += [f"     = generated from {origin(o)}", *_excerpt(o, None)]
         if self.hint:
             out.append(f"  hint: {self.hint}")
         return "\n".join(out)
@@ -102,6 +104,8 @@ def _excerpt(span: Span, source: str | None) -> list[str]:
         return []
     line = lines[span.line - 1]
     gutter = f"{span.line:>4} | "
+    if span.col == 0:  # a whole row of a metadata file: no caret
+        return [gutter + line]
     width = span.end_col - span.col if span.end_line == span.line and span.end_col > span.col else 1
     pad = display_width(line[: span.col - 1])
     caret = "^" * max(1, display_width(line[span.col - 1 : span.col - 1 + width]))

@@ -19,20 +19,44 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True, slots=True)
 class Span:
-    """A place in a rule file: ``path:line:col`` to ``end_line:end_col`` (1-based)."""
+    """A place in a rule file: ``path:line:col`` to ``end_line:end_col`` (1-based).
+
+    ``via``: where a generated item comes from (``govindex.lang.templates``) — the metadata row
+    (``col`` 0: the whole row) or cell it was made from, itself with a ``via`` for the next table
+    of a cross product. Printed after the place: ``x.rules:12:5 (generated from datasets.csv:7)``.
+    """
 
     path: str
     line: int
     col: int
     end_line: int
     end_col: int
+    via: Span | None = None
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}"
+        if self.via is None:
+            return f"{self.path}:{self.line}:{self.col}"
+        return f"{self.path}:{self.line}:{self.col} (generated from {', '.join(map(origin, self.origins()))})"
+
+    def origins(self) -> tuple[Span, ...]:
+        """The metadata places this span was generated from, in order (empty when written by hand)."""
+        out, v = [], self.via
+        while v is not None:
+            out.append(v)
+            v = v.via
+        return tuple(out)
 
     def to_json(self) -> dict[str, object]:
-        return {"location": "span", "path": self.path, "line": self.line, "col": self.col,
-                "end_line": self.end_line, "end_col": self.end_col}
+        out: dict[str, object] = {"location": "span", "path": self.path, "line": self.line, "col": self.col,
+                                  "end_line": self.end_line, "end_col": self.end_col}
+        if self.via is not None:  # only generated items carry it: other JSON is unchanged
+            out["via"] = [{"path": o.path, "line": o.line, "col": o.col} for o in self.origins()]
+        return out
+
+
+def origin(span: Span) -> str:
+    """A metadata place as printed: ``datasets.csv:7`` (a row) or ``questions.csv:7:3`` (a cell)."""
+    return f"{span.path}:{span.line}" + (f":{span.col}" if span.col else "")
 
 
 NOWHERE = Span("<builtin>", 0, 0, 0, 0)

@@ -211,7 +211,7 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
         _block(w, indent, f"table {it.name}", it.span, body)
     elif isinstance(it, (n.IndicatorDecl, n.PointDecl)):
         kind = "indicator" if isinstance(it, n.IndicatorDecl) else "point"
-        header = f"{kind} {it.id} {format_string(it.label)}" + (f" under {it.under}" if it.under else "")
+        header = f"{kind} {_id(it.id)} {format_string(it.label)}" + (f" under {_id(it.under)}" if it.under else "")
 
         def body(ind: str) -> None:
             _settings(w, ind, it.settings)
@@ -219,6 +219,8 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
                 w.blank()
                 _item(w, child, ind)
         _block(w, indent, header, it.span, body)
+    elif isinstance(it, n.TemplateDecl):
+        _template(w, it, indent)
     elif isinstance(it, n.RefDecl):
         _block(w, indent, f"ref {it.target}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.LetDecl):
@@ -239,3 +241,33 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
         _block(w, indent, f"test {format_string(it.name)}", it.span, body)
     else:
         raise TypeError(f"cannot format {type(it).__name__}")
+
+
+def _id(ident: str) -> str:
+    """A node id as written: a name, or (in a template) a string such as ``"{d.id}_{q.id}"``."""
+    return ident if _NAME.fullmatch(ident) and ident not in _KEYWORDS else format_string(ident)
+
+
+def _template(w: _Writer, it: n.TemplateDecl, indent: str) -> None:
+    """``template id for d in "a.csv", q in [...] {`` — a list source wrapped like any list — then
+    the body as written (not expanded)."""
+    one = f"template {it.id} for " + ", ".join(f"{s.var} in {format_expr(s.source)}" for s in it.sources) + " {"
+    lines = [one]
+    if len(indent) + len(one) > WIDTH:  # each list source one row a line
+        lines = [f"template {it.id} for "]
+        for i, src in enumerate(it.sources):
+            if isinstance(src.source, n.ListLit) and src.source.items:
+                rows = [format_expr(r) for r in src.source.items]
+                lines[-1] += f"{src.var} in ["
+                lines += [f"{indent}  {r}," for r in rows[:-1]] + [f"{indent}  {rows[-1]}", f"{indent}]"]
+            else:
+                lines[-1] += f"{src.var} in {format_expr(src.source)}"
+            lines[-1] += ", " if i < len(it.sources) - 1 else " {"
+    w.emit(indent, lines[0], it.span, it.span.line)
+    w.lines.extend(lines[1:])
+    for k, child in enumerate(it.body):
+        if k:
+            w.blank()
+        _item(w, child, indent + "  ")
+    w.lead(it.span.end_line, indent + "  ")
+    w.lines.append(indent + "}" + w.trail(it.span.end_line))

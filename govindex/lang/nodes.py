@@ -274,8 +274,30 @@ class SummaryDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True, slots=True)
+class TemplateSource:
+    """``d in "datasets.csv"`` (a CSV next to the rule file) or ``d in [{id: "a", …}, …]``."""
+
+    var: str
+    source: String | ListLit
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateDecl:
+    """``template id for d in …, q in … { point "{d.id}_{q.id}" "…" { max: q.weight … } }``: the
+    body repeated for every row (every combination of rows) of the sources. In the body, ids,
+    labels and strings may hold ``{d.column}``; expressions may use ``d.column`` (an
+    :class:`Name` with a dot). Expanded away by :mod:`govindex.lang.templates` before checking."""
+
+    id: str
+    sources: tuple[TemplateSource, ...]
+    body: tuple[IndicatorDecl | PointDecl, ...]
+    span: Span = _span()
+
+
 Item = (RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
-        | SummaryDecl)
+        | SummaryDecl | TemplateDecl)
 
 
 @dataclass(frozen=True, slots=True)

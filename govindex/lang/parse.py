@@ -171,6 +171,7 @@ class _ToAst(Transformer[Token, Any]):
     def __init__(self, path: str):
         super().__init__()
         self.path = path
+        self.fields: list[tuple[n.Span, str]] = []  # `d.label` seen and not (yet) inside a template
 
     def _span(self, meta: Meta) -> n.Span:
         if getattr(meta, "empty", True):
@@ -182,6 +183,11 @@ class _ToAst(Transformer[Token, Any]):
         return n.Span(self.path, line, col, tok.end_line or line, tok.end_column or col + len(tok))
 
     def start(self, items: Children) -> list[n.Item]:
+        if self.fields:  # `units: units.csv`: a dotted name means a metadata column only in a template
+            span, text = self.fields[0]
+            raise _AstError(Diagnostic("E001", "unexpected '.'; unquoted string", span,
+                                       f'strings are written in double quotes: "{text}"; `d.column` is a '
+                                       "metadata column, only inside a `template` (docs §6a)"))
         return items
 
     @v_args(meta=True)
@@ -240,6 +246,9 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
+        return self._indicator(meta, c)
+
+    def _indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
@@ -249,10 +258,41 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def point(self, meta: Meta, c: Children) -> n.PointDecl:
+        return self._point(meta, c)
+
+    def _point(self, meta: Meta, c: Children) -> n.PointDecl:
         ident, label, rest = str(c[0]), _unquote(c[1]), c[2:]
         under = rest[0] if rest and isinstance(rest[0], str) else None
         body = rest[1:] if under is not None else rest
         return n.PointDecl(ident, label, under, tuple(body), self._span(meta))
+
+    @v_args(meta=True)
+    def template(self, meta: Meta, c: Children) -> n.TemplateDecl:
+        span = self._span(meta)
+        inside = (span.line, span.col), (span.end_line, span.end_col)
+        self.fields = [f for f in self.fields if not inside[0] <= (f[0].line, f[0].col) <= inside[1]]
+        sources = tuple(x for x in c[1:] if isinstance(x, n.TemplateSource))
+        body = tuple(x for x in c[1:] if isinstance(x, (n.IndicatorDecl, n.PointDecl)))
+        return n.TemplateDecl(str(c[0]), sources, body, span)
+
+    @v_args(meta=True)
+    def template_source(self, meta: Meta, c: Children) -> n.TemplateSource:
+        src = c[1] if isinstance(c[1], n.ListLit) else n.String(_unquote(c[1]), self._tok_span(c[1]))
+        return n.TemplateSource(str(c[0]), src, self._span(meta))
+
+    def _template_id(self, tok: Token) -> str:
+        return _unquote(tok) if tok.type == "STRING" else str(tok)
+
+    @v_args(meta=True)
+    def template_indicator(self, meta: Meta, c: Children) -> n.IndicatorDecl:
+        return self._indicator(meta, [self._template_id(c[0]), *c[1:]])
+
+    @v_args(meta=True)
+    def template_point(self, meta: Meta, c: Children) -> n.PointDecl:
+        return self._point(meta, [self._template_id(c[0]), *c[1:]])
+
+    def template_under(self, c: Children) -> str:
+        return self._template_id(c[0])
 
     @v_args(meta=True)
     def let(self, meta: Meta, c: Children) -> n.LetDecl:
@@ -340,6 +380,14 @@ class _ToAst(Transformer[Token, Any]):
 
     def name(self, c: Children) -> n.Name:
         return n.Name(str(c[0]), self._tok_span(c[0]))
+
+    def field(self, c: Children) -> n.Name:
+        # `d.label`: a metadata column of a template's row, replaced when the template is expanded
+        # (anywhere else the checker reports the unknown name).
+        a, b = c[0], c[1]
+        span = n.Span(self.path, a.line, a.column, b.end_line or a.line, b.end_column or a.column)
+        self.fields.append((span, f"{a}.{b}"))
+        return n.Name(f"{a}.{b}", span)
 
     @v_args(meta=True)
     def call(self, meta: Meta, c: Children) -> n.Call:

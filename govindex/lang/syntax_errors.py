@@ -44,7 +44,7 @@ SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
     ),
     "unquoted string": (
         'strings are written in double quotes: "住房"',
-        ["ruleset x { }", 'ruleset "x" { units: units.csv }'],
+        ["ruleset x { }", 'ruleset "x" { units: my units.csv }'],
     ),
     "missing operand": (
         "an operator needs a value on both sides",
