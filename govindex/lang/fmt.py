@@ -237,5 +237,47 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
             for ex in it.expects:
                 w.emit(ind, f"expect {format_string(ex.unit)} {ex.node} {ex.op} {format_expr(ex.value)}", ex.span)
         _block(w, indent, f"test {format_string(it.name)}", it.span, body)
+    elif isinstance(it, (n.ExtendsDecl, n.IncludeDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl, n.OverrideDecl,
+                         n.ReplaceDecl)):
+        _edit(w, it, indent)
     else:
         raise TypeError(f"cannot format {type(it).__name__}")
+
+
+def _edit(w: _Writer, it: n.Edit, indent: str) -> None:
+    """The composition items (lang/compose.py)."""
+    if isinstance(it, (n.ExtendsDecl, n.IncludeDecl)):
+        kw = "extends" if isinstance(it, n.ExtendsDecl) else "include"
+        w.emit(indent, f"{kw} {format_string(it.path)}", it.span)
+    elif isinstance(it, n.RemoveDecl):
+        target = format_string(it.target) if it.kind == "test" else it.target
+        w.emit(indent, f"remove {it.kind} {target}", it.span)
+    elif isinstance(it, n.MoveDecl):
+        place = f" {it.place} {it.sibling}" if it.place else ""
+        w.emit(indent, f"move {it.kind} {it.target} under {it.parent}{place}", it.span)
+    elif isinstance(it, n.RenameDecl):
+        w.emit(indent, f"rename {it.kind} {it.target} to {it.new}", it.span)
+    elif isinstance(it, n.ReplaceDecl):
+        w.lead(it.span.line, indent)
+        at = len(w.lines)
+        _item(w, it.item, indent)  # comments inside the declaration stay where they were
+        w.lines[at] = indent + "replace " + w.lines[at][len(indent):]
+    elif it.kind == "let" and it.value is not None:
+        w.emit(indent, f"override let {it.target} = {format_expr(it.value)}", it.span)
+    else:
+        _override(w, it, indent)
+
+
+def _override(w: _Writer, it: n.OverrideDecl, indent: str) -> None:
+    head = " ".join(x for x in ("override", it.kind, it.target) if x)
+    head += f" {format_string(it.label)}" if it.label is not None else ""
+
+    def body(ind: str) -> None:
+        for c in it.columns:
+            w.emit(ind, f"{c.name}: {c.type}", c.span)
+        if it.valid is not None:
+            w.emit(ind, f"valid when {format_expr(it.valid)}", it.valid.span)
+        _settings(w, ind, it.settings)
+        for u in it.unsets:
+            w.emit(ind, f"unset {u.key}", u.span)
+    _block(w, indent, head, it.span, body)
