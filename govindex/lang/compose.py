@@ -14,6 +14,7 @@ Inherited items keep their base file's spans and every edit brings its own, so d
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -89,7 +90,7 @@ class _Composer:
         return _Editor(self, base).apply(edits, own)
 
     def _base(self, ext: n.ExtendsDecl, chain: list[Path]) -> list[n.RuleFile] | None:
-        path = Path(ext.span.path).parent / ext.path
+        path = _joined(ext.span.path, ext.path)
         if not path.is_dir() or not any(path.rglob("*.rules")):
             what = "does not exist" if not path.exists() else "is not a rule set directory (no .rules files)"
             self.err("E331", f"`extends {n_quote(ext.path)}`: {path} {what}", ext.span,
@@ -116,7 +117,7 @@ class _Composer:
         return out
 
     def _include(self, inc: n.IncludeDecl, stack: tuple[str, ...]) -> list[n.RuleFile]:
-        path = Path(inc.span.path).parent / inc.path
+        path = _joined(inc.span.path, inc.path)
         if not path.is_file():
             self.err("E336", f"`include {n_quote(inc.path)}`: {path} is not a file", inc.span,
                      "the path is relative to this file's directory, e.g. include \"../shared/markers.rules\"")
@@ -131,6 +132,12 @@ class _Composer:
             self.diags.extend(exc.diagnostics)
             return []
         return self._includes([f], stack)
+
+
+def _joined(written_in: str, rel: str) -> Path:
+    """``rel`` relative to the directory of the file that wrote it, normalised but not made absolute,
+    so that inherited spans read ``rules/2019/1-supply.rules``, not ``rules/2018/../2019/…``."""
+    return Path(os.path.normpath(Path(written_in).parent / rel))
 
 
 def n_quote(s: str) -> str:
