@@ -230,7 +230,7 @@ class _Editor:
         moved = self._last
         assert isinstance(moved, (n.PointDecl, n.IndicatorDecl))
         if ("node", e.parent) in new_ids and not e.place:  # under an indicator this rule set adds
-            self.files.append(n.RuleFile(e.span.path, (replace(moved, under=e.parent),)))
+            self.files.append(n.RuleFile(e.span.path, (replace(moved, under=e.parent, span=e.span),)))
             return
         if e.parent in _subtree_ids(moved):
             self.c.err("E338", f"`move {e.kind} {e.target} under {e.parent}`: {e.parent} is inside {e.target}",
@@ -241,7 +241,7 @@ class _Editor:
         def into(it: n.Decl) -> list[n.Decl] | None:
             if not isinstance(it, n.IndicatorDecl) or it.id != e.parent:
                 return None
-            kids = _insert(it.children, replace(moved, under=None), e)
+            kids = _insert(it.children, replace(moved, under=None, span=e.span), e)  # its place is defined here
             placed[0] = kids is not None
             return [replace(it, children=kids if kids is not None else it.children)]
         self.files = [replace(f, items=_rewrite(f.items, into)) for f in self.files]
@@ -262,7 +262,7 @@ def _rewriter(c: _Composer, e: n.Edit) -> Rewrite:
         if isinstance(e, n.ReplaceDecl):
             return [_replaced(it, e.item)]
         if isinstance(e, n.RenameDecl) and isinstance(it, (n.PointDecl, n.IndicatorDecl)):
-            return [replace(it, id=e.new)]
+            return [replace(it, id=e.new, span=e.span)]  # the id is defined here now
         return []
     return fn
 
@@ -337,8 +337,9 @@ def _override(c: _Composer, it: n.Decl, e: n.OverrideDecl) -> n.Decl:
                   did_you_mean(u.key, [x.key for x in settings]) or "settings: " + ", ".join(x.key for x in settings))
         settings = [x for x in settings if x.key != u.key]
     out = replace(it, settings=tuple(settings))  # type: ignore[arg-type]
-    if e.label is not None:
-        out = replace(out, name=e.label) if isinstance(out, n.RulesetDecl) else replace(out, label=e.label)  # type: ignore[arg-type]
+    if e.label is not None:  # the name is defined here now
+        out = replace(out, name=e.label, span=e.span) if isinstance(out, n.RulesetDecl) else \
+            replace(out, label=e.label, span=e.span)  # type: ignore[arg-type]
     return out
 
 

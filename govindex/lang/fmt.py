@@ -116,13 +116,21 @@ class _Writer:
 def format_file(f: n.RuleFile) -> str:
     """Canonical text of one rule file."""
     w = _Writer(f.comments)
+    prev: n.Item | None = None
     for item in f.items:
-        w.blank()
+        if not (_one_line_edit(prev) and _one_line_edit(item) and item.span.line == prev.span.end_line + 1):  # type: ignore[union-attr]
+            w.blank()  # a run of one-line edits (`remove …`, `move …`) on consecutive lines stays one block
         _item(w, item, "")
+        prev = item
     w.lead(10**9, "")
     while w.lines and w.lines[-1] == "":
         w.lines.pop()
     return "\n".join(w.lines) + "\n"
+
+
+def _one_line_edit(it: n.Item | None) -> bool:
+    return isinstance(it, (n.ExtendsDecl, n.IncludeDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl)) or (
+        isinstance(it, n.OverrideDecl) and it.kind == "let")
 
 
 def _block(w: _Writer, indent: str, header: str, span: n.Span, body: Callable[[str], None]) -> None:
@@ -271,6 +279,9 @@ def _edit(w: _Writer, it: n.Edit, indent: str) -> None:
 def _override(w: _Writer, it: n.OverrideDecl, indent: str) -> None:
     head = " ".join(x for x in ("override", it.kind, it.target) if x)
     head += f" {format_string(it.label)}" if it.label is not None else ""
+    if not (it.columns or it.valid or it.settings or it.unsets):  # a relabelling: `override indicator x "新" {}`
+        w.emit(indent, head + " {}", it.span)
+        return
 
     def body(ind: str) -> None:
         for c in it.columns:
