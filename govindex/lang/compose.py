@@ -382,3 +382,19 @@ class _References:
                 for x in n.walk(s.value):
                     if isinstance(x, n.Name) and s.key in ("measures", "of", "node", "nodes"):
                         self._hit(x.id, x.span, f"`{s.key}:` names")
+
+
+def show_items(files: list[n.RuleFile]) -> list[dict[str, object]]:
+    """``govindex show --format json``: each resolved top-level item, where it was defined, and its text."""
+    from govindex.lang.fmt import format_file
+
+    out: list[dict[str, object]] = []
+    for f in files:
+        for it in f.items:
+            if isinstance(it, (n.ExtendsDecl, n.IncludeDecl, *_EDITS)):
+                continue
+            ns, name = key_of(it)
+            kind = {n.PointDecl: "point", n.IndicatorDecl: "indicator"}.get(type(it), ns)
+            text = format_file(n.RuleFile(f.path, (it,))).rstrip("\n")
+            out.append({"kind": kind, "id": name, "path": it.span.path, "line": it.span.line, "text": text})
+    return out

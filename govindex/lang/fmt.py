@@ -128,6 +128,34 @@ def format_file(f: n.RuleFile) -> str:
     return "\n".join(w.lines) + "\n"
 
 
+def format_resolved(files: list[n.RuleFile]) -> str:
+    """The items of a resolved rule set (after composition) as one canonical text, each top-level
+    item preceded by ``# from path:line``, the file that defined it (an edit: the editing file)."""
+    w = _Writer(())
+    for f in files:
+        for item in f.items:
+            w.blank()
+            edited = sorted(_paths(item) - {item.span.path})
+            w.lines.append(f"# from {item.span.path}:{item.span.line}" + (f" (edited in {', '.join(edited)})" if edited else ""))
+            _item(w, item, "")
+    return "\n".join(w.lines) + "\n"
+
+
+def _paths(it: object) -> set[str]:
+    """The files the parts of a declaration come from (an inherited item's overrides: the child's)."""
+    out: set[str] = set()
+    for part in (getattr(it, "settings", ()), getattr(it, "children", ()), getattr(it, "columns", ()),
+                 getattr(it, "expects", ()), getattr(it, "givens", ())):
+        for x in part:
+            out.add(x.span.path)
+            if isinstance(x, (n.IndicatorDecl, n.PointDecl)):
+                out |= _paths(x)
+    for e in (getattr(it, "value", None), getattr(it, "valid", None)):
+        if e is not None and hasattr(e, "span"):
+            out.add(e.span.path)
+    return {p for p in out if p != n.NOWHERE.path}
+
+
 def _one_line_edit(it: n.Item | None) -> bool:
     return isinstance(it, (n.ExtendsDecl, n.IncludeDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl)) or (
         isinstance(it, n.OverrideDecl) and it.kind == "let")
