@@ -246,3 +246,11 @@ def test_composition_errors_stop_before_check(tmp_path, text):
     d.mkdir()
     (d / "r.rules").write_text(text, encoding="utf-8")
     assert {g[0] for g in _codes(d)} == {"E337"}
+
+
+def test_docs_quote_the_2020_draft_as_it_is():
+    """The excerpt of rules/2020-draft/changes.rules in docs §2a is the file's text (so it checks)."""
+    doc = (ROOT / "docs/rules-language.md").read_text(encoding="utf-8")
+    section = doc.split("## 2a. Composition", 1)[1].split("\n## 3.", 1)[0]
+    quoted = section.split("What `rules/2020-draft/changes.rules` says", 1)[1].split("```\n", 2)[1]
+    assert quoted.strip() and quoted in (ROOT / "rules/2020-draft/changes.rules").read_text(encoding="utf-8")
