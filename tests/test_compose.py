@@ -254,3 +254,15 @@ def test_docs_quote_the_2020_draft_as_it_is():
     section = doc.split("## 2a. Composition", 1)[1].split("\n## 3.", 1)[0]
     quoted = section.split("What `rules/2020-draft/changes.rules` says", 1)[1].split("```\n", 2)[1]
     assert quoted.strip() and quoted in (ROOT / "rules/2020-draft/changes.rules").read_text(encoding="utf-8")
+
+
+def test_e330_names_the_kind_it_is(tmp_path):
+    got = _codes(_child(tmp_path, "remove point qa\n"))
+    assert got[0][0] == "E330" and "an indicator: write `remove indicator qa`" in got[0][3]
+
+
+def test_e333_new_point_under_a_removed_indicator(tmp_path):
+    got = _codes(_child(tmp_path, 'remove indicator qa\npoint extra "额外" under qa {\n  kind: technical\n'
+                        '  max: 4\n  probe: count(pages)\n  score: linear(x, cap: 4)\n}\n'))
+    hit = [g for g in got if g[0] == "E333"]
+    assert hit and hit[0][1] == "ruleset.rules:3" and "ruleset.rules:2" in hit[0][3]

@@ -217,9 +217,14 @@ class _Editor:
         return True
 
     def _unknown(self, e: n.Edit, kind: str, ns: str, name: str) -> None:
-        known = [key_of(it)[1] for f in self.files for it in _decls(f.items) if key_of(it)[0] == ns]
+        same_ns = [it for f in self.files for it in _decls(f.items) if key_of(it)[0] == ns]
+        known = [key_of(it)[1] for it in same_ns]
         shown = f"{kind} {name}" if name else f"unnamed {kind}"
         hint = did_you_mean(name, known) if name else ""
+        other = next((it for it in same_ns if key_of(it)[1] == name), None)
+        if other is not None:  # `remove point x` where x is an indicator
+            actual = "indicator" if isinstance(other, n.IndicatorDecl) else "point"
+            hint = f"`{name}` is an {actual}: write `{_edit_word(e)} {actual} {name}`"
         where = f" (removed at {self.removed[name]})" if name in self.removed else ""
         self.c.err("E330", f"`{_edit_word(e)} {shown}`: the base has no {kind} `{name or '(unnamed)'}`{where}", e.span,
                    hint or f"the base declares {len(known)} of that kind; `govindex show` lists the resolved rule set")
