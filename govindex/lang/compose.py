@@ -93,7 +93,7 @@ class _Composer:
         path = _joined(ext.span.path, ext.path)
         if not path.is_dir() or not any(path.rglob("*.rules")):
             what = "does not exist" if not path.exists() else "is not a rule set directory (no .rules files)"
-            self.err("E331", f"`extends {n_quote(ext.path)}`: {path} {what}", ext.span,
+            self.err("E331", f"`extends {_quoted(ext.path)}`: {path} {what}", ext.span,
                      "the path is relative to this file's directory, e.g. extends \"../2019\"")
             return None
         key = _key_path(path)
@@ -119,7 +119,7 @@ class _Composer:
     def _include(self, inc: n.IncludeDecl, stack: tuple[str, ...]) -> list[n.RuleFile]:
         path = _joined(inc.span.path, inc.path)
         if not path.is_file():
-            self.err("E336", f"`include {n_quote(inc.path)}`: {path} is not a file", inc.span,
+            self.err("E336", f"`include {_quoted(inc.path)}`: {path} is not a file", inc.span,
                      "the path is relative to this file's directory, e.g. include \"../shared/markers.rules\"")
             return []
         if str(path.resolve()) in stack:
@@ -140,7 +140,7 @@ def _joined(written_in: str, rel: str) -> Path:
     return Path(os.path.normpath(Path(written_in).parent / rel))
 
 
-def n_quote(s: str) -> str:
+def _quoted(s: str) -> str:
     return '"' + s + '"'
 
 
@@ -381,7 +381,7 @@ class _References:
             self._hit(it.under, it.span, f"`{it.id}` is declared under")
         elif isinstance(it, n.TestDecl):
             for ex in it.expects:
-                self._hit(ex.node, ex.span, f"test {n_quote(it.name)} expects a value of")
+                self._hit(ex.node, ex.span, f"test {_quoted(it.name)} expects a value of")
         elif isinstance(it, (n.GradingDecl, n.SummaryDecl)):
             for s in it.settings:
                 for x in n.walk(s.value):
