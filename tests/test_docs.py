@@ -94,6 +94,8 @@ UNTRIGGERABLE = {
     "E002": "a file that cannot be read or is not UTF-8; a document example is UTF-8 text",
     "E003": "a directory without .rules files; an example is always a .rules file",
 }
+# Composition errors that need a base rule set beside the example: tests/test_compose.py triggers them.
+NEEDS_A_BASE = {"E330", "E333", "E334", "E338"}
 
 _FENCE = re.compile(r"^```(rules|rules-error)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 _EXPECT = re.compile(r'^#\s*expect\s+([EW]\d{3})(?:\s+"([^"]*)")?\s*$', re.M)
@@ -164,7 +166,7 @@ def _render(diags) -> str:
 
 def test_doc_has_examples():
     assert len(RULES_BLOCKS) >= 20
-    assert len(ERROR_BLOCKS) >= len(RULE_CODES) - len(UNTRIGGERABLE)
+    assert len(ERROR_BLOCKS) >= len(RULE_CODES) - len(UNTRIGGERABLE) - len(NEEDS_A_BASE)
 
 
 @pytest.mark.parametrize("line,text", RULES_BLOCKS, ids=_ids(RULES_BLOCKS))
@@ -206,6 +208,8 @@ def test_error_block_produces_its_code(tmp_path, line, text):
 def test_every_code_has_a_triggering_example(code):
     if code in UNTRIGGERABLE:
         pytest.skip(f"{code} cannot be triggered by rule text: {UNTRIGGERABLE[code]}")
+    if code in NEEDS_A_BASE:
+        pytest.skip(f"{code} needs a base rule set: tests/test_compose.py")
     assert code in {_expected(text)[0] for _, text in ERROR_BLOCKS}, f"no ```rules-error example for {code}"
 
 

@@ -24,6 +24,7 @@ from govindex.check.tree import INDICATOR_KEYS, POINT_KEYS, Tree  # noqa: F401  
 from govindex.diagnostics import Diagnostic, RuleError, did_you_mean
 from govindex.ir import ROOT, Clean, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
+from govindex.lang.compose import compose
 from govindex.lang.parse import parse_dir
 from govindex.lang.source import BOM, SourceError, read_source
 from govindex.lang.templates import expand_templates
@@ -48,6 +49,7 @@ def load(root: Path) -> RuleSet:
 def check(root: Path) -> tuple[RuleSet | None, list[Diagnostic]]:
     """Every diagnostic of the rule set at ``root``, and the rule set when it has no errors."""
     files, diags = parse_dir(root)
+    files, diags = compose(files, root) if not diags else (files, diags)  # extends/include/overrides (§2a)
     if diags:
         return None, diags
     files, diags = expand_templates(files)  # templates → the points and indicators of their rows
@@ -160,7 +162,7 @@ class _Checker:
             self.err("E206" if spec is None else "E207", "the ruleset needs `units: \"file.csv\"`",
                      spec.span if spec else decl.span, "a CSV with columns code,name[,province,...]")
             return [], []
-        path = Path(decl.span.path).parent / spec.value
+        path = Path(spec.span.path).parent / spec.value  # relative to the file that wrote it (an inherited header: the base)
         key = text_value(settings.get("key"), "code")
         name_col = text_value(settings.get("name_column"), "name")
         table = self._read_units(path, spec.span)

@@ -1,9 +1,10 @@
-"""Rule-set commands: check, score, explain, test, fmt."""
+"""Rule-set commands: check, score, explain, test, fmt, show."""
 
 from __future__ import annotations
 
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -314,3 +315,27 @@ def fmt(rules: list[Path] = typer.Argument(..., help="Rule set directories or fi
             raise typer.Exit(1)
     _run(go)
 
+
+
+class ShowFormat(StrEnum):
+    rules = "rules"
+    json = "json"
+
+
+@app.command()
+def show(rules: Path = typer.Argument(..., help="Rule set directory."),
+         format: ShowFormat = typer.Option(ShowFormat.rules, "--format", help="rules (canonical text) or json")) -> None:
+    """The resolved rule set — `extends`, `include` and edits applied — as one canonical text."""
+    def go():
+        from govindex.check.run import load
+        from govindex.lang.fmt import format_resolved
+
+        rs = load(rules)
+        text = format_resolved(rs.files)
+        if format == ShowFormat.rules:
+            sys.stdout.write(text)
+            return
+        from govindex.lang.compose import show_items
+
+        out.print_json(data={"ruleset": rs.name, "items": show_items(rs.files)})
+    _run(go)

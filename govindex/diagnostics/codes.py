@@ -43,6 +43,10 @@ CODES: dict[str, str] = {
     "E323": "unknown-metadata-column", "E324": "duplicate-generated-id", "E325": "bad-generated-id",
     "E326": "empty-metadata-value", "E327": "bad-template",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
+    # composition (lang/compose.py, docs §2a)
+    "E330": "unknown-edit-target", "E331": "bad-extends", "E332": "extends-cycle", "E333": "removed-still-referenced",
+    "E334": "edited-twice", "E335": "include-cycle", "E336": "bad-include", "E337": "edit-without-base",
+    "E338": "bad-move",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
     # manual workbooks (govindex manual import)

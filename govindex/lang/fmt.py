@@ -116,13 +116,49 @@ class _Writer:
 def format_file(f: n.RuleFile) -> str:
     """Canonical text of one rule file."""
     w = _Writer(f.comments)
+    prev: n.Item | None = None
     for item in f.items:
-        w.blank()
+        if not (_one_line_edit(prev) and _one_line_edit(item) and item.span.line == prev.span.end_line + 1):  # type: ignore[union-attr]
+            w.blank()  # a run of one-line edits (`remove …`, `move …`) on consecutive lines stays one block
         _item(w, item, "")
+        prev = item
     w.lead(10**9, "")
     while w.lines and w.lines[-1] == "":
         w.lines.pop()
     return "\n".join(w.lines) + "\n"
+
+
+def format_resolved(files: list[n.RuleFile]) -> str:
+    """The items of a resolved rule set (after composition) as one canonical text, each top-level
+    item preceded by ``# from path:line``, the file that defined it (an edit: the editing file)."""
+    w = _Writer(())
+    for f in files:
+        for item in f.items:
+            w.blank()
+            edited = sorted(_paths(item) - {item.span.path})
+            w.lines.append(f"# from {item.span.path}:{item.span.line}" + (f" (edited in {', '.join(edited)})" if edited else ""))
+            _item(w, item, "")
+    return "\n".join(w.lines) + "\n"
+
+
+def _paths(it: object) -> set[str]:
+    """The files the parts of a declaration come from (an inherited item's overrides: the child's)."""
+    out: set[str] = set()
+    for part in (getattr(it, "settings", ()), getattr(it, "children", ()), getattr(it, "columns", ()),
+                 getattr(it, "expects", ()), getattr(it, "givens", ())):
+        for x in part:
+            out.add(x.span.path)
+            if isinstance(x, (n.IndicatorDecl, n.PointDecl)):
+                out |= _paths(x)
+    for e in (getattr(it, "value", None), getattr(it, "valid", None)):
+        if e is not None and hasattr(e, "span"):
+            out.add(e.span.path)
+    return {p for p in out if p != n.NOWHERE.path}
+
+
+def _one_line_edit(it: n.Item | None) -> bool:
+    return isinstance(it, (n.ExtendsDecl, n.IncludeDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl)) or (
+        isinstance(it, n.OverrideDecl) and it.kind == "let")
 
 
 def _block(w: _Writer, indent: str, header: str, span: n.Span, body: Callable[[str], None]) -> None:
@@ -239,6 +275,9 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
             for ex in it.expects:
                 w.emit(ind, f"expect {format_string(ex.unit)} {ex.node} {ex.op} {format_expr(ex.value)}", ex.span)
         _block(w, indent, f"test {format_string(it.name)}", it.span, body)
+    elif isinstance(it, (n.ExtendsDecl, n.IncludeDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl, n.OverrideDecl,
+                         n.ReplaceDecl)):
+        _edit(w, it, indent)
     else:
         raise TypeError(f"cannot format {type(it).__name__}")
 
@@ -271,3 +310,43 @@ def _template(w: _Writer, it: n.TemplateDecl, indent: str) -> None:
         _item(w, child, indent + "  ")
     w.lead(it.span.end_line, indent + "  ")
     w.lines.append(indent + "}" + w.trail(it.span.end_line))
+def _edit(w: _Writer, it: n.Edit, indent: str) -> None:
+    """The composition items (lang/compose.py)."""
+    if isinstance(it, (n.ExtendsDecl, n.IncludeDecl)):
+        kw = "extends" if isinstance(it, n.ExtendsDecl) else "include"
+        w.emit(indent, f"{kw} {format_string(it.path)}", it.span)
+    elif isinstance(it, n.RemoveDecl):
+        target = format_string(it.target) if it.kind == "test" else it.target
+        w.emit(indent, f"remove {it.kind} {target}", it.span)
+    elif isinstance(it, n.MoveDecl):
+        place = f" {it.place} {it.sibling}" if it.place else ""
+        w.emit(indent, f"move {it.kind} {it.target} under {it.parent}{place}", it.span)
+    elif isinstance(it, n.RenameDecl):
+        w.emit(indent, f"rename {it.kind} {it.target} to {it.new}", it.span)
+    elif isinstance(it, n.ReplaceDecl):
+        w.lead(it.span.line, indent)
+        at = len(w.lines)
+        _item(w, it.item, indent)  # comments inside the declaration stay where they were
+        w.lines[at] = indent + "replace " + w.lines[at][len(indent):]
+    elif it.kind == "let" and it.value is not None:
+        w.emit(indent, f"override let {it.target} = {format_expr(it.value)}", it.span)
+    else:
+        _override(w, it, indent)
+
+
+def _override(w: _Writer, it: n.OverrideDecl, indent: str) -> None:
+    head = " ".join(x for x in ("override", it.kind, it.target) if x)
+    head += f" {format_string(it.label)}" if it.label is not None else ""
+    if not (it.columns or it.valid or it.settings or it.unsets):  # a relabelling: `override indicator x "新" {}`
+        w.emit(indent, head + " {}", it.span)
+        return
+
+    def body(ind: str) -> None:
+        for c in it.columns:
+            w.emit(ind, f"{c.name}: {c.type}", c.span)
+        if it.valid is not None:
+            w.emit(ind, f"valid when {format_expr(it.valid)}", it.valid.span)
+        _settings(w, ind, it.settings)
+        for u in it.unsets:
+            w.emit(ind, f"unset {u.key}", u.span)
+    _block(w, indent, head, it.span, body)

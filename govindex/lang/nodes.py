@@ -296,8 +296,96 @@ class TemplateDecl:
     span: Span = _span()
 
 
-Item = (RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
+Decl = (RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
         | SummaryDecl | TemplateDecl)
+
+
+# ---------------------------------------------------------------- composition (lang/compose.py)
+
+
+@dataclass(frozen=True, slots=True)
+class ExtendsDecl:
+    """``extends "../2019"``: this rule set is that one (a directory) plus this one's edits."""
+
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class IncludeDecl:
+    """``include "../shared/markers.rules"``: that file's declarations belong to this rule set."""
+
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class Unset:
+    """``unset key`` inside an ``override``: the inherited setting is dropped (its default applies)."""
+
+    key: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class OverrideDecl:
+    """``override <kind> <id> ["label"] { settings; unset key }`` — some settings of an inherited
+    item changed, the rest kept. ``kind`` is point, indicator, marker, clean, summary, ruleset,
+    grading (``target`` its id, "" for an unnamed one), table (``columns``/``valid``) or let
+    (``value``)."""
+
+    kind: str
+    target: str
+    label: str | None
+    settings: tuple[Setting, ...]
+    unsets: tuple[Unset, ...] = ()
+    columns: tuple[Column, ...] = ()
+    valid: Expr | None = None
+    value: Expr | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveDecl:
+    """``remove <kind> <id>`` (an indicator with its subtree); ``remove test "name"``."""
+
+    kind: str
+    target: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class MoveDecl:
+    """``move point <id> under <indicator> [before|after <sibling>]`` — settings kept."""
+
+    kind: str
+    target: str
+    parent: str
+    place: str | None = None  # "before" or "after"
+    sibling: str | None = None
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class RenameDecl:
+    """``rename point <id> to <new id>`` — same place, label and settings."""
+
+    kind: str
+    target: str
+    new: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceDecl:
+    """``replace <declaration>`` — the inherited item of that kind and id redefined wholly, in its place."""
+
+    item: Decl
+    span: Span = _span()
+
+
+Edit = ExtendsDecl | IncludeDecl | OverrideDecl | RemoveDecl | MoveDecl | RenameDecl | ReplaceDecl
+Item = Decl | Edit
 
 
 @dataclass(frozen=True, slots=True)

@@ -304,6 +304,78 @@ class _ToAst(Transformer[Token, Any]):
         expects = tuple(x for x in c[1:] if isinstance(x, n.Expect))
         return n.TestDecl(_unquote(c[0]), givens, expects, self._span(meta))
 
+    # composition (lang/compose.py)
+    @v_args(meta=True)
+    def extends(self, meta: Meta, c: Children) -> n.ExtendsDecl:
+        return n.ExtendsDecl(_unquote(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def include(self, meta: Meta, c: Children) -> n.IncludeDecl:
+        return n.IncludeDecl(_unquote(c[0]), self._span(meta))
+
+    def node_kind(self, c: Children) -> str:
+        return str(c[0])
+
+    item_kind = tree_kind = node_kind
+
+    def place(self, c: Children) -> tuple[str, str]:
+        return str(c[0]), str(c[1])
+
+    @v_args(meta=True)
+    def unset(self, meta: Meta, c: Children) -> n.Unset:
+        return n.Unset(str(c[0]), self._span(meta))
+
+    def _override(self, kind: str, target: str, label: Any, body: Children, meta: Meta) -> n.OverrideDecl:
+        settings = tuple(x for x in body if isinstance(x, n.Setting))
+        unsets = tuple(x for x in body if isinstance(x, n.Unset))
+        return n.OverrideDecl(kind, target, _unquote(label) if label is not None else None, settings, unsets,
+                              span=self._span(meta))
+
+    @v_args(meta=True)
+    def override(self, meta: Meta, c: Children) -> n.OverrideDecl:
+        has_label = len(c) > 2 and isinstance(c[2], Token) and c[2].type == "STRING"
+        return self._override(c[0], str(c[1]), c[2] if has_label else None, c[3 if has_label else 2:], meta)
+
+    @v_args(meta=True)
+    def override_ruleset(self, meta: Meta, c: Children) -> n.OverrideDecl:
+        has_label = bool(c) and isinstance(c[0], Token) and c[0].type == "STRING"
+        return self._override("ruleset", "", c[0] if has_label else None, c[1 if has_label else 0:], meta)
+
+    @v_args(meta=True)
+    def override_grading(self, meta: Meta, c: Children) -> n.OverrideDecl:
+        has_id = bool(c) and isinstance(c[0], Token) and c[0].type == "NAME"
+        return self._override("grading", str(c[0]) if has_id else "", None, c[1 if has_id else 0:], meta)
+
+    @v_args(meta=True)
+    def override_table(self, meta: Meta, c: Children) -> n.OverrideDecl:
+        t = self.table(meta, c)
+        return n.OverrideDecl("table", t.name, None, (), columns=t.columns, valid=t.valid, span=t.span)
+
+    @v_args(meta=True)
+    def override_let(self, meta: Meta, c: Children) -> n.OverrideDecl:
+        return n.OverrideDecl("let", str(c[0]), None, (), value=c[1], span=self._span(meta))
+
+    @v_args(meta=True)
+    def remove(self, meta: Meta, c: Children) -> n.RemoveDecl:
+        return n.RemoveDecl(c[0], str(c[1]), self._span(meta))
+
+    @v_args(meta=True)
+    def remove_test(self, meta: Meta, c: Children) -> n.RemoveDecl:
+        return n.RemoveDecl("test", _unquote(c[0]), self._span(meta))
+
+    @v_args(meta=True)
+    def move(self, meta: Meta, c: Children) -> n.MoveDecl:
+        place, sibling = c[3] if len(c) > 3 else (None, None)
+        return n.MoveDecl(c[0], str(c[1]), str(c[2]), place, sibling, self._span(meta))
+
+    @v_args(meta=True)
+    def rename(self, meta: Meta, c: Children) -> n.RenameDecl:
+        return n.RenameDecl(c[0], str(c[1]), str(c[2]), self._span(meta))
+
+    @v_args(meta=True)
+    def replace(self, meta: Meta, c: Children) -> n.ReplaceDecl:
+        return n.ReplaceDecl(c[0], self._span(meta))
+
     @v_args(meta=True)
     def given(self, meta: Meta, c: Children) -> n.Given:
         return n.Given(str(c[0]), c[1], self._span(meta))
