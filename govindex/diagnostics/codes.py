@@ -40,8 +40,12 @@ CODES: dict[str, str] = {
     "E290": "bad-keep", "E291": "value-not-averaged", "E292": "value-not-normalised", "E293": "values-and-rates",
     "E294": "value-node-setting",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
+    # functions: `let f(a, b) = …`
+    "E310": "function-arity", "E311": "parameter-shadows", "E312": "function-shadows-builtin",
+    "E313": "function-as-value", "E314": "value-called", "E315": "function-cycle", "E316": "functions-too-deep",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
+    "W505": "unused-parameter",
     # manual workbooks (govindex manual import)
     "M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-range", "M104": "unknown-unit",
     "M105": "unknown-point", "M106": "not-manual", "M107": "duplicate-unit", "M108": "duplicate-column",
@@ -63,7 +67,7 @@ CODES: dict[str, str] = {
     "C106": "bad-url", "C107": "duplicate-channel",
 }
 
-WARNINGS = frozenset({"W501", "W502", "W503", "W504", "M301", "M302", "M303", "A301"})
+WARNINGS = frozenset({"W501", "W502", "W503", "W504", "W505", "M301", "M302", "M303", "A301"})
 
 
 def default_severity(code: str) -> Severity:
