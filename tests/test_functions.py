@@ -1,5 +1,5 @@
 """Functions: `let f(a, b) = expr` — checked per call, one shared IR node per distinct argument,
-every misuse a located diagnostic (E310–E316, W505, W501), scores equal to the same rules
+every misuse a located diagnostic (E310–E315, W505, W501; E108 for a chain too deep), scores equal to the same rules
 written out without the function."""
 
 from __future__ import annotations
@@ -196,3 +196,12 @@ def test_functions_format_and_round_trip():
     out = format_file(parse_text(src))
     assert out == "let recent(tbl, days) = count(tbl, where: age_days <= days)\n"
     assert parse_text(out) == parse_text(src)
+
+
+def test_a_deep_chain_of_functions_is_e108_not_a_crash(tmp_path):
+    chain = "".join(f"let f{k}(v) = f{k + 1}(v) + 1\n" for k in range(400)) + "let f400(v) = v\n"
+    _, diags = check(_write(tmp_path, chain + _points(["f0(count(t))"])))
+    assert [d.code for d in diags if d.is_error] == ["E108"]
+    short = "".join(f"let g{k}(v) = g{k + 1}(v) + 1\n" for k in range(40)) + "let g40(v) = v\n"
+    rs, diags = check(_write(tmp_path, short + _points(["g0(count(t))"])))
+    assert rs is not None

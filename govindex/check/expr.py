@@ -69,9 +69,10 @@ def lower_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> Lowered:
     chain of hundreds of lets) is E108. Its depth is measured first, without recursion, in time
     linear in the rule text.
     """
-    _, depth = expanded_shape(e, sc.lets, sc.shapes)
+    bodies = sc.functions.bodies or sc.lets  # with functions: lets and function bodies alike
+    _, depth = expanded_shape(e, bodies, sc.shapes)
     if depth > MAX_DEPTH:
-        sc.used_lets |= lets_reached(e, sc.lets)  # used, though not lowered: no W501 for them
+        sc.used_lets |= lets_reached(e, bodies)  # used, though not lowered: no W501 for them
         _err(sc, "E108", f"with its lets followed this expression is nested {depth} levels deep; at most {MAX_DEPTH}",
              e.span, "a chain of lets each using the one before: compute parts in points of their own, or simplify")
         return None, None

@@ -94,6 +94,8 @@ class _Checker:
                          did_you_mean(shown(settings[key]), table) or "one of " + ", ".join(table))
         scope = Scope({t.name: t.columns for t in tables.values()}, lets, self.diags)
         scope.functions.decls = self.functions
+        if self.functions:
+            scope.functions.bodies = {**lets, **{k: fn.value for k, fn in self.functions.items()}}
         scope.functions.cyclic = check_definitions(self.functions, lets, tables, self.diags)
         for t in tables.values():
             src = valid_src.get(t.name)

@@ -42,7 +42,7 @@ CODES: dict[str, str] = {
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
     # functions: `let f(a, b) = …`
     "E310": "function-arity", "E311": "parameter-shadows", "E312": "function-shadows-builtin",
-    "E313": "function-as-value", "E314": "value-called", "E315": "function-cycle", "E316": "functions-too-deep",
+    "E313": "function-as-value", "E314": "value-called", "E315": "function-cycle",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
     "W505": "unused-parameter",
