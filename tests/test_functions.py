@@ -205,3 +205,10 @@ def test_a_deep_chain_of_functions_is_e108_not_a_crash(tmp_path):
     short = "".join(f"let g{k}(v) = g{k + 1}(v) + 1\n" for k in range(40)) + "let g40(v) = v\n"
     rs, diags = check(_write(tmp_path, short + _points(["g0(count(t))"])))
     assert rs is not None
+
+
+def test_a_call_displays_expanded_for_explain_and_diff(tmp_path):
+    """`ir.to_syntax` shows what is computed: the body with the arguments in place."""
+    from govindex.lang.fmt import format_expr
+    rs = load(_write(tmp_path, RECENT + _points(["recent(t, 30) + 1"])))
+    assert format_expr(ir.to_syntax(rs.nodes["p0"].probe)) == "count(t, where: age_days <= 30) + 1"
