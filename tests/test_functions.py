@@ -212,3 +212,22 @@ def test_a_call_displays_expanded_for_explain_and_diff(tmp_path):
     from govindex.lang.fmt import format_expr
     rs = load(_write(tmp_path, RECENT + _points(["recent(t, 30) + 1"])))
     assert format_expr(ir.to_syntax(rs.nodes["p0"].probe)) == "count(t, where: age_days <= 30) + 1"
+
+
+def test_an_argument_the_body_cannot_use_is_located_at_the_argument(tmp_path):
+    body = "let twice(v) = v * 2\n" + _points(["twice(age_days > 3)", "twice(t)"])
+    _, diags = check(_write(tmp_path, body))
+    errs = [d for d in diags if d.is_error]
+    assert [(d.code, d.span.line) for d in errs] == [("E104", 8), ("E106", 14)]
+    assert all("`twice`, defined at" in d.hint for d in errs)
+
+
+def test_functions_in_valid_when_and_row_values(tmp_path):
+    body = ("let between(v, lo, hi) = v >= lo and v <= hi\n"
+            + _points(["count(t, where: between(age_days, 0, 30))", "mean(u, n, where: between(n, 1, 9))"]))
+    head = HEADER.replace("  age_days: int\n}", "  age_days: int\n  valid when between(n, 0, 1000)\n}")
+    d = _write(tmp_path, body)
+    (d / "a.rules").write_text(head, encoding="utf-8")
+    rs, diags = check(d)
+    assert rs is not None and diags == []
+    assert rs.tables["t"].valid is not None
