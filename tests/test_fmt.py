@@ -124,3 +124,12 @@ def test_and_or_with_parentheses_round_trip(expr: str):
     out = format_file(original)
     assert parse_text(out) == original
     assert format_file(parse_text(out)) == out
+
+
+def test_lists_fill_words_and_break_structures():
+    words = ", ".join(f'"word_{i}"' for i in range(30))
+    out = format_file(parse_text(f"let w = [{words}]\n")).splitlines()
+    assert out[0] == "let w = [" and out[-1] == "]" and 3 <= len(out) <= 8  # filled, not 30 lines
+    maps = ", ".join("{" + ", ".join(f"{k * j}: {k / 4}" for k in range(1, 5)) + "}" for j in range(1, 6))
+    out = format_file(parse_text(f"let g = [{maps}]\n")).splitlines()
+    assert len(out) == 7 and all(line.startswith("  {") for line in out[1:-1])  # one map a line

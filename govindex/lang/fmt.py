@@ -159,6 +159,9 @@ def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
         w.last = max(w.last, s.span.end_line)
 
 
+_SCALARS = (n.Number, n.String, n.Name, n.Bool, n.Null)
+
+
 def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> list[str]:
     """``prefix + e`` on one line if it fits in ``width``; else broken at call arguments, list
     items and ``and``/``or``. The first line is returned without ``indent``, the others with it."""
@@ -180,7 +183,16 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
             lines.extend(sub[1:])
         lines.append(indent + ")")
         return lines
-    if isinstance(e, n.ListLit) and e.items:
+    if isinstance(e, n.ListLit) and e.items and not all(isinstance(i, _SCALARS) for i in e.items):
+        lines = [prefix + "["]  # maps, calls, lists inside: one item a line, each wrapped in turn
+        for i, item in enumerate(e.items):
+            sub = wrap_expr(item, inner, "", width)
+            sub[-1] += "," if i < len(e.items) - 1 else ""
+            lines.append(inner + sub[0])
+            lines.extend(sub[1:])
+        lines.append(indent + "]")
+        return lines
+    if isinstance(e, n.ListLit) and e.items:  # words and numbers: filled line by line
         lines, cur = [prefix + "["], ""
         items = [format_expr(i) for i in e.items]
         for i, it in enumerate(items):
