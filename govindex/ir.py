@@ -584,6 +584,8 @@ class RuleSet:
     has_total: bool = True  # False: `total: none` — the index publishes its categories, no total
     summaries: tuple[Summary, ...] = ()
     named_gradings: tuple[Grading, ...] = ()  # a node's further gradings, each named (`g:<node>:<id>`)
+    # name → parameters of each function `let f(a, b) = …` (its body is in `lets`, as written)
+    let_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def points(self) -> list[Node]:

@@ -21,6 +21,7 @@ from govindex import ir
 from govindex.check.functions import AGGREGATES, FORMULAS, ROUNDING_MODES, ROW, STATISTICS, Param, Signature
 from govindex.check.settings import LIMIT, constant_problem, plain
 from govindex.check.shape import MAX_DEPTH, expanded_shape, lets_reached
+from govindex.check.user_functions import Functions, lower_call
 from govindex.diagnostics import Diagnostic, did_you_mean
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
@@ -57,6 +58,7 @@ class Scope:
     # (let, context) → (node, type, whether it reads the point): each let lowered once per context
     lowered: dict[tuple[str, Ctx], tuple[ir.Expr | None, str | None, bool]] = field(default_factory=dict)
     point_reads: int = 0  # `entry` aggregates lowered so far
+    functions: Functions = field(default_factory=Functions)  # `let f(a, b) = …`, and their calls lowered
 
 
 def lower_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> Lowered:
@@ -67,9 +69,10 @@ def lower_expr(e: n.Expr, ctx: Ctx, sc: Scope) -> Lowered:
     chain of hundreds of lets) is E108. Its depth is measured first, without recursion, in time
     linear in the rule text.
     """
-    _, depth = expanded_shape(e, sc.lets, sc.shapes)
+    bodies = sc.functions.bodies or sc.lets  # with functions: lets and function bodies alike
+    _, depth = expanded_shape(e, bodies, sc.shapes)
     if depth > MAX_DEPTH:
-        sc.used_lets |= lets_reached(e, sc.lets)  # used, though not lowered: no W501 for them
+        sc.used_lets |= lets_reached(e, bodies)  # used, though not lowered: no W501 for them
         _err(sc, "E108", f"with its lets followed this expression is nested {depth} levels deep; at most {MAX_DEPTH}",
              e.span, "a chain of lets each using the one before: compute parts in points of their own, or simplify")
         return None, None
@@ -105,6 +108,12 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope) -> Lowered:
             return ir.Column(e.id, ctx.table, _ir_type(t), e.span), t
     if e.id in sc.lets:
         return _let(e, ctx, sc)
+    if e.id in sc.functions.decls:
+        d = sc.functions.decls[e.id]
+        sc.used_lets.add(e.id)
+        _err(sc, "E313", f"`{e.id}` is a function: call it", e.span,
+             f"e.g. {e.id}({', '.join(d.params)}); it is defined at {d.span}")
+        return None, None
     if e.id in sc.tables:
         return None, "table"
     if ctx.mode == "row" and ctx.table:
@@ -122,6 +131,8 @@ def _name(e: n.Name, ctx: Ctx, sc: Scope) -> Lowered:
 def _let(e: n.Name, ctx: Ctx, sc: Scope) -> Lowered:
     """The let's node in this context: lowered at its first use, the same object afterwards."""
     if e.id in sc.expanding:
+        if e.id in sc.functions.cyclic:
+            return None, None  # a cycle through a function: E315 at its definition
         _err(sc, "E205", f"`let {e.id}` refers to itself", e.span, "a let may not use itself, directly or not")
         return None, None
     sc.used_lets.add(e.id)
@@ -284,6 +295,13 @@ def _map(e: n.MapLit, ctx: Ctx, sc: Scope) -> Lowered:
 
 
 def _call(e: n.Call, ctx: Ctx, sc: Scope) -> Lowered:
+    if e.fn in sc.functions.decls:  # a user function, before the catalogue (E312 forbids the same name)
+        return lower_call(e, ctx, sc, lower)
+    if e.fn in sc.lets:
+        sc.used_lets.add(e.fn)
+        _err(sc, "E314", f"`{e.fn}` is a value, not a function", e.span,
+             f"use it without parentheses: `{e.fn}`; a function is declared `let {e.fn}(param) = …`")
+        return None, None
     first = e.args[0] if e.args else None
     on_table = isinstance(first, n.Name) and first.id in sc.tables
     if e.fn in AGGREGATES and (on_table or e.fn not in FORMULAS):

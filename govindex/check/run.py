@@ -21,6 +21,7 @@ from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker
 from govindex.check.inline import TestChecker
 from govindex.check.settings import policy_name, shown, text_value
 from govindex.check.tree import INDICATOR_KEYS, POINT_KEYS, Tree  # noqa: F401  (the key sets are re-exported)
+from govindex.check.user_functions import check_definitions
 from govindex.diagnostics import Diagnostic, RuleError, did_you_mean
 from govindex.ir import ROOT, Clean, Marker, Node, Rounding, RuleSet, Table, Unit
 from govindex.lang import nodes as n
@@ -66,6 +67,7 @@ class _Checker:
         self.diags: list[Diagnostic] = []
         self.items = [it for f in files for it in f.items]
         self.let_spans: dict[str, n.Span] = {}
+        self.functions: dict[str, n.LetDecl] = {}  # `let f(a, b) = …`
         self.registry_read = False
         self.unit_attrs: list[str] | None = None
 
@@ -97,6 +99,10 @@ class _Checker:
                 self.err("E207", f"unknown {key} `{shown(settings[key])}`", settings[key].span,
                          did_you_mean(shown(settings[key]), table) or "one of " + ", ".join(table))
         scope = Scope({t.name: t.columns for t in tables.values()}, lets, self.diags)
+        scope.functions.decls = self.functions
+        if self.functions:
+            scope.functions.bodies = {**lets, **{k: fn.value for k, fn in self.functions.items()}}
+        scope.functions.cyclic = check_definitions(self.functions, lets, tables, self.diags)
         for t in tables.values():
             src = valid_src.get(t.name)
             if src is not None:
@@ -113,6 +119,9 @@ class _Checker:
         for name in lets:
             if name not in scope.used_lets:
                 self.err("W501", f"`let {name}` is never used", self.let_spans[name], "remove it or use it")
+        for name, fn in self.functions.items():
+            if name not in scope.used_lets:
+                self.err("W501", f"function `{name}` is never called", fn.span, "remove it or call it")
         for t in tables.values():
             if t.name not in scope.used_tables:
                 self.err("W502", f"table `{t.name}` is declared but no probe reads it", t.span,
@@ -125,9 +134,11 @@ class _Checker:
         if any(d.is_error for d in self.diags) or decl is None:
             return None, self.diags
         rs = RuleSet(decl.name, self.root, settings, units, attrs, unit_col, round_col, rounds, rounding,
-                     tables, nodes, {k: v for k, v in lets.items()}, tests, self.files, grading, markers, cleaning,
+                     tables, nodes, {**lets, **{k: fn.value for k, fn in self.functions.items()}},
+                     tests, self.files, grading, markers, cleaning,
                      year, groups, has_total=with_total, summaries=summaries, node_gradings=tuple(grader.others),
-                     named_gradings=tuple(grader.named))
+                     named_gradings=tuple(grader.named),
+                     let_params={k: f.params for k, f in self.functions.items()})
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header
@@ -386,8 +397,11 @@ class _Checker:
         out: dict[str, n.Expr] = {}
         for it in self.items:
             if isinstance(it, n.LetDecl):
-                if it.name in out or it.name in tables:
+                if it.name in out or it.name in tables or it.name in self.functions:
                     self.err("E201", f"`{it.name}` is declared twice", it.span)
+                if it.params:
+                    self.functions[it.name] = it
+                    continue
                 out[it.name] = it.value
                 self.let_spans.setdefault(it.name, it.span)  # an unused let is reported at its first
         return out

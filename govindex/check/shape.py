@@ -23,28 +23,31 @@ Shapes = dict[str, tuple[int, int]]  # let → (nodes, depth) with its own lets 
 def expanded_shape(e: n.Expr, lets: dict[str, n.Expr], shapes: Shapes) -> tuple[int, int]:
     """(nodes, depth) of ``e`` with every let inlined — an upper bound: a column that shares a
     let's name counts as the let. ``shapes`` memoises the lets measured so far."""
-    _measure_lets([x.id for x in _names(e) if x.id in lets], lets, shapes)
+    _measure_lets(list(_refs(e, lets)), lets, shapes)
     return _measure(e, lets, shapes)
 
 
 def lets_reached(e: n.Expr, lets: dict[str, n.Expr]) -> set[str]:
     """Every let ``e`` uses, directly or through other lets."""
     seen: set[str] = set()
-    todo = [x.id for x in _names(e) if x.id in lets]
+    todo = list(_refs(e, lets))
     while todo:
         cur = todo.pop()
         if cur not in seen:
             seen.add(cur)
-            todo += [x.id for x in _names(lets[cur]) if x.id in lets]
+            todo += list(_refs(lets[cur], lets))
     return seen
 
 
-def _names(e: n.Expr) -> Iterator[n.Name]:
+def _refs(e: n.Expr, lets: dict[str, n.Expr]) -> Iterator[str]:
+    """The lets (and functions: a call ``f(…)`` of a ``let f(…)``) that ``e`` names."""
     stack = [e]
     while stack:
         x = stack.pop()
-        if isinstance(x, n.Name):
-            yield x
+        if isinstance(x, n.Name) and x.id in lets:
+            yield x.id
+        elif isinstance(x, n.Call) and x.fn in lets:
+            yield x.fn
         stack.extend(n.children(x))
 
 
@@ -58,7 +61,7 @@ def _measure_lets(todo: list[str], lets: dict[str, n.Expr], shapes: Shapes) -> N
             stack.pop()
         elif cur not in visiting:
             visiting.add(cur)
-            stack += [x.id for x in _names(lets[cur]) if x.id in lets and x.id not in shapes and x.id not in visiting]
+            stack += [x for x in _refs(lets[cur], lets) if x not in shapes and x not in visiting]
         else:
             shapes[cur] = _measure(lets[cur], lets, shapes)  # a let in a cycle (E205) counts as one node
             stack.pop()
@@ -72,6 +75,11 @@ def _measure(e: n.Expr, lets: dict[str, n.Expr], shapes: Shapes) -> tuple[int, i
         if isinstance(x, n.Name) and x.id in lets:
             s, dd = shapes.get(x.id, (1, 1))
             size, depth = size + s, max(depth, d + dd)  # the name is a level too: its expansion is nested
+            continue
+        if isinstance(x, n.Call) and x.fn in lets:  # a function: its body, the arguments somewhere inside
+            s, dd = shapes.get(x.fn, (1, 1))
+            size, depth = size + s, max(depth, d + dd + 1)  # the call is a level of its own
+            stack += [(c, d + dd) for c in n.children(x)]
             continue
         size, depth = size + 1, max(depth, d)
         stack += [(c, d + 1) for c in n.children(x)]

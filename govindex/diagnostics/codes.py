@@ -43,12 +43,16 @@ CODES: dict[str, str] = {
     "E323": "unknown-metadata-column", "E324": "duplicate-generated-id", "E325": "bad-generated-id",
     "E326": "empty-metadata-value", "E327": "bad-template",
     "E301": "no-ruleset", "E302": "units-file", "E303": "duplicate-ruleset",
+    # functions: `let f(a, b) = …`
+    "E310": "function-arity", "E311": "parameter-shadows", "E312": "function-shadows-builtin",
+    "E313": "function-as-value", "E314": "value-called", "E315": "function-cycle",
     # composition (lang/compose.py, docs §2a)
     "E330": "unknown-edit-target", "E331": "bad-extends", "E332": "extends-cycle", "E333": "removed-still-referenced",
     "E334": "edited-twice", "E335": "include-cycle", "E336": "bad-include", "E337": "edit-without-base",
     "E338": "bad-move",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
+    "W505": "unused-parameter",
     # manual workbooks (govindex manual import)
     "M101": "not-a-number", "M102": "value-not-allowed", "M103": "out-of-range", "M104": "unknown-unit",
     "M105": "unknown-point", "M106": "not-manual", "M107": "duplicate-unit", "M108": "duplicate-column",
@@ -70,7 +74,7 @@ CODES: dict[str, str] = {
     "C106": "bad-url", "C107": "duplicate-channel",
 }
 
-WARNINGS = frozenset({"W501", "W502", "W503", "W504", "M301", "M302", "M303", "A301"})
+WARNINGS = frozenset({"W501", "W502", "W503", "W504", "W505", "M301", "M302", "M303", "A301"})
 
 
 def default_severity(code: str) -> Severity:

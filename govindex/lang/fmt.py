@@ -1,7 +1,11 @@
 """AST → canonical rule text. ``parse(format(x)) == x`` for every file; comments are kept.
 
 Layout: two-space indent, one setting per line, a blank line between top-level items and
-between an indicator's children, expressions with the fewest parentheses that parse back.
+between an indicator's children, and one wherever the author left one (after a header comment,
+between settings); expressions with the fewest parentheses that parse back, except those the
+author wrote around an ``and``/``or`` (a reader's grouping, kept). Lines longer than 100
+columns are broken at call arguments, map entries (one a line), list items, ``and``/``or``
+and the right operand of arithmetic.
 """
 
 from __future__ import annotations
@@ -66,11 +70,17 @@ def _expr(e: n.Expr) -> tuple[str, int]:
     if isinstance(e, n.If):
         return f"if {format_expr(e.cond)} then {format_expr(e.then)} else {format_expr(e.else_)}", 0
     if isinstance(e, n.Binary):
+        if e.paren and e.op in ("and", "or"):  # the author's grouping: kept, an atom
+            return f"({_expr(_bare(e))[0]})", 8
         p = _PREC[e.op]
         if p == 4:  # comparisons do not chain: both sides are sums
             return f"{format_expr(e.left, 5)} {e.op} {format_expr(e.right, 5)}", 4
         return f"{format_expr(e.left, p)} {e.op} {format_expr(e.right, p + 1)}", p
     raise TypeError(f"cannot format {type(e).__name__}")
+
+
+def _bare(e: n.Binary) -> n.Binary:
+    return n.Binary(e.op, e.left, e.right, e.span)
 
 
 def _key(p: n.Pair) -> str:
@@ -86,16 +96,21 @@ class _Writer:
         self.comments = sorted(comments, key=lambda c: (c.line, c.col))
         self.i = 0
         self.lines: list[str] = []
+        self.last = 0  # the last source line written: a gap after it is a blank line the author left
+
+    def gap(self, line: int) -> None:
+        """One blank line where the source has at least one (never right after an opening brace)."""
+        if self.last and line > self.last + 1 and self.lines and not self.lines[-1].endswith(("{", "[")):
+            self.blank()
 
     def lead(self, line: int, indent: str) -> None:
-        prev = None
         while self.i < len(self.comments) and self.comments[self.i].line < line:
             c = self.comments[self.i]
-            if prev is not None and c.line > prev + 1:
-                self.blank()  # a blank line between comment blocks is kept
+            self.gap(c.line)  # a blank line between comment blocks, or after a header comment, is kept
             self.lines.append(indent + c.text)
-            prev = c.line
+            self.last = c.line
             self.i += 1
+        self.gap(line)
 
     def trail(self, line: int) -> str:
         if self.i < len(self.comments) and self.comments[self.i].line == line:
@@ -107,6 +122,7 @@ class _Writer:
     def emit(self, indent: str, text: str, span: n.Span, end_line: int | None = None) -> None:
         self.lead(span.line, indent)
         self.lines.append(indent + text + self.trail(end_line or span.end_line))
+        self.last = max(self.last, end_line or span.end_line)
 
     def blank(self) -> None:
         if self.lines and self.lines[-1] != "":
@@ -165,7 +181,10 @@ def _block(w: _Writer, indent: str, header: str, span: n.Span, body: Callable[[s
     w.emit(indent, header + " {", span, span.line)
     body(indent + "  ")
     w.lead(span.end_line, indent + "  ")
+    if w.lines[-1] == "":
+        w.lines.pop()  # no blank line before a closing brace
     w.lines.append(indent + "}" + w.trail(span.end_line))
+    w.last = max(w.last, span.end_line)
 
 
 def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
@@ -173,6 +192,10 @@ def _settings(w: _Writer, indent: str, settings: tuple[n.Setting, ...]) -> None:
         lines = wrap_expr(s.value, indent, f"{s.key}: ")
         w.emit(indent, lines[0], s.span, s.span.line if len(lines) > 1 else None)
         w.lines.extend(lines[1:])
+        w.last = max(w.last, s.span.end_line)
+
+
+_SCALARS = (n.Number, n.String, n.Name, n.Bool, n.Null)
 
 
 def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> list[str]:
@@ -182,6 +205,10 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
     if len(indent) + len(prefix) + len(one) <= width:
         return [prefix + one]
     inner = indent + "  "
+    if isinstance(e, n.Binary) and e.paren and e.op in ("and", "or"):  # the author's parentheses, kept
+        lines = wrap_expr(_bare(e), indent, prefix + "(", width)
+        lines[-1] += ")"
+        return lines
     if isinstance(e, n.Call) and (e.args or e.kwargs):
         parts = [("", a) for a in e.args] + [(f"{k.name}: ", k.value) for k in e.kwargs]
         lines = [prefix + e.fn + "("]
@@ -192,7 +219,16 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
             lines.extend(sub[1:])
         lines.append(indent + ")")
         return lines
-    if isinstance(e, n.ListLit) and e.items:
+    if isinstance(e, n.ListLit) and e.items and not all(isinstance(i, _SCALARS) for i in e.items):
+        lines = [prefix + "["]  # maps, calls, lists inside: one item a line, each wrapped in turn
+        for i, item in enumerate(e.items):
+            sub = wrap_expr(item, inner, "", width)
+            sub[-1] += "," if i < len(e.items) - 1 else ""
+            lines.append(inner + sub[0])
+            lines.extend(sub[1:])
+        lines.append(indent + "]")
+        return lines
+    if isinstance(e, n.ListLit) and e.items:  # words and numbers: filled line by line
         lines, cur = [prefix + "["], ""
         items = [format_expr(i) for i in e.items]
         for i, it in enumerate(items):
@@ -217,7 +253,7 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
     if isinstance(e, n.Binary) and e.op in ("and", "or"):
         chain: list[n.Expr] = []
         x: n.Expr = e
-        while isinstance(x, n.Binary) and x.op == e.op:
+        while isinstance(x, n.Binary) and x.op == e.op and not x.paren:
             chain.append(x.right)
             x = x.left
         chain.append(x)
@@ -226,7 +262,33 @@ def wrap_expr(e: n.Expr, indent: str, prefix: str = "", width: int = WIDTH) -> l
         lines = [prefix + format_expr(chain[0], p)]
         lines += [f"{inner}{e.op} {format_expr(c, p + 1)}" for c in chain[1:]]
         return lines
+    if isinstance(e, n.Binary) and _PREC[e.op] >= 5:  # a + b - c: a line per term, the operator first
+        return _wrap_terms(e, indent, prefix, width)
+    if isinstance(e, n.Binary) and _expr(e.right)[1] >= 5:  # a comparison: the right side may break
+        return wrap_expr(e.right, indent, f"{prefix}{format_expr(e.left, 5)} {e.op} ", width)
     return [prefix + one]
+
+
+def _wrap_terms(e: n.Binary, indent: str, prefix: str, width: int) -> list[str]:
+    p, inner = _PREC[e.op], indent + "  "
+    terms: list[tuple[str, n.Expr]] = []
+    x: n.Expr = e
+    while isinstance(x, n.Binary) and x.op in _PREC and _PREC[x.op] == p and not x.paren:
+        terms.append((x.op, x.right))
+        x = x.left
+    terms.reverse()
+    first = _wrap_operand(x, p, indent, prefix, width)
+    lines = first[:]
+    for op, t in terms:
+        sub = _wrap_operand(t, p + 1, inner, f"{op} ", width)
+        lines.append(inner + sub[0])
+        lines.extend(sub[1:])
+    return lines
+
+
+def _wrap_operand(e: n.Expr, level: int, indent: str, prefix: str, width: int) -> list[str]:
+    """An operand wrapped in turn when it needs no parentheses of its own, else on one line."""
+    return wrap_expr(e, indent, prefix, width) if _expr(e)[1] >= level else [prefix + format_expr(e, level)]
 
 
 def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
@@ -260,7 +322,11 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
     elif isinstance(it, n.RefDecl):
         _block(w, indent, f"ref {it.target}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.LetDecl):
-        w.emit(indent, f"let {it.name} = {format_expr(it.value)}", it.span)
+        head = f"let {it.name}" + (f"({', '.join(it.params)})" if it.params else "") + " = "
+        lines = wrap_expr(it.value, indent, head)
+        w.emit(indent, lines[0], it.span, it.span.line if len(lines) > 1 else None)
+        w.lines.extend(lines[1:])
+        w.last = max(w.last, it.span.end_line)
     elif isinstance(it, n.TestDecl):
         def body(ind: str) -> None:
             for g in it.givens:
@@ -272,6 +338,7 @@ def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
                 for k, r in enumerate(rows):
                     w.emit(ind + "  ", format_expr(r) + ("," if k < len(rows) - 1 else ""), r.span)
                 w.lines.append(ind + "]")
+                w.last = max(w.last, g.span.end_line)
             for ex in it.expects:
                 w.emit(ind, f"expect {format_string(ex.unit)} {ex.node} {ex.op} {format_expr(ex.value)}", ex.span)
         _block(w, indent, f"test {format_string(it.name)}", it.span, body)

@@ -84,6 +84,9 @@ class Binary:
     left: Expr
     right: Expr
     span: Span = _span()
+    # The author wrote parentheses around this `and`/`or` (kept by the formatter for the reader,
+    # though precedence may make them redundant); layout, not meaning: excluded from equality.
+    paren: bool = field(default=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,9 +209,12 @@ class RefDecl:
 
 @dataclass(frozen=True, slots=True)
 class LetDecl:
+    """``let name = expr``, or a function ``let name(p1, p2) = expr`` (``params`` non-empty)."""
+
     name: str
     value: Expr
     span: Span = _span()
+    params: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

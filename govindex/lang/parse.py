@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import math
+from dataclasses import replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -296,7 +297,24 @@ class _ToAst(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def let(self, meta: Meta, c: Children) -> n.LetDecl:
+        if len(c) == 3:  # `let f(a, b) = …`: a function
+            params: tuple[str, ...] = c[1]
+            for i, p in enumerate(params):
+                if p in params[:i]:
+                    raise _AstError(Diagnostic("E001", f"parameter `{p}` appears twice in `let {c[0]}`",
+                                               self._span(meta), "give each parameter its own name"))
+            return n.LetDecl(str(c[0]), c[2], self._span(meta), params)
         return n.LetDecl(str(c[0]), c[1], self._span(meta))
+
+    def params(self, c: Children) -> tuple[str, ...]:
+        return tuple(str(x) for x in c)
+
+    def paren(self, c: Children) -> n.Expr:
+        # Parentheses around an `and`/`or` are remembered for the formatter (a reader's grouping).
+        inner: n.Expr = c[0]
+        if isinstance(inner, n.Binary) and inner.op in ("and", "or") and not inner.paren:
+            return replace(inner, paren=True)
+        return inner
 
     @v_args(meta=True)
     def test(self, meta: Meta, c: Children) -> n.TestDecl:

@@ -56,6 +56,10 @@ SYNTAX_EXAMPLES: dict[str, tuple[str, list[str]]] = {
         "separate arguments with commas: f(a, b)",
         ['point p "P" { score: linear(x cap: 3) }', 'indicator a "A" { point p "P" { score: linear(x cap: 3) } }'],
     ),
+    "function without parameters": (
+        "a function takes at least one parameter: `let f(v) = …`; a value is `let name = …`",
+        ["let f() = 1", "let f( = 1"],
+    ),
 }
 
 
