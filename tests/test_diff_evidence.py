@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import html as lhtml
 from typer.testing import CliRunner
 
 from govindex.check.run import load
@@ -27,7 +28,7 @@ from govindex.lang.parse import parse_text
 from govindex.versions.diff import diff
 from govindex.versions.exprdiff import parts
 from govindex.versions.match import SAME_LABEL, SAME_PROBE, match_with_evidence
-from tests.conftest import HEADER, UNITS_CSV, assert_golden
+from tests.conftest import HEADER, ROOT, UNITS_CSV, assert_golden
 
 
 def run(*args: str):
@@ -55,11 +56,24 @@ def pair(tmp_path, monkeypatch):
 
 
 def _golden(old: str, new: str, name: str, *extra: str) -> dict:
-    for fmt, ext in (("text", "txt"), ("json", "json")):
+    """Text, JSON and the HTML page's text (what a reviewer reads on it) of ``diff old new``."""
+    for fmt, ext in (("text", "txt"), ("json", "json"), ("html", "html.txt")):
         r = run("diff", old, new, "--format", fmt, *extra)
         assert r.exit_code == 0, r.output
-        assert_golden(f"{name}.{ext}", r.stdout)
+        assert_golden(f"{name}.{ext}", page_text(r.stdout) if fmt == "html" else r.stdout)
     return json.loads(run("diff", old, new, "--format", "json", *extra).stdout)
+
+
+def page_text(page: str) -> str:
+    """The text of an HTML page as a reader sees it: no style, one line per block, no blank runs."""
+    doc = lhtml.fromstring(page)
+    for el in doc.xpath("//style|//script"):
+        el.drop_tree()
+    for el in doc.xpath("//br|//p|//div|//li|//tr|//h1|//h2|//h3|//h4|//pre|//article|//section|//td|//th"
+                        "|//span[contains(@class, 'ln')]"):
+        el.tail = "\n" + (el.tail or "")
+    lines = [" ".join(x.split()) for x in doc.text_content().splitlines()]
+    return "\n".join(x for x in lines if x) + "\n"
 
 
 # ------------------------------------------------------------------ renames need evidence
@@ -140,11 +154,11 @@ def test_weight_change_is_one_edit_golden(pair):
     doc = _golden(old, new, "diff_weight_siblings")
     assert [(e["kind"], e["node"], e["field"]) for e in doc["edits"]] == [("changed", "osi", "weight")]
     e = doc["edits"][0]
-    assert e["parts"] == [["0.34", "1 / 3"]]
+    assert e["parts"] == [["0.34", "1/3"]]
     assert sorted(f["node"] for f in e["follows"]) == ["hci", "osi", "tii"]
     assert all(len(f["follows"]) == 2 for f in e["follows"])  # each one's two points follow its maximum
     r = run("diff", old, new)
-    assert "0.34 → 1 / 3; the maxima of 3 siblings follow" in r.stdout
+    assert "0.34 → 1/3; the maxima of 3 siblings follow" in r.stdout
     assert "0.333333" not in r.stdout
     r_all = run("diff", old, new, "--all")
     assert_golden("diff_weight_siblings_all.txt", r_all.stdout)
@@ -308,3 +322,20 @@ def test_sibling_added_carries_the_recomputed_maxima(pair):
 ])
 def test_tree_diff_chains(a, b, want):
     assert [(p.path, p.old, p.new) for p in parts(_e(a), _e(b))] == want
+
+
+# ------------------------------------------------------------------ a composed pair
+
+
+def test_composed_pair_golden(monkeypatch):
+    """rules/2020-draft extends rules/2019: its diff lists exactly its edits, located in the file
+    that made each one (changes.rules), the inherited sides in rules/2019."""
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "120")
+    doc = _golden("rules/2019", "rules/2020-draft", "diff_composed")
+    edits = {(e["kind"], e["node"], e["field"]) for e in doc["edits"]}
+    assert {("removed", "qa_sample_5", None), ("added", "qa_sample_policy", None),
+            ("moved", "key_manual_certificates", "parent"), ("changed", "ext_weibo", "score")} <= edits
+    for e in doc["edits"]:
+        if e["new_at"] is not None and e["kind"] != "removed" and e["scope"] != "ruleset":
+            assert e["new_at"].startswith("rules/2020-draft/changes.rules:"), e

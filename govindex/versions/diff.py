@@ -39,6 +39,7 @@ from govindex.versions.exprdiff import parts as expr_parts
 from govindex.versions.fold import fold
 from govindex.versions.match import match as match
 from govindex.versions.match import match_with_evidence
+from govindex.versions.written import written_text
 
 KINDS = ("added", "removed", "renamed", "moved", "changed")
 _NODE_FIELDS = ("label", "kind", "max", "weight", "scale", "aggregate", "missing", "rounds", "probe", "score", "values", "range",
@@ -209,10 +210,8 @@ def _same(x: Node, y: Node, f: str) -> bool:
         return _expanded(getattr(x, f)) == _expanded(getattr(y, f))
     if f in ("values", "range"):
         return x.settings.get(f) == y.settings.get(f)
-    a, b = _value(x, f), _value(y, f)
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-    return a == b
+    # Numbers compare exactly: a weight 0.3333333333 changed to 1/3 is a change of the method.
+    return _value(x, f) == _value(y, f)
 
 
 def _fields(o: Node, w: Node, reach: set[str], digits: int) -> list[Edit]:
@@ -241,10 +240,10 @@ def _fields(o: Node, w: Node, reach: set[str], digits: int) -> list[Edit]:
 
 
 def _amount_text(x: Node, f: str, digits: int) -> str:
-    """A ``max``/``weight``/``scale`` as written (``1 / 3``), else its value at the rule set's precision."""
+    """A ``max``/``weight``/``scale`` as written (``1/3``), else its value at the rule set's precision."""
     e = x.settings.get(f)
     if e is not None:
-        return format_expr(e)
+        return written_text(e)
     return show_number(_value(x, f), digits)  # type: ignore[arg-type]
 
 
