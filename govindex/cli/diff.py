@@ -352,6 +352,11 @@ def facts_line(im: dict) -> str:
     return f"both rule sets on {f['old']}" if f["same"] else f"old rules on {f['old']}, new rules on {f['new']}"
 
 
+def _rate_moved(x: dict) -> bool:
+    """A node whose score rate differs between the two sides (a node on one side only has none)."""
+    return x.get("rate_change") not in (None, 0)
+
+
 def _impact_text(doc: dict, top: int | None) -> list[str]:
     im = doc["impact"]
     d = im["digits"]["new"]
@@ -385,11 +390,19 @@ def _impact_text(doc: dict, top: int | None) -> list[str]:
                         right=set(range(1, len(t["new"]) + 1)))
     for title, keep in (("Indicators whose score rate moved most", lambda x: x["kind"] == "indicator"),
                         ("Points whose score rate moved most", lambda x: x["kind"] != "indicator")):
-        rows = [x for x in im["nodes"] if keep(x)][:top]
-        if rows:
+        kept = [x for x in im["nodes"] if keep(x)]
+        rows = [x for x in kept if _rate_moved(x)][:top]
+        if kept:
             lines += ["", title]
+        if rows:
             lines += _table([["node", "label", "rate old", "rate new", "change", "mean old", "mean new", "change",
                               "scale"]] + [_node_row(x, im) for x in rows], right={2, 3, 4, 5, 6, 7, 8})
+        if kept:
+            still = sum(not _rate_moved(x) for x in kept)
+            lines.append(f"  … and {still} more whose rate did not move" if rows and still else
+                         "  none: every rate is the same under both" if not rows else "")
+            if lines[-1] == "":
+                lines.pop()
     for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
         rows = [units[c] for c in im["movers"][key]]
         lines += ["", title]
@@ -542,7 +555,7 @@ def _impact_md(im: dict, top: int | None) -> list[str]:
     lines += ["#### Nodes whose score rate moved most", ""]
     lines += _md_table(["node", "label", "kind", "rate old", "rate new", "change", "mean old", "mean new", "change",
                         "scale"], [[f"`{_node_name(x)}`", _md_cell(x["label"]), x["kind"], *_node_row(x, im)[2:]]
-                                   for x in im["nodes"][:top]])
+                                   for x in [y for y in im["nodes"] if _rate_moved(y)][:top]])
     for title, key in (("Units whose rank moved most", "rank"), ("Units whose total moved most", "total")):
         lines += [f"#### {title}", ""]
         rows = [_unit_row(units[c], im) for c in im["movers"][key]]

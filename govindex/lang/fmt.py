@@ -153,6 +153,7 @@ def format_resolved(files: list[n.RuleFile]) -> str:
             w.blank()
             edited = sorted(_paths(item) - {item.span.path})
             w.lines.append(f"# from {item.span.path}:{item.span.line}" + (f" (edited in {', '.join(edited)})" if edited else ""))
+            w.last = 0  # items come from several files: no source gap between the `# from` line and the item
             _item(w, item, "")
     return "\n".join(w.lines) + "\n"
 
