@@ -21,8 +21,11 @@ The results contract:
   the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
   ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named
   gradings, summarised at the top level under ``gradings``;
-- ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
-  the nodes that have them.
+- ``scores.xlsx`` (:func:`write_excel`, :mod:`govindex.results_book`): the wide figures per
+  first-level indicator, with rank labels and grades of the nodes that have them; a point's cells
+  filled and commented by status (no data, error, not applicable, overridden), number formats at
+  the rule set's digits, an autofilter and frozen headers, a 来源 Provenance sheet when given;
+- the CSV files start with a UTF-8 byte-order mark (``score --no-csv-bom`` to leave it out).
 """
 
 from __future__ import annotations
@@ -307,46 +310,77 @@ def grading_summary(sc: Scores, node: str = ROOT, named: Grading | None = None) 
     return out if node == ROOT and named is None else {"node": node, "value": gi.value, **out}
 
 
-def write_excel(sc: Scores, path: Path) -> None:
-    """A workbook: 总表 (every unit: total, rank, grade, each indicator's score and rate), then one
-    sheet per first-level indicator with its whole subtree down to the points, then 说明."""
-    from xlsxwriter import Workbook
+def write_excel(sc: Scores, path: Path, provenance: dict | None = None) -> None:
+    """A workbook (:mod:`govindex.results_book` for how it looks): 总表 (every unit: total, rank,
+    grade, each indicator's score and rate), then one sheet per first-level indicator with its whole
+    subtree down to the points, then 汇总 (summaries), 说明 (notes and the status legend), and
+    来源 Provenance when ``provenance`` is given.
+
+    A score cell holds the figure as published — rounded by the rule set's ``rounding:`` (its mode:
+    Excel's display rounding is half away from zero on the binary double, which is not every mode),
+    so the sheet equals scores.csv and scores.json — shown with exactly ``digits`` decimals; a rate
+    cell holds the rate (:func:`rate_read`, to the 16 significant digits xlsxwriter writes), shown
+    as a percentage with ``digits`` decimals."""
+    from govindex import results_book as book
 
     rs = sc.rs
     assert_finite(sc)  # xlsxwriter cannot store NaN or inf
-    head = [pl.col("code").alias("代码"), pl.col("name").alias("名称"), *[pl.col(a) for a in rs.unit_attrs]]
+    units = sc.units
+    chinese = book.is_chinese([x.label for x in rs.nodes.values()])
+    head = [book.Column("代码", units["code"].to_list(), "text"), book.Column("名称", units["name"].to_list(), "text"),
+            *[book.Column(book.attr_header(a, chinese), units[a].to_list(), "text") for a in rs.unit_attrs]]
     if rs.has_total:
-        head += [rounded(rs, pl.col("total")).alias(rs.nodes[ROOT].label), pl.col("rank").alias("排名")]
+        head += [book.Column(rs.nodes[ROOT].label, units.select(rounded(rs, pl.col("total")))[:, 0].to_list(), "score"),
+                 book.Column("排名", units["rank"].to_list(), "int")]
     if sc.graded is not None:
-        head += [pl.col("grade").alias("等级"), pl.col("sublevel").alias("级别")]
-    head += [pl.col(grade_col(g.node, g.id)).alias(f"{g.label} ({g.id})") for g in _named(sc)]
+        head += [book.Column("等级", units["grade"].to_list()), book.Column("级别", units["sublevel"].to_list())]
+    head += [book.Column(f"{g.label} ({g.id})", units[grade_col(g.node, g.id)].to_list()) for g in _named(sc)]
+    l1s = [x for x in rs.indicators if x.level == 1]
+    reserved = ("总表", "说明", book.PROVENANCE_SHEET, *(("汇总",) if sc.summaries is not None else ()))
+    sheets = [book.Sheet("总表", head + _book_columns(sc, rs.indicators))]
+    for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=reserved)):
+        sheets.append(book.Sheet(name, head[:2] + _book_columns(sc, [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)])))
+    if sc.summaries is not None:
+        table = summaries_table(sc)
+        kinds = {"value": "score", "units": "int", "missing": "int"}
+        sheets.append(book.Sheet("汇总", [book.Column(c, table[c].to_list(), kinds.get(c, "any"))  # type: ignore[arg-type]
+                                          for c in table.columns], frozen=1))
+    digits = rs.rounding.digits
+    notes = [("规则集", rs.name), ("轮次", ", ".join(map(str, sc.round_ids))),
+             ("满分", f"{rs.nodes[ROOT].scale:g}" if rs.has_total else "无总分 (total: none)"),
+             ("舍入", f"{rs.rounding.mode}, {rs.rounding.digits} 位"),
+             ("数字格式", f"得分 {book.score_format(digits)}：公布值 (按舍入规则舍入)；"
+                       f"得分率 {book.rate_format(digits)}：精确值，显示时舍入")]
+    book.write_book(path, sheets, digits, notes, provenance)
 
-    have = set(sc.units.columns)
 
-    def cols(nodes) -> list[pl.Expr]:
-        out = []
-        for x in nodes:  # 得分率%: the exact rate (rate_read) × 100, rounded by `rounding:`
-            out += [rounded(rs, on_scale(x)).alias(f"{x.label} ({x.id}, /{x.scale:g})"),
-                    rounded(rs, rate_read(rs, x) * 100)
-                    .alias(f"{x.label} ({x.id}) 得分率%" if x.is_ref else f"{x.label} 得分率%")]
-            out += [pl.col(c + x.id).alias(f"{x.label} {h}") for c, h in (("kl:", "排名"), ("g:", "等级"))
-                    if c + x.id in have]
-        return out
+def _book_columns(sc: Scores, nodes) -> list:
+    """Each node's columns in the workbook: its score (published, rounded), its rate (exact), its
+    rank label and grade when it has them; a point's score and rate carry its status marks."""
+    from govindex import results_book as book
 
-    with Workbook(str(path)) as wb:
-        sc.units.select(head + cols(rs.indicators)).write_excel(wb, worksheet="总表", autofit=True, freeze_panes=(1, 2))
-        l1s = [x for x in rs.indicators if x.level == 1]
-        reserved = ("总表", "说明", *(("汇总",) if sc.summaries is not None else ()))
-        for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=reserved)):
-            subtree = [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)]
-            sc.units.select(head[:2] + cols(subtree)).write_excel(wb, worksheet=name, autofit=True, freeze_panes=(1, 2))
-        if sc.summaries is not None:
-            summaries_table(sc).write_excel(wb, worksheet="汇总", autofit=True)
-        notes = pl.DataFrame({"项目": ["规则集", "轮次", "满分", "舍入"],
-                              "内容": [rs.name, ", ".join(map(str, sc.round_ids)),
-                                     f"{rs.nodes[ROOT].scale:g}" if rs.has_total else "无总分 (total: none)",
-                                     f"{rs.rounding.mode}, {rs.rounding.digits} 位"]})
-        notes.write_excel(wb, worksheet="说明", autofit=True)
+    rs, units = sc.rs, sc.units
+    have = set(units.columns)
+    applied = {(o.get("unit"), o.get("point")): o.get("reason")
+               for o in (a.to_json() for a in getattr(sc, "overrides_applied", ()))}
+    codes = units["code"].to_list()
+    values = units.select([rounded(rs, on_scale(x)).alias("s" + x.id) for x in nodes]
+                          + [rate_read(rs, x).alias("r" + x.id) for x in nodes])
+    out = []
+    for x in nodes:
+        marks = None
+        if x.is_point:
+            n = units.height
+            marks = book.marks(units[status_col(x.id)].to_list(),
+                               units["why:" + x.id].to_list() if "why:" + x.id in have else [None] * n,
+                               units["ov:" + x.id].fill_null(False).to_list() if "ov:" + x.id in have else [False] * n,
+                               [applied.get((c, x.id)) for c in codes])
+        out += [book.Column(f"{x.label} ({x.id}, /{x.scale:g})", values["s" + x.id].to_list(), "score", marks),
+                book.Column(f"{x.label} ({x.id}) 得分率" if x.is_ref else f"{x.label} 得分率",
+                            values["r" + x.id].to_list(), "rate", marks)]
+        out += [book.Column(f"{x.label} {h}", units[c + x.id].to_list()) for c, h in (("kl:", "排名"), ("g:", "等级"))
+                if c + x.id in have]
+    return out
 
 
 _SHEET_FORBIDDEN = re.compile(r"[/\\:?*\[\]]")
@@ -410,7 +444,7 @@ def derived_in(out: Path) -> list[str]:
         return []
 
 
-def write_outputs(sc: Scores, out: Path) -> list[Path]:
+def write_outputs(sc: Scores, out: Path, provenance: dict | None = None, *, csv_bom: bool = True) -> list[Path]:
     """Write scores.parquet, scores.csv, scores_long.parquet, scores.json, scores.xlsx and
     integrity.json into ``out``, with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
 
@@ -418,16 +452,21 @@ def write_outputs(sc: Scores, out: Path) -> list[Path]:
     a temporary sibling directory and fsynced, then swapped in whole — a reader, or a kill -9, never
     sees files of two scoring runs together. An existing ``out`` must be a results directory (only
     :func:`owned` entries); a report or analysis written there from the previous results goes with them.
+
+    The CSV files start with a UTF-8 byte-order mark unless ``csv_bom`` is false: Excel on a Chinese
+    Windows reads a CSV without one in the ANSI code page (GBK) and shows the Chinese as mojibake.
+    ``provenance`` (the inputs and the run, :mod:`govindex.provenance`) becomes the workbook's
+    来源 Provenance sheet.
     """
     def fill(stage: Path) -> None:
         wide = wide_table(sc)
         wide.write_parquet(stage / "scores.parquet")
-        wide.write_csv(stage / "scores.csv")
+        wide.write_csv(stage / "scores.csv", include_bom=csv_bom)
         long_table(sc).write_parquet(stage / "scores_long.parquet")
         (stage / "scores.json").write_text(strict_json(to_json(sc), indent=1), encoding="utf-8")
-        write_excel(sc, stage / "scores.xlsx")
+        write_excel(sc, stage / "scores.xlsx", provenance)
         if sc.summaries is not None:  # `summary` declarations: one row per summary × node × group
-            summaries_table(sc).write_csv(stage / "summaries.csv")
+            summaries_table(sc).write_csv(stage / "summaries.csv", include_bom=csv_bom)
         if sc.integrity is not None:  # what the facts held that scoring could not use
             (stage / "integrity.json").write_text(strict_json(sc.integrity.to_json(), indent=1), encoding="utf-8")
 

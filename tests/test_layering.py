@@ -41,9 +41,13 @@ FACT_CONTRACT = {"govindex.check.run", "govindex.ir", "govindex.eval.facts", "go
                  "govindex.eval.compile", "govindex.lang.nodes", "govindex.fsio"}
 
 
+# Modules at the top of the package that belong to a layer named otherwise.
+PART_OF = {"results_book": "results"}  # the results workbook's cells: part of the results layer
+
+
 def layer(module: str) -> str:
     parts = module.split(".")
-    return parts[1] if len(parts) > 1 else "root"
+    return PART_OF.get(parts[1], parts[1]) if len(parts) > 1 else "root"
 
 
 def module_of(path: Path) -> str:

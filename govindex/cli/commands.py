@@ -131,7 +131,10 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
                                        help="local, or ray: each facts partition as a Ray task ('govindex[ray]')."),
           ray_address: str = typer.Option(None, "--ray-address", help="An existing Ray cluster (default: a local one)."),
           strict: bool = typer.Option(False, "--strict", help="Fail (exit 1, nothing written) on any check warning "
-                                      "or integrity problem: rows dropped, units without facts, a point with no data.")
+                                      "or integrity problem: rows dropped, units without facts, a point with no data."),
+          csv_bom: bool = typer.Option(True, "--csv-bom/--no-csv-bom",
+                                       help="Start the CSV files of --out with a UTF-8 byte-order mark, so that "
+                                       "Excel on a Chinese Windows reads them as UTF-8.")
           ) -> None:
     """Score every unit: a ranked table, or JSON; with --out, result files. The integrity report
     (rows dropped and why, units without facts, no-data shares) goes to stderr."""
@@ -145,7 +148,7 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
         rs, sc, _ = _score(rules, facts, round_, executor, ray_address, strict)
         elapsed = time.perf_counter() - t0
         _integrity(sc, strict)
-        written = write_outputs(sc, target) if target else []
+        written = write_outputs(sc, target, csv_bom=csv_bom) if target else []
         if derived:
             err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
                       f"went with them", markup=False, highlight=False)
