@@ -13,6 +13,8 @@ from pathlib import Path
 import openpyxl
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openpyxl.utils import get_column_letter
 from typer.testing import CliRunner
 
@@ -67,20 +69,20 @@ def test_every_point_that_is_not_ok_is_filled_and_commented_on_its_cell(y2019):
     wb, doc = y2019
     cells = point_cells(wb)
     points = {p["id"]: p for p in doc["points"]}
-    statuses = {(u["code"], p): st for u in doc["units"] for p, st in u["status"].items()}
+    statuses = {(u["code"], p): s for u in doc["units"] for p, s in u["status"].items()}
     assert {"no_data", "error"} <= set(statuses.values())
     for (code, pid), (score, rate) in cells.items():
-        st = statuses.get((code, pid))
-        if st is None:  # ok: no fill, no comment
+        status = statuses.get((code, pid))
+        if status is None:  # ok: no fill, no comment
             assert fill(score) is None and score.comment is None, (code, pid)
             continue
-        assert fill(score) == fill(rate) == book.STATUS_STYLES[st].fill, (code, pid, st)
-        assert score.comment is not None and f"({st})" in score.comment.text, (code, pid)
+        assert fill(score) == fill(rate) == book.STATUS_STYLES[status].fill, (code, pid, status)
+        assert score.comment is not None and f"({status})" in score.comment.text, (code, pid)
         assert rate.comment is None  # one comment per point
         # the value is the one scored: 0 under `missing: zero`, blank where the point is left out
         unit = next(u for u in doc["units"] if u["code"] == code)
         assert score.value == unit["points"][pid], (code, pid)
-        if points[pid]["missing"] == "zero" and st == "no_data":
+        if points[pid]["missing"] == "zero" and status == "no_data":
             assert score.value == 0
     assert sum(1 for s, _ in cells.values() if s.comment is not None) == len(statuses)
 
@@ -241,6 +243,34 @@ def test_statuses_in_the_workbook_agree_with_the_units_frame(tmp_path):
     write_outputs(sc, tmp_path / "out")
     cells = point_cells(openpyxl.load_workbook(tmp_path / "out" / "scores.xlsx"))
     want = {(r["code"], p.id): r[status_col(p.id)] for r in sc.units.iter_rows(named=True) for p in sc.rs.points}
-    for key, st in want.items():
+    for key, status in want.items():
         score, _ = cells[key]
-        assert (fill(score) is None) is (st == "ok"), key
+        assert (fill(score) is None) is (status == "ok"), key
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.text(max_size=20),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                     max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=10).filter(lambda k: "(" not in k), _json, max_size=6),
+       st.integers(0, 3))
+def test_provenance_rows_read_back_as_the_dict(prov, long):
+    # Every key once (continuations aside), no cell past Excel's limit, nested values JSON text that
+    # parses back; a text longer than a cell split into rows that join back.
+    if long:
+        prov = {**prov, "long": "长" * (32767 * long + 5)}
+    rows = book.provenance_rows(prov)
+    assert all(len(v) <= 32767 for _, v in rows if isinstance(v, str))
+    joined: dict[str, object] = {}
+    for k, v in rows:
+        base = re.sub(r" \(\d+\)$", "", k) if k not in prov else k
+        joined[base] = joined[base] + v if base in joined else v  # type: ignore[operator]
+    assert list(joined) == [str(k) for k in prov]
+    for k, v in prov.items():
+        got = joined[k]
+        if isinstance(v, (dict, list)):
+            assert json.loads(got) == v  # type: ignore[arg-type]
+        else:
+            assert got == ("" if v is None else v)
