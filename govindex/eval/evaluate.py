@@ -17,6 +17,7 @@ from datetime import datetime, time
 import polars as pl
 
 from govindex.diagnostics import FactsError
+from govindex.eval import overrides as ov
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.exact import div
 from govindex.eval.exact_sums import SUM_PREFIX, sum_col, with_exact_sums
@@ -27,7 +28,6 @@ from govindex.eval.missing import NOT_APPLICABLE, counted, declared_status, gate
 from govindex.eval.node_grades import with_grades
 from govindex.eval.node_rates import RATE_MEANS, mean_rate, mean_terms, node_rate, product_rate
 from govindex.eval.node_rounding import rounded_score
-from govindex.eval import overrides as ov
 from govindex.eval.node_values import check_range, formula_rate, formula_values, fv_col, on_its_scale, val_col, with_values
 from govindex.eval.ranks import with_ranks
 from govindex.eval.refs import ref_score, tree_order

@@ -11,13 +11,13 @@ from typing import Any
 import polars as pl
 
 from govindex.diagnostics import UsageError, did_you_mean
+from govindex.eval import overrides as ov
 from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.facts import Sources, load
 from govindex.eval.missing import counted
 from govindex.eval.node_grades import grade_col, named_gradings
-from govindex.eval import overrides as ov
 from govindex.eval.node_values import val_col
 from govindex.eval.ranks import reported
 from govindex.eval.stages import describe

@@ -278,11 +278,12 @@ def _duplicates(overrides: list[Override], path: str) -> list[Diagnostic]:
     return out
 
 
-def overrides_error(problems: list[Diagnostic]) -> FactsError:
-    """All ``problems`` of the overrides file in one error, in line order, then the count."""
-    problems = sorted(problems, key=lambda d: (getattr(d.location, "line", 0), d.column))
+def overrides_error(problems: list[Diagnostic], outcome: str = "nothing was scored") -> FactsError:
+    """All ``problems`` of the overrides file in one error, in line and column order, then the count."""
+    order = {c: i for i, c in enumerate(COLUMNS)}
+    problems = sorted(problems, key=lambda d: (getattr(d.location, "line", 0), order.get(d.column, -1)))
     lines = [d.render() for d in problems]
-    lines.append(f"{len(problems)} problem(s) in the overrides; nothing was scored")
+    lines.append(f"{len(problems)} problem(s) in the overrides; {outcome}")
     return FactsError("\n".join(lines), problems)
 
 
@@ -377,3 +378,50 @@ def render_lines(x: dict[str, Any], pad: str) -> list[str]:
 def _shown(value: float | None, status: str) -> str:
     v = "—" if value is None else f"{value:.4g}"
     return v if status == "ok" else f"{v} ({status})"
+
+
+# ------------------------------------------------------------------ adding a record
+
+
+def append(rs: RuleSet, facts_dir: Path, fields: dict[str, str]) -> Override:
+    """Add one record to ``FACTS/overrides.csv`` (made with its header when absent), checked
+    first with the file's records as scoring checks them: nothing is written unless the whole file
+    stays valid. Atomic (:func:`govindex.fsio.write_file`), and serialised by a lock beside it so
+    that two people adding at once both keep their record."""
+    import fcntl
+
+    from govindex.fsio import write_file
+
+    path = facts_dir / FILE
+    with open(facts_dir / ".overrides.lock", "a") as lock:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        old = _existing(path)
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if not old:
+            writer.writerow(COLUMNS)
+        writer.writerow([fields.get(c, "") for c in COLUMNS])
+        text = old + ("" if not old or old.endswith("\n") else "\n") + buf.getvalue()
+        got, problems = parse(rs, text.removeprefix("\ufeff"), str(path))
+        if problems:
+            raise overrides_error(problems, "nothing was added")
+        write_file(path, text)
+    return got[-1]
+
+
+def _existing(path: Path) -> str:
+    """The file's text as it is (a byte-order mark kept), or "" when there is none."""
+    if not path.exists():
+        return ""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise overrides_error([Diagnostic("F129", f"not UTF-8 (byte {exc.start})", File(str(path)),
+                                          "save the file as UTF-8 CSV")]) from None
+
+
+def to_rows(overrides: Sequence[Override]) -> list[dict[str, Any]]:
+    """The records as JSON (``override list``)."""
+    return [{"line": o.line, "unit": o.unit, "point": o.point, "round": o.round, "value": o.value,
+             "status": o.status, "reason": o.reason, "by": o.by, "at": o.at, "reference": o.reference}
+            for o in overrides]
