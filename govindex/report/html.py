@@ -108,7 +108,7 @@ def corrections_of(results_dir: Path) -> list[dict]:
 def _corrections(rows: list[dict]) -> Table:
     """One row per override applied: unit, point, round, old → new, reason, by, at, reference."""
     def shown(v: object, status: object) -> str:
-        text = DASH if v is None else num(float(v))  # type: ignore[arg-type]
+        text = DASH if v is None else f"{float(v):g}"  # type: ignore[arg-type]  # as entered: 0.5, 1
         return text if status == "ok" else f"{text} ({status})"
 
     body = [[(f"{c.get('unit_name') or ''} ({c['unit']})", ""), (f"{c.get('point_name') or ''} ({c['point']})", ""),
