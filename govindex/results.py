@@ -16,11 +16,13 @@ The results contract:
   probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
   rounds combined, before any rounding or missing-data policy); and the carried fields as columns ``rank``,
   ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced; ``grade:<id>``
-  per named grading (on its node's rows);
+  per named grading (on its node's rows); ``overridden`` (a point corrected by
+  ``FACTS/overrides.csv``, :mod:`govindex.eval.overrides`; null on indicators);
 - ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
   the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
   ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named
-  gradings, summarised at the top level under ``gradings``;
+  gradings, summarised at the top level under ``gradings``; ``corrections``: the overrides
+  applied (:class:`govindex.eval.overrides.AppliedOverride`), ``[]`` when none;
 - ``scores.xlsx``: the wide figures per first-level indicator, with rank labels and grades of
   the nodes that have them.
 """
