@@ -217,10 +217,16 @@ def test_results_explain_and_report_show_it(tmp_path):
     added = _add(facts, "--unit", "100200", "--point", "qa_manual", "--round", "2", "--value", "1", "--reason",
                  "申诉成立：第4题答案正确", "--by", "张三", "--reference", "申诉函 2019-12-03", "--at", "2019-12-05")
     assert added.exit_code == 0, added.output
-    out = tmp_path / "out"
+    out, before = tmp_path / "out", tmp_path / "before"
     r = runner.invoke(app, ["score", str(MINI), "--facts", str(facts), "--out", str(out)])
     assert r.exit_code == 0, r.output
     assert "1 override applied" in r.output
+    # through the CLI too: only 乙市's figures changed (its rank may move; the others' figures did not)
+    assert runner.invoke(app, ["score", str(MINI), "--facts", str(MINI / "facts"), "--out", str(before)]).exit_code == 0
+    figures = [json.loads((d / "scores.json").read_text(encoding="utf-8"))["units"] for d in (before, out)]
+    changed = {a["code"] for a, b in zip(*[sorted(u, key=lambda x: x["code"]) for u in figures])
+               if (a["total"], a["scores"], a["points"]) != (b["total"], b["scores"], b["points"])}
+    assert changed == {"100200"}
     # results: scores.json "corrections", scores_long "overridden"
     doc = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     (c,) = doc["corrections"]

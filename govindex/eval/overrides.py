@@ -306,10 +306,11 @@ def apply(rs: RuleSet, df: pl.DataFrame, overrides: Sequence[Override],
     for point, items in by_point.items():
         v, st = value_col(point), status_col(point)
         _check_type(df.schema[v], point, items)
-        old = {(c, r): (x, s) for c, r, x, s in df.select("code", ROUND, v, st).iter_rows()}
         targets = pl.DataFrame({"code": [o.unit for o, _ in items], ROUND: [r for _, r in items],
                                 "__ov_v": [o.value for o, _ in items], "__ov_s": [o.status for o, _ in items]},
                                schema={"code": pl.String, ROUND: pl.Int64, "__ov_v": pl.Float64, "__ov_s": pl.String})
+        hits = df.select("code", ROUND, v, st).join(targets.select("code", ROUND), on=["code", ROUND], how="semi")
+        old = {(c, r): (x, s) for c, r, x, s in hits.iter_rows()}  # what the facts gave, before
         df = df.join(targets, on=["code", ROUND], how="left", maintain_order="left")
         hit = pl.col("__ov_s").is_not_null()
         df = df.with_columns(pl.when(hit).then(pl.col("__ov_v").cast(df.schema[v])).otherwise(pl.col(v)).alias(v),
