@@ -260,3 +260,20 @@ def test_no_overrides_file_changes_nothing(tmp_path):
     facts = _facts(tmp_path, MINI)
     sc = _score(MINI, facts)
     assert sc.overrides_applied == () and not any(c.startswith("ov:") for c in sc.units.columns)
+
+
+def test_adds_at_once_all_keep_their_record(tmp_path):
+    """Eight people adding at the same moment: the lock serialises them, no record is lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from govindex.cli.override import append
+
+    facts, rs = _facts(tmp_path, MINI), load(MINI)
+    jobs = [{"unit": u, "point": p, "round": str(r), "value": "1", "reason": "复核", "by": f"c{i}", "at": "2019-12-03"}
+            for i, (u, p, r) in enumerate((u, p, r) for u in ("100100", "100200") for p in ("portal", "qa_manual")
+                                          for r in (1, 2))]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda f: append(rs, facts, f), jobs))
+    got = read(rs, facts)
+    assert sorted(o.by for o in got) == sorted(j["by"] for j in jobs)
+    assert [o.line for o in got] == list(range(2, 10))
