@@ -16,11 +16,13 @@ The results contract:
   probe's value in the latest round that has one) and ``formula_rate`` (the formula's rate,
   rounds combined, before any rounding or missing-data policy); and the carried fields as columns ``rank``,
   ``rank_label``, ``grade``, ``imputed``, ``treated``, ``why`` when produced; ``grade:<id>``
-  per named grading (on its node's rows);
+  per named grading (on its node's rows); ``overridden`` (a point corrected by
+  ``FACTS/overrides.csv``, :mod:`govindex.eval.overrides`; null on indicators);
 - ``scores.json`` (:func:`to_json`): per unit the rounded figures, statuses that are not ok, and
   the carried fields as maps node → value (``ranks``, ``rank_labels``, ``grades``, ``imputed``,
   ``treated``, ``why``) when produced; ``gradings`` (id → class) for the named
-  gradings, summarised at the top level under ``gradings``;
+  gradings, summarised at the top level under ``gradings``; ``corrections``: the overrides
+  applied (:class:`govindex.eval.overrides.AppliedOverride`), ``[]`` when none;
 - ``scores.xlsx`` (:func:`write_excel`, :mod:`govindex.results_book`): the wide figures per
   first-level indicator, with rank labels and grades of the nodes that have them; a point's cells
   filled and commented by status (no data, error, not applicable, overridden), number formats at
@@ -143,10 +145,19 @@ def long_table(sc: Scores) -> pl.DataFrame:
             (pl.col(value_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("value"),
             (pl.col(rate_col(x.id)) if point else pl.lit(None, pl.Float64)).alias("formula_rate"),
             pl.lit(x.ref, pl.String).alias("refers_to"),
+            _overridden(units, x).alias("overridden"),
             *[(pl.col(prefix + x.id) if x.id in ids else pl.lit(None)).alias(name) for prefix, name, ids in extra],
             *[(pl.col(grade_col(g.node, g.id)) if g.node == x.id else pl.lit(None, pl.String)).alias(f"grade:{g.id}")
               for g in _named(sc)]))
     return pl.concat(frames, how="vertical_relaxed").sort(["code", "level", "node"])
+
+
+def _overridden(units: pl.DataFrame, x: Node) -> pl.Expr:
+    """A point's ``ov:<point>`` (an override was applied to it for the unit), false without one; null
+    for an indicator (:mod:`govindex.eval.overrides`)."""
+    if not x.is_point or x.is_ref:
+        return pl.lit(None, pl.Boolean)
+    return pl.col("ov:" + x.id) if "ov:" + x.id in units.columns else pl.lit(False)
 
 
 def _latest_values(sc: Scores) -> pl.DataFrame:
@@ -201,6 +212,7 @@ def to_json(sc: Scores) -> dict:
     if sc.summaries is not None:
         doc["summaries"] = summaries_json(sc)
     doc["units"] = units
+    doc["corrections"] = [a.to_json() for a in getattr(sc, "overrides_applied", ())]  # FACTS/overrides.csv
     return doc
 
 

@@ -98,7 +98,8 @@ def test_outputs_without_carried_fields_keep_their_shape(scored) -> None:  # typ
     assert not any(":" in c and c.split(":")[0] in ("rank", "grade", "why") for c in wide_table(sc).columns)
     assert "ranks" not in to_json(sc)["units"][0]
     assert set(long_table(sc).columns) == {"code", "node", "level", "kind", "score", "max", "rate", "reported",
-                                           "status", "value", "formula_rate", "refers_to"}
+                                           "status", "value", "formula_rate", "refers_to",
+                                           "overridden"}  # always there (issue 13: FACTS/overrides.csv)
 
 
 def test_explain_shows_ranks_grades_exclusions_golden(scored) -> None:  # type: ignore[no-untyped-def]

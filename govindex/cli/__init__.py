@@ -13,6 +13,7 @@ from govindex.cli import analyze as _analyze  # noqa: F401
 from govindex.cli import bench as _bench  # noqa: F401
 from govindex.cli import commands as _commands  # noqa: F401
 from govindex.cli import diff as _diff  # noqa: F401
+from govindex.cli import override as _override  # noqa: F401
 from govindex.cli import report as _report  # noqa: F401
 
 # isort: split

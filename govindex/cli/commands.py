@@ -96,6 +96,7 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     from govindex.diagnostics import UsageError
     from govindex.eval.evaluate import evaluate
     from govindex.eval.explain import load_sources
+    from govindex.eval.overrides import read as read_overrides
     from govindex.fsio import recover_commits
 
     rs = _load_rules(rules, strict)
@@ -104,9 +105,10 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     if round_ is not None and round_ not in rs.rounds:
         raise UsageError(f"no round {round_}; the rule set declares rounds {sorted(rs.rounds)}")
     sources = load_sources(rs, facts)
+    overrides = read_overrides(rs, facts) if facts.is_dir() else []  # FACTS/overrides.csv, checked first
     rounds = [round_] if round_ is not None else None
     if executor == "local":
-        return rs, evaluate(rs, sources, rounds), sources
+        return rs, evaluate(rs, sources, rounds, overrides=overrides), sources
     from govindex.eval.executor import RayExecutor
     from govindex.eval.facts import Sources, partitions
 
@@ -115,7 +117,7 @@ def _score(rules: Path, facts: Path, round_: int | None, executor: str = "local"
     parts = Sources({t: partitions(rs, facts, t) for t in sources}, sources.files)  # files: to locate bad pages
     ray = RayExecutor(address=ray_address)
     try:
-        return rs, evaluate(rs, parts, rounds, executor=ray), sources
+        return rs, evaluate(rs, parts, rounds, executor=ray, overrides=overrides), sources
     finally:
         ray.shutdown()
 
@@ -160,6 +162,10 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
             _grading(sc)
         if sc.summaries is not None:
             _summaries(sc)
+        if sc.overrides_applied:  # corrections of FACTS/overrides.csv (eval/overrides.py)
+            n = len(sc.overrides_applied)
+            out.print(f"{n} override{'s' if n != 1 else ''} applied (unit × point × round; `override list`, "
+                      "scores.json \"corrections\")", markup=False, highlight=False)
         for w in written:
             out.print(f"wrote {w}")
     _run(go)

@@ -69,6 +69,11 @@ CODES: dict[str, str] = {
     "F101": "missing-table", "F102": "missing-column", "F103": "wrong-type", "F104": "bad-value",
     "F105": "non-finite", "F106": "out-of-range", "F107": "ragged-csv", "F108": "duplicate-column",
     "F109": "not-utf8", "F110": "unreadable",
+    # FACTS/overrides.csv: corrections after publication (eval/overrides.py, docs §10)
+    "F120": "unknown-override-point", "F121": "override-of-indicator", "F122": "unknown-override-unit",
+    "F123": "unknown-override-round", "F124": "override-without-reason", "F125": "bad-override-value",
+    "F126": "override-value-not-allowed", "F127": "duplicate-override", "F128": "bad-override-date",
+    "F129": "bad-overrides-file",
     # channels registries (govindex crawl, channels)
     "C101": "unreadable", "C102": "bad-header", "C103": "bad-row", "C104": "bad-unit", "C105": "unknown-kind",
     "C106": "bad-url", "C107": "duplicate-channel",

@@ -10,13 +10,14 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
 import polars as pl
 
 from govindex.diagnostics import FactsError
+from govindex.eval import overrides as ov
 from govindex.eval.compile import ASOF, ROUND, STAGED, Plan, compile_rules, ok_col, rows_col, value_col
 from govindex.eval.exact import div
 from govindex.eval.exact_sums import SUM_PREFIX, sum_col, with_exact_sums
@@ -73,27 +74,30 @@ class Scores:
     node_graded: dict[str, Graded] = field(default_factory=dict)  # gradings of other nodes (g:<node>)
     summaries: pl.DataFrame | None = None  # `summary` declarations: one row per summary × node × group
     named_graded: dict[str, Graded] = field(default_factory=dict)  # named gradings by id (g:<node>:<id>)
+    overrides_applied: tuple[ov.AppliedOverride, ...] = ()  # FACTS/overrides.csv as applied (eval/overrides.py)
 
 
 
 
 def evaluate(rs: RuleSet, sources: Mapping[str, Source], rounds: list[int] | None = None,
-             plan: Plan | None = None, executor: Executor | None = None) -> Scores:
+             plan: Plan | None = None, executor: Executor | None = None,
+             overrides: Sequence[ov.Override] = ()) -> Scores:
     """Score every unit of ``rs`` from ``sources``: table name → a lazy frame, or a list of lazy
     frames over partitions holding disjoint units (see :func:`govindex.eval.facts.partitions`), whose
-    aggregations the ``executor`` runs (in this process by default)."""
+    aggregations the ``executor`` runs (in this process by default); ``overrides`` (read by
+    :func:`govindex.eval.overrides.read`) replace probe values before anything reads them."""
     plan = plan or compile_rules(rs)
     round_ids = sorted(rounds or rs.rounds)
     per_round, counts = _probe_frame(rs, plan, sources, round_ids, executor)
     used = [c.table for c in counts]
     without = units_without_facts(rs, per_round, used)
-    per_round = _rates(rs, plan, per_round)
+    per_round, applied = _rates(rs, plan, per_round, overrides)
     units = unit_flags(rs, per_round, _combine_rounds(rs, per_round))  # imp:/tv: of the stages (§9b)
-    units = _tree(rs, units)
+    units = ov.flag_units(_tree(rs, units), applied)  # ov:<point>
     report = Integrity(len(rs.units), counts, without, point_shares(rs, units, status_col))
     units, graded, node_graded, named_graded = with_grades(rs, units)
     summaries = summarise(rs, units) if rs.summaries else None
-    return Scores(rs, units, per_round, round_ids, graded, report, node_graded, summaries, named_graded)
+    return Scores(rs, units, per_round, round_ids, graded, report, node_graded, summaries, named_graded, applied)
 
 
 def _base(rs: RuleSet, round_ids: list[int]) -> pl.DataFrame:
@@ -192,7 +196,8 @@ def _unscorable_entries(plan: Plan, point: str) -> pl.Expr:
     return pl.any_horizontal([pl.col(c).fill_null(0) > 0 for c in plan.guards.get(point, [])] or [pl.lit(False)])
 
 
-def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
+def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame,
+           overrides: Sequence[ov.Override] = ()) -> tuple[pl.DataFrame, tuple[ov.AppliedOverride, ...]]:
     points = rs.points
     for stage in plan.stages:  # unit-level values several points share, each computed once
         df = df.with_columns(stage)
@@ -200,6 +205,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns([_status(plan, p.id).alias(status_col(p.id)) for p in points])
     df = df.with_columns([declared_status(plan, p.id, status_col(p.id)) for p in points
                           if p.id in plan.not_applicable or p.id in plan.errors])
+    df, applied = ov.apply(rs, df, overrides, status_col)  # corrections: as if the facts had said so
     # A value that is not OK must not take part in normalisations across units.
     df = df.with_columns([pl.when(pl.col(status_col(p.id)) == OK).then(pl.col(value_col(p.id)))
                           .alias(value_col(p.id)) for p in points])
@@ -219,7 +225,7 @@ def _rates(rs: RuleSet, plan: Plan, df: pl.DataFrame) -> pl.DataFrame:
     return df.with_columns([pl.when(pl.col(val_col(p.id) if keeps_value(p) else rate_col(p.id)).is_null()
                                     & (pl.col(status_col(p.id)) == OK))
                             .then(pl.lit(NO_DATA))
-                            .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points])
+                            .otherwise(pl.col(status_col(p.id))).alias(status_col(p.id)) for p in points]), applied
 
 
 _ROUND_AGG: dict[str, Callable[[pl.Expr], pl.Expr]] = {

@@ -11,6 +11,7 @@ from typing import Any
 import polars as pl
 
 from govindex.diagnostics import UsageError, did_you_mean
+from govindex.eval import overrides as ov
 from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
@@ -52,10 +53,12 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
     extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
                       and (prefix, name) not in v] for x, v in extra.items()}
+    tree = _node(rs, start, row, rounds, unit_rows, extra)
+    ov.attach(tree, ov.for_unit(getattr(sc, "overrides_applied", ()), unit.code))  # corrections, at their points
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "reported": row[f"__reported:{ROOT}"], "rank": row["rank"], "of": sc.units.height,
             **({} if rs.has_total else {"has_total": False}), **total_grade(rs, row),
-            **named_grades(rs, row), "node": _node(rs, start, row, rounds, unit_rows, extra)}
+            **named_grades(rs, row), "node": tree}
 
 
 def total_grade(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
@@ -245,6 +248,7 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
             _render_node(c, depth + 1, lines, f)
         return
     flag = "" if x["status"] == "ok" else f"  !{x['status']}"
+    flag += "  !overridden" if x.get("overrides") else ""
     lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}{_carried_text(x)}")
     lines.append(f"{pad}    probe    {x['probe']}")
     if "stages" in x:
@@ -252,6 +256,7 @@ def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[f
     vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
                       + _round_carried(r) for r in x["per_round"])
     lines.append(f"{pad}    values   {vals}")
+    lines += ov.render_lines(x, pad)  # overrides of FACTS/overrides.csv: old → new, why, who, when
     rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
     if x.get("value_kept"):
         lines.append(f"{pad}    score    value (not a rate): z = {x['score']!r} ({x['rounds_policy']} of rounds; "

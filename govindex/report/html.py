@@ -47,8 +47,9 @@ class Section:
 
 
 def build(res: Results, doc: dict, previous: Results | None = None, rounds: list | None = None,
-          generated: str | None = None) -> dict:
-    """The template context: title, summary cards, sections (charts and tables) and notes."""
+          generated: str | None = None, corrections: list[dict] | None = None) -> dict:
+    """The template context: title, summary cards, sections (charts and tables) and notes;
+    ``corrections`` (scores.json's, :func:`corrections_of`) make a section of their own."""
     sections = {k: Section(k, t) for k, t in (
         ("distribution", "得分分布与等级 · Distribution of totals and grades"),
         ("national", "全国指标 · National figures"),
@@ -58,13 +59,17 @@ def build(res: Results, doc: dict, previous: Results | None = None, rounds: list
         ("clusters", "聚类分析 · Clusters"),
         ("change", "年度变化 · Year over year"),
         ("ranking", "完整排名 · Full ranking"),
+        ("corrections", "更正与申诉 · Corrections"),
         ("more", "其他 · More tables"))}
     _charts(sections, res, doc)
     tables = report(doc, members=None)
     for t in tables.tables:
         sections[_route(t.title, doc)].tables.append(_table(t))
     sections["ranking"].tables.append(_ranking(res, doc, previous))
-    return {"title": doc["ruleset"], "cards": _cards(doc, rounds, generated), "notes": tables.notes,
+    if corrections:
+        sections["corrections"].tables.append(_corrections(corrections))
+    cards = _cards(doc, rounds, generated) + ([("更正 Corrections", str(len(corrections)))] if corrections else [])
+    return {"title": doc["ruleset"], "cards": cards, "notes": tables.notes,
             "sections": [s for s in sections.values() if s.charts or s.tables]}
 
 
@@ -89,6 +94,30 @@ def rounds_of(results_dir: Path) -> list | None:
         return json.loads((results_dir / "scores.json").read_text(encoding="utf-8")).get("rounds")
     except (OSError, ValueError, AttributeError):
         return None
+
+
+def corrections_of(results_dir: Path) -> list[dict]:
+    """The overrides scoring applied (scores.json ``corrections``; none in older results)."""
+    try:
+        got = json.loads((results_dir / "scores.json").read_text(encoding="utf-8")).get("corrections")
+    except (OSError, ValueError, AttributeError):
+        return []
+    return got if isinstance(got, list) else []
+
+
+def _corrections(rows: list[dict]) -> Table:
+    """One row per override applied: unit, point, round, old → new, reason, by, at, reference."""
+    def shown(v: object, status: object) -> str:
+        text = DASH if v is None else f"{float(v):g}"  # type: ignore[arg-type]  # as entered: 0.5, 1
+        return text if status == "ok" else f"{text} ({status})"
+
+    body = [[(f"{c.get('unit_name') or ''} ({c['unit']})", ""), (f"{c.get('point_name') or ''} ({c['point']})", ""),
+             (str(c["round"]), str(c["round"])),
+             (f"{shown(c['old_value'], c['old_status'])} → {shown(c['new_value'], c['new_status'])}", ""),
+             (c["reason"], ""), (c["by"], ""), (c["at"], ""), (c.get("reference") or DASH, "")] for c in rows]
+    return Table(f"更正与申诉 Corrections（{len(rows)} 项，FACTS/overrides.csv，评分时已计入 applied at scoring）",
+                 ["单位 Unit", "指标点 Point", "轮次 Round", "原值 → 新值 Old → new", "理由 Reason", "决定人 By",
+                  "日期 At", "依据 Reference"], body, {2})
 
 
 # --- summary and routing ---------------------------------------------------------------------
