@@ -311,6 +311,28 @@ def _nulls(column: str, dtype: pl.DataType) -> pl.Expr:
     return pl.when(pl.col(column).is_not_null()).then(pl.lit(None, dtype)).alias(column)
 
 
+def with_extras(rs: RuleSet, facts_dir: Path, table: str) -> pl.LazyFrame:
+    """``table`` read for display (explain): the declared columns cast as :func:`load` casts them,
+    then the columns a file holds beyond the declaration (docs §17: ``collector``, ``entered_at``,
+    ``source_cell`` of manual rows; ``warc_file``/``offset`` of pages) as stored. Scoring never reads
+    this; call it after :func:`load` validated the files. A CSV table has its declared columns only."""
+    where = locate(facts_dir, table)
+    if where is None or (where.suffix == ".csv" and where.is_file()):
+        return scan(rs, facts_dir, table)
+    want = schema(rs, table)
+    scans = []
+    for f in _parquet_files(where):
+        plan, _, _ = _plan_file(rs.tables[table].columns, where, f)
+        hive = _hive_keys(where, f)
+        stored = pl.read_parquet_schema(f)
+        cols = [pl.col(c).cast(want[c]) if ok and kind != "hive" else
+                pl.lit(hive[c]).cast(want[c]).alias(c) if kind == "hive" else _nulls(c, want[c])
+                for c, kind, ok in plan.stored]
+        extra = [pl.col(c) for c in stored if c not in want]
+        scans.append(pl.scan_parquet(f, hive_partitioning=False).select(cols + extra))
+    return pl.concat(scans, how="diagonal_relaxed") if scans else scan(rs, facts_dir, table)
+
+
 # ------------------------------------------------------------------ in memory (inline tests)
 
 
