@@ -33,7 +33,7 @@ from govindex.ir import Agg, Column, Const, Op, RowCall, RuleSet, to_syntax, wal
 from govindex.lang.fmt import format_expr
 
 LIMIT = 3  # rows per aggregate unless --limit / --all
-IDENTITY = ("url", "title", "name", "account", "query")  # which row it is
+IDENTITY = ("url", "title", "name", "account", "post_id", "query")  # which row it is
 ARCHIVE = ("warc_file", "offset", "length")  # where a page is stored (the crawl's WARC)
 MANUAL = ("point", "value", "collector", "note", "entered_at", "source_file", "source_cell")
 

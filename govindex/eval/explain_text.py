@@ -5,6 +5,7 @@ top, never under every point."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
@@ -124,7 +125,8 @@ def _v(v: object) -> str:
     if v is None:
         return "—"
     if isinstance(v, float):
-        return f"{v:.4g}"
+        # 4 significant digits, but never an exponent for a count or a sum (15640, not 1.564e+04)
+        return f"{v:.0f}" if v.is_integer() and abs(v) < 1e15 else f"{v:.4g}" if abs(v) < 1e4 else f"{v:.1f}"
     if isinstance(v, str) and len(v) > 60:
         return v[:57] + "…"
     return str(v)
@@ -140,7 +142,7 @@ def invalid_block(doc: dict[str, Any]) -> list[str]:
     out = []
     for table, v in doc.get("invalid", {}).items():
         out.append(f"invalid  {v['rows']} row(s) of {table} fail its rule `valid when {v['rule']}` "
-                   f"(no probe reads them)")
+                   f"(left out of every probe)")
         out += ["         " + _row(r) for r in v["sample"]]
     return out + [""] if out else out
 
@@ -164,7 +166,7 @@ def render_evidence(fact: dict[str, Any], pad: str, lines: list[str]) -> None:
             lines.append(f"{sub}✓ {i['item']}  {i['rows_carrying']} row(s){f' ({rounds})' if rounds else ''}")
             lines += [f"{sub}    " + _row(r, fact) for r in i["rows"]]
         return
-    lines.append(f"{pad}facts    {_what(fact)}: {of}{_per_round(fact)}")
+    lines.append(f"{pad}facts    {_what(fact)}{of}{_per_round(fact)}")
     lines += [sub + _row(r, fact) for r in fact["rows"]]
     if len(fact["rows"]) < fact["chosen"]:
         lines.append(f"{sub}… {fact['chosen'] - len(fact['rows'])} more (--limit N, --all)")
@@ -176,13 +178,13 @@ def render_evidence(fact: dict[str, Any], pad: str, lines: list[str]) -> None:
 def _what(fact: dict[str, Any]) -> str:
     kind, col = fact["aggregate"], fact.get("column")
     if kind == "ratio":
-        return f"ratio {fact['numerator']} / {fact['denominator']} satisfy {fact['condition']}, among"
+        return f"ratio: {fact['numerator']} / {fact['denominator']} satisfy {fact['condition']}, among "
     if kind in ("min", "max", "days_since"):
         which = "newest" if kind == "days_since" else ("lowest" if kind == "min" else "highest")
-        return f"{kind} of {col}: the {which} row per round, among"
+        return f"{kind} of {col}: the {which} row per round, among "
     if kind in ("sum", "mean", "median"):
-        return f"{kind} of {col} over"
-    return str(kind)
+        return f"{kind} of {col} over "
+    return f"{kind}: "
 
 
 def _per_round(fact: dict[str, Any]) -> str:
@@ -194,13 +196,16 @@ def _per_round(fact: dict[str, Any]) -> str:
     for r in rounds:
         label = f"r{r['round']}: " if "round" in r else ""
         extra = "".join(f", {k} {_v(r[k])}" for k in keys)
-        parts.append(f"{label}{r.get('rows', '')}{' rows' if 'rows' in r else ''}{extra}")
+        parts.append(f"{label}{r['rows']} row(s){extra}" if "rows" in r else f"{label}{extra.lstrip(', ')}")
     return " (" + " · ".join(parts) + ")"
 
 
 def _row(r: dict[str, Any], fact: dict[str, Any] | None = None) -> str:
     tested = (fact or {}).get("tested", {})
     return "  ".join(f"{k}={_cell(v, tested.get(k))}" for k, v in r.items() if v not in (None, "", []))
+
+
+_STAMP = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d\.\d+")
 
 
 def _cell(v: object, tested: list[str] | None) -> str:
@@ -211,6 +216,8 @@ def _cell(v: object, tested: list[str] | None) -> str:
         hit = [x for x in v if x in tested]
         rest = len(v) - len(hit)
         return "[" + ", ".join(hit) + (f"{', ' if hit else ''}+{rest} other(s)" if rest else "") + "]"
+    if isinstance(v, str) and _STAMP.fullmatch(v):  # a datetime to the second: the fraction is noise here
+        return v.split(".")[0]
     return _v(v)
 
 
@@ -237,20 +244,22 @@ def _width(s: str) -> int:
 def _compact_node(x: dict[str, Any], depth: int, rows: list[tuple[str, str]],
                   f: Callable[[float | None], str], digits: int) -> None:
     pad = "  " * depth
-    pct = "—" if x.get("rate") is None else f"{100 * x['rate']:.{digits}f}%"
-    score = (f"value {f(x['reported'])}" if x.get("value_kept") else f"{f(x['reported'])} / {x['max']:g}")
+    # a rate at the rule set's precision: rounded to `digits` places, as a % with two places fewer (at least one)
+    pct = "—" if x.get("rate") is None else f"{100 * x['rate']:.{max(digits - 2, 1)}f}%"
+    score = (f"value {f(x['reported'])} (not a rate)" if x.get("value_kept")
+             else f"{f(x['reported'])} / {x['max']:g}")
     if x["kind"] == "ref":
         rows.append((f"{pad}↪ {x['id']} {x['name']}", f"{score}  {pct}  refers to {x['refers_to']}"))
         return
     if x["kind"] == "indicator":
-        rows.append((f"{pad}{x['id']} {x['name']}", f"{score}  {pct}  [{x['aggregate']}]"
+        rows.append((f"{pad}{x['id']} {x['name']}", f"{score}  {pct}  [{x['aggregate']}]{_carried_text(x)}"
                      + (f"  excluded {', '.join(x['excluded'])}" if "excluded" in x else "")))
         for c in x["children"]:
             _compact_node(c, depth + 1, rows, f, digits)
         return
     last = next((r for r in reversed(x["per_round"]) if r["value"] is not None), None)
     value = "value —" if last is None else f"value {_num(last['value'], digits)} (r{last['round']})"
-    rows.append((f"{pad}• {x['id']} {x['name']}", f"{score}  {pct}  {value}  {_status(x)}"))
+    rows.append((f"{pad}• {x['id']} {x['name']}", f"{score}  {pct}  {value}  {_status(x)}{_carried_text(x)}"))
 
 
 def _status(x: dict[str, Any]) -> str:

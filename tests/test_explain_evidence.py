@@ -1,0 +1,181 @@
+"""explain shows the evidence (issue 13 item 4): the rows that determine each probe's value,
+chosen from the probe's IR — goldens for a coverage, a recency, a sum and a manual point of
+rules/2019 on examples/2019/facts, the compact whole-unit view, and a check, independent of
+govindex's row filters, that every evidence row of every presence/coverage point carries its
+marker. Regenerate the goldens with GOVINDEX_UPDATE_GOLDEN=1 and review the diff."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from govindex.check.run import load
+from govindex.cli import app
+from govindex.eval.evaluate import evaluate
+from govindex.eval.explain import explain, load_sources, render_compact, render_text
+from govindex.ir import Agg, Column, RowCall, aggregates
+from tests.conftest import assert_golden
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES, FACTS = ROOT / "rules" / "2019", ROOT / "examples" / "2019" / "facts"
+MINI = ROOT / "tests" / "fixtures" / "mini"
+UNIT = "330600"  # 绍兴市: carries all three HPV markers, posts up to 2019-01-20, 41 apps
+SAMPLE = ("130100", "330600")  # a unit without the HPV markers, one with all three
+
+
+@pytest.fixture(scope="module")
+def scored():
+    rs = load(RULES)
+    sources = load_sources(rs, FACTS)
+    return rs, evaluate(rs, sources), sources
+
+
+def _text(scored, node: str | None, **kw) -> str:
+    rs, sc, sources = scored
+    doc = explain(sc, rs.unit_by(UNIT), node, sources, facts_dir=FACTS, **kw)
+    digits = rs.rounding.digits
+    fmt = (lambda v: "—" if v is None else f"{v:.{digits}f}")
+    return render_text(doc, fmt) if node else render_compact(doc, fmt, digits)
+
+
+@pytest.mark.parametrize("kind, node", [
+    ("coverage", "hpv_vaccine_connectivity"),  # 宫颈癌疫苗接种办事贯通度: the rows carrying each marker
+    ("coverage_text", "medical_items"),  # keywords in titles, among rows with a marker
+    ("recency", "sense_posts_recency"),  # days_since(posts, published): the newest post per round
+    ("sum", "platform_mobile_services"),  # sum(apps, services, where: available): the summed column
+    ("manual", "xxgk_manual_classification"),  # entry(manual): the entries with their collector
+])
+def test_explain_evidence_golden(scored, kind: str, node: str) -> None:
+    assert_golden(f"explain_{kind}.txt", _text(scored, node) + "\n")
+
+
+def test_the_issue_s_complaints_are_answered(scored) -> None:
+    cov = _text(scored, "hpv_vaccine_connectivity")
+    for marker in ("svc_hpv_vaccine_info", "svc_hpv_vaccine_sites", "svc_hpv_vaccine_booking"):
+        assert f"✓ {marker}" in cov and f"markers=[{marker}" in cov  # the pages that carry it, not any 3
+    rec = _text(scored, "sense_posts_recency")
+    assert rec.index("published=2019-01-20") < rec.index("published=2019-01-04")  # the newest first
+    assert "sum of services over" in _text(scored, "platform_mobile_services")  # the summed column, the totals
+    assert _text(scored, "sense_posts_recency", limit=None).count("published=") == 4  # one per round, all
+
+
+def test_compact_whole_unit_golden(scored) -> None:
+    text = _text(scored, None)
+    assert len(text.splitlines()) == len(scored[0].nodes) + 3 + 5  # header, invalid rows once, a line a node
+    assert text.count("fail its rule `valid when") == 1
+    assert_golden("explain_compact_2019.txt", text + "\n")
+
+
+def _marker_test(agg: Agg) -> tuple[str, list[str]] | None:
+    """(mode, literals) when the aggregate is a presence or coverage of the ``markers`` list: ``any``
+    with where: has/has_any(markers, …) alone, or coverage(t, markers, items)."""
+    w = agg.where
+    if agg.fn == "any" and isinstance(w, RowCall) and w.fn in ("has", "has_any") \
+            and isinstance(w.args[0], Column) and w.args[0].name == "markers":
+        return "any", w.literals(1)
+    if agg.fn == "coverage" and isinstance(agg.arg, Column) and agg.arg.name == "markers" and agg.where is None:
+        return "coverage", []
+    return None
+
+
+def test_every_evidence_row_of_a_presence_or_coverage_point_carries_its_marker(scored) -> None:
+    rs, sc, sources = scored
+    raw = pl.read_parquet(FACTS / "pages" / "**" / "*.parquet", hive_partitioning=True)  # not govindex's reader
+    raw = raw.filter((pl.col("status") >= 200) & (pl.col("status") < 400))  # pages: valid when 200 ≤ status < 400
+    checked = {"any": 0, "coverage": 0}
+    points = [(p, a, t) for p in rs.points for a in aggregates(p.probe) if a.table == "pages"
+              for t in [_marker_test(a)] if t is not None]
+    assert len(points) > 60
+    for code in SAMPLE:
+        doc = explain(sc, rs.unit_by(code), None, sources, limit=None)
+        facts = {x["id"]: x["facts"] for x in _points(doc["node"])}
+        mine = raw.filter(pl.col("unit") == code)
+        carrying = {}  # (round, url) → the markers of that valid row (rows of one URL in a round: united)
+        for rnd, url, marks in mine.select("round", "url", "markers").iter_rows():
+            carrying.setdefault((rnd, url), set()).update(marks or [])
+        every = [set(m or []) for m in mine["markers"].to_list()]
+        for p, agg, (mode, literals) in points:
+            fact = next(f for f in facts[p.id] if f["aggregate"] == agg.fn and f["table"] == "pages")
+            groups = [(literals, fact["rows"])] if mode == "any" else \
+                [([i["item"]], i["rows"]) for i in fact["items"]]
+            for wanted, rows in groups:
+                for r in rows:
+                    key = (r["round"], r["url"])
+                    assert key in carrying, (code, p.id, r)  # a valid row of this unit's facts
+                    assert carrying[key] & set(wanted), (code, p.id, wanted, r["url"])
+                    checked[mode] += 1
+            if mode == "coverage":  # an item not shown is an item no valid row carries
+                for i in fact["items"]:
+                    assert i["found"] == any(i["item"] in m for m in every), (code, p.id, i["item"])
+            else:
+                n = sum(bool(m & set(literals)) for m in every)
+                assert fact["matched"] == n == len(fact["rows"]), (code, p.id)
+    assert checked["any"] > 100 and checked["coverage"] > 20, checked
+
+
+def _points(x: dict) -> list[dict]:
+    return [x] if "children" not in x else [p for c in x["children"] for p in _points(c)]
+
+
+# ------------------------------------------------------------------ through the CLI, on the mini rule set
+
+
+def _mini_facts(tmp_path: Path) -> Path:
+    facts = tmp_path / "facts"
+    shutil.copytree(MINI / "facts", facts)
+    (facts / "manual.csv").write_text(
+        "unit,round,point,value,note,collector,entered_at,source_file,source_cell\n"
+        "100100,2,qa_manual,1,抽测5题全部答对,张三,2019-03-02T10:15:00,张三.xlsx,录入!G5\n"
+        "100200,2,qa_manual,0.5,抽测5题答对3题,李四,2019-03-02T11:00:00,李四.xlsx,录入!G6\n", encoding="utf-8")
+    return facts
+
+
+def test_manual_evidence_shows_collector_file_and_cell(tmp_path: Path) -> None:
+    facts = _mini_facts(tmp_path)
+    r = CliRunner().invoke(app, ["explain", str(MINI), "--facts", str(facts), "--unit", "乙市", "--node", "qa_manual"])
+    assert r.exit_code == 0, r.output
+    assert ("round=2  point=qa_manual  value=0.5  collector=李四  note=抽测5题答对3题  entered_at=2019-03-02T11:00:00"
+            "  source_file=李四.xlsx  source_cell=录入!G6") in r.stdout
+    r = CliRunner().invoke(app, ["explain", str(MINI), "--facts", str(facts), "--unit", "乙市", "--format", "json"])
+    doc = json.loads(r.stdout)
+    qa = next(x for x in _points(doc["node"]) if x["id"] == "qa_manual")
+    assert qa["facts"][0]["rows"] == [{"round": 2, "point": "qa_manual", "value": 0.5, "collector": "李四",
+                                       "note": "抽测5题答对3题", "entered_at": "2019-03-02T11:00:00",
+                                       "source_file": "李四.xlsx", "source_cell": "录入!G6"}]
+    assert doc["invalid"]["pages"]["rows"] == 1  # once, at the top
+    assert all("invalid_rows" not in f for x in _points(doc["node"]) for f in x.get("facts", []))
+
+
+def test_page_evidence_shows_its_warc_location(tmp_path: Path) -> None:
+    from govindex.collect.index import SCHEMA
+
+    facts = _mini_facts(tmp_path)
+    idx = facts / "crawl" / "round=2" / "index"
+    idx.mkdir(parents=True)
+    row = {c: None for c in SCHEMA} | {"url": "http://www.b.gov.cn/", "unit": "100200", "round": 2, "status": 200,
+                                       "warc_file": "crawl-r2-00000.warc.gz", "offset": 4096, "length": 1800}
+    pl.DataFrame([row], schema=SCHEMA).write_parquet(idx / "part-0-0.parquet")
+    r = CliRunner().invoke(app, ["explain", str(MINI), "--facts", str(facts), "--unit", "乙市", "--node", "pages_n"])
+    assert r.exit_code == 0, r.output
+    assert "round=2  url=http://www.b.gov.cn/  warc_file=crawl-r2-00000.warc.gz  offset=4096  length=1800" in r.stdout
+
+
+def test_limit_and_all(scored) -> None:
+    few, every = (_text(scored, "platform_mobile_services", limit=n) for n in (1, None))
+    assert few.count("services=") == 1 and "… 40 more (--limit N, --all)" in few
+    assert every.count("services=") == 41 and "more (--limit" not in every
+
+
+def test_limit_and_all_options(tmp_path: Path) -> None:
+    args = ["explain", str(MINI), "--facts", str(_mini_facts(tmp_path)), "--unit", "甲市", "--node", "pages_n"]
+    none, every = (CliRunner().invoke(app, [*args, *extra]) for extra in (["--limit", "0"], ["--all"]))
+    assert none.exit_code == every.exit_code == 0, none.output
+    assert none.stdout.count("url=") == 0 and "more (--limit N, --all)" in none.stdout
+    assert every.stdout.count("url=") >= 1 and "more (--limit" not in every.stdout
+    compact = CliRunner().invoke(app, [*args, "--compact"])
+    assert "• pages_n 页面数量" in compact.stdout and "probe " not in compact.stdout
