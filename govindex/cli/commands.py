@@ -246,9 +246,11 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
             compact: bool = typer.Option(None, "--compact/--full",
                                          help="One line per point, or the full trace with evidence "
                                               "(default: compact for a whole unit, full with --node).")) -> None:
-    """How one unit's score came about: formula, probe values, and the evidence rows that
-    determine each probe (the marker rows of a coverage, the newest row of a recency, the summed
-    column of a sum, the manual entry with its collector and cell)."""
+    """How one unit's score came about: formula, probe values, the evidence rows of each probe.
+
+    The evidence is the rows that determine a probe's value: the rows carrying each marker of a
+    coverage, the newest row of a recency, the summed column of a sum, the manual entry with its
+    collector and cell. A whole unit is shown compact (one line per point) unless --full."""
     def go():
         from govindex.eval.explain import explain as run_explain
         from govindex.eval.explain import find_unit, render_compact, render_text
