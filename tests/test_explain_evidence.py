@@ -179,3 +179,10 @@ def test_limit_and_all_options(tmp_path: Path) -> None:
     assert every.stdout.count("url=") >= 1 and "more (--limit" not in every.stdout
     compact = CliRunner().invoke(app, [*args, "--compact"])
     assert "• pages_n 页面数量" in compact.stdout and "probe " not in compact.stdout
+
+
+def test_one_round_shows_the_evidence_of_that_round(tmp_path: Path) -> None:
+    args = ["explain", str(MINI), "--facts", str(MINI / "facts"), "--unit", "甲市", "--node", "pages_n", "--all"]
+    one = CliRunner().invoke(app, [*args, "--round", "1"])
+    assert one.exit_code == 0, one.output
+    assert "count: 2 row(s) of pages (r1: 2 row(s))" in one.stdout and "round=2" not in one.stdout

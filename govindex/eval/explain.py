@@ -7,6 +7,7 @@ per table. Rendering as text: :mod:`govindex.eval.explain_text`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,9 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     tables = _tables_under(rs, start)
     unit_rows = _unit_rows(rs, _display(rs, sources, tables, facts_dir), unit.code, tables)
-    unit_rows = {t: _locate(df, archive) for t, df in unit_rows.items()}
+    scored = set(sc.rounds[ROUND].unique().to_list())  # `--round N`: the evidence of that round only
+    unit_rows = {t: _locate(df.filter(pl.col(rs.round_column).is_in(scored)) if rs.table_has_round(t) else df, archive)
+                 for t, df in unit_rows.items()}
     extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
     extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
                       and (prefix, name) not in v] for x, v in extra.items()}
@@ -93,7 +96,7 @@ def _tables_under(rs: RuleSet, start: str) -> set[str]:
     return out
 
 
-def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
+def _unit_rows(rs: RuleSet, sources: Mapping[str, Any], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
     from govindex.eval.facts import READ_ERRORS, unreadable
 
     try:
@@ -106,10 +109,11 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
 
 
 def _display(rs: RuleSet, sources: dict[str, pl.LazyFrame], tables: set[str],
-             facts_dir: Path | None) -> dict[str, pl.LazyFrame]:
+             facts_dir: Path | None) -> Mapping[str, Any]:
     if facts_dir is None:
         return sources
-    return {t: with_extras(rs, facts_dir, t) if t in tables else sources[t] for t in sources}
+    frames = {t: with_extras(rs, facts_dir, t) if t in tables else sources[t] for t in sources}
+    return Sources(frames, getattr(sources, "files", {}))  # the files: to name one that cannot be read
 
 
 def _locate(df: pl.DataFrame, archive: pl.DataFrame | None) -> pl.DataFrame:
