@@ -200,7 +200,7 @@ def _coverage(c: _Ctx) -> dict[str, Any]:
         rounds = sorted(set(rows[c.rs.round_column].to_list()), reverse=True) if c.by_round else []
         seen |= set(rounds)
         items.append({"item": item, "found": rows.height > 0, "rows_carrying": rows.height, "rounds": rounds,
-                      "rows": c.records(rows if c.limit is None else rows.head(1))})
+                      "rows": c.records(rows if c.limit is None else rows.head(min(c.limit, 1)))})
     every = sorted(seen | set(c.rows[c.rs.round_column].to_list()), reverse=True) if c.by_round else []
     return {"column": format_expr(to_syntax(c.agg.arg)), "items": items,
             "missing": [i["item"] for i in items if not i["found"]],
