@@ -188,6 +188,25 @@ def test_manual_evidence_shows_collector_file_and_cell(tmp_path: Path) -> None:
     assert all("invalid_rows" not in f for x in _points(doc["node"]) for f in x.get("facts", []))
 
 
+def test_extra_columns_of_parquet_facts_are_shown_and_clashing_ones_left_out(tmp_path: Path) -> None:
+    facts = _mini_facts(tmp_path)
+    manual = pl.read_csv(facts / "manual.csv", infer_schema=False).with_columns(pl.col("round", "value").cast(pl.Float64))
+    (facts / "manual.csv").unlink()
+    for r, part in ((2, "a"), (2, "b")):
+        d = facts / "manual" / f"round={r}"
+        d.mkdir(parents=True, exist_ok=True)
+        rows = manual.filter(pl.col("unit") == ("100100" if part == "a" else "100200")).drop("round")
+        if part == "b":  # the same extra column as a list in one file: not shown, never a traceback
+            rows = rows.with_columns(pl.col("source_cell").str.split("!"))
+        rows.write_parquet(d / f"part-{part}.parquet")
+    args = ["explain", str(MINI), "--facts", str(facts), "--node", "qa_manual", "--unit"]
+    r = CliRunner().invoke(app, [*args, "乙市"])
+    assert r.exit_code == 0 and "collector=李四" not in r.stdout and "value=0.5" in r.stdout, r.output
+    (facts / "manual" / "round=2" / "part-b.parquet").unlink()
+    r = CliRunner().invoke(app, [*args, "甲市"])
+    assert r.exit_code == 0 and "collector=张三" in r.stdout and "source_cell=录入!G5" in r.stdout, r.output
+
+
 def test_page_evidence_shows_its_warc_location(tmp_path: Path) -> None:
     from govindex.collect.index import SCHEMA
 

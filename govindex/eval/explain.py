@@ -13,13 +13,13 @@ from typing import Any
 
 import polars as pl
 
-from govindex.diagnostics import UsageError, did_you_mean
+from govindex.diagnostics import FactsError, UsageError, did_you_mean
 from govindex.eval.carried import carried
 from govindex.eval.compile import ROUND, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
 from govindex.eval.evidence import LIMIT, evidence, plain
 from govindex.eval.explain_text import render_compact, render_text
-from govindex.eval.facts import Sources, load, with_extras
+from govindex.eval.facts import READ_ERRORS, Sources, load, with_extras
 from govindex.eval.missing import counted
 from govindex.eval.node_grades import grade_col, named_gradings
 from govindex.eval.node_values import val_col
@@ -58,7 +58,12 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     row |= mine.select([reported(rs, x).alias(f"__reported:{x.id}") for x in rs.nodes.values()]).row(0, named=True)
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
     tables = _tables_under(rs, start)
-    unit_rows = _unit_rows(rs, _display(rs, sources, tables, facts_dir), unit.code, tables)
+    try:
+        unit_rows = _unit_rows(rs, _display(rs, sources, tables, facts_dir), unit.code, tables)
+    except FactsError:
+        raise
+    except READ_ERRORS:  # extra columns that do not go together (text here, a list there): shown without them
+        unit_rows = _unit_rows(rs, sources, unit.code, tables)
     scored = set(sc.rounds[ROUND].unique().to_list())  # `--round N`: the evidence of that round only
     unit_rows = {t: _locate(df.filter(pl.col(rs.round_column).is_in(scored)) if rs.table_has_round(t) else df, archive)
                  for t, df in unit_rows.items()}
