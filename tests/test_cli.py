@@ -115,9 +115,15 @@ def test_score_facts_without_declared_column(tmp_path):
 
 
 def test_explain_golden():
-    r = run("explain", MINI, "--facts", FACTS, "--unit", "乙市")
+    r = run("explain", MINI, "--facts", FACTS, "--unit", "乙市", "--full")
     assert r.exit_code == 0, r.output
     assert_golden("explain_mini.txt", r.stdout)
+
+
+def test_explain_whole_unit_is_compact_by_default():
+    r = run("explain", MINI, "--facts", FACTS, "--unit", "乙市")
+    assert r.exit_code == 0, r.output
+    assert_golden("explain_mini_compact.txt", r.stdout)
 
 
 def test_explain_json():

@@ -107,7 +107,8 @@ def test_explain_shows_the_figures_of_scores_json(example: str, tmp_path: Path) 
         for x in _nodes(ex["node"]):
             want = unit["total"] if x["id"] == "total" else unit["scores"].get(x["id"], unit["points"].get(x["id"]))
             assert x["reported"] == want, (unit["code"], x["id"])
-        text = run("explain", str(rules), "--facts", str(rules / "facts"), "--unit", unit["code"]).stdout
+        text = run("explain", str(rules), "--facts", str(rules / "facts"), "--unit", unit["code"], "--full").stdout
+        compact = run("explain", str(rules), "--facts", str(rules / "facts"), "--unit", unit["code"]).stdout
         header = text.splitlines()[1]
         assert header.startswith(f"total {unit['total']:.{digits}f}, rank ") and f"grade {unit['grade']}" in header
         for g, cls in unit.get("gradings", {}).items():
@@ -116,6 +117,7 @@ def test_explain_shows_the_figures_of_scores_json(example: str, tmp_path: Path) 
             shown = (f"value {x['reported']:.{digits}f} (not a rate)" if x.get("value_kept")  # a z kept as a value
                      else f"{x['reported']:.{digits}f} / {x['max']:g}")
             assert f"{x['id']} {x['name']}  {shown}" in text, x["id"]
+            assert re.search(rf"{re.escape(x['id'] + ' ' + x['name'])} +{re.escape(shown)}  ", compact), x["id"]
 
 
 def test_explain_headers_golden() -> None:

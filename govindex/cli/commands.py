@@ -249,21 +249,48 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
             unit: str = typer.Option(..., "--unit", help="Unit code or name."),
             node: str = typer.Option(None, "--node", help="Only this indicator or point."),
             round_: int = typer.Option(None, "--round", help="Score one round alone."),
-            format: Format = typer.Option(Format.text, "--format")) -> None:
-    """How one unit's score came about: formula, probe values, the facts that matched."""
+            format: Format = typer.Option(Format.text, "--format"),
+            limit: int = typer.Option(3, "--limit", min=0, help="Evidence rows per probe aggregate."),
+            all_rows: bool = typer.Option(False, "--all", help="Every evidence row (no --limit)."),
+            compact: bool = typer.Option(None, "--compact/--full",
+                                         help="One line per point, or the full trace with evidence "
+                                              "(default: compact for a whole unit, full with --node).")) -> None:
+    """How one unit's score came about: formula, probe values, the evidence rows of each probe.
+
+    The evidence is the rows that determine a probe's value: the rows carrying each marker of a
+    coverage, the newest row of a recency, the summed column of a sum, the manual entry with its
+    collector and cell. A whole unit is shown compact (one line per point) unless --full."""
     def go():
         from govindex.eval.explain import explain as run_explain
-        from govindex.eval.explain import find_unit, render_text
+        from govindex.eval.explain import find_unit, render_compact, render_text
         from govindex.results import strict_json
 
         rs, sc, sources = _score(rules, facts, round_)
-        doc = run_explain(sc, find_unit(rs, unit), node, sources)
+        doc = run_explain(sc, find_unit(rs, unit), node, sources, limit=None if all_rows else limit,
+                          facts_dir=facts if facts.is_dir() else None, archive=_crawl_index(facts))
         if format == Format.json:
             sys.stdout.write(strict_json(doc, indent=1) + "\n")
-        else:
-            digits = rs.rounding.digits  # the figures as published: rounded by `rounding:`, shown at its digits
-            out.print(render_text(doc, lambda v: _num(v, digits)), markup=False, highlight=False)
+            return
+        digits = rs.rounding.digits  # the figures as published: rounded by `rounding:`, shown at its digits
+        short = compact if compact is not None else node is None
+        text = render_compact(doc, lambda v: _num(v, digits), digits) if short else \
+            render_text(doc, lambda v: _num(v, digits))
+        out.print(text, markup=False, highlight=False)
     _run(go)
+
+
+def _crawl_index(facts: Path):
+    """The crawl index of every round under ``facts/crawl`` (where each page is archived), or None."""
+    from govindex.collect.index import read_index
+
+    rounds = sorted((facts / "crawl").glob("round=*/index")) if facts.is_dir() else []
+    frames = [read_index(d) for d in rounds]
+    frames = [f for f in frames if f.height]
+    if not frames:
+        return None
+    import polars as pl
+
+    return pl.concat(frames, how="vertical_relaxed")
 
 
 @app.command("test")

@@ -764,6 +764,12 @@ def row_condition(rs: RuleSet, table: str, e: ir.Expr) -> pl.Expr:
     return _Row(rs, table).expr(e).fill_null(False)
 
 
+def row_value(rs: RuleSet, table: str, e: ir.Expr) -> pl.Expr:
+    """A checked row expression on ``table`` (a column, ``days_between(a, b)``…) as polars: the
+    value an aggregate reads from each row, for explain's evidence."""
+    return _Row(rs, table).expr(e)
+
+
 def row_filter(rs: RuleSet, agg: ir.Agg) -> pl.Expr:
     """The row condition an aggregate applies (table validity, ``where:``, and the point of an
     ``entry``), for explain."""

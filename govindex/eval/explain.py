@@ -1,21 +1,26 @@
-"""The trace of one unit's score: node by node, formula, probe values per round, the facts
-that matched (with their source URL or manual entry)."""
+"""The trace of one unit's score: node by node, formula, probe values per round, and the
+evidence of each probe — the rows that determine its value (:mod:`govindex.eval.evidence`),
+with the columns the probe reads, the source URL, the archive location of a page and the
+provenance of a manual entry. Rows that fail a table's ``valid when`` rule are summarised once
+per table. Rendering as text: :mod:`govindex.eval.explain_text`."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from govindex.diagnostics import UsageError, did_you_mean
+from govindex.diagnostics import FactsError, UsageError, did_you_mean
 from govindex.eval import overrides as ov
 from govindex.eval.carried import carried
-from govindex.eval.compile import ROUND, row_filter, valid_condition, value_col
+from govindex.eval.compile import ROUND, valid_condition, value_col
 from govindex.eval.evaluate import Scores, rate_col, score_col, status_col
-from govindex.eval.facts import Sources, load
+from govindex.eval.evidence import LIMIT, evidence, plain
+from govindex.eval.explain_text import render_compact, render_text
+from govindex.eval.facts import READ_ERRORS, Sources, load, with_extras
 from govindex.eval.missing import counted
 from govindex.eval.node_grades import grade_col, named_gradings
 from govindex.eval.node_values import val_col
@@ -24,9 +29,8 @@ from govindex.eval.stages import describe
 from govindex.ir import ROOT, Expr, Node, RuleSet, Unit, aggregates, keeps_value, to_syntax
 from govindex.lang.fmt import format_expr
 
-FACT_ROWS = 3
-_SHOW = ("url", "title", "name", "query", "text", "account", "point", "value", "collector", "note",
-         "submitted", "replied", "published", "status", "error")
+__all__ = ["explain", "find_unit", "load_sources", "render_compact", "render_text"]
+_ARCHIVE_KEY = ("unit", "round", "url")  # how a crawl index row names a page row
 
 
 def find_unit(rs: RuleSet, key: str) -> Unit:
@@ -38,8 +42,13 @@ def find_unit(rs: RuleSet, key: str) -> Unit:
     return u
 
 
-def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame]) -> dict[str, Any]:
-    """The trace as a JSON-ready dict."""
+def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame], *,
+            limit: int | None = LIMIT, facts_dir: Path | None = None,
+            archive: pl.DataFrame | None = None) -> dict[str, Any]:
+    """The trace as a JSON-ready dict. ``limit``: evidence rows per aggregate (None: all).
+    ``facts_dir``: read the unit's rows again with the columns the files hold beyond the declared
+    ones (collector, source cell, WARC location: display only, scoring never reads them).
+    ``archive``: a crawl index (unit, round, url, warc_file, offset, length) locating pages."""
     rs = sc.rs
     start = node or ROOT
     if start not in rs.nodes:
@@ -49,16 +58,25 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     # The value each node is published with (on its scale, rounded by `rounding:`).
     row |= mine.select([reported(rs, x).alias(f"__reported:{x.id}") for x in rs.nodes.values()]).row(0, named=True)
     rounds = sc.rounds.filter(pl.col("code") == unit.code).sort(ROUND)
-    unit_rows = _unit_rows(rs, sources, unit.code, _tables_under(rs, start))
+    tables = _tables_under(rs, start)
+    try:
+        unit_rows = _unit_rows(rs, _display(rs, sources, tables, facts_dir), unit.code, tables)
+    except FactsError:
+        raise
+    except READ_ERRORS:  # extra columns that do not go together (text here, a list there): shown without them
+        unit_rows = _unit_rows(rs, sources, unit.code, tables)
+    scored = set(sc.rounds[ROUND].unique().to_list())  # `--round N`: the evidence of that round only
+    unit_rows = {t: _locate(df.filter(pl.col(rs.round_column).is_in(scored)) if rs.table_has_round(t) else df, archive)
+                 for t, df in unit_rows.items()}
     extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
     extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
                       and (prefix, name) not in v] for x, v in extra.items()}
-    tree = _node(rs, start, row, rounds, unit_rows, extra)
+    tree = _node(rs, start, row, rounds, unit_rows, extra, limit)
     ov.attach(tree, ov.for_unit(getattr(sc, "overrides_applied", ()), unit.code))  # corrections, at their points
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "reported": row[f"__reported:{ROOT}"], "rank": row["rank"], "of": sc.units.height,
             **({} if rs.has_total else {"has_total": False}), **total_grade(rs, row),
-            **named_grades(rs, row), "node": tree}
+            **named_grades(rs, row), "invalid": _invalid(rs, unit_rows, limit), "node": tree}
 
 
 def total_grade(rs: RuleSet, row: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +103,7 @@ def _tables_under(rs: RuleSet, start: str) -> set[str]:
     return out
 
 
-def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
+def _unit_rows(rs: RuleSet, sources: Mapping[str, Any], code: str, tables: set[str]) -> dict[str, pl.DataFrame]:
     from govindex.eval.facts import READ_ERRORS, unreadable
 
     try:
@@ -97,11 +115,43 @@ def _unit_rows(rs: RuleSet, sources: dict[str, pl.LazyFrame], code: str, tables:
         raise located from None
 
 
+def _display(rs: RuleSet, sources: dict[str, pl.LazyFrame], tables: set[str],
+             facts_dir: Path | None) -> Mapping[str, Any]:
+    if facts_dir is None:
+        return sources
+    frames = {t: with_extras(rs, facts_dir, t) if t in tables else sources[t] for t in sources}
+    return Sources(frames, getattr(sources, "files", {}))  # the files: to name one that cannot be read
+
+
+def _locate(df: pl.DataFrame, archive: pl.DataFrame | None) -> pl.DataFrame:
+    """Page rows with their WARC location from the crawl index, unless the facts carry it."""
+    if archive is None or "warc_file" in df.columns or not set(_ARCHIVE_KEY) <= set(df.columns):
+        return df
+    idx = archive.select(*_ARCHIVE_KEY, "warc_file", "offset", "length").unique(_ARCHIVE_KEY, keep="last")
+    idx = idx.with_columns([pl.col(c).cast(df.schema[c]) for c in _ARCHIVE_KEY])
+    return df.join(idx, on=list(_ARCHIVE_KEY), how="left", maintain_order="left")
+
+
+def _invalid(rs: RuleSet, unit_rows: dict[str, pl.DataFrame], limit: int | None) -> dict[str, Any]:
+    """Per table with a ``valid when`` rule, the unit's rows that fail it — once, not under every point."""
+    out = {}
+    for t, df in unit_rows.items():
+        if rs.tables[t].valid is None:
+            continue
+        bad = df.filter(~valid_condition(rs, t))
+        if bad.height:
+            show = [c for c in (rs.round_column, "url", "title", "name", "status", "error") if c in bad.columns]
+            rows = bad.select(show) if limit is None else bad.select(show).head(limit)
+            out[t] = {"rule": _show(rs.tables[t].valid), "rows": bad.height,
+                      "sample": [{k: plain(v) for k, v in r.items()} for r in rows.iter_rows(named=True)]}
+    return out
+
+
 Carried = dict[str, list[tuple[str, str]]]  # node → (prefix, field) of the carried columns it has
 
 
 def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
-          unit_rows: dict[str, pl.DataFrame], extra: Carried) -> dict[str, Any]:
+          unit_rows: dict[str, pl.DataFrame], extra: Carried, limit: int | None = LIMIT) -> dict[str, Any]:
     x = rs.nodes[ident]
     # On the node's scale; with a declared scale, also what it contributes to its parent.
     out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
@@ -125,7 +175,7 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out.update(_exclusions(rs, x.id, row))
-        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra) for c in x.children]
+        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra, limit) for c in x.children]
         return out
     status = row[status_col(x.id)]
     policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
@@ -137,7 +187,9 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                          "rate": r[rate_col(x.id)],
                          **{name: _plain(r[prefix + x.id]) for prefix, name in per_round}}
                         for r in rounds.iter_rows(named=True)]
-    out["facts"] = _facts(rs, x.probe, unit_rows)
+    if row.get("ov:" + x.id):  # an override changed this point (eval/overrides.py)
+        out["overridden"] = True
+    out["facts"] = [evidence(rs, agg, unit_rows[agg.table], limit) for agg in aggregates(x.probe)]
     return out
 
 
@@ -169,147 +221,7 @@ def _show(e: Expr | None) -> str:
 
 
 def _plain(v: object) -> object:
-    return v if v is None or isinstance(v, (bool, int, float, str)) else str(v)
-
-
-def _facts(rs: RuleSet, probe: Expr | None, unit_rows: dict[str, pl.DataFrame]) -> list[dict[str, Any]]:
-    out = []
-    for agg in aggregates(probe):
-        table = agg.table
-        df = unit_rows[table]
-        matched = df.filter(row_filter(rs, agg))
-        if rs.table_has_round(table):
-            matched = matched.sort(rs.round_column, descending=True)
-        show = [c for c in _SHOW if c in matched.columns]
-        if rs.table_has_round(table):
-            show = [rs.round_column, *show]
-        sample = [{k: _plain(v) for k, v in r.items()} for r in matched.select(show).head(FACT_ROWS).iter_rows(named=True)]
-        invalid = df.filter(~valid_condition(rs, table)) if rs.tables[table].valid is not None else df.clear()
-        out.append({"table": table, "aggregate": agg.fn, "filter": _show(agg.where), "matched": matched.height, "rows": sample,
-                    "invalid": invalid.height,
-                    "invalid_rows": [{k: _plain(v) for k, v in r.items()}
-                                     for r in invalid.select(show).head(FACT_ROWS).iter_rows(named=True)]})
-    return out
-
-
-# ------------------------------------------------------------------ text rendering
-
-
-def render_text(doc: dict[str, Any], fmt_num: Callable[[float | None], str]) -> str:
-    u = doc["unit"]
-    extra = " · ".join(v for k, v in u.items() if k not in ("code", "name") and v)
-    total = (f"total {fmt_num(doc['reported'])}, rank {doc['rank']} of {doc['of']}" if doc.get("has_total", True)
-             else f"no total (total: none): categories only, {doc['of']} units")
-    lines = [f"{u['name']} ({u['code']}{', ' + extra if extra else ''})", total + _grades_text(doc), ""]
-    top = doc["node"]
-    # `total: none`: the root is no result (no value to show): its categories are the top lines
-    for x in top["children"] if not doc.get("has_total", True) and top["id"] == ROOT else [top]:
-        _render_node(x, 0, lines, fmt_num)
-    return "\n".join(lines)
-
-
-def _grades_text(doc: dict[str, Any]) -> str:
-    """`` · grade A 优秀 (A2) · grading groups: VH · grading bands of perf: green`` — the total's own
-    grade, then each named grading (of the total, or ``of <node>``), for the header line."""
-    parts = []
-    if "grade" in doc:
-        g = doc["grade"]
-        label = f" {g['label']}" if g["label"] not in (None, g["id"]) else ""
-        sub = f" ({g['sublevel']})" if g.get("sublevel") not in (None, g["id"]) else ""
-        parts.append("grade —" if g["id"] is None else f"grade {g['id']}{label}{sub}")
-    for gid, v in doc.get("gradings", {}).items():
-        of = "" if v["node"] == ROOT else f" of {v['node']}"
-        parts.append(f"grading {gid}{of}: {v['grade'] or '—'}")
-    return "".join(f" · {p}" for p in parts)
-
-
-def _render_node(x: dict[str, Any], depth: int, lines: list[str], f: Callable[[float | None], str]) -> None:
-    pad = "  " * depth
-    # One value per node: as published (val:<node> rounded by `rounding:`), the figure scores.json shows.
-    score = (f"value {f(x['reported'])} (not a rate)" if x.get("value_kept")
-             else f"{f(x['reported'])} / {x['max']:g}")
-    if "max_in_parent" in x:
-        score += f" (in its parent {f(x['in_parent'])} / {x['max_in_parent']:g})"
-    if x["kind"] == "ref":
-        rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
-        lines.append(f"{pad}↪ {x['id']} {x['name']}  {score}  refers to {x['refers_to']} (computed once, under "
-                     f"{x['declared_under']}): rate {rate} × {x['max']:g}; missing: {x['missing']}")
-        return
-    if x["kind"] == "indicator":
-        lines.append(f"{pad}{x['id']} {x['name']}  {score}  [{x['aggregate']}]{_carried_text(x)}")
-        if "excluded" in x:
-            r = x["renormalised"]
-            factor = "—" if r["factor"] is None else f"{r['factor']:.6g}"
-            lines.append(f"{pad}    excluded {', '.join(x['excluded'])}: the others renormalised, "
-                         f"× {r['max_all']:g} / {r['max_present']:g} = × {factor}")
-        if "stages" in x:
-            lines.append(f"{pad}    stages {x['stages']}")
-        for c in x["children"]:
-            _render_node(c, depth + 1, lines, f)
-        return
-    flag = "" if x["status"] == "ok" else f"  !{x['status']}"
-    flag += "  !overridden" if x.get("overrides") else ""
-    lines.append(f"{pad}• {x['id']} {x['name']}  {score}  [{x['kind']}]{flag}{_carried_text(x)}")
-    lines.append(f"{pad}    probe    {x['probe']}")
-    if "stages" in x:
-        lines.append(f"{pad}    stages   {x['stages']}")
-    vals = " · ".join(f"r{r['round']}: {_v(r['value'])}" + ("" if r["status"] == "ok" else f" ({r['status']})")
-                      + _round_carried(r) for r in x["per_round"])
-    lines.append(f"{pad}    values   {vals}")
-    lines += ov.render_lines(x, pad)  # overrides of FACTS/overrides.csv: old → new, why, who, when
-    rate = "null" if x["rate"] is None else f"{x['rate']:.4g}"
-    if x.get("value_kept"):
-        lines.append(f"{pad}    score    value (not a rate): z = {x['score']!r} ({x['rounds_policy']} of rounds; "
-                     f"missing: {x['missing']})")
-    else:
-        lines.append(f"{pad}    score    {x['formula']} → rate {rate} ({x['rounds_policy']} of rounds; "
-                     f"missing: {x['missing']})")
-    for fact in x["facts"]:
-        filt = f" where {fact['filter']}" if fact["filter"] else ""
-        lines.append(f"{pad}    facts    {fact['matched']} row(s) of {fact['table']}{filt}")
-        for r in fact["rows"]:
-            lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
-        if fact["invalid"]:
-            lines.append(f"{pad}    invalid  {fact['invalid']} row(s) of {fact['table']} fail its `valid when` rule")
-            for r in fact["invalid_rows"]:
-                lines.append(f"{pad}             " + "  ".join(f"{k}={_v(v)}" for k, v in r.items() if v not in (None, "")))
-
-
-_CARRIED_SHOWN = ("rank_label", "grade", "imputed", "treated", "why")
-
-
-def _round_carried(r: dict[str, Any]) -> str:
-    """`` (imputed) [treated 0.5]`` for a round's carried values: a flag when set, a value when there."""
-    out = " (imputed)" if r.get("imputed") else ""
-    return out + "".join(f" [{k} {_v(r[k])}]" for k in _CARRIED_SHOWN if k != "imputed" and r.get(k) is not None)
-
-
-def _carried_text(x: dict[str, Any]) -> str:
-    """`` · rank =3 · grade A · imputed · treated 0.5 · why …`` for the carried fields the node has."""
-    parts = []
-    if x.get("rank_label") is not None:
-        parts.append(f"rank {x['rank_label']}")
-    elif x.get("rank") is not None:
-        parts.append(f"rank {x['rank']}")
-    if x.get("grade") is not None:
-        parts.append(f"grade {x['grade']}")
-    if x.get("imputed"):
-        parts.append("imputed")
-    if x.get("treated") is not None:
-        parts.append(f"treated {_v(x['treated'])}")
-    if x.get("why") and "excluded" not in x:  # exclusions get a line of their own, with the factor
-        parts.append(f"why: {x['why']}")
-    return "".join(f" · {p}" for p in parts)
-
-
-def _v(v: object) -> str:
-    if v is None:
-        return "—"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, str) and len(v) > 60:
-        return v[:57] + "…"
-    return str(v)
+    return plain(v)
 
 
 def load_sources(rs: RuleSet, facts: Path) -> Sources:

@@ -17,6 +17,7 @@ column of the wrong type, a CSV cell that does not parse, a non-finite number โ€
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -309,6 +310,44 @@ def _scan_plans(rs: RuleSet, table: str, plans: list[_FilePlan]) -> pl.LazyFrame
 def _nulls(column: str, dtype: pl.DataType) -> pl.Expr:
     # A column of nulls of the declared type, as long as the file (a literal would be one row).
     return pl.when(pl.col(column).is_not_null()).then(pl.lit(None, dtype)).alias(column)
+
+
+def with_extras(rs: RuleSet, facts_dir: Path, table: str) -> pl.LazyFrame:
+    """``table`` read for display (explain): the declared columns cast as :func:`load` casts them,
+    then the columns a file holds beyond the declaration (docs ยง17: ``collector``, ``entered_at``,
+    ``source_cell`` of manual rows; ``warc_file``/``offset`` of pages) as stored. Scoring never reads
+    this; call it after :func:`load` validated the files. A CSV's extra columns read as text."""
+    where = locate(facts_dir, table)
+    if where is None:
+        return scan(rs, facts_dir, table)
+    if where.suffix == ".csv" and where.is_file():
+        return _csv_with_extras(rs, where, table)
+    want = schema(rs, table)
+    scans = []
+    for f in _parquet_files(where):
+        plan, _, _ = _plan_file(rs.tables[table].columns, where, f)
+        hive = _hive_keys(where, f)
+        stored = pl.read_parquet_schema(f)
+        cols = [pl.col(c).cast(want[c]) if ok and kind != "hive" else
+                pl.lit(hive[c]).cast(want[c]).alias(c) if kind == "hive" else _nulls(c, want[c])
+                for c, kind, ok in plan.stored]
+        extra = [pl.col(c) for c in stored if c not in want]
+        scans.append(pl.scan_parquet(f, hive_partitioning=False).select(cols + extra))
+    return pl.concat(scans, how="diagonal_relaxed") if scans else scan(rs, facts_dir, table)
+
+
+def _csv_with_extras(rs: RuleSet, where: Path, table: str) -> pl.LazyFrame:
+    declared = rs.tables[table].columns
+    try:
+        with where.open(encoding="utf-8-sig", newline="") as fh:
+            header = next(csv.reader(fh), [])
+    except (UnicodeDecodeError, OSError):  # another encoding: the declared columns, as scoring read them
+        header = []
+    wide = declared | {c: "str" for c in header if c and c not in declared}
+    df, _ = read_csv_facts(where, wide)
+    if df is None:  # not read as UTF-8 with the extras: as scoring read it
+        df, _ = read_csv_facts(where, declared)
+    return df.lazy() if df is not None else scan(rs, where.parent, table)
 
 
 # ------------------------------------------------------------------ in memory (inline tests)
