@@ -153,8 +153,9 @@ def _latest_values(sc: Scores) -> pl.DataFrame:
             .agg([pl.col(c).cast(pl.Float64).drop_nulls().last() for c in cols]))
 
 
-def to_json(sc: Scores) -> dict:
-    """The ``score --format json`` document (a stable contract; see README)."""
+def to_json(sc: Scores, provenance: dict | None = None) -> dict:
+    """The ``score --format json`` document (a stable contract; see README); ``provenance``
+    (:func:`govindex.provenance.build`), when given, is its top-level ``"provenance"``."""
     rs = sc.rs
     assert_finite(sc)
     wide = wide_table(sc)
@@ -198,6 +199,8 @@ def to_json(sc: Scores) -> dict:
     if sc.summaries is not None:
         doc["summaries"] = summaries_json(sc)
     doc["units"] = units
+    if provenance is not None:
+        doc["provenance"] = provenance
     return doc
 
 
@@ -307,7 +310,7 @@ def grading_summary(sc: Scores, node: str = ROOT, named: Grading | None = None) 
     return out if node == ROOT and named is None else {"node": node, "value": gi.value, **out}
 
 
-def write_excel(sc: Scores, path: Path) -> None:
+def write_excel(sc: Scores, path: Path, provenance: dict | None = None) -> None:
     """A workbook: 总表 (every unit: total, rank, grade, each indicator's score and rate), then one
     sheet per first-level indicator with its whole subtree down to the points, then 说明."""
     from xlsxwriter import Workbook
@@ -384,7 +387,8 @@ def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
 # What a results directory holds: the files ``score --out`` writes, its manifest, and what other
 # commands write into it from them (``report``, ``analyze --out``). Anything else is the user's.
 RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx", "integrity.json",
-                "summaries.csv")
+                "summaries.csv", "provenance.json")
+PROVENANCE_KEY = "govindex.provenance"  # the parquet files' key-value metadata (govindex.provenance.KEY)
 DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", MANIFEST)
 
 
@@ -410,22 +414,31 @@ def derived_in(out: Path) -> list[str]:
         return []
 
 
-def write_outputs(sc: Scores, out: Path) -> list[Path]:
+def write_outputs(sc: Scores, out: Path, provenance: dict | None = None) -> list[Path]:
     """Write scores.parquet, scores.csv, scores_long.parquet, scores.json, scores.xlsx and
     integrity.json into ``out``, with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
+
+    ``provenance`` (:func:`govindex.provenance.build`), when given, is recorded by every file that
+    can hold it: scores.json's ``"provenance"``, the parquet files' key-value metadata
+    ``govindex.provenance`` (JSON text), the workbook (its provenance sheet), and ``provenance.json``
+    beside them for the CSV files, which cannot (the manifest lists it with the others).
 
     The directory is one generation (:func:`govindex.fsio.replace_dir`): everything is written into
     a temporary sibling directory and fsynced, then swapped in whole — a reader, or a kill -9, never
     sees files of two scoring runs together. An existing ``out`` must be a results directory (only
     :func:`owned` entries); a report or analysis written there from the previous results goes with them.
     """
+    meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False)} if provenance is not None else None
+
     def fill(stage: Path) -> None:
         wide = wide_table(sc)
-        wide.write_parquet(stage / "scores.parquet")
+        wide.write_parquet(stage / "scores.parquet", metadata=meta)
         wide.write_csv(stage / "scores.csv")
-        long_table(sc).write_parquet(stage / "scores_long.parquet")
-        (stage / "scores.json").write_text(strict_json(to_json(sc), indent=1), encoding="utf-8")
-        write_excel(sc, stage / "scores.xlsx")
+        long_table(sc).write_parquet(stage / "scores_long.parquet", metadata=meta)
+        (stage / "scores.json").write_text(strict_json(to_json(sc, provenance), indent=1), encoding="utf-8")
+        write_excel(sc, stage / "scores.xlsx", provenance=provenance)
+        if provenance is not None:
+            (stage / "provenance.json").write_text(strict_json(provenance, indent=1), encoding="utf-8")
         if sc.summaries is not None:  # `summary` declarations: one row per summary × node × group
             summaries_table(sc).write_csv(stage / "summaries.csv")
         if sc.integrity is not None:  # what the facts held that scoring could not use
