@@ -37,8 +37,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from govindex.lang import nodes as n
-
 if TYPE_CHECKING:
     from govindex.ir import RuleSet
 
@@ -87,6 +85,7 @@ def now() -> str:
 
 def ruleset_parts(rs: RuleSet) -> list[tuple[str, Path | None, bytes]]:
     """What the rule-set hash covers, in order: (label, file or None, bytes) — see the module doc."""
+    from govindex.lang import nodes as n  # (here: analysis and the report import this module for differences())
     from govindex.lang.fmt import format_resolved
 
     text = "".join(line for line in format_resolved(rs.files).splitlines(keepends=True) if not line.startswith("# from "))
@@ -205,10 +204,11 @@ def short(h: str | None) -> str:
 
 def differences(current: Mapping[str, Any] | None, previous: Mapping[str, Any] | None) -> list[str]:
     """Notes (not errors) on where two results' inputs differ: another rule set, other facts, the same
-    facts under another rule set, or results that carry no provenance."""
+    facts under another rule set, or one of them without provenance (none when neither has any)."""
+    if current is None and previous is None:  # results written before govindex recorded it: nothing to say
+        return []
     if current is None or previous is None:
-        which = "the results" if current is None and previous is None else \
-            "the current results" if current is None else "the previous results"
+        which = "the current results" if current is None else "the previous results"
         return [f"{which} carry no provenance (written before govindex recorded it): whether both come from "
                 "the same rule set and facts is unknown"]
     rc, rp = current.get("ruleset", {}), previous.get("ruleset", {})
