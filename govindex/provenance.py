@@ -221,13 +221,26 @@ def differences(current: Mapping[str, Any] | None, previous: Mapping[str, Any] |
     if not same_rules:
         notes.append(f"the previous results come from another rule set: {rp.get('name')} {short(rp.get('hash'))} "
                      f"(these: {rc.get('name')} {short(rc.get('hash'))})")
-    if not same_facts:
+    if not same_facts and _one_directory(fc, fp):
+        notes.append(f"both results read the same facts where they read the same files, but not the same files "
+                     f"(the rule sets read other tables): facts {short(fp.get('hash'))} and {short(fc.get('hash'))}")
+    elif not same_facts:
         notes.append(f"the previous results come from other facts: {short(fp.get('hash'))} "
                      f"(these: {short(fc.get('hash'))})")
     else:
         notes.append(f"both results come from the same facts ({short(fc.get('hash'))}) scored under different "
                      "rule sets: every change is the method's")
     return notes
+
+
+def _one_directory(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Two manifests whose files in common (by path) are the same bytes, with files in common: one
+    facts directory read by two rule sets that read different tables (the facts hash covers what
+    each reads)."""
+    fa = {f["path"]: f["sha256"] for f in a.get("files", [])}
+    fb = {f["path"]: f["sha256"] for f in b.get("files", [])}
+    common = fa.keys() & fb.keys()
+    return bool(common) and all(fa[p] == fb[p] for p in common)
 
 
 def summary(prov: Mapping[str, Any]) -> dict:
