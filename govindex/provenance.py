@@ -227,6 +227,9 @@ def differences(current: Mapping[str, Any] | None, previous: Mapping[str, Any] |
     elif not same_facts:
         notes.append(f"the previous results come from other facts: {short(fp.get('hash'))} "
                      f"(these: {short(fc.get('hash'))})")
+    if not same_facts and same_rules:
+        notes.append(f"both results come from the same rule set ({short(rc.get('hash'))}) on different facts: "
+                     "every change is the data's")
     else:
         notes.append(f"both results come from the same facts ({short(fc.get('hash'))}) scored under different "
                      "rule sets: every change is the method's")
