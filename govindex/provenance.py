@@ -217,22 +217,20 @@ def differences(current: Mapping[str, Any] | None, previous: Mapping[str, Any] |
     if same_rules and same_facts:
         return [f"both results come from the same rule set ({short(rc.get('hash'))}) and the same facts "
                 f"({short(fc.get('hash'))})"]
-    notes = []
-    if not same_rules:
-        notes.append(f"the previous results come from another rule set: {rp.get('name')} {short(rp.get('hash'))} "
-                     f"(these: {rc.get('name')} {short(rc.get('hash'))})")
-    if not same_facts and _one_directory(fc, fp):
-        notes.append(f"both results read the same facts where they read the same files, but not the same files "
-                     f"(the rule sets read other tables): facts {short(fp.get('hash'))} and {short(fc.get('hash'))}")
-    elif not same_facts:
-        notes.append(f"the previous results come from other facts: {short(fp.get('hash'))} "
-                     f"(these: {short(fc.get('hash'))})")
-    if not same_facts and same_rules:
-        notes.append(f"both results come from the same rule set ({short(rc.get('hash'))}) on different facts: "
-                     "every change is the data's")
-    else:
+    if same_rules:  # other facts under one method
+        return [f"the previous results come from other facts: {short(fp.get('hash'))} (these: {short(fc.get('hash'))}), "
+                f"under the same rule set ({short(rc.get('hash'))}): every change is the data's"]
+    notes = [f"the previous results come from another rule set: {rp.get('name')} {short(rp.get('hash'))} "
+             f"(these: {rc.get('name')} {short(rc.get('hash'))})"]
+    if same_facts:
         notes.append(f"both results come from the same facts ({short(fc.get('hash'))}) scored under different "
                      "rule sets: every change is the method's")
+    elif _one_directory(fc, fp):
+        notes.append(f"both results read the same facts where they read the same files, but not the same files "
+                     f"(the rule sets read other tables): facts {short(fp.get('hash'))} and {short(fc.get('hash'))}")
+    else:
+        notes.append(f"the previous results come from other facts: {short(fp.get('hash'))} "
+                     f"(these: {short(fc.get('hash'))})")
     return notes
 
 

@@ -227,4 +227,5 @@ def test_results_without_provenance_are_said_so():
     one = {"path": "t.csv", "sha256": "00"}
     a = {**prov, "facts": {"hash": "1", "files": [one]}}
     b = {**prov, "facts": {"hash": "2", "files": [one, {"path": "u.csv", "sha256": "11"}]}}
-    assert differences(a, b)[0].startswith("both results read the same facts where they read the same files")
+    a["ruleset"] = {"name": "y", "hash": "ef" * 32}
+    assert differences(a, b)[1].startswith("both results read the same facts where they read the same files")
