@@ -146,7 +146,9 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
         rs, sc, sources = _score(rules, facts, round_, executor, ray_address, strict)
         elapsed = time.perf_counter() - t0
         _integrity(sc, strict)
-        prov = provenance.build(rs, facts, sources, sys.argv, getattr(sc, "overrides_applied", ()))
+        # Which method and data produced the results (docs §16): for the outputs that record it.
+        prov = provenance.build(rs, facts, sources, sys.argv, getattr(sc, "overrides_applied", ())) \
+            if target or format == Format.json else None
         written = write_outputs(sc, target, provenance=prov) if target else []
         if derived:
             err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
