@@ -229,3 +229,34 @@ def test_results_without_provenance_are_said_so():
     b = {**prov, "facts": {"hash": "2", "files": [one, {"path": "u.csv", "sha256": "11"}]}}
     a["ruleset"] = {"name": "y", "hash": "ef" * 32}
     assert differences(a, b)[1].startswith("both results read the same facts where they read the same files")
+
+
+def test_the_report_block_renders_in_chromium(mini, tmp_path):
+    from tests.test_report import ARGS, _chromium
+
+    exe = _chromium()
+    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    rules, facts = mini
+    a = score(rules, facts, tmp_path / "a")
+    (rules / "mini.rules").write_text((rules / "mini.rules").read_text(encoding="utf-8").replace("cap: 4", "cap: 5"),
+                                      encoding="utf-8")
+    b = score(rules, facts, tmp_path / "b")
+    page = tmp_path / "r.html"
+    assert run("report", tmp_path / "b", "--previous", tmp_path / "a", "--out", page, "--clusters", "0").exit_code == 0
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1200, "height": 900})
+            tab.goto(page.as_uri(), wait_until="load")
+            block = tab.locator("#provenance")
+            box = block.bounding_box()
+            assert box is not None and box["width"] > 300 and box["height"] > 100
+            rows = [[c.strip() for c in r.locator("td").all_inner_texts()] for r in block.locator("tbody tr").all()]
+            notes = tab.inner_text("#notes")
+        finally:
+            browser.close()
+    got = {r[0]: r[1:] for r in rows}
+    assert got["规则集 Rule set"] == [f"mini · {b['ruleset']['hash'][:12]}", f"mini · {a['ruleset']['hash'][:12]}"]
+    assert got["数据 Facts"] == [f"{a['facts']['hash'][:12]} · 3 个文件 files · 9 行 rows"] * 2
+    assert got["引擎 Engine"] == [f"govindex {a['govindex']}"] * 2 and got["更正 Overrides applied"] == ["0", "0"]
+    assert "the previous results come from another rule set" in notes and "every change is the method's" in notes
