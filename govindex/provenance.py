@@ -154,8 +154,8 @@ def facts_manifest(rs: RuleSet, facts_dir: Path, sources: Any) -> dict:
 
 
 def facts_hash(entries: Iterable[Mapping[str, Any]]) -> str:
-    """sha256 of the canonical JSON of ``[{path, bytes, sha256}, …]`` (sorted keys, no spaces)."""
-    core = [{"path": e["path"], "bytes": e["bytes"], "sha256": e["sha256"]} for e in entries]
+    """sha256 of the canonical JSON of ``[{path, bytes, sha256}, …]`` sorted by path (sorted keys, no spaces)."""
+    core = sorted(({"path": e["path"], "bytes": e["bytes"], "sha256": e["sha256"]} for e in entries), key=lambda e: e["path"])
     return hashlib.sha256(json.dumps(core, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
                           .encode("utf-8")).hexdigest()
 

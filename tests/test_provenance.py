@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from govindex.cli import app
@@ -260,3 +262,38 @@ def test_the_report_block_renders_in_chromium(mini, tmp_path):
     assert got["数据 Facts"] == [f"{a['facts']['hash'][:12]} · 3 个文件 files · 9 行 rows"] * 2
     assert got["引擎 Engine"] == [f"govindex {a['govindex']}"] * 2 and got["更正 Overrides applied"] == ["0", "0"]
     assert "the previous results come from another rule set" in notes and "every change is the method's" in notes
+
+
+def test_an_overrides_file_is_part_of_the_facts(mini):
+    from govindex.check.run import load
+    from govindex.eval.explain import load_sources
+    from govindex.provenance import facts_manifest
+
+    rules, facts = mini
+    rs = load(rules)
+    before = facts_manifest(rs, facts, load_sources(rs, facts))
+    (facts / "overrides.csv").write_text("unit,point,round,value,status,reason,by,at,reference\n"
+                                         "100100,portal,2,0,,申诉复核,张三,2026-12-01,复核函1号\n", encoding="utf-8")
+    after = facts_manifest(rs, facts, load_sources(rs, facts))
+    added = [f for f in after["files"] if f not in before["files"]]
+    assert [(f["table"], f["path"], f["rows"]) for f in added] == [(None, "overrides.csv", 1)]
+    assert after["hash"] != before["hash"] and after["tables"] == before["tables"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="abc/=_.", min_size=1, max_size=8), st.integers(0, 10**9),
+                          st.binary(min_size=1, max_size=8)), min_size=1, max_size=6, unique_by=lambda t: t[0]),
+       st.randoms(use_true_random=False), st.data())
+def test_the_facts_hash_is_the_set_of_files(files, rnd, data):
+    from govindex.provenance import facts_hash
+
+    entries = [{"path": p, "bytes": n, "sha256": hashlib.sha256(b).hexdigest(), "rows": 1} for p, n, b in files]
+    shuffled = entries[:]
+    rnd.shuffle(shuffled)
+    assert facts_hash(shuffled) == facts_hash(entries)  # the order files are listed in is not the data
+    assert facts_hash([{**e, "rows": 7} for e in entries]) == facts_hash(entries)  # rows are derived, not hashed
+    k = data.draw(st.integers(0, len(entries) - 1))
+    changed = [dict(e) for e in entries]
+    changed[k]["sha256"] = hashlib.sha256(changed[k]["sha256"].encode()).hexdigest()
+    assert facts_hash(changed) != facts_hash(entries)
+    assert facts_hash(entries[:k] + entries[k + 1:]) != facts_hash(entries)
