@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 KEY = "govindex.provenance"  # the parquet key-value metadata key
 OVERRIDES_FILE = "overrides.csv"
-_CHUNK = 1 << 20
 
 
 def version() -> str:
@@ -133,7 +132,7 @@ def ruleset_info(rs: RuleSet) -> dict:
 
 
 def file_sha256(path: Path) -> str:
-    """The sha256 of a file, read in 1 MiB chunks."""
+    """The sha256 of a file, streamed (``hashlib.file_digest``: never the whole file in memory)."""
     with path.open("rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
@@ -253,8 +252,3 @@ def summary(prov: Mapping[str, Any]) -> dict:
             "files": len(facts.get("files", [])),
             "rows": {t: v.get("rows") for t, v in facts.get("tables", {}).items()},
             "overrides": len(prov.get("overrides", [])), "time": prov.get("time")}
-
-
-def dumps(prov: Mapping[str, Any]) -> str:
-    """The JSON text of a provenance dict (for parquet metadata and provenance.json)."""
-    return json.dumps(prov, ensure_ascii=False)

@@ -297,3 +297,9 @@ def test_the_facts_hash_is_the_set_of_files(files, rnd, data):
     changed[k]["sha256"] = hashlib.sha256(changed[k]["sha256"].encode()).hexdigest()
     assert facts_hash(changed) != facts_hash(entries)
     assert facts_hash(entries[:k] + entries[k + 1:]) != facts_hash(entries)
+
+
+def test_the_parquet_key_is_one_name():
+    from govindex import provenance, results
+
+    assert results.PROVENANCE_KEY == provenance.KEY == "govindex.provenance"
