@@ -197,6 +197,9 @@ def test_analyze_and_report_carry_it_and_say_when_inputs_differ(tmp_path):
         assert doc["inputs"] == {"current": {"a": a, "b": b, "c": c}[cur], "previous": {"a": a, "b": b, "c": c}[prev]}
         notes += [f"{cur} vs {prev}: {n}" for n in doc["notes"] if "rule set" in n or "facts" in n]
     assert_golden("provenance_notes.txt", "\n".join(notes) + "\n")
+    md = run("analyze", tmp_path / "c", "--previous", tmp_path / "a", "--format", "md", "--clusters", "0").stdout
+    assert f"- Inputs: rule set mini {c['ruleset']['hash'][:12]} · facts {c['facts']['hash'][:12]} (2 files) · " in md
+    assert f"- Previous inputs: rule set mini {a['ruleset']['hash'][:12]} · facts {a['facts']['hash'][:12]} (2 files)" in md
     r = run("report", tmp_path / "c", "--previous", tmp_path / "a", "--out", tmp_path / "r.html", "--clusters", "0")
     assert r.exit_code == 0, r.output
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
