@@ -167,8 +167,9 @@ def _latest_values(sc: Scores) -> pl.DataFrame:
             .agg([pl.col(c).cast(pl.Float64).drop_nulls().last() for c in cols]))
 
 
-def to_json(sc: Scores) -> dict:
-    """The ``score --format json`` document (a stable contract; see README)."""
+def to_json(sc: Scores, provenance: dict | None = None) -> dict:
+    """The ``score --format json`` document (a stable contract; see README); ``provenance``
+    (:func:`govindex.provenance.build`), when given, is its top-level ``"provenance"``."""
     rs = sc.rs
     assert_finite(sc)
     wide = wide_table(sc)
@@ -213,6 +214,8 @@ def to_json(sc: Scores) -> dict:
         doc["summaries"] = summaries_json(sc)
     doc["units"] = units
     doc["corrections"] = [a.to_json() for a in getattr(sc, "overrides_applied", ())]  # FACTS/overrides.csv
+    if provenance is not None:
+        doc["provenance"] = provenance
     return doc
 
 
@@ -430,7 +433,8 @@ def _under(rs: RuleSet, node: str, ancestor: str) -> bool:
 # What a results directory holds: the files ``score --out`` writes, its manifest, and what other
 # commands write into it from them (``report``, ``analyze --out``). Anything else is the user's.
 RESULT_FILES = ("scores.parquet", "scores.csv", "scores_long.parquet", "scores.json", "scores.xlsx", "integrity.json",
-                "summaries.csv")
+                "summaries.csv", "provenance.json")
+PROVENANCE_KEY = "govindex.provenance"  # the parquet files' key-value metadata (govindex.provenance.KEY)
 DERIVED_FILES = ("report.html", "analysis.json", "analysis.md", MANIFEST)
 
 
@@ -460,6 +464,11 @@ def write_outputs(sc: Scores, out: Path, provenance: dict | None = None, *, csv_
     """Write scores.parquet, scores.csv, scores_long.parquet, scores.json, scores.xlsx and
     integrity.json into ``out``, with ``generation.json`` (the manifest: a generation id, each file's size and sha256).
 
+    ``provenance`` (:func:`govindex.provenance.build`), when given, is recorded by every file that
+    can hold it: scores.json's ``"provenance"``, the parquet files' key-value metadata
+    ``govindex.provenance`` (JSON text), the workbook (its provenance sheet), and ``provenance.json``
+    beside them for the CSV files, which cannot (the manifest lists it with the others).
+
     The directory is one generation (:func:`govindex.fsio.replace_dir`): everything is written into
     a temporary sibling directory and fsynced, then swapped in whole — a reader, or a kill -9, never
     sees files of two scoring runs together. An existing ``out`` must be a results directory (only
@@ -470,13 +479,17 @@ def write_outputs(sc: Scores, out: Path, provenance: dict | None = None, *, csv_
     ``provenance`` (the inputs and the run, :mod:`govindex.provenance`) becomes the workbook's
     来源 Provenance sheet.
     """
+    meta = {PROVENANCE_KEY: json.dumps(provenance, ensure_ascii=False)} if provenance is not None else None
+
     def fill(stage: Path) -> None:
         wide = wide_table(sc)
-        wide.write_parquet(stage / "scores.parquet")
+        wide.write_parquet(stage / "scores.parquet", metadata=meta)
         wide.write_csv(stage / "scores.csv", include_bom=csv_bom)
-        long_table(sc).write_parquet(stage / "scores_long.parquet")
-        (stage / "scores.json").write_text(strict_json(to_json(sc), indent=1), encoding="utf-8")
-        write_excel(sc, stage / "scores.xlsx", provenance)
+        long_table(sc).write_parquet(stage / "scores_long.parquet", metadata=meta)
+        (stage / "scores.json").write_text(strict_json(to_json(sc, provenance), indent=1), encoding="utf-8")
+        write_excel(sc, stage / "scores.xlsx", provenance=provenance)
+        if provenance is not None:
+            (stage / "provenance.json").write_text(strict_json(provenance, indent=1), encoding="utf-8")
         if sc.summaries is not None:  # `summary` declarations: one row per summary × node × group
             summaries_table(sc).write_csv(stage / "summaries.csv", include_bom=csv_bom)
         if sc.integrity is not None:  # what the facts held that scoring could not use

@@ -66,10 +66,10 @@ def test_score_text_and_files(tmp_path):
     assert r.exit_code == 0, r.output
     assert "甲市" in r.stdout
     names = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert names == ["generation.json", "integrity.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx",
-                     "scores_long.parquet"]
+    assert names == ["generation.json", "integrity.json", "provenance.json", "scores.csv", "scores.json", "scores.parquet",
+                     "scores.xlsx", "scores_long.parquet"]
     xlsx = tmp_path / "out" / "scores.xlsx"
-    assert fastexcel.read_excel(xlsx).sheet_names == ["总表", "网站", "问答", "说明"]
+    assert fastexcel.read_excel(xlsx).sheet_names == ["总表", "网站", "问答", "说明", "来源 Provenance"]
     assert pl.read_excel(xlsx, sheet_name="总表")["总分"].to_list() == [8.0, 3.0, 0.0]
     assert "门户网站 (portal, /2)" in pl.read_excel(xlsx, sheet_name="网站").columns
     wide = pl.read_parquet(tmp_path / "out" / "scores.parquet")

@@ -32,8 +32,13 @@ ALLOWED: dict[str, set[str]] = {
 }
 # fsio, the one way outputs are written, is a base layer (on diagnostics) that every layer may use.
 ALLOWED["fsio"] = {"diagnostics"}
+# provenance (which method and data produced a result) is a base layer too: it reads the checked rule
+# set and formats it (lang.fmt); the CLI builds it, analysis and the report compare two of them.
+ALLOWED["provenance"] = {"root", "diagnostics", "lang", "ir"}  # root: govindex.__version__
+for _user in ("analysis", "report", "cli"):
+    ALLOWED[_user].add("provenance")
 for _name, _allowed in ALLOWED.items():
-    if _name not in ("root", "diagnostics", "fsio"):
+    if _name not in ("root", "diagnostics", "fsio"):  # (provenance gets fsio too: unused)
         _allowed.add("fsio")
 # What collection may use of the rest: the checked rule set, the fact layout, row conditions for
 # markers and cleaning, the error base.

@@ -209,8 +209,8 @@ def test_score_out_replaces_a_results_directory_and_says_what_went(results, tmp_
     assert r.exit_code == 0, r.output
     assert f"replaced the previous results in {out}; analysis, report.html (made from them) went with them" in r.stderr
     assert json.loads((out / "generation.json").read_text())["generation"] != gen
-    assert sorted(p.name for p in out.iterdir()) == ["generation.json", "integrity.json", "scores.csv", "scores.json",
-                                                     "scores.parquet", "scores.xlsx", "scores_long.parquet"]
+    assert sorted(p.name for p in out.iterdir()) == ["generation.json", "integrity.json", "provenance.json", "scores.csv",
+                                                     "scores.json", "scores.parquet", "scores.xlsx", "scores_long.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r"]  # no temporary directory left
 
 

@@ -35,7 +35,8 @@ from govindex.fsio import base
 from tests.conftest import ROOT
 
 MINI, FACTS = str(ROOT / "tests/fixtures/mini"), str(ROOT / "tests/fixtures/mini/facts")
-RESULT_FILES = ["integrity.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx", "scores_long.parquet"]
+RESULT_FILES = ["integrity.json", "provenance.json", "scores.csv", "scores.json", "scores.parquet", "scores.xlsx",
+                "scores_long.parquet"]
 # The same CLI with the two-rename swap (where renameat2 is missing): the window between the renames.
 TWO_RENAMES = "import sys, govindex.fsio.base as b; b.EXCHANGE = False; from govindex.cli import main; main()"
 
@@ -73,9 +74,16 @@ def generations(tmp_path_factory):
     for out, extra in ((old, []), (new, ["--round", "1"])):
         r = CliRunner().invoke(app, ["score", MINI, "--facts", FACTS, *extra, "--out", str(out)])
         assert r.exit_code == 0, r.output
-    texts = [(d / "scores.json").read_text(encoding="utf-8") for d in (old, new)]
+    texts = [scores_of(d) for d in (old, new)]
     assert texts[0] != texts[1]
     return old, texts
+
+
+def scores_of(out: Path) -> str:
+    """scores.json without its provenance (which holds the time and command of each run)."""
+    doc = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    doc.pop("provenance", None)
+    return json.dumps(doc, ensure_ascii=False)
 
 
 def new_args(out: Path) -> list[str]:
@@ -87,7 +95,7 @@ def assert_one_generation(out: Path, texts: list[str]) -> None:
     gen, bad = fsio.check_manifest(out, RESULT_FILES)
     assert gen is not None and bad == [], bad
     assert sorted(p.name for p in out.iterdir()) == sorted([*RESULT_FILES, fsio.MANIFEST])
-    assert (out / "scores.json").read_text(encoding="utf-8") in texts
+    assert scores_of(out) in texts
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +123,7 @@ def test_score_out_killed_at_step_k_leaves_one_generation(k, generations, score_
     assert r.exit_code == 0, r.output
     assert CliRunner().invoke(app, new_args(out)).exit_code == 0  # the next run
     assert temps(tmp_path) == []
-    assert (out / "scores.json").read_text(encoding="utf-8") == texts[1]
+    assert scores_of(out) == texts[1]
 
 
 @pytest.mark.parametrize("label", ["rename out → ", "rename .govindex-out", "remove"])
@@ -136,7 +144,7 @@ def test_score_out_killed_between_two_renames_is_recovered(label, generations, s
     assert r.exit_code == 0, r.output
     assert_one_generation(out, texts)
     if label != "rename out → ":  # killed after the old one was moved aside: the new one is complete
-        assert (out / "scores.json").read_text(encoding="utf-8") == texts[1]
+        assert scores_of(out) == texts[1]
     assert CliRunner().invoke(app, new_args(out)).exit_code == 0
     assert temps(tmp_path) == []
 

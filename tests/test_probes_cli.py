@@ -61,6 +61,7 @@ def test_demo_end_to_end(tmp_path):
     assert "3 units, scored in" in r.stdout and "fully collected" in r.stdout
     scores = pl.read_parquet(tmp_path / "demo" / "results" / "scores.parquet")
     assert scores.height == 3 and scores["total"].min() > 0
+    assert "govindex.provenance" in pl.read_parquet_metadata(tmp_path / "demo" / "results" / "scores.parquet")
 
 
 def test_extract_without_archive_is_a_clear_error(tmp_path):

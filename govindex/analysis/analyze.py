@@ -18,6 +18,7 @@ from govindex.analysis import stats as st
 from govindex.analysis.compare import compare
 from govindex.analysis.load import TOTAL, Results, load_results  # noqa: F401 (the stage's public names)
 from govindex.diagnostics import ResultsError, UsageError
+from govindex.provenance import differences
 
 DEFAULT_REGION_ATTR = "macro_region"
 DEFAULT_PROVINCE_ATTR = "province"
@@ -48,8 +49,11 @@ def analyze(res: Results, previous: Results | None = None, options: Options | No
     opts = options or Options()
     _require_scored(res, "the results")
     doc = _analyze(res, opts)
+    # Which method and data made each side (docs §16), and a note when they differ.
+    doc["inputs"] = {"current": res.provenance, "previous": previous.provenance if previous is not None else None}
     if previous is not None:
         _require_scored(previous, "the previous results")
+        doc["notes"] += differences(res.provenance, previous.provenance)
         doc["notes"] += _common_units(res, previous)
         prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed)
         doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous)

@@ -30,6 +30,7 @@ class Results:
     attrs: list[str]  # registry attributes present on the units (province, macro_region, region…)
     scores: dict[str, np.ndarray]  # node id → unrounded score per unit (aligned with units; NaN = null)
     grading: dict | None = None
+    provenance: dict | None = None  # scores.json "provenance" (govindex.provenance.build), when it has one
 
     def names(self) -> dict[str, str]:
         return {u["code"]: u["name"] for u in self.units}
@@ -103,5 +104,6 @@ def _results(doc: dict, frame, path: Path) -> Results:
     scores = {i: wide[i].cast(pl.Float64).fill_null(float("nan")).to_numpy() if i in wide.columns
               else np.full(len(codes), np.nan) for i in ids}
     attrs = [k for k in dict.fromkeys(k for u in units for k in u) if k not in _UNIT_KEYS]
+    prov = doc.get("provenance")
     return Results(str(doc.get("ruleset", path.name)), max_total, indicators, units, attrs, scores,
-                   doc.get("grading"))
+                   doc.get("grading"), prov if isinstance(prov, dict) else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from govindex.analysis.stats import half_up
+from govindex.provenance import summary
 
 DASH = "—"
 
@@ -99,7 +100,18 @@ def _summary(doc: dict) -> list[str]:
     if doc["previous"]:
         p = doc["previous"]
         lines.append(f"Compared with: {p['ruleset']} ({p['units_scored']} units scored)")
+    inputs = doc.get("inputs") or {}
+    for side, label in (("current", "Inputs"), ("previous", "Previous inputs")):
+        if inputs.get(side):
+            lines.append(f"{label}: {_inputs(inputs[side])}")
     return lines
+
+
+def _inputs(prov: dict) -> str:
+    """``rule set mini 5c7d0a7f4458 · facts 00440237ebd5 (3 files) · govindex 0.1.0 · scored …`` (docs §16)."""
+    s = summary(prov)
+    return (f"rule set {s['ruleset']} {s['ruleset_hash']} · facts {s['facts_hash']} ({s['files']} files) · "
+            f"{s['engine']} · scored {s['time'] or DASH}")
 
 
 def _national(ind: list[dict]) -> Table:

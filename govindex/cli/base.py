@@ -14,11 +14,27 @@ from rich.console import Console
 
 from govindex.diagnostics import GovindexError, RuleError
 
+# `-h` as well as `--help`, on every command (sub-commands inherit the setting from the group).
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="govindex: a declarative rules engine for evaluation indicators.")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from govindex.provenance import version_line
+
+        out.print(version_line(), markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the govindex and Python versions and exit.")) -> None:
+    """govindex: a declarative rules engine for evaluation indicators."""
 
 
 class Format(StrEnum):

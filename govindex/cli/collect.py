@@ -203,6 +203,7 @@ def register_web(app: typer.Typer) -> None:
             from govindex.cli.outputs import out_dir as checked_dir
             from govindex.eval.evaluate import evaluate
             from govindex.eval.explain import load_sources
+            from govindex.provenance import build as build_provenance
             from govindex.results import wide_table, write_outputs
             from govindex.synth.demo import run_demo
 
@@ -218,8 +219,9 @@ def register_web(app: typer.Typer) -> None:
             t1 = time.perf_counter()
             # Grades and normalisations over the demo's units only: the other units have no facts.
             demo_rs = dataclasses.replace(rs, units=[u for u in rs.units if u.code in set(result.units)])
-            sc = evaluate(demo_rs, load_sources(demo_rs, result.facts), [max(rs.rounds)])
-            write_outputs(sc, target / "results")
+            sources = load_sources(demo_rs, result.facts)
+            sc = evaluate(demo_rs, sources, [max(rs.rounds)])
+            write_outputs(sc, target / "results", provenance=build_provenance(demo_rs, result.facts, sources, sys.argv))
             _ranking(demo_rs, wide_table(sc), top, time.perf_counter() - t1)
             out.print(f"manual points were not collected (no collectors in a demo): status no_data, scored per the rules.\n"
                       f"results in {target / 'results'}; the whole demo took {time.perf_counter() - t0:.0f}s")

@@ -141,21 +141,25 @@ def score(rules: Path = typer.Argument(..., help="Rule set directory."),
     """Score every unit: a ranked table, or JSON; with --out, result files. The integrity report
     (rows dropped and why, units without facts, no-data shares) goes to stderr."""
     def go():
+        from govindex import provenance
         from govindex.cli.outputs import out_dir as checked_dir
         from govindex.results import derived_in, owned, strict_json, to_json, wide_table, write_outputs
 
         target = checked_dir(out_dir, replace=True, owned=owned) if out_dir else None  # before the work
         derived = derived_in(target) if target else []
         t0 = time.perf_counter()
-        rs, sc, _ = _score(rules, facts, round_, executor, ray_address, strict)
+        rs, sc, sources = _score(rules, facts, round_, executor, ray_address, strict)
         elapsed = time.perf_counter() - t0
         _integrity(sc, strict)
-        written = write_outputs(sc, target, csv_bom=csv_bom) if target else []
+        # Which method and data produced the results (docs §16): for the outputs that record it.
+        prov = provenance.build(rs, facts, sources, sys.argv, getattr(sc, "overrides_applied", ())) \
+            if target or format == Format.json else None
+        written = write_outputs(sc, target, provenance=prov, csv_bom=csv_bom) if target else []
         if derived:
             err.print(f"note: replaced the previous results in {target}; {', '.join(derived)} (made from them) "
                       f"went with them", markup=False, highlight=False)
         if format == Format.json:
-            sys.stdout.write(strict_json(to_json(sc)) + "\n")
+            sys.stdout.write(strict_json(to_json(sc, prov)) + "\n")
             return
         _ranking(rs, wide_table(sc), top, elapsed)
         if sc.graded is not None:

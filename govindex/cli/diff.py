@@ -20,6 +20,7 @@ from typer.core import TyperCommand
 
 from govindex.cli.base import _run, app, err
 from govindex.diagnostics import GovindexError, display_width
+from govindex.provenance import facts_manifest, ruleset_info, short
 
 if TYPE_CHECKING:
     from govindex.ir import RuleSet
@@ -119,15 +120,35 @@ def build(rs_old: RuleSet, rs_new: RuleSet, old_name: str, new_name: str, facts:
     from govindex.versions.diff import diff
 
     edits = diff(rs_old, rs_new)
-    doc: dict = {"old": {"rules": old_name, "ruleset": rs_old.name, "digits": rs_old.rounding.digits},
-                 "new": {"rules": new_name, "ruleset": rs_new.name, "digits": rs_new.rounding.digits},
+    doc: dict = {"old": {"rules": old_name, "ruleset": rs_old.name, "digits": rs_old.rounding.digits,
+                         "hash": ruleset_info(rs_old)["hash"]},
+                 "new": {"rules": new_name, "ruleset": rs_new.name, "digits": rs_new.rounding.digits,
+                         "hash": ruleset_info(rs_new)["hash"]},
                  "counts": {k: sum(e.kind == k for e in edits) for k in KIND_ORDER},
                  "edits": [e.to_json() for e in edits]}
     if facts is not None:
         from govindex.versions.impact import impact
 
         doc["impact"] = impact(rs_old, rs_new, facts, new_facts).to_json(top)
+        doc["old"]["facts_hash"] = _facts_hash(rs_old, facts)
+        doc["new"]["facts_hash"] = _facts_hash(rs_new, new_facts or facts)
     return doc
+
+
+def _facts_hash(rs: RuleSet, facts: Path) -> str:
+    """The facts hash (docs §16) of what ``rs`` reads in ``facts``, as ``score`` records it."""
+    from govindex.eval.explain import load_sources
+
+    return facts_manifest(rs, facts, load_sources(rs, facts))["hash"]
+
+
+def hashes_line(doc: dict) -> str:
+    """``hashes  rules 84780b6d6ee6 → 967865e57bc4; facts …`` (docs §16): which method and data each side is."""
+    o, n = doc["old"], doc["new"]
+    line = f"hashes      rules {short(o.get('hash'))} → {short(n.get('hash'))}"
+    if "facts_hash" in o:
+        line += f"; facts {short(o['facts_hash'])} → {short(n.get('facts_hash'))}"
+    return line
 
 
 def node_rows(rs: RuleSet) -> list[dict]:
@@ -241,7 +262,7 @@ def render_text(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
     c = doc["counts"]
     digits = doc["new"].get("digits")
     folded = _folded(doc["edits"])
-    lines = [f"{doc['old']['rules']} → {doc['new']['rules']}", _names(doc),
+    lines = [f"{doc['old']['rules']} → {doc['new']['rules']}", _names(doc), hashes_line(doc),
              f"{_n(sum(c.values()), 'edit')}: " + ", ".join(f"{c[k]} {k}" for k in KIND_ORDER)
              + (f"; {_n(folded, 'consequence')} folded under {'them' if show_all else 'them (--all lists them)'}"
                 if folded else "")]
@@ -467,6 +488,7 @@ def render_md(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
     digits = doc["new"].get("digits")
     folded = _folded(doc["edits"])
     lines = [f"## Rule changes: `{doc['old']['rules']}` → `{doc['new']['rules']}`", "", _names(doc), "",
+             f"`{hashes_line(doc).replace('hashes      ', 'hashes: ')}`", "",
              f"**{_n(sum(c.values()), 'edit')}**: " + " · ".join(f"{c[k]} {k}" for k in KIND_ORDER)
              + (f" · {_n(folded, 'consequence')} folded" if folded else ""), ""]
     header, tables, tree = _groups(doc["edits"])

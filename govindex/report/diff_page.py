@@ -30,6 +30,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from govindex.provenance import short
 from govindex.report import charts as ch
 
 KINDS = ("added", "removed", "renamed", "moved", "changed")
@@ -104,10 +105,14 @@ def context(doc: dict, top: int | None, read: Callable[[str], list[str] | None])
     c = doc["counts"]
     cards = [("规则集 Rule sets", f"{doc['old']['ruleset']} → {doc['new']['ruleset']}"),
              ("变化 Edits", f"{sum(c.values())}: " + " · ".join(f"{c[k]} {k}" for k in KINDS))]
+    if "hash" in doc["old"]:  # which method each side is (docs §16)
+        cards.append(("方法版本 Rule-set hashes", f"{short(doc['old']['hash'])} → {short(doc['new'].get('hash'))}"))
     im = doc.get("impact")
     if im:
         f = im["facts"]
         cards.append(("数据 Facts", f"both: {f['old']}" if f["same"] else f"old: {f['old']} · new: {f['new']}"))
+        if "facts_hash" in doc["old"]:
+            cards.append(("数据版本 Facts hashes", f"{short(doc['old']['facts_hash'])} → {short(doc['new'].get('facts_hash'))}"))
         cards.append(("评价单位 Units", f"{im['units_scored']} in both"
                       + (f" · {len(im['only_old'])} old only" if im.get("only_old") else "")
                       + (f" · {len(im['only_new'])} new only" if im.get("only_new") else "")))

@@ -21,6 +21,7 @@ from govindex.analysis.analyze import TOTAL, Results
 from govindex.analysis.render import DASH, num, pct, report, signed
 from govindex.analysis.render import Table as RenderTable
 from govindex.fsio import write_file
+from govindex.provenance import summary
 from govindex.report.charts import Chart
 
 ATTR_LABELS = {"province": "省份", "macro_region": "区域", "region": "区域"}
@@ -70,7 +71,28 @@ def build(res: Results, doc: dict, previous: Results | None = None, rounds: list
         sections["corrections"].tables.append(_corrections(corrections))
     cards = _cards(doc, rounds, generated) + ([("更正 Corrections", str(len(corrections)))] if corrections else [])
     return {"title": doc["ruleset"], "cards": cards, "notes": tables.notes,
-            "sections": [s for s in sections.values() if s.charts or s.tables]}
+            "sections": [s for s in sections.values() if s.charts or s.tables],
+            "provenance": provenance_rows(res.provenance, previous.provenance if previous is not None else None)}
+
+
+def provenance_rows(current: dict | None, previous: dict | None = None) -> list[tuple[str, ...]]:
+    """The 数据来源与方法版本 block: (label, these results[, the previous]) rows — engine, rule set
+    and its short hash, facts short hash with files and rows, overrides, time. Empty when neither
+    side carries provenance (results written before govindex recorded it)."""
+    if current is None and previous is None:
+        return []
+    sides = [summary(p) if p is not None else None for p in ([current, previous] if previous is not None else [current])]
+
+    def row(label: str, show) -> tuple[str, ...]:
+        return (label, *[show(s) if s is not None else DASH for s in sides])
+    return [row("引擎 Engine", lambda s: s["engine"]),
+            row("规则集 Rule set", lambda s: f"{s['ruleset']} · {s['ruleset_hash']}"),
+            row("数据 Facts", lambda s: f"{s['facts_hash']} · {s['files']} 个文件 files · "
+                                      f"{sum(v or 0 for v in s['rows'].values()):,} 行 rows"),
+            row("各表行数 Rows by table", lambda s: ", ".join(f"{t} {v:,}" for t, v in s["rows"].items() if v is not None)
+                or DASH),
+            row("更正 Overrides applied", lambda s: str(s["overrides"])),
+            row("计算时间 Scored at (UTC)", lambda s: s["time"] or DASH)]
 
 
 def render(context: dict) -> str:
