@@ -254,6 +254,22 @@ def test_results_explain_and_report_show_it(tmp_path):
     cells = [td.text_content() for td in row.xpath("td")]
     assert cells == ["乙市 (100200)", "智能问答（人工） (qa_manual)", "2", "0.5 → 1", "申诉成立：第4题答案正确", "张三",
                      "2019-12-05", "申诉函 2019-12-03"]
+    # the workbook marks the cell, and the provenance of every output names the correction
+    import openpyxl
+
+    wb = openpyxl.load_workbook(out / "scores.xlsx")
+    ws = wb["问答"]
+    head = [c.value for c in ws[1]]
+    col = next(i for i, h in enumerate(head, 1) if h and "(qa_manual" in str(h))
+    row = next(i for i in range(2, ws.max_row + 1) if ws.cell(i, 1).value == "100200")
+    cell = ws.cell(row, col)
+    assert cell.comment is not None and "已更正" in cell.comment.text and "申诉成立" in cell.comment.text
+    assert cell.fill.fgColor.rgb.endswith("FFE699")
+    assert not any("已更正" in (ws.cell(i, col).comment.text if ws.cell(i, col).comment else "")
+                   for i in range(2, ws.max_row + 1) if i != row)
+    prov = json.loads((out / "provenance.json").read_text(encoding="utf-8"))
+    assert prov == doc["provenance"] and [o["unit"] for o in prov["overrides"]] == ["100200"]
+    assert any(f["path"] == "overrides.csv" for f in prov["facts"]["files"])
 
 
 def test_no_overrides_file_changes_nothing(tmp_path):
