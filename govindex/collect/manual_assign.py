@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from govindex.collect.manual import ManualPoint
+from govindex.collect.manual import Assignment, ManualPoint
 from govindex.diagnostics import Diagnostic, File, GovindexError, Record, did_you_mean
 from govindex.ir import RuleSet, Unit
 
@@ -30,6 +30,24 @@ class AssignmentError(GovindexError):
     def __init__(self, diagnostics: list[Diagnostic]):
         self.diagnostics = diagnostics
         super().__init__("\n".join(["no template written:", *(d.render() for d in diagnostics)]))
+
+
+def select(rs: RuleSet, units: str, points: str, manual: list[ManualPoint]) -> Assignment:
+    """The assignment the options name (an empty option: all); every bad name of both options is
+    reported at once (:class:`AssignmentError`)."""
+    probs: list[Diagnostic] = []
+    chosen_units, chosen_points = None, None
+    try:
+        chosen_units = select_units(rs, units) if units else None
+    except AssignmentError as exc:
+        probs += exc.diagnostics
+    try:
+        chosen_points = select_points(rs, points, manual) if points else None
+    except AssignmentError as exc:
+        probs += exc.diagnostics
+    if probs:
+        raise AssignmentError(probs)
+    return Assignment(chosen_units, chosen_points)
 
 
 def select_units(rs: RuleSet, spec: str) -> tuple[Unit, ...]:

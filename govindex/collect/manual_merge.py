@@ -197,7 +197,7 @@ def _merge(rs: RuleSet, table: str, round_no: int, existing: pl.DataFrame, entri
         if outcome == "verified":
             report.verified += 1
             report.unchanged += 1
-            new = {**prev[0], "verified_by": e.collector, "verified_cell": str(e.where), "verified_at": now}
+            new = {**prev[0], "verified_by": e.collector, "verified_cell": book_cell(e), "verified_at": now}
         elif outcome == "added":
             report.added += 1
         else:
@@ -249,7 +249,12 @@ def _other(row: dict, new: dict) -> bool:
 
 def _dispute(e: Entry, row: dict, now: str) -> Dispute:
     held = Side(row["value"], row.get("collector") or "", held_cell(row))
-    return Dispute(e.unit, e.point, held, Side(e.value, e.collector, str(e.where)), now)
+    return Dispute(e.unit, e.point, held, Side(e.value, e.collector, book_cell(e)), now)
+
+
+def book_cell(e: Entry) -> str:
+    """Where an entry was read, as the round records it: ``book.xlsx:录入!G5`` (the book's name)."""
+    return f"{Path(e.where.path).name}:{e.where.sheet}!{e.where.ref}"
 
 
 def held_cell(row: dict) -> str:
