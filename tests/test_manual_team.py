@@ -136,7 +136,7 @@ def test_double_entry_disagreement_is_listed_by_cell_refused_resolved_and_scored
     resolve = ["manual", "resolve", "--rules", TEAM, "--round", "1", "--facts", "facts", "--unit", "100200",
                "--point", "qa_manual", "--value", "1", "--by", "李四"]
     r = _cli(*resolve, cwd=tmp_path)
-    assert r.returncode == 1 and "--reason: error[M123 resolution-without-reason]" in r.stderr
+    assert r.returncode == 1 and "--reason: error[M123 resolution-no-reason]" in r.stderr
     r = _cli(*resolve, "--reason", "复核截图：5 题答对 5 题", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "resolved 100200 × qa_manual = 1 by 李四 (复核截图：5 题答对 5 题); was 0.5"

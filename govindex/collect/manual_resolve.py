@@ -12,7 +12,7 @@ and atomically, the round's row for U × P with:
 The round's open disputes of U × P are marked ``resolved`` in the dispute register
 (:mod:`govindex.collect.manual_disputes`). After it, an import of either book goes through: an
 entry of a resolved cell never changes it (M304, a warning) unless ``--replace``. Every problem
-is gathered first, and any one refuses all (nothing written): M123 resolution-without-reason,
+is gathered first, and any one refuses all (nothing written): M123 resolution-no-reason,
 M124 bad-resolution (unknown unit, not a manual point, a value not allowed, no adjudicator).
 """
 

@@ -60,7 +60,7 @@ CODES: dict[str, str] = {
     "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
     "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere",
     "M120": "unknown-assigned-unit", "M121": "unknown-assigned-point", "M122": "disagreement",
-    "M123": "resolution-without-reason", "M124": "bad-resolution",
+    "M123": "resolution-no-reason", "M124": "bad-resolution",
     "M201": "wrong-ruleset", "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata",
     "M301": "units-not-listed", "M302": "points-not-listed", "M303": "note-without-entry", "M304": "resolved-kept",
     # adapter imports (govindex import)
