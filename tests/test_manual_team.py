@@ -165,3 +165,40 @@ def test_a_resolutions_file_is_checked_line_by_line(tmp_path):
              cwd=tmp_path)
     assert r.returncode == 1 and "Traceback" not in r.stderr and not (tmp_path / "facts" / "manual").exists()
     assert_golden("manual_team/resolve_file_errors.txt", r.stderr)
+
+
+def test_a_resolved_cell_stands_and_replace_closes_the_dispute(tmp_path):
+    """Through the API (fast): after a resolution, a book with the losing value imports with an
+    M304 warning and leaves the cell as resolved; --replace overrules and closes the dispute."""
+    from govindex.check.run import load
+    from govindex.collect.manual import ManualImportError, write_template
+    from govindex.collect.manual_disputes import read_register
+    from govindex.collect.manual_import import import_workbook
+    from govindex.collect.manual_resolve import Resolution, resolve
+    from govindex.diagnostics import File
+
+    rs, facts = load(TEAM), tmp_path / "facts"
+    tpl = write_template(rs, 1, tmp_path / "t.xlsx")
+    a = fill(tpl, tmp_path / "a.xlsx", {("100100", "qa_manual"): 0.5, ("100100", "collector"): "张三"})
+    b = fill(tpl, tmp_path / "b.xlsx", {("100100", "qa_manual"): 1, ("100200", "qa_manual"): 1,
+                                        ("100100", "collector"): "王五", ("100200", "collector"): "王五"})
+    import_workbook(a, rs, 1, facts)
+    with pytest.raises(ManualImportError, match="M122 disagreement"):
+        import_workbook(b, rs, 1, facts)
+    with pytest.raises(ManualImportError, match="M122 disagreement"):  # refused again: recorded once
+        import_workbook(b, rs, 1, facts)
+    round_dir = facts / "manual" / "round=1"
+    assert [(d.key, d.status) for d in read_register(round_dir)] == [(("100100", "qa_manual"), "open")]
+    resolve(rs, 1, facts, [Resolution("100100", "qa_manual", "0.5", "截图为准", "李四", File("x"))], "x")
+    assert read_register(round_dir)[0].status == "resolved"
+    report = import_workbook(b, rs, 1, facts)
+    (w,) = [w for w in report.warnings if w.code == "M304"]
+    assert "100100 × qa_manual: 1 not imported; the cell was resolved to 0.5 by 李四 (截图为准)" in w.message
+    assert _rows(tmp_path)[("100100", "qa_manual")]["value"] == 0.5 and report.added == 1
+
+    c = fill(tpl, tmp_path / "c.xlsx", {("100200", "qa_manual"): 0, ("100200", "collector"): "赵六"})
+    with pytest.raises(ManualImportError, match="M122"):
+        import_workbook(c, rs, 1, facts)
+    import_workbook(c, rs, 1, facts, replace=True)
+    assert [d.status for d in read_register(round_dir)] == ["resolved", "replaced"]
+    assert _rows(tmp_path)[("100200", "qa_manual")]["value"] == 0.0

@@ -18,9 +18,18 @@ in docs/rules-language.md §15)::
     M103 out-of-range      M108 duplicate-column  M113 unreadable          M118 no-change
     M104 unknown-unit      M109 name-mismatch     M114 formula-no-value    M119 held-elsewhere
     M105 unknown-point     M110 no-unit           M115 cell-too-long
+    M120 unknown-assigned-unit, M121 unknown-assigned-point (manual template --units/--points)
+    M122 disagreement (another collector entered another value)
+    M123 resolution-no-reason, M124 bad-resolution (manual resolve)
     M201 wrong-ruleset  M202 wrong-round  M203 points-changed  M204 no-metadata   (M2xx: --force allows)
     warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero),
-              M303 note-without-entry (a note on a row with no entry is not imported)
+              M303 note-without-entry (a note on a row with no entry is not imported),
+              M304 resolved-kept (a book's other value for a resolved cell is not imported)
+
+A team: :mod:`govindex.collect.manual_assign` (one collector's units and points),
+:mod:`~govindex.collect.manual_compare` (double entry), :mod:`~govindex.collect.manual_disputes`
+(the round's dispute register), :mod:`~govindex.collect.manual_resolve`,
+:mod:`~govindex.collect.manual_progress`.
 """
 
 from __future__ import annotations

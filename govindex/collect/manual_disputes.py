@@ -8,13 +8,15 @@ scoring never reads it), written atomically under the round's lock.
 
 Each dispute holds both sides (value, collector, ``book.xlsx:录入!G5``), when it was recorded,
 and, once resolved, the adjudicated value, who decided, why and when (``status``: ``open`` →
-``resolved``). Resolved disputes stay in the register: it is the history of the round.
+``resolved``, or ``replaced`` when a ``--replace`` import overwrote the cell). Closed disputes stay
+in the register: it is the history of the round.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from govindex.diagnostics import FactsError
@@ -86,3 +88,19 @@ def open_disputes(round_dir: Path) -> dict[tuple[str, str], list[Dispute]]:
         if d.status == "open":
             out.setdefault(d.key, []).append(d)
     return out
+
+
+def supersede(round_dir: Path, entries: list, source: str) -> None:
+    """Close the open disputes of the cells a ``--replace`` import wrote: its values won
+    (``status`` ``replaced``, the book named in the resolution)."""
+    disputes = read_register(round_dir)
+    written = {(e.unit, e.point): e for e in entries}
+    hit = [d for d in disputes if d.status == "open" and d.key in written]
+    if not hit:
+        return
+    now = datetime.now().astimezone().isoformat(timespec="seconds")
+    for d in hit:
+        e = written[d.key]
+        d.status = "replaced"
+        d.resolution = {"value": e.value, "by": e.collector, "reason": f"--replace with {Path(source).name}", "at": now}
+    write_register(round_dir, disputes)

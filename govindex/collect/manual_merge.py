@@ -35,7 +35,7 @@ import polars as pl
 
 from govindex.collect.imports import Change, ImportReport, typed_frame, write_partition
 from govindex.collect.manual import ManualImportError, num
-from govindex.collect.manual_disputes import Dispute, Side, record
+from govindex.collect.manual_disputes import Dispute, Side, record, supersede
 from govindex.diagnostics import Cell, Diagnostic, FactsError, File
 from govindex.eval.facts import schema
 from govindex.ir import RuleSet
@@ -84,6 +84,8 @@ def merge_round(rs: RuleSet, table: str, round_no: int, facts_dir: Path, entries
             _refuse(source, "M118", f"the book would change nothing: its {len(entries):,} entries equal what round "
                     f"{round_no} holds", "nothing to import; edit the cells to change the round")
         write_partition(merged, dest, {"writer": "govindex manual import", "source": Path(source).name})
+        if replace:
+            supersede(round_dir, entries, source)
     report.source, report.path = source, dest
     report.warnings = notes
     return report
