@@ -3,7 +3,7 @@
 did-you-mean) for every name that is not one of them.
 
 ``--units`` takes unit codes or names separated by commas (``130100,邯郸市``), attribute filters
-(``province=河北省``: every unit whose attribute has that value), or the path of a text/CSV file
+(``province=河北``: every unit whose attribute has that value), or the path of a text/CSV file
 holding one code or name per line (the first column; a header line ``unit``/``code``/``单位代码``
 and lines starting with ``#`` are skipped). ``--points`` takes manual point ids separated by
 commas. Errors: M120 unknown-assigned-unit, M121 unknown-assigned-point.
