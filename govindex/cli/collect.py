@@ -30,8 +30,9 @@ def register(app: typer.Typer) -> None:
                                                        "attr=value filters (province=河北省), or a file of codes."),
                         points: str = typer.Option("", "--points", help="Only these manual points (comma-separated ids)."),
                         collector: str = typer.Option("", "--collector", help="Who fills this book (采集人).")) -> None:
-        """Write the workbook collectors fill: units × manual points, with allowed values; one
-        collector's share with --units/--points/--collector."""
+        """Write the workbook collectors fill: units × manual points, with allowed values.
+
+        --units/--points/--collector: one collector's share of a team."""
         def go():
             from dataclasses import replace
 
@@ -57,8 +58,7 @@ def register(app: typer.Typer) -> None:
                        rules: Path = typer.Option(..., "--rules", help="Rule set directory."),
                        round_: int = typer.Option(None, "--round", help="Collection round (default: the books')."),
                        format: Format = typer.Option(Format.text, "--format")) -> None:
-        """Double entry: list every cell the two books fill differently (exit 1 if any), and the
-        cells only one of them fills."""
+        """Double entry: every cell two books fill differently (exit 1 if any), and those only one fills."""
         def go():
             from govindex.check.run import load
             from govindex.collect.manual_compare import compare_books
@@ -83,8 +83,7 @@ def register(app: typer.Typer) -> None:
                        by: str = typer.Option("", "--by", help="Who decided."),
                        file: Path = typer.Option(None, "--file",
                                                  help="A CSV of resolutions: unit,point,value,reason,by.")) -> None:
-        """Record the adjudicated value of disputed cells in the round (with who, why and when);
-        an import of the disputed cell then goes through."""
+        """Record the adjudicated value of a disputed cell (who, why, when); its import then goes through."""
         def go():
             from govindex.check.run import load
             from govindex.collect.manual_resolve import Resolution, from_file, resolve
