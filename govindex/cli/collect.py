@@ -86,14 +86,17 @@ def register(app: typer.Typer) -> None:
         """Record the adjudicated value of a disputed cell (who, why, when); its import then goes through."""
         def go():
             from govindex.check.run import load
+            from govindex.cli.outputs import out_dir as checked_dir
             from govindex.collect.manual_resolve import Resolution, from_file, resolve
             from govindex.diagnostics import File, UsageError
 
+            rs = load(rules)
+            target = checked_dir(facts)  # before the work: a file, device or unwritable place is refused
             if file is None and not (unit and point and value):
                 raise UsageError("give --unit, --point and --value (with --reason and --by), or --file")
             items = from_file(file) if file is not None else [Resolution(unit.strip(), point.strip(), value.strip(),
                                                                          reason.strip(), by.strip(), File("manual resolve"))]
-            lines = resolve(load(rules), round_, facts, items, str(file) if file else "manual resolve")
+            lines = resolve(rs, round_, target, items, str(file) if file else "manual resolve")
             out.print("\n".join(lines), markup=False, highlight=False)
         _run(go)
 

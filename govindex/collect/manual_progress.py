@@ -29,7 +29,7 @@ import polars as pl
 from govindex.collect.manual import check_round, manual_points, manual_table
 from govindex.collect.manual_disputes import open_disputes
 from govindex.collect.manual_merge import PART, _read
-from govindex.diagnostics import display_width
+from govindex.diagnostics import FactsError, display_width
 from govindex.ir import RuleSet
 
 UNNAMED = "(未署名)"
@@ -91,6 +91,10 @@ def progress(rs: RuleSet, round_no: int, facts_dir: Path) -> Progress:
     """The progress of round ``round_no`` of the rule set's manual table in ``facts_dir``."""
     check_round(rs, round_no)
     table = manual_table(rs)
+    if not Path(facts_dir).is_dir():
+        what = "is not a directory" if Path(facts_dir).exists() else "does not exist"
+        raise FactsError(f"facts directory {facts_dir} {what}\n  hint: pass the directory manual import writes "
+                         "into (--facts DIR)")
     round_dir = Path(facts_dir) / table / f"{rs.round_column}={round_no}"
     df = _read(round_dir / PART) if (round_dir / PART).exists() else pl.DataFrame()
     rows = [] if df.is_empty() else df.to_dicts()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import polars as pl
 
-from govindex.collect.imports import typed_frame, write_partition
+from govindex.collect.imports import check_layout, typed_frame, write_partition
 from govindex.collect.manual import ManualImportError, ManualPoint, check_round, manual_points, manual_table, num
 from govindex.collect.manual_disputes import Dispute, read_register, write_register
 from govindex.collect.manual_merge import PART, PROVENANCE, _existing, _held_elsewhere, _locked
@@ -72,6 +72,7 @@ def resolve(rs: RuleSet, round_no: int, facts_dir: Path, items: list[Resolution]
     """Record every resolution of ``items`` in round ``round_no`` (all or none); the lines to print."""
     check_round(rs, round_no)
     table = manual_table(rs)
+    check_layout(Path(facts_dir), table)  # a table kept as one file would be hidden by the round's directory
     points = {p.id: p for p in manual_points(rs) if p.table == table}
     values = _check(rs, points, items, source)
     round_dir = Path(facts_dir) / table / f"{rs.round_column}={round_no}"
