@@ -124,6 +124,9 @@ def test_double_entry_disagreement_is_listed_by_cell_refused_resolved_and_scored
     assert doc["agree"] == 2 and [(d["unit"], d["a"]["value"], d["b"]["value"], d["b"]["cell"])
                                   for d in doc["disagree"]] == [("100200", 0.5, 1.0, "录入!F4")]
     assert _cli("manual", "compare", "zhang.xlsx", "zhang.xlsx", "--rules", TEAM, cwd=tmp_path).returncode == 0
+    bad = fill(tpl, tmp_path / "bad.xlsx", {("100100", "qa_manual"): 0.7})
+    r = _cli("manual", "compare", "zhang.xlsx", bad.name, "--rules", TEAM, cwd=tmp_path)
+    assert r.returncode == 1 and "bad.xlsx: 1 error, nothing compared" in r.stderr and "M102" in r.stderr
 
     assert _import(tmp_path, a).returncode == 0
     r = _import(tmp_path, b)

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from govindex.collect.manual import manual_points, num
+from govindex.collect.manual import ManualImportError, manual_points, num
 from govindex.collect.manual_import import Book, read_book
 from govindex.collect.manual_merge import Entry
+from govindex.diagnostics import GovindexError
 from govindex.eval.compile import ENTRY_EPS
 from govindex.ir import RuleSet
 
@@ -80,10 +81,22 @@ def _cell(e: Entry) -> str:
     return f"{Path(e.where.path).name}:{e.where.sheet}!{e.where.ref}"
 
 
+class CompareError(GovindexError):
+    """A book to compare has bad cells (the import's diagnostics); nothing was compared."""
+
+    def __init__(self, exc: ManualImportError):
+        self.diagnostics = exc.problems
+        super().__init__(str(exc).replace(", nothing imported", ", nothing compared", 1))
+
+
 def compare_books(rs: RuleSet, a: Path, b: Path, round_no: int | None = None) -> Comparison:
-    """Compare two filled books of ``rs`` cell by cell (see the module's docstring)."""
-    book_a = read_book(Path(a), rs, round_no)
-    book_b = read_book(Path(b), rs, round_no if round_no is not None else book_a.round)
+    """Compare two filled books of ``rs`` cell by cell (see the module's docstring);
+    :class:`CompareError` if either has a bad cell."""
+    try:
+        book_a = read_book(Path(a), rs, round_no)
+        book_b = read_book(Path(b), rs, round_no if round_no is not None else book_a.round)
+    except ManualImportError as exc:
+        raise CompareError(exc) from None
     out = Comparison(book_a, book_b, labels={p.id: p.label for p in manual_points(rs)},
                      names={u.code: u.name for u in rs.units})
     order = {p.id: i for i, p in enumerate(manual_points(rs))}
