@@ -9,24 +9,33 @@ a disagreement refused at import and recorded, then resolved (``manual resolve``
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import openpyxl
 import polars as pl
 import pytest
 from conftest import ROOT, assert_golden
+from typer.testing import CliRunner
 
+from govindex.cli import app
 from tests.manual_books import fill
 
 TEAM = ROOT / "tests" / "fixtures" / "team"
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "govindex.cli", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd)
+def _cli(*args: object, cwd: Path) -> SimpleNamespace:
+    """Run the CLI in-process (as tests/test_cli.py does) in ``cwd``: exit code, stdout, stderr."""
+    old = os.getcwd()
+    os.chdir(cwd)
+    try:
+        r = CliRunner().invoke(app, [str(a) for a in args])
+    finally:
+        os.chdir(old)
+    assert r.exception is None or isinstance(r.exception, SystemExit), r.exc_info
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
 
 
 def _template(tmp: Path, name: str, *opts: str) -> Path:
@@ -35,7 +44,7 @@ def _template(tmp: Path, name: str, *opts: str) -> Path:
     return tmp / name
 
 
-def _import(tmp: Path, book: Path, *opts: str) -> subprocess.CompletedProcess:
+def _import(tmp: Path, book: Path, *opts: str) -> SimpleNamespace:
     return _cli("manual", "import", book, "--rules", TEAM, "--round", "1", "--facts", tmp / "facts", *opts, cwd=tmp)
 
 
