@@ -34,7 +34,7 @@ RULES_2019 = {"collect", "extract", "import"}
 # Plain values a command needs to get as far as its paths (any other required one gets "1" or "x").
 VALUES = {("import", "table"): "posts"}
 # Paths the command writes into: a fresh directory rather than the shared read-only facts.
-WRITES = {("import", "facts"), ("manual import", "facts"), ("extract", "facts")}
+WRITES = {("import", "facts"), ("manual import", "facts"), ("manual resolve", "facts"), ("extract", "facts")}
 
 
 def leaves(cmd, path: tuple[str, ...] = ()) -> Iterator[tuple[str, object]]:
@@ -73,8 +73,10 @@ def good(tmp_path_factory) -> dict[str, Path]:
     (base / "channels.csv").write_text("unit,kind,url,name\n100100,portal,http://127.0.0.1:9/,门户\n",
                                        encoding="utf-8")
     (base / "posts.jsonl").write_text("", encoding="utf-8")
+    (base / "res.csv").write_text("unit,point,value,reason,by\n100100,qa_manual,1,复核,李四\n", encoding="utf-8")
     return {"rules": MINI, "old": MINI, "new": MINI, "units_from": MINI, "registry": MINI / "units.csv",
             "facts": facts, "results": results, "previous": results, "workbook": workbook,
+            "book_a": workbook, "book_b": workbook, "file": base / "res.csv",
             "channels": base / "channels.csv", "source": base / "posts.jsonl"}
 
 

@@ -21,6 +21,7 @@ from govindex.collect.manual import (
     write_template,
 )
 from govindex.collect.manual_import import import_workbook
+from govindex.collect.manual_merge import PROVENANCE
 from govindex.diagnostics import UsageError
 from govindex.eval.evaluate import evaluate, score_col, status_col
 from govindex.eval.facts import frames_from_rows, scan
@@ -122,7 +123,8 @@ def test_import_writes_exactly_the_entries_and_scores_them(rs, template, tmp_pat
     report = import_workbook(book, rs, 1, facts)
     assert report.rows == 5 and report.units == 3 and report.blanks == N_UNITS * N_MANUAL - 5
     df = _written(facts)
-    assert df.columns == list(rs.tables["manual"].columns)
+    extra = [c for c in PROVENANCE if c not in rs.tables["manual"].columns]  # who, when, which book and cell
+    assert df.columns == [*rs.tables["manual"].columns, *extra]
     got = {(r["unit"], r["point"]): (r["value"], r["collector"], r["note"]) for r in df.to_dicts()}
     assert got == {
         ("130100", "adapt_manual_mobile"): (1.0, "张三", "首页改版中"),

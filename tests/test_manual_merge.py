@@ -59,15 +59,17 @@ def test_a_second_collectors_book_merges_and_keeps_the_first(rs, template, tmp_p
 def test_changes_are_reported_old_to_new_and_unchanged_rows_stay(rs, template, tmp_path):
     facts = tmp_path / "facts"
     import_workbook(fill(template, tmp_path / "a.xlsx", FIRST), rs, 1, facts)
-    edit = {**FIRST, ("130100", "adapt_manual_mobile"): 0, ("130100", "collector"): "李四",
+    # the same collector corrects a value (another collector's different value is a disagreement:
+    # tests/test_manual_team.py); a note changed is a change too
+    edit = {**FIRST, ("130100", "adapt_manual_mobile"): 0, ("130100", "note"): "复核",
             ("130700", "adapt_manual_mobile"): 1}
     report = import_workbook(fill(template, tmp_path / "a2.xlsx", edit), rs, 1, facts)
     assert [c.render() for c in report.changed] == [
-        "130100 adapt_manual_mobile: 1 → 0 (李四)",
-        "130100 adapt_manual_browsers: 0.5 by 张三, note «» → 0.5 by 李四, note «»"]  # only who collected it changed
+        "130100 adapt_manual_mobile: 1 → 0 (张三)",
+        "130100 adapt_manual_browsers: 0.5 by 张三, note «» → 0.5 by 张三, note «复核»"]  # only the note changed
     assert (report.added, report.unchanged, report.kept) == (1, 3, 0)
-    assert "changed 130100 adapt_manual_mobile: 1 → 0 (李四)" in report.summary()
-    assert _round(facts)[("130100", "adapt_manual_mobile")] == (0.0, "李四")
+    assert "changed 130100 adapt_manual_mobile: 1 → 0 (张三)" in report.summary()
+    assert _round(facts)[("130100", "adapt_manual_mobile")] == (0.0, "张三")
 
 
 @pytest.mark.parametrize("replace", [False, True])
@@ -141,14 +143,18 @@ def test_cli_merges_reports_and_refuses_with_exit_1(tmp_path):
     common = ["--rules", str(mini), "--round", "2", "--facts", str(tmp_path / "facts")]
     assert _cli("manual", "import", str(a), *common).returncode == 0
     r = _cli("manual", "import", str(b), *common, "--collector", "王五")
-    assert r.returncode == 0, r.stderr
-    assert "1 added, 1 changed, 0 unchanged; 1 row kept, 0 removed" in r.stdout
-    assert "changed 100200 qa_manual: 0.5 → 1 (李四)" in r.stdout
-    assert "collector 李四: 1 changed" in r.stdout and "collector 王五: 1 added" in r.stdout  # reported, not stored
+    # 李四's 1 against 张三's 0.5: a disagreement, listed by both cells; nothing imported
+    assert r.returncode == 1 and "M122 disagreement" in r.stderr and "Traceback" not in r.stderr
+    assert f"{b}:录入!G4: error[M122 disagreement]: 100200 × qa_manual: 1 here (李四) but 0.5 in a.xlsx:录入!G4 (张三)" \
+        in r.stderr
     r = _cli("manual", "import", str(tpl), *common)
     assert r.returncode == 1 and "M117 blank-book" in r.stderr and "Traceback" not in r.stderr
-    r = _cli("manual", "import", str(b), *common, "--replace")
-    assert r.returncode == 0 and "1 row it does not hold was removed" in r.stdout
+    r = _cli("manual", "import", str(b), *common, "--collector", "王五", "--replace")  # the book wins
+    assert r.returncode == 0, r.stderr
+    assert "1 added, 1 changed, 0 unchanged; 0 rows kept, 1 removed" in r.stdout
+    assert "changed 100200 qa_manual: 0.5 → 1 (李四)" in r.stdout
+    assert "collector 李四: 1 changed" in r.stdout and "collector 王五: 1 added" in r.stdout
+    assert "1 row it does not hold was removed" in r.stdout
 
 
 def test_a_note_without_an_entry_is_reported_not_dropped_silently(rs, template, tmp_path):

@@ -24,17 +24,97 @@ def register(app: typer.Typer) -> None:
     @manual.command("template")
     def manual_template(rules: Path = typer.Argument(..., help="Rule set directory."),
                         round_: int = typer.Option(..., "--round", help="Collection round."),
-                        out_file: Path = typer.Option(..., "--out", help="The workbook to write (.xlsx).")) -> None:
-        """Write the workbook collectors fill: units × manual points, with allowed values."""
+                        out_file: Path = typer.Option(..., "--out", help="The workbook to write (.xlsx)."),
+                        units: str = typer.Option("", "--units",
+                                                  help="Only these units: codes or names (comma-separated), "
+                                                       "attr=value filters (province=河北省), or a file of codes."),
+                        points: str = typer.Option("", "--points", help="Only these manual points (comma-separated ids)."),
+                        collector: str = typer.Option("", "--collector", help="Who fills this book (采集人).")) -> None:
+        """Write the workbook collectors fill: units × manual points, with allowed values.
+
+        --units/--points/--collector: one collector's share of a team."""
         def go():
+            from dataclasses import replace
+
             from govindex.check.run import load
             from govindex.cli.outputs import out_file as checked_file
             from govindex.collect.manual import manual_points, write_template
+            from govindex.collect.manual_assign import select
 
             target = checked_file(out_file)  # before the work: a directory, device or FIFO is refused
             rs = load(rules)
-            path = write_template(rs, round_, target)
-            out.print(f"wrote {path}: {len(rs.units)} units × {len(manual_points(rs))} manual points, round {round_}")
+            every = manual_points(rs)
+            assign = replace(select(rs, units, points, every), collector=collector.strip())
+            path = write_template(rs, round_, target, assign)
+            n_units = len(assign.units) if assign.units is not None else len(rs.units)
+            n_points = len(assign.points) if assign.points is not None else len(every)
+            who = f", collector {assign.collector}" if assign.collector else ""
+            out.print(f"wrote {path}: {n_units} units × {n_points} manual points, round {round_}{who}")
+        _run(go)
+
+    @manual.command("compare")
+    def manual_compare(book_a: Path = typer.Argument(..., help="A filled book."),
+                       book_b: Path = typer.Argument(..., help="The same cells filled by a second collector."),
+                       rules: Path = typer.Option(..., "--rules", help="Rule set directory."),
+                       round_: int = typer.Option(None, "--round", help="Collection round (default: the books')."),
+                       format: Format = typer.Option(Format.text, "--format")) -> None:
+        """Double entry: every cell two books fill differently (exit 1 if any), and those only one fills."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.manual_compare import compare_books
+
+            cmp = compare_books(load(rules), book_a, book_b, round_)
+            if str(format) == "json":
+                sys.stdout.write(json.dumps(cmp.to_json(), ensure_ascii=False) + "\n")
+            else:
+                out.print(cmp.render(), markup=False, highlight=False)
+            if cmp.disagree:
+                raise typer.Exit(1)
+        _run(go)
+
+    @manual.command("resolve")
+    def manual_resolve(rules: Path = typer.Option(..., "--rules", help="Rule set directory."),
+                       round_: int = typer.Option(..., "--round", help="Collection round."),
+                       facts: Path = typer.Option(..., "--facts", help="Facts directory holding the round."),
+                       unit: str = typer.Option("", "--unit", help="The unit's code."),
+                       point: str = typer.Option("", "--point", help="The manual point's id."),
+                       value: str = typer.Option("", "--value", help="The adjudicated value."),
+                       reason: str = typer.Option("", "--reason", help="Why (required)."),
+                       by: str = typer.Option("", "--by", help="Who decided."),
+                       file: Path = typer.Option(None, "--file",
+                                                 help="A CSV of resolutions: unit,point,value,reason,by.")) -> None:
+        """Record the adjudicated value of a disputed cell (who, why, when); its import then goes through."""
+        def go():
+            from govindex.check.run import load
+            from govindex.cli.outputs import out_dir as checked_dir
+            from govindex.collect.manual_resolve import Resolution, from_file, resolve
+            from govindex.diagnostics import File, UsageError
+
+            rs = load(rules)
+            target = checked_dir(facts)  # before the work: a file, device or unwritable place is refused
+            if file is None and not (unit and point and value):
+                raise UsageError("give --unit, --point and --value (with --reason and --by), or --file")
+            items = from_file(file) if file is not None else [Resolution(unit.strip(), point.strip(), value.strip(),
+                                                                         reason.strip(), by.strip(), File("manual resolve"))]
+            lines = resolve(rs, round_, target, items, str(file) if file else "manual resolve")
+            out.print("\n".join(lines), markup=False, highlight=False)
+        _run(go)
+
+    @manual.command("progress")
+    def manual_progress(rules: Path = typer.Argument(..., help="Rule set directory."),
+                        round_: int = typer.Option(..., "--round", help="Collection round."),
+                        facts: Path = typer.Option(..., "--facts", help="Facts directory holding the round."),
+                        format: Format = typer.Option(Format.text, "--format")) -> None:
+        """How much of the round is entered, verified, disputed and missing, per point and per collector."""
+        def go():
+            from govindex.check.run import load
+            from govindex.collect.manual_progress import progress
+
+            p = progress(load(rules), round_, facts)
+            if str(format) == "json":
+                sys.stdout.write(json.dumps(p.to_json(), ensure_ascii=False) + "\n")
+            else:
+                out.print(p.render(), markup=False, highlight=False)
         _run(go)
 
     @manual.command("import")

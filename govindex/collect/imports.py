@@ -94,6 +94,7 @@ class ImportReport:
     removed: int = 0
     replaced: str = ""  # what the write replaced, in words ("" when it replaced nothing)
     collectors: dict[str, Counter] = field(default_factory=dict)  # name → Counter(added=, changed=, unchanged=)
+    verified: int = 0  # manual: entries equal to another collector's (double entry; counted in unchanged too)
 
     def summary(self) -> str:
         """A few lines for the terminal."""
@@ -110,8 +111,9 @@ class ImportReport:
         return "\n".join(lines)
 
     def _merge_lines(self) -> list[str]:
+        verified = f", {self.verified:,} verified (the same value from another collector)" if self.verified else ""
         lines = [f"  read {_n(self.rows, 'row')} for {_n(self.units, 'unit')}: {self.added:,} added, "
-                 f"{len(self.changed):,} changed, {self.unchanged:,} unchanged; {_n(self.kept, 'row')} kept, "
+                 f"{len(self.changed):,} changed, {self.unchanged:,} unchanged{verified}; {_n(self.kept, 'row')} kept, "
                  f"{self.removed:,} removed"]
         if self.replaced:
             lines.append(f"  {self.replaced}")
@@ -119,8 +121,8 @@ class ImportReport:
         if len(self.changed) > MAX_SHOWN:
             lines.append(f"  … and {len(self.changed) - MAX_SHOWN} more changes")
         for name, n in sorted(self.collectors.items()):
-            lines.append(f"  collector {name or '(unnamed)'}: " + ", ".join(f"{n[k]:,} {k}" for k in
-                                                                          ("added", "changed", "unchanged") if n[k]))
+            kinds = ("added", "changed", "unchanged", "verified", "resolved-kept")
+            lines.append(f"  collector {name or '(unnamed)'}: " + ", ".join(f"{n[k]:,} {k}" for k in kinds if n[k]))
         return lines
 
     def to_json(self) -> dict[str, object]:
@@ -129,7 +131,8 @@ class ImportReport:
                 "skipped": self.skipped, "blanks": self.blanks, "total": self.total, "added": self.added,
                 "changed": [{"unit": c.unit, "point": c.key, "old": c.old, "new": c.new, "collector": c.collector}
                             for c in self.changed],
-                "unchanged": self.unchanged, "kept": self.kept, "removed": self.removed, "replaced": self.replaced,
+                "unchanged": self.unchanged, "verified": self.verified, "kept": self.kept, "removed": self.removed,
+                "replaced": self.replaced,
                 "collectors": {k: dict(v) for k, v in self.collectors.items()},
                 "warnings": [w.to_json() for w in self.warnings]}
 

@@ -18,9 +18,18 @@ in docs/rules-language.md §15)::
     M103 out-of-range      M108 duplicate-column  M113 unreadable          M118 no-change
     M104 unknown-unit      M109 name-mismatch     M114 formula-no-value    M119 held-elsewhere
     M105 unknown-point     M110 no-unit           M115 cell-too-long
+    M120 unknown-assigned-unit, M121 unknown-assigned-point (manual template --units/--points)
+    M122 disagreement (another collector entered another value)
+    M123 resolution-no-reason, M124 bad-resolution (manual resolve)
     M201 wrong-ruleset  M202 wrong-round  M203 points-changed  M204 no-metadata   (M2xx: --force allows)
     warnings: M301 units-not-listed, M302 points-not-listed (not collected: missing, not zero),
-              M303 note-without-entry (a note on a row with no entry is not imported)
+              M303 note-without-entry (a note on a row with no entry is not imported),
+              M304 resolved-kept (a book's other value for a resolved cell is not imported)
+
+A team: :mod:`govindex.collect.manual_assign` (one collector's units and points),
+:mod:`~govindex.collect.manual_compare` (double entry), :mod:`~govindex.collect.manual_disputes`
+(the round's dispute register), :mod:`~govindex.collect.manual_resolve`,
+:mod:`~govindex.collect.manual_progress`.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from govindex.collect.imports import ImportDataError
 from govindex.diagnostics import UsageError
 from govindex.eval.compile import ENTRY_EPS, entry_allowed
 from govindex.fsio import write_file
-from govindex.ir import ROOT, Expr, RuleSet, aggregates
+from govindex.ir import ROOT, Expr, RuleSet, Unit, aggregates
 
 SHEET, HELP_SHEET, META_SHEET = "录入", "说明", "_meta"
 FORMAT = "govindex-manual-template/1"
@@ -143,19 +152,34 @@ def check_round(rs: RuleSet, round_no: int) -> None:
 # ------------------------------------------------------------------ the template
 
 
-def write_template(rs: RuleSet, round_no: int, path: Path) -> Path:
-    """Write the collection workbook of ``round_no`` to ``path`` (atomically) and return it."""
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """What one collector's book holds: a subset of the units and of the manual points (None:
+    all of them), and who collects it (written in ``_meta``, shown on both sheets)."""
+
+    units: tuple[Unit, ...] | None = None
+    points: tuple[str, ...] | None = None
+    collector: str = ""
+
+
+def write_template(rs: RuleSet, round_no: int, path: Path, assign: Assignment | None = None) -> Path:
+    """Write the collection workbook of ``round_no`` to ``path`` (atomically) and return it;
+    ``assign`` restricts it to one collector's units and points."""
     check_round(rs, round_no)
     table = manual_table(rs)
-    points = [p for p in manual_points(rs) if p.table == table]
+    every = [p for p in manual_points(rs) if p.table == table]
+    a = assign or Assignment()
+    points = [p for p in every if a.points is None or p.id in a.points]
+    units = list(a.units) if a.units is not None else list(rs.units)
 
     def fill(tmp: Path) -> None:
         wb = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_formulas": False})
-        wb.set_properties({"title": f"{rs.name} 人工采集 第{round_no}轮", "comments": FORMAT})
+        title = f"{rs.name} 人工采集 第{round_no}轮" + (f"（采集人：{a.collector}）" if a.collector else "")
+        wb.set_properties({"title": title, "author": a.collector, "comments": FORMAT})
         fmt = _formats(wb)
-        _entry_sheet(wb.add_worksheet(SHEET), rs, points, fmt)
-        _help_sheet(wb.add_worksheet(HELP_SHEET), rs, round_no, points, fmt)
-        _meta_sheet(wb.add_worksheet(META_SHEET), rs, round_no, table, points)
+        _entry_sheet(wb.add_worksheet(SHEET), rs, units, points, fmt, a.collector)
+        _help_sheet(wb.add_worksheet(HELP_SHEET), rs, round_no, (units, points), fmt, a.collector)
+        _meta_sheet(wb.add_worksheet(META_SHEET), rs, round_no, table, every, (units, points, a))
         wb.close()
 
     write_file(Path(path), fill)  # govindex.fsio: atomic, durable, never over a device or a link
@@ -180,18 +204,21 @@ def _fixed_columns(rs: RuleSet) -> list[tuple[str, str, int]]:
     return [(*CODE, 9), (*NAME, 16), *attrs, (*COLLECTOR, 10), (*NOTE, 24)]
 
 
-def _entry_sheet(ws, rs: RuleSet, points: list[ManualPoint], fmt: dict) -> None:
+def _entry_sheet(ws, rs: RuleSet, units: list[Unit], points: list[ManualPoint], fmt: dict, collector: str) -> None:
     fixed = _fixed_columns(rs)
-    first, last_row = len(fixed), HEADER_ROWS + len(rs.units) - 1
+    first, last_row = len(fixed), HEADER_ROWS + len(units) - 1
+    who = next(c for c, (key, _, _) in enumerate(fixed) if key == COLLECTOR[0])
     for c, (key, label, width) in enumerate(fixed):
         ws.write_string(0, c, key, fmt["id"])
         ws.write_string(1, c, label, fmt["label"])
         ws.set_column(c, c, width, fmt["text"] if c < 2 + len(rs.unit_attrs) else None)
-    for r, u in enumerate(rs.units, start=HEADER_ROWS):
+    for r, u in enumerate(units, start=HEADER_ROWS):
         ws.write_string(r, 0, u.code, fmt["unit"])
         ws.write_string(r, 1, u.name, fmt["unit"])
         for c, a in enumerate(rs.unit_attrs, start=2):
             ws.write_string(r, c, u.attrs.get(a, ""), fmt["unit"])
+        if collector:  # each row says who collects it: the import records it per entry
+            ws.write_string(r, who, collector)
     for j, p in enumerate(points):
         c = first + j
         ws.write_string(0, c, p.id, fmt["id"])
@@ -224,12 +251,16 @@ def _cut(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def _help_sheet(ws, rs: RuleSet, round_no: int, points: list[ManualPoint], fmt: dict) -> None:
+def _help_sheet(ws, rs: RuleSet, round_no: int, held: tuple[list[Unit], list[ManualPoint]], fmt: dict,
+                collector: str) -> None:
+    units, points = held
     first = len(_fixed_columns(rs))
-    ws.write_string(0, 0, f"{rs.name} — 人工采集 第 {round_no} 轮（{rs.rounds[round_no].isoformat()}）", fmt["title"])
+    who = f"　采集人：{collector}" if collector else ""
+    ws.write_string(0, 0, f"{rs.name} — 人工采集 第 {round_no} 轮（{rs.rounds[round_no].isoformat()}）{who}",
+                    fmt["title"])
     ws.write_string(1, 0, "在「录入」表中每个单位一行、每个点位一列填写数值：从下拉列表选择或输入范围内的数。"
                           "空白表示未采集（该点位记为缺失，不是 0）。请勿修改第 1 行的点位 ID 和单位代码。")
-    ws.write_string(2, 0, f"共 {len(points)} 个人工点位、{len(rs.units)} 个单位。导入：govindex manual import "
+    ws.write_string(2, 0, f"共 {len(points)} 个人工点位、{len(units)} 个单位。导入：govindex manual import "
                           f"FILE.xlsx --rules RULES --round {round_no} --facts FACTS_DIR")
     heads = [("录入列", 7), ("点位 ID", 30), ("名称", 28), ("指标路径", 36), ("满分", 6), ("允许值", 14),
              ("说明", 80)]
@@ -242,10 +273,15 @@ def _help_sheet(ws, rs: RuleSet, round_no: int, points: list[ManualPoint], fmt: 
     ws.freeze_panes(5, 0)
 
 
-def _meta_sheet(ws, rs: RuleSet, round_no: int, table: str, points: list[ManualPoint]) -> None:
+def _meta_sheet(ws, rs: RuleSet, round_no: int, table: str, every: list[ManualPoint],
+                held: tuple[list[Unit], list[ManualPoint], Assignment]) -> None:
+    units, points, a = held
+    # the fingerprint is of every manual point (what the import checks); `points` those of this book
     rows = [("key", "value"), ("format", FORMAT), ("ruleset", rs.name), ("round", str(round_no)), ("table", table),
-            ("fingerprint", fingerprint(points)), ("points", ",".join(p.id for p in points)),
-            ("units", str(len(rs.units))), ("generated", datetime.now().isoformat(timespec="seconds"))]
+            ("fingerprint", fingerprint(every)), ("points", ",".join(p.id for p in points)),
+            ("units", str(len(units))), ("generated", datetime.now().isoformat(timespec="seconds")),
+            ("collector", a.collector), ("assigned_units", "" if a.units is None else ",".join(u.code for u in units)),
+            ("assigned_points", "" if a.points is None else ",".join(p.id for p in points))]
     for r, (k, v) in enumerate(rows):
         ws.write_string(r, 0, k)
         ws.write_string(r, 1, v)

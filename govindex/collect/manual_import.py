@@ -56,10 +56,37 @@ def import_workbook(path: Path, rs: RuleSet, round_no: int, facts_dir: Path, *, 
     whole content (rows it does not hold are removed, and counted). ``collector`` names who
     collected rows whose ``collector`` cell is blank."""
     check_round(rs, round_no)
-    table = manual_table(rs)
-    path, facts_dir = Path(path), Path(facts_dir)
-    check_layout(facts_dir, table)
+    facts_dir = Path(facts_dir)
+    check_layout(facts_dir, manual_table(rs))
+    book = read_book(path, rs, round_no, force=force, collector=collector)
+    report = merge_round(rs, book.table, round_no, facts_dir, book.entries, str(path), replace=replace)
+    report.blanks, report.warnings = book.blanks, book.warnings + report.warnings
+    return report
+
+
+@dataclass
+class Book:
+    """A filled template, checked: its entries (one per filled cell), blank cells, warnings."""
+
+    path: Path
+    table: str
+    round: int
+    collector: str  # the collector named in the book's metadata ("" for a book of all units)
+    entries: list[Entry]
+    blanks: int
+    warnings: list[Diagnostic]
+
+
+def read_book(path: Path, rs: RuleSet, round_no: int | None = None, *, force: bool = False,
+              collector: str = "") -> Book:
+    """Read and check every cell of a filled template; :class:`ManualImportError` if any is bad.
+    ``round_no`` None: the round the book's metadata names (``manual compare``)."""
+    table, path = manual_table(rs), Path(path)
     sheets = _read(path)
+    meta = _meta(sheets.get(META_SHEET))
+    if round_no is None:
+        found = meta.get("round", ("",))[0]
+        round_no = int(found) if found.isdigit() and int(found) in rs.rounds else max(rs.rounds)
     imp = _Import(rs, round_no, table, path, force, collector.strip())
     imp.check_meta(sheets.get(META_SHEET))
     if SHEET not in sheets:
@@ -69,9 +96,14 @@ def import_workbook(path: Path, rs: RuleSet, round_no: int, facts_dir: Path, *, 
         imp.read_entries(sheets[SHEET])
     if imp.log.errors():
         raise ManualImportError(str(path), imp.log.kept, counts=imp.log.counts)
-    report = merge_round(rs, table, round_no, facts_dir, imp.entries, str(path), replace=replace)
-    report.blanks, report.warnings = imp.blanks, imp.log.warnings()
-    return report
+    return Book(path, table, round_no, imp.meta_collector, imp.entries, imp.blanks, imp.log.warnings())
+
+
+def _meta(sheet: Sheet | None) -> dict[str, tuple[str, int]]:
+    """The ``_meta`` sheet: key → (value, row)."""
+    if sheet is None:
+        return {}
+    return {_text(r.get(0)): (_text(r.get(1)), i) for i, r in sheet.cells.items() if _text(r.get(0))}
 
 
 def _read(path: Path) -> dict[str, Sheet]:
@@ -148,6 +180,9 @@ class _Import:
         self.layout: _Layout | None = None
         self.suggested: dict[str, str] = {}
         self.lost_notes: list[str] = []
+        self.meta_collector = ""
+        self.assigned_units: set[str] | None = None  # a collector's book: only these were asked for
+        self.assigned_points: set[str] | None = None
 
     def problem(self, code: str, where: Cell | File, message: str, hint: str = "", column: str = "",
                 severity: Severity | None = None) -> None:
@@ -164,9 +199,12 @@ class _Import:
 
     def check_meta(self, sheet: Sheet | None) -> None:
         sev: Severity = "warning" if self.force else "error"
-        meta = {}
-        if sheet is not None:
-            meta = {_text(r.get(0)): (_text(r.get(1)), i) for i, r in sheet.cells.items() if _text(r.get(0))}
+        meta = _meta(sheet)
+        self.meta_collector = meta.get("collector", ("",))[0]
+        self.collector = self.collector or self.meta_collector  # --collector, else the book's collector
+        for key, attr in (("assigned_units", "assigned_units"), ("assigned_points", "assigned_points")):
+            listed = meta.get(key, ("",))[0]
+            setattr(self, attr, set(listed.split(",")) if listed else None)
         if meta.get("format", ("",))[0] != FORMAT:
             self.problem("M204", self.sheet(META_SHEET), "no govindex template metadata (sheet `_meta`)",
                          "enter the values into a template from `govindex manual template`, or use --force", "", sev)
@@ -209,7 +247,8 @@ class _Import:
         self._unlisted()
 
     def _unlisted(self) -> None:
-        missing = [u for u in self.units if u not in self.seen_units]
+        missing = [u for u in self.units if u not in self.seen_units
+                   and (self.assigned_units is None or u in self.assigned_units)]
         if missing:
             self.problem("M301", self.sheet(), f"{_count(missing, 'unit has', 'units have')} no row: "
                          f"not collected ({_some(missing)})", severity="warning")
@@ -217,7 +256,8 @@ class _Import:
             self.problem("M303", self.sheet(), f"{_count(self.lost_notes, 'row has', 'rows have')} a note but "
                          f"no entry: the note is not imported ({_some(self.lost_notes)})",
                          "a note is kept with the row's entries; enter the values it comments on", severity="warning")
-        absent = [p for p in self.points if p not in self.seen_points]
+        absent = [p for p in self.points if p not in self.seen_points
+                  and (self.assigned_points is None or p in self.assigned_points)]
         if absent:
             self.problem("M302", self.sheet(), f"{_count(absent, 'manual point has', 'manual points have')}"
                          f" no column: not collected ({_some(absent)})", severity="warning")

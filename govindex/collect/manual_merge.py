@@ -28,17 +28,22 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import polars as pl
 
 from govindex.collect.imports import Change, ImportReport, typed_frame, write_partition
 from govindex.collect.manual import ManualImportError, num
+from govindex.collect.manual_disputes import Dispute, Side, record, supersede
 from govindex.diagnostics import Cell, Diagnostic, FactsError, File
 from govindex.eval.facts import schema
 from govindex.ir import RuleSet
 
 PART = "part-0.parquet"
+# Who entered each row, when, from which book and cell; who verified it; who resolved a dispute.
+PROVENANCE = ("collector", "entered_at", "source_file", "source_cell", "verified_by", "verified_cell", "verified_at",
+              "resolved_by", "resolution", "resolved_at")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +73,31 @@ def merge_round(rs: RuleSet, table: str, round_no: int, facts_dir: Path, entries
     with _locked(round_dir):  # two collectors importing at once: the second merges into the first's result
         _check_elsewhere(rs, round_dir, dest, entries, source)
         existing = _existing(rs, table, round_no, dest)
-        merged, report = _merge(rs, table, round_no, existing, entries, replace)
-        if not report.added and not report.changed and not report.removed:
+        merged, report, disputes, notes = _merge(rs, table, round_no, existing, entries, replace)
+        if disputes:  # recorded, then refused: the round's rows are not touched
+            record(round_dir, disputes)
+            raise ManualImportError(source, [_disagreement(d, entries) for d in disputes],
+                                    what=f"{len(disputes)} disagreement{'s' if len(disputes) != 1 else ''} "
+                                    "with another collector")
+        resolved = any(n["resolved-kept"] for n in report.collectors.values())  # the import of a resolved cell passes
+        if not (report.added or report.changed or report.removed or report.verified or resolved):
             _refuse(source, "M118", f"the book would change nothing: its {len(entries):,} entries equal what round "
                     f"{round_no} holds", "nothing to import; edit the cells to change the round")
         write_partition(merged, dest, {"writer": "govindex manual import", "source": Path(source).name})
+        if replace:
+            supersede(round_dir, entries, source)
     report.source, report.path = source, dest
+    report.warnings = notes
     return report
+
+
+def _disagreement(d: Dispute, entries: list[Entry]) -> Diagnostic:
+    where = next(e.where for e in entries if (e.unit, e.point) == d.key)
+    return Diagnostic("M122", f"{d.unit} × {d.point}: {num(d.entered.value)} here ({d.entered.collector}) but "
+                      f"{num(d.held.value)} in {d.held.cell} ({d.held.collector})", where,
+                      "recorded as disputed; compare the books (govindex manual compare), then decide with govindex "
+                      f"manual resolve --unit {d.unit} --point {d.point} --value V --reason …; or --replace to take "
+                      "this book's value")
 
 
 @contextmanager
@@ -152,22 +175,32 @@ def _existing(rs: RuleSet, table: str, round_no: int, dest: Path) -> pl.DataFram
 
 
 def _merge(rs: RuleSet, table: str, round_no: int, existing: pl.DataFrame, entries: list[Entry],
-           replace: bool) -> tuple[pl.DataFrame, ImportReport]:
+           replace: bool) -> tuple[pl.DataFrame, ImportReport, list[Dispute], list[Diagnostic]]:
     ucol, declared = rs.unit_column, rs.tables[table].columns
     old: dict[tuple[str, str], list[dict]] = {}
     for row in existing.iter_rows(named=True):
         old.setdefault((_key(row[ucol]), _key(row["point"])), []).append(row)
     report = ImportReport(table, round_no, "", rows=len(entries), units=len({e.unit for e in entries}))
-    write = []
+    write, disputes, notes = [], [], []
+    now = datetime.now().astimezone().isoformat(timespec="seconds")
     for e in entries:
-        new = _row(rs, table, round_no, e)
+        new = _row(rs, table, round_no, e, now)
         prev = old.get((e.unit, e.point), [])
-        outcome = "added" if not prev else "unchanged" if len(prev) == 1 and _same(prev[0], new, declared) else "changed"
+        outcome = _outcome(prev, new, declared, replace)
         report.collectors.setdefault(e.collector, Counter())[outcome] += 1
-        if outcome == "unchanged":
-            report.unchanged += 1
+        if outcome == "disputed":
+            disputes.append(_dispute(e, prev[0], now))
             continue
-        if outcome == "added":
+        if outcome in ("unchanged", "resolved-kept"):
+            report.unchanged += 1
+            if outcome == "resolved-kept" and prev[0]["value"] != e.value:
+                notes.append(_kept(e, prev[0]))
+            continue
+        if outcome == "verified":
+            report.verified += 1
+            report.unchanged += 1
+            new = {**prev[0], "verified_by": e.collector, "verified_cell": book_cell(e), "verified_at": now}
+        elif outcome == "added":
             report.added += 1
         else:
             report.changed.append(_change(e, prev, new, declared))
@@ -183,10 +216,59 @@ def _merge(rs: RuleSet, table: str, round_no: int, existing: pl.DataFrame, entri
                            " removed")
     else:
         report.kept = outside.height
-    merged = pl.concat([rest, typed_frame(write, schema(rs, table), ucol)], how="diagonal_relaxed")
+    declared_types = schema(rs, table)
+    want: dict[str, pl.DataType] = {**declared_types, **{c: pl.String() for c in PROVENANCE if c not in declared_types}}
+    want.update({c: t for c, t in existing.schema.items() if c not in want})
+    merged = pl.concat([rest, typed_frame(write, want, ucol)], how="diagonal_relaxed")
     merged = merged.select([*declared, *[c for c in merged.columns if c not in declared]])
     report.total = merged.height
-    return merged.sort([ucol, "point"], nulls_last=True, maintain_order=True), report
+    return merged.sort([ucol, "point"], nulls_last=True, maintain_order=True), report, disputes, notes
+
+
+def _outcome(prev: list[dict], new: dict, declared: dict[str, str], replace: bool) -> str:
+    """What an entry does to the round: added, unchanged, verified (a second collector entered the
+    same value), changed, disputed (a second collector entered another value) or resolved-kept
+    (the cell was adjudicated: the resolution stands). ``--replace``: the book wins."""
+    if not prev:
+        return "added"
+    if len(prev) > 1:
+        return "changed"
+    row, other = prev[0], _other(prev[0], new)
+    if row.get("resolved_by") and not replace and (other or row["value"] != new["value"]):
+        return "resolved-kept"  # adjudicated: another book's entry never reopens it
+    if row["value"] == new["value"]:
+        if not other:
+            return "unchanged" if _same(row, new, declared) else "changed"
+        return "unchanged" if (row.get("verified_by") or "") == new["collector"] else "verified"
+    return "disputed" if other and not replace else "changed"
+
+
+def _other(row: dict, new: dict) -> bool:
+    """Whether ``new`` comes from another collector than ``row`` (both named, and different)."""
+    was, now = (row.get("collector") or "").strip(), (new.get("collector") or "").strip()
+    return bool(was and now and was != now)
+
+
+def _dispute(e: Entry, row: dict, now: str) -> Dispute:
+    held = Side(row["value"], row.get("collector") or "", held_cell(row))
+    return Dispute(e.unit, e.point, held, Side(e.value, e.collector, book_cell(e)), now)
+
+
+def book_cell(e: Entry) -> str:
+    """Where an entry was read, as the round records it: ``book.xlsx:录入!G5`` (the book's name)."""
+    return f"{Path(e.where.path).name}:{e.where.sheet}!{e.where.ref}"
+
+
+def held_cell(row: dict) -> str:
+    """Where a round's row was entered: ``book.xlsx:录入!G5`` (or what is known of it)."""
+    book, cell = row.get("source_file") or "", row.get("source_cell") or ""
+    return f"{book}:{cell}" if book and cell else book or "(an earlier import)"
+
+
+def _kept(e: Entry, row: dict) -> Diagnostic:
+    return Diagnostic("M304", f"{e.unit} × {e.point}: {num(e.value)} not imported; the cell was resolved to "
+                      f"{num(row['value'])} by {row.get('resolved_by')} ({row.get('resolution') or ''})", e.where,
+                      "the resolution stands; import with --replace to overrule it", "warning")
 
 
 def _key(v: object) -> str:
@@ -200,11 +282,15 @@ def _keys(like: pl.DataFrame, ucol: str, pairs: list[tuple[str, str]]) -> pl.Dat
     return df.unique().cast({ucol: like.schema[ucol], "point": like.schema["point"]}, strict=False)
 
 
-def _row(rs: RuleSet, table: str, round_no: int, e: Entry) -> dict:
+def _row(rs: RuleSet, table: str, round_no: int, e: Entry, now: str) -> dict:
     known = {rs.unit_column: e.unit, rs.round_column: round_no, "point": e.point, "value": e.value,
              "collector": e.collector, "note": e.note}
     # Columns the rule set declares beyond these stay empty: "" for text, null otherwise.
-    return {c: known.get(c, "" if t == "str" else None) for c, t in rs.tables[table].columns.items()}
+    row = {c: known.get(c, "" if t == "str" else None) for c, t in rs.tables[table].columns.items()}
+    # provenance (undeclared columns, docs §17): the collector is always kept, declared or not
+    return {**row, "collector": e.collector, "entered_at": now, "source_file": Path(e.where.path).name,
+            "source_cell": f"{e.where.sheet}!{e.where.ref}", "verified_by": None, "verified_cell": None,
+            "verified_at": None, "resolved_by": None, "resolution": None, "resolved_at": None}
 
 
 def _same(old: dict, new: dict, declared: dict[str, str]) -> bool:

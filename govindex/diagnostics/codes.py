@@ -59,8 +59,10 @@ CODES: dict[str, str] = {
     "M109": "name-mismatch", "M110": "no-unit", "M111": "unnamed-column", "M112": "no-code-column",
     "M113": "unreadable", "M114": "formula-no-value", "M115": "cell-too-long", "M116": "merged-cells",
     "M117": "blank-book", "M118": "no-change", "M119": "held-elsewhere",
+    "M120": "unknown-assigned-unit", "M121": "unknown-assigned-point", "M122": "disagreement",
+    "M123": "resolution-no-reason", "M124": "bad-resolution",
     "M201": "wrong-ruleset", "M202": "wrong-round", "M203": "points-changed", "M204": "no-metadata",
-    "M301": "units-not-listed", "M302": "points-not-listed", "M303": "note-without-entry",
+    "M301": "units-not-listed", "M302": "points-not-listed", "M303": "note-without-entry", "M304": "resolved-kept",
     # adapter imports (govindex import)
     "A101": "bad-record", "A102": "bad-value", "A103": "unknown-unit", "A104": "no-unit", "A105": "wrong-round",
     "A201": "unreadable-source", "A202": "bad-response", "A203": "bad-mapping", "A204": "unknown-table",
@@ -79,7 +81,7 @@ CODES: dict[str, str] = {
     "C106": "bad-url", "C107": "duplicate-channel",
 }
 
-WARNINGS = frozenset({"W501", "W502", "W503", "W504", "W505", "M301", "M302", "M303", "A301"})
+WARNINGS = frozenset({"W501", "W502", "W503", "W504", "W505", "M301", "M302", "M303", "M304", "A301"})
 
 
 def default_severity(code: str) -> Severity:
