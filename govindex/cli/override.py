@@ -73,6 +73,8 @@ def list_(facts: Path = typer.Argument(..., help="Facts directory."),
         from govindex.results import strict_json
 
         rs = load(rules)
+        if not facts.is_dir():
+            raise UsageError(f"facts directory {facts} does not exist")
         rows = to_rows(read(rs, facts))
         if format == Format.json:
             sys.stdout.write(strict_json({"overrides": rows}, indent=1) + "\n")
