@@ -69,6 +69,7 @@ def list_(facts: Path = typer.Argument(..., help="Facts directory."),
     """The overrides of FACTS/overrides.csv, checked against the rule set."""
     def go():
         from govindex.check.run import load
+        from govindex.diagnostics import UsageError
         from govindex.eval.overrides import read
         from govindex.results import strict_json
 
