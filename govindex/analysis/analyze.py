@@ -3,8 +3,11 @@
 :func:`load_results` (:mod:`govindex.analysis.load`) reads a ``score --out`` directory.
 :func:`analyze` turns loaded
 results — and optionally a previous year's — into one JSON-ready dict, documented in the README
-("Analysis: govindex analyze"). Every figure is computed from unrounded scores; standard
-deviations are population SDs; units whose total is null are left out of every statistic.
+("Analysis: govindex analyze"). Every figure is computed from unrounded scores; derived figures
+(rates of means, shares of a reference, ratios, ranges, changes) from the exact figures, or with
+``--from-published D`` from the figures as published at D decimals (:class:`stats.Published`);
+standard deviations are population SDs unless ``--sd sample``; units whose total is null are left
+out of every statistic. The JSON keeps exact values: a printed figure is rounded once, from them.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class Options:
     reference_region: str | None = None  # None: 东部 when present, else the region with the highest mean
     clusters: int = 4
     seed: int = 0
+    sd: st.SdKind = "population"  # --sd: population (divide by n) or sample (n − 1)
+    published: int | None = None  # --from-published: derived figures from values rounded at these decimals
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -55,8 +60,9 @@ def analyze(res: Results, previous: Results | None = None, options: Options | No
         _require_scored(previous, "the previous results")
         doc["notes"] += differences(res.provenance, previous.provenance)
         doc["notes"] += _common_units(res, previous)
-        prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed)
-        doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous)
+        prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed,
+                            opts.sd, opts.published)
+        doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous, st.Published(opts.published))
     return tidy(doc)
 
 
@@ -102,15 +108,16 @@ def _analyze(res: Results, opts: Options) -> dict:
     notes: list[str] = []
     region_attr = _attr(res, opts.region_attr, DEFAULT_REGION_ATTR, "region", notes)
     province_attr = _attr(res, opts.province_attr, DEFAULT_PROVINCE_ATTR, "province", notes)
-    ctx = _Context(res, scored, region_attr, province_attr)
+    ctx = _Context(res, scored, region_attr, province_attr, opts)
     ctx.reference = _reference(ctx, opts.reference_region, notes)
     if (~scored).any():
         notes.append(f"{int((~scored).sum())} unit(s) with a null total are left out of every statistic")
     levels = [x for x in res.indicators if x["level"] <= 2]
     l3 = [x for x in res.indicators if x["level"] == 3]
     doc = {
-        "ruleset": res.ruleset, "max_total": res.max_total, "sd": "population",
+        "ruleset": res.ruleset, "max_total": res.max_total, "sd": opts.sd, "from_published": opts.published,
         "units_total": len(res.units), "units_scored": int(scored.sum()), "units_null": int((~scored).sum()),
+        "units_null_share": st.ratio(int((~scored).sum()), len(res.units)),
         "region_attr": region_attr, "province_attr": province_attr, "reference_region": ctx.reference,
         "regions": ctx.region_order, "provinces": ctx.province_order,
         "indicators": [_indicator(ctx, x) for x in levels],
@@ -141,8 +148,11 @@ def _attr(res: Results, asked: str | None, default: str, what: str, notes: list[
 class _Context:
     """The scored units of one result and their groupings, shared by every indicator's figures."""
 
-    def __init__(self, res: Results, scored: np.ndarray, region_attr: str | None, province_attr: str | None):
+    def __init__(self, res: Results, scored: np.ndarray, region_attr: str | None, province_attr: str | None,
+                 opts: Options):
         self.res, self.scored = res, scored
+        self.sd: st.SdKind = opts.sd
+        self.pub = st.Published(opts.published)
         self.units = [u for u, s in zip(res.units, scored) if s]
         self.region_attr, self.province_attr = region_attr, province_attr
         self.regions = [str(u.get(region_attr)) for u in self.units] if region_attr else []
@@ -193,9 +203,10 @@ def _ok(ctx: _Context, node: str) -> tuple[np.ndarray, list[dict], np.ndarray]:
 def _brief(ctx: _Context, x: dict) -> dict:
     v, units, _ = _ok(ctx, x["id"])
     m = st.mean(v)
+    zero = int(st.is_zero(v).sum())
     return {"id": x["id"], "name": x["name"], "level": x["level"], "parent": x["parent"], "max": x["max"],
-            "n": len(v), "mean": m, "rate": st.ratio(m, x["max"]), "sd": st.psd(v),
-            "zero": int(st.is_zero(v).sum())}
+            "n": len(v), "mean": m, "rate": st.ratio(ctx.pub.value(m), x["max"]), "sd": st.sd(v, ctx.sd),
+            "zero": zero, "zero_share": st.ratio(zero, len(v))}
 
 
 def _indicator(ctx: _Context, x: dict) -> dict:
@@ -211,7 +222,7 @@ def _indicator(ctx: _Context, x: dict) -> dict:
         "lowest": _extreme(v, units, low=True), "highest": _extreme(v, units, low=False),
         "top": _top(v, units, TOP),
         "regions": _regions(ctx, x, v, keep) if ctx.region_attr else None,
-        "provinces": _provinces(ctx, v, keep, doc["sd"]) if ctx.province_attr else None,
+        "provinces": _provinces(ctx, x, v, keep, doc["sd"]) if ctx.province_attr else None,
     })
     return doc
 
@@ -232,35 +243,47 @@ def _top(v: np.ndarray, units: list[dict], k: int) -> list[dict]:
 
 def _regions(ctx: _Context, x: dict, v: np.ndarray, keep: np.ndarray) -> list[dict]:
     keys = [k for k, ok in zip(ctx.regions, keep) if ok]
-    gs = st.groups(v, keys, ctx.region_order)
+    gs = st.groups(v, keys, ctx.region_order, ctx.sd)
+    pub = ctx.pub.value
     ref = next((g.mean for g in gs if g.name == ctx.reference), None)
-    return [{"name": g.name, "n": g.n, "mean": g.mean, "rate": st.ratio(g.mean, x["max"]),
-             "share_of_reference": st.ratio(g.mean, ref)} for g in gs]
+    return [{"name": g.name, "n": g.n, "share": st.ratio(g.n, len(v)), "mean": g.mean,
+             "rate": st.ratio(pub(g.mean), x["max"]), "share_of_reference": st.ratio(pub(g.mean), pub(ref))}
+            for g in gs]
 
 
-def _provinces(ctx: _Context, v: np.ndarray, keep: np.ndarray, unit_sd: float | None) -> dict:
+def _provinces(ctx: _Context, x: dict, v: np.ndarray, keep: np.ndarray, unit_sd: float | None) -> dict:
     keys = [k for k, ok in zip(ctx.provinces, keep) if ok]
-    gs = st.groups(v, keys, ctx.province_order)
+    gs = st.groups(v, keys, ctx.province_order, ctx.sd)
     means = np.array([g.mean for g in gs])
-    prov_sd = st.psd(means)
+    prov_sd = st.sd(means, ctx.sd)
     hi = max(gs, key=lambda g: g.mean) if gs else None
     lo = min(gs, key=lambda g: g.mean) if gs else None
-    excess = st.ratio(unit_sd, prov_sd)
+    pub = ctx.pub.value
+    excess = st.ratio(pub(unit_sd), pub(prov_sd))
     # A province of one unit has no spread to speak of: it is not ranked by within-province SD.
-    spread = sorted((g for g in gs if g.n >= 2), key=lambda g: (-g.sd, g.name))
+    spread = sorted((g for g in gs if g.n >= 2 and g.sd is not None), key=lambda g: (-(g.sd or 0.0), g.name))
     return {
-        "groups": [{"name": g.name, "n": g.n, "mean": g.mean, "sd": g.sd if g.n >= 2 else None}
+        "groups": [{"name": g.name, "n": g.n, "share": st.ratio(g.n, len(v)), "mean": g.mean,
+                    "rate": st.ratio(pub(g.mean), x["max"]), "sd": g.sd if g.n >= 2 else None}
                    for g in sorted(gs, key=lambda g: -g.mean)],
         "sd": prov_sd,
         "highest": {"name": hi.name, "mean": hi.mean} if hi else None,
         "lowest": {"name": lo.name, "mean": lo.mean} if lo else None,
-        "ratio": st.ratio(hi.mean, lo.mean) if hi and lo else None,
+        "ratio": st.ratio(pub(hi.mean), pub(lo.mean)) if hi and lo else None,
+        "range": _range(hi, lo, pub),
         "unit_sd": unit_sd,
         "unit_sd_excess_pct": None if excess is None else (excess - 1) * 100,
         "within_sd_largest": [{"name": g.name, "n": g.n, "sd": g.sd} for g in spread[:WITHIN]],
         "within_sd_smallest": [{"name": g.name, "n": g.n, "sd": g.sd}
-                               for g in sorted(spread, key=lambda g: (g.sd, g.name))[:WITHIN]],
+                               for g in sorted(spread, key=lambda g: (g.sd or 0.0, g.name))[:WITHIN]],
     }
+
+
+def _range(hi: st.Group | None, lo: st.Group | None, pub) -> dict | None:
+    """极差: the highest province mean minus the lowest, and which provinces they are."""
+    if hi is None or lo is None:
+        return None
+    return {"value": pub(hi.mean) - pub(lo.mean), "highest": hi.name, "lowest": lo.name}
 
 
 def _grading(ctx: _Context) -> dict | None:
@@ -281,7 +304,7 @@ def _grading(ctx: _Context) -> dict | None:
         if u.get("sublevel"):
             subs[u["sublevel"]] = subs.get(u["sublevel"], 0) + 1
     return {"label": g.get("label"), "method": g.get("method"), "classes": classes, "sublevels": subs,
-            "breaks": g.get("breaks", [])}
+            "sublevel_shares": {k: st.ratio(c, n) for k, c in subs.items()}, "breaks": g.get("breaks", [])}
 
 
 def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
@@ -306,7 +329,7 @@ def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
         if not len(idx):  # units with equal rates share a centre: fewer clusters than asked
             continue
         order = sorted(idx, key=lambda i: (-totals[i], units[i]["code"]))
-        found.append({"size": len(idx), "mean_total": float(totals[idx].mean()),
+        found.append({"size": len(idx), "share": len(idx) / len(units), "mean_total": float(totals[idx].mean()),
                       "rates": {f["id"]: float(x[keep][idx, c].mean()) for c, f in enumerate(feats)},
                       "members": [{"code": units[i]["code"], "name": units[i]["name"], "total": float(totals[i])}
                                   for i in order]})
@@ -322,18 +345,18 @@ def _clusters(ctx: _Context, opts: Options, notes: list[str]) -> dict | None:
 # --- output ----------------------------------------------------------------------------------
 
 
-DIGITS = 6  # decimals kept in the JSON: enough to recompute any published figure
-
-
 def tidy(value):
-    """Round every float to ``DIGITS`` decimals (half up) and turn NaN into None, recursively."""
+    """Plain JSON values, recursively: NaN becomes None, numpy numbers Python ones.
+
+    Floats keep their exact value (no rounding here: a printed figure is rounded once, from it).
+    """
     if isinstance(value, dict):
         return {k: tidy(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [tidy(v) for v in value]
     if isinstance(value, float | np.floating):
         f = float(value)
-        return None if np.isnan(f) else st.half_up(f, DIGITS)
+        return None if np.isnan(f) else f + 0.0
     if isinstance(value, np.integer):
         return int(value)
     return value

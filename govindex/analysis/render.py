@@ -2,14 +2,17 @@
 
 :func:`report` turns the ``analyze`` dict into a :class:`Report` — a title, summary lines, tables
 of strings and notes — that the CLI draws with rich and :func:`to_markdown` writes as Markdown.
-Numbers are rounded half up to 2 decimals for display; rates and shares are shown as percentages.
+Numbers are rounded half up to 2 decimals for display, once, from the exact value in the analysis
+(:func:`govindex.analysis.stats.rounded`); rates, shares and relative changes are shown as
+percentages, rounded at 2 decimals of the percentage (4 of the fraction), again once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
-from govindex.analysis.stats import half_up
+from govindex.analysis.stats import rounded
 from govindex.provenance import summary
 
 DASH = "—"
@@ -35,26 +38,47 @@ class Report:
 # --- cells -----------------------------------------------------------------------------------
 
 
+def _once(v: float, digits: int, shift: int = 0) -> Decimal:
+    # Rounded at digits + shift decimals from the exact double, then scaled by 10^shift: exact, so a
+    # percentage is never the rounding of a float product v * 100.
+    r = rounded(v, digits + shift).scaleb(shift)
+    return r + 0 if r else Decimal(0).quantize(r)  # no "-0.00"
+
+
 def num(v: float | None, digits: int = 2) -> str:
-    """A number rounded half up, or a dash for None."""
-    return DASH if v is None else f"{half_up(v, digits):.{digits}f}"
+    """A number rounded half up once from its exact value, or a dash for None."""
+    return DASH if v is None else f"{_once(v, digits):f}"
 
 
 def pct(v: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage: 0.6325 → ``63.25%``."""
-    return DASH if v is None else f"{num(v * 100, digits)}%"
+    """A fraction as a percentage: 0.6325 → ``63.25%`` (0.57644962 → ``57.64%``, never 57.65)."""
+    return DASH if v is None else f"{_once(v, digits, 2):f}%"
 
 
 def signed(v: float | None, digits: int = 2, scale: float = 1.0, unit: str = "") -> str:
-    """A change with its sign: ``+0.45``, ``-1.20 pp``; a dash for None."""
+    """A change with its sign: ``+0.45``, ``-1.20 pp``; a dash for None. ``scale`` is 1 or 100
+    (a fraction shown in percentage points)."""
     if v is None:
         return DASH
-    r = half_up(v * scale, digits)
-    return f"{'+' if r > 0 else ''}{r:.{digits}f}{unit}"
+    if scale not in (1.0, 100.0):
+        raise ValueError(f"signed(): scale {scale} (1 or 100)")
+    r = _once(v, digits, 2 if scale == 100.0 else 0)
+    return f"{'+' if r > 0 else ''}{r:f}{unit}"
+
+
+def rel(v: float | None) -> str:
+    """A relative change (a fraction) as a signed percentage: 0.311787 → ``+31.18%``."""
+    return signed(v, 2, 100.0, "%")
 
 
 def _arrow(d: dict, show=num, change=signed) -> str:
-    return f"{show(d['previous'])} → {show(d['current'])} ({change(d['change'])})"
+    """``previous → current (change, relative change)``; the relative change only where it exists."""
+    r = f", {rel(d['change_rel'])}" if d.get("change_rel") is not None else ""
+    return f"{show(d['previous'])} → {show(d['current'])} ({change(d['change'])}{r})"
+
+
+def _count(c: int, share: float | None) -> str:
+    return f"{c} ({pct(share)})"
 
 
 def _pp(v: float | None) -> str:
@@ -94,7 +118,12 @@ def report(doc: dict, members: int | None = 10) -> Report:
 def _summary(doc: dict) -> list[str]:
     lines = [f"Units scored: {doc['units_scored']} of {doc['units_total']}"
              + (f" ({doc['units_null']} with a null total left out)" if doc["units_null"] else "")]
-    lines.append("Standard deviations: population (divide by n)")
+    lines.append("Standard deviations: population (divide by n)" if doc["sd"] == "population"
+                 else "Standard deviations: sample (divide by n − 1)")
+    digits = doc.get("from_published")
+    lines.append("Derived figures (rates of means, shares of a reference, ratios, ranges, changes): "
+                 + ("from the exact values" if digits is None else
+                    f"from the values as published, rounded half up at {digits} decimals (--from-published)"))
     if doc["reference_region"]:
         lines.append(f"Region shares relative to {doc['reference_region']} ({doc['region_attr']})")
     if doc["previous"]:
@@ -124,9 +153,10 @@ def _national(ind: list[dict]) -> Table:
 
 def _distribution(ind: list[dict]) -> Table:
     rows = [[_label(x), str(x["n"]), str(x["above_mean"]["count"]), pct(x["above_mean"]["share"]),
-             str(x["rate_above_60"]["count"]), pct(x["rate_above_60"]["share"]), str(x["zero"])] for x in ind]
-    return Table("Distribution", ["Indicator", "Units", "Above mean", "Share", "Rate > 60%", "Share", "Scored 0"],
-                 rows, {1, 2, 3, 4, 5, 6})
+             str(x["rate_above_60"]["count"]), pct(x["rate_above_60"]["share"]), str(x["zero"]),
+             pct(x["zero_share"])] for x in ind]
+    return Table("Distribution", ["Indicator", "Units", "Above mean", "Share", "Rate > 60%", "Share", "Scored 0",
+                                  "Share"], rows, {1, 2, 3, 4, 5, 6, 7})
 
 
 def _regions(ind: list[dict], attr: str, ref: str | None) -> Table:
@@ -154,11 +184,13 @@ def _dispersion(ind: list[dict], attr: str) -> Table:
     for x in ind:
         p = x["provinces"]
         rows.append([_label(x), num(p["sd"]), _named(p["highest"]), _named(p["lowest"]),
-                     DASH if p["ratio"] is None else f"{num(p['ratio'])}×", num(p["unit_sd"]),
+                     DASH if p["ratio"] is None else f"{num(p['ratio'])}×",
+                     DASH if p["range"] is None else num(p["range"]["value"]), num(p["unit_sd"]),
                      signed(p["unit_sd_excess_pct"], unit="%")])
     return Table(f"Dispersion: units and {attr} means",
-                 ["Indicator", f"SD of {attr} means", f"Highest {attr}", f"Lowest {attr}", "Ratio", "Unit SD",
-                  f"Unit SD above {attr} SD"], rows, {1, 4, 5, 6})
+                 ["Indicator", f"SD of {attr} means", f"Highest {attr}", f"Lowest {attr}", "Ratio", "Range",
+                  "Unit SD", f"Unit SD above {attr} SD"], rows, {1, 4, 5, 6, 7},
+                 "Range (极差) = highest − lowest mean.")
 
 
 def _named(g: dict | None) -> str:
@@ -178,14 +210,14 @@ def _within(ind: list[dict], attr: str) -> Table:
 def _l3(doc: dict) -> Table:
     names = {x["id"]: x["name"] for x in doc["indicators"]}
     rows = [[names.get(x["parent"], x["parent"] or DASH), x["name"], num(x["max"]), num(x["mean"]), pct(x["rate"]),
-             str(x["zero"])] for x in doc["l3"]]
+             _count(x["zero"], x["zero_share"])] for x in doc["l3"]]
     return Table("L3 score rates", ["L2", "L3 indicator", "Max", "Mean", "Rate", "Scored 0"], rows, {2, 3, 4, 5})
 
 
 def _grades(g: dict) -> Table:
     rows = [[c["id"], c["label"] or "", str(c["count"]), pct(c["share"]), num(c["mean"]), num(c["lowest"]),
              num(c["highest"])] for c in g["classes"]]
-    subs = ", ".join(f"{k} {v}" for k, v in g["sublevels"].items())
+    subs = ", ".join(f"{k} {_count(v, g['sublevel_shares'][k])}" for k, v in g["sublevels"].items())
     breaks = "; ".join(f"after rank {b['after_rank']}: {b['name']} {num(b['score'])}" for b in g["breaks"])
     note = " ".join(s for s in (f"Sub-levels: {subs}." if subs else "", f"Breaks: {breaks}." if breaks else "") if s)
     return Table(f"{g['label'] or 'Grades'} ({g['method']})", ["Class", "Label", "Units", "Share", "Mean", "Lowest",
@@ -196,7 +228,7 @@ def _clusters(doc: dict, members: int | None) -> list[Table]:
     c = doc["clusters"]
     names = {x["id"]: x["name"] for x in doc["indicators"]}
     feats = c["features"]
-    profile = [[str(k["id"]), str(k["size"]), num(k["mean_total"]), *[pct(k["rates"][f]) for f in feats]]
+    profile = [[str(k["id"]), _count(k["size"], k["share"]), num(k["mean_total"]), *[pct(k["rates"][f]) for f in feats]]
                for k in c["clusters"]]
 
     def listed(k: dict) -> str:
@@ -220,7 +252,10 @@ def _previous(doc: dict) -> list[Table]:
                     ["Indicator", "Mean", "Rate", "Above-mean share", "Rate > 60% share", "Scored 0"],
                     [[_label(x), _arrow(x["mean"]), _arrow(x["rate"], pct, _pp),
                       _arrow(x["above_mean"]["share"], pct, _pp), _arrow(x["rate_above_60"]["share"], pct, _pp),
-                      _arrow(x["zero"], str, lambda v: signed(v, 0))] for x in p["indicators"]], {1, 2, 3, 4, 5})]
+                      _arrow(x["zero"], str, lambda v: signed(v, 0))] for x in p["indicators"]], {1, 2, 3, 4, 5},
+                    "Each cell: previous → current (change, relative change = change / previous).")]
+    if p["indicators"] and p["indicators"][0]["provinces"]:
+        tables += _previous_provinces(doc)
     if p["indicators"] and p["indicators"][0]["regions"]:
         names = [r["name"] for r in p["indicators"][0]["regions"]]
         rows = []
@@ -234,18 +269,31 @@ def _previous(doc: dict) -> list[Table]:
         tables.append(Table("L3 score rates: previous → current", ["L3 indicator", "Rate"],
                             [[x["name"], _arrow(x["rate"], pct, _pp)] for x in p["l3"]], {1}))
     if p["grading"]:
-        tables.append(Table("Grades: previous → current", ["Class", "Label", "Units", "Mean"],
+        tables.append(Table("Grades: previous → current", ["Class", "Label", "Units", "Share", "Mean"],
                             [[c["id"], c["label"] or "", _arrow(c["count"], str, lambda v: signed(v, 0)),
-                              _arrow(c["mean"])] for c in p["grading"]], {2, 3}))
+                              _arrow(c["share"], pct, _pp), _arrow(c["mean"])] for c in p["grading"]], {2, 3, 4}))
     m = p["movers"]
     for key, title, show, change in (("rank_up", "Rose most (rank)", str, lambda v: signed(v, 0)),
                                      ("rank_down", "Fell most (rank)", str, lambda v: signed(v, 0)),
                                      ("total_up", "Rose most (total)", num, signed),
                                      ("total_down", "Fell most (total)", num, signed)):
-        rows = [[u["code"], u["name"], show(u["previous"]), show(u["current"]), change(u["change"])] for u in m[key]]
-        tables.append(Table(title, ["Code", "Name", "Previous", "Current", "Change"], rows, {2, 3, 4},
-                            "" if rows else "No unit moved this way."))
+        rows = [[u["code"], u["name"], show(u["previous"]), show(u["current"]), change(u["change"])]
+                + ([rel(u["change_rel"])] if key.startswith("total") else []) for u in m[key]]
+        cols = ["Code", "Name", "Previous", "Current", "Change"] + (["Relative"] if key.startswith("total") else [])
+        tables.append(Table(title, cols, rows, set(range(2, len(cols))), "" if rows else "No unit moved this way."))
     return tables
+
+
+def _previous_provinces(doc: dict) -> list[Table]:
+    """Dispersion of the province means year over year, and each province's mean of the total."""
+    p, attr = doc["previous"], doc["province_attr"]
+    rows = [[_label(x), _arrow(x["provinces"]["sd"]), _arrow(x["provinces"]["range"]),
+             _arrow(x["provinces"]["ratio"])] for x in p["indicators"] if x["provinces"]]
+    total = p["indicators"][0]
+    means = [[g["name"], _arrow(g["mean"])] for g in total["provinces"]["means"]]
+    return [Table(f"Change since {p['ruleset']}: dispersion of {attr} means",
+                  ["Indicator", f"SD of {attr} means", "Range (极差)", "Ratio"], rows, {1, 2, 3}),
+            Table(f"Change since {p['ruleset']}: {attr} means of {total['name']}", [attr, "Mean"], means, {1})]
 
 
 def _unmatched(p: dict) -> list[str]:

@@ -1,5 +1,6 @@
-"""The numbers behind ``analyze``: population standard deviations, group means, strict comparisons
-with a tolerance, and a deterministic k-means (k-means++ initialisation, fixed seed).
+"""The numbers behind ``analyze``: standard deviations (population or sample), group means, strict
+comparisons with a tolerance, rounding as published, and a deterministic k-means (k-means++
+initialisation, fixed seed).
 
 Everything here takes numpy arrays of unrounded scores and returns plain Python numbers, so the
 callers can put the results straight into JSON.
@@ -7,8 +8,9 @@ callers can put the results straight into JSON.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Literal
 
 import numpy as np
 
@@ -17,9 +19,22 @@ import numpy as np
 TOLERANCE = 1e-9
 
 
+SdKind = Literal["population", "sample"]
+SD_KINDS: tuple[SdKind, ...] = ("population", "sample")
+
+
+def sd(values: np.ndarray, kind: SdKind = "population") -> float | None:
+    """Standard deviation: ``population`` divides by n, ``sample`` by n − 1.
+
+    None for no values, and for a sample SD of one value (it has no n − 1).
+    """
+    ddof = 0 if kind == "population" else 1
+    return float(np.std(values, ddof=ddof)) if len(values) > ddof else None
+
+
 def psd(values: np.ndarray) -> float | None:
     """Population standard deviation (divide by n, not n − 1); None for no values."""
-    return float(np.std(values)) if len(values) else None
+    return sd(values, "population")
 
 
 def mean(values: np.ndarray) -> float | None:
@@ -51,25 +66,60 @@ class Group:
     name: str
     n: int
     mean: float
-    sd: float
+    sd: float | None  # None: a sample SD of one unit
 
 
-def groups(values: np.ndarray, keys: list[str], order: list[str]) -> list[Group]:
-    """Mean and population SD of ``values`` per key, in ``order`` (keys absent from it are skipped)."""
+def groups(values: np.ndarray, keys: list[str], order: list[str], kind: SdKind = "population") -> list[Group]:
+    """Mean and SD of ``values`` per key, in ``order`` (keys absent from it are skipped)."""
     arr = np.asarray(keys, dtype=object)
     out = []
     for k in order:
         v = values[arr == k]
         if len(v):
-            out.append(Group(k, len(v), float(np.mean(v)), float(np.std(v))))
+            out.append(Group(k, len(v), float(np.mean(v)), sd(v, kind)))
     return out
 
 
+# --- rounding: once, from the exact value ----------------------------------------------------
+
+_EXACT = Context(prec=400)  # enough digits for any finite double's rounded value: quantize never rounds twice
+
+
+def rounded(v: float, digits: int) -> Decimal:
+    """``v`` rounded half up (away from zero) at ``digits`` decimals, from the exact binary value.
+
+    ``Decimal(v)`` is the double's exact value (2.67499999999999982236431605997495353221893310546875
+    for the literal 2.675, so 2.67), and a figure is rounded once, from what was computed, never
+    from an already rounded copy: 0.5764496 gives 0.5764, not 0.5765 via 0.576450. A double can sit
+    exactly halfway (0.125 at 2 decimals, 2.5 at 0): half up takes it away from zero (0.13, 3),
+    where Python's ``f"{x:.2f}"`` and ``round`` take the even neighbour (0.12, 2).
+    """
+    return Decimal(v).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP, context=_EXACT)
+
+
 def half_up(v: float, digits: int) -> float:
-    """Round half away from zero, like ``govindex.eval.evaluate.round_half(mode="half_up")`` on a scalar."""
-    scale = 10.0**digits
-    r = math.floor(abs(v) * scale * (1 + 1e-12) + 0.5) / scale
-    return math.copysign(r, v) + 0.0
+    """:func:`rounded` as a float (the nearest double to the rounded decimal)."""
+    return float(rounded(v, digits)) + 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What a derived figure is computed from: the exact value (``digits`` None, the default), or
+    the value as published, rounded half up at ``digits`` decimals (``analyze --from-published``).
+
+    A score, mean or SD is published at ``digits`` decimals; a rate or share (a fraction, printed
+    as a percentage) at ``digits`` decimals of its percentage (``digits + 2`` of the fraction).
+    """
+
+    digits: int | None = None
+
+    def value(self, v: float | None) -> float | None:
+        """A score, mean or SD as published."""
+        return v if v is None or self.digits is None else half_up(v, self.digits)
+
+    def fraction(self, v: float | None) -> float | None:
+        """A rate or share as published (its percentage at ``digits`` decimals)."""
+        return v if v is None or self.digits is None else half_up(v, self.digits + 2)
 
 
 # --- k-means ---------------------------------------------------------------------------------

@@ -19,6 +19,11 @@ class AnalyzeFormat(StrEnum):
     md = "md"
 
 
+class SdKind(StrEnum):
+    population = "population"
+    sample = "sample"
+
+
 @app.command()
 def analyze(results: Path = typer.Argument(..., help="A results directory written by `score --out`."),
             previous: Path = typer.Option(None, "--previous", help="The previous year's results directory."),
@@ -30,11 +35,18 @@ def analyze(results: Path = typer.Argument(..., help="A results directory writte
                                                       "else the region with the highest mean total)."),
             region_attr: str = typer.Option(None, "--region-attr", help="Unit attribute of regions (default: macro_region)."),
             province_attr: str = typer.Option(None, "--province-attr",
-                                              help="Unit attribute of provinces (default: province).")) -> None:
+                                              help="Unit attribute of provinces (default: province)."),
+            sd: SdKind = typer.Option(SdKind.population, "--sd",
+                                      help="Standard deviations: population (divide by n, default) or sample (n − 1)."),
+            from_published: int = typer.Option(None, "--from-published", min=0, max=10, metavar="DIGITS",
+                                               help="Compute derived figures (rates of means, shares of the "
+                                                    "reference, ratios, ranges, changes) from the values rounded "
+                                                    "half up at DIGITS decimals, as a report publishes them "
+                                                    "(default: from the exact values).")) -> None:
     """The report's statistics from a results directory; with --previous, every figure's change.
 
-    Means, rates, shares, regions, provinces, dispersion, L3 rates, grades, k-means clusters and,
-    year over year, the units that rose or fell most.
+    Means, rates, shares, regions, provinces, dispersion and range, L3 rates, grades, k-means
+    clusters and, year over year, absolute and relative changes and the units that rose or fell most.
     """
     def go():
         from govindex.analysis.analyze import Options, load_results
@@ -46,7 +58,7 @@ def analyze(results: Path = typer.Argument(..., help="A results directory writte
         target = checked_dir(out_dir) if out_dir else None  # before the work
         res = load_results(results)
         prev = load_results(previous) if previous is not None else None
-        opts = Options(region_attr, province_attr, reference_region, clusters)
+        opts = Options(region_attr, province_attr, reference_region, clusters, sd=sd.value, published=from_published)
         doc = run_analyze(res, prev, opts)
         elapsed = time.perf_counter() - t0
         written = _write(target, doc, to_markdown(doc)) if target else []

@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass
 from html import escape
 
+from govindex.analysis.render import num, pct
+
 W = 960  # viewBox width of every chart; the page scales it to the column
 FONT = 13
 INK, MUTED, GRID = "#1f2933", "#616e7c", "#d9dee4"
@@ -136,7 +138,7 @@ def sorted_scores(cid: str, title: str, desc: str, points: list[tuple[str, float
     n = len(points)
     left, right, plot = 56, 16, 300
     px = lambda i: left + (i + 0.5) / max(n, 1) * (W - left - right)
-    cuts = [((px(after - 1) + px(after)) / 2, f"{name} {score:.2f}") for after, name, score in breaks]
+    cuts = [((px(after - 1) + px(after)) / 2, f"{name} {num(score)}") for after, name, score in breaks]
     above = _place([(x, s) for x, s in cuts], left, W - right, 11, beside=True)
     edges = [0, *[b[0] for b in breaks], n]
     spans = [(c, a, b) for c, (a, b) in zip(classes, zip(edges, edges[1:])) if b > a]
@@ -152,7 +154,7 @@ def sorted_scores(cid: str, title: str, desc: str, points: list[tuple[str, float
     body = _y_axis(ticks(lo, hi), py, left, W - right)
     body.append(_text(8, 16, "总分 total", cls="axis"))
     for i, (name, v, cls) in enumerate(points):
-        tip = f"{i + 1}. {name} {v:.2f} {cls}".strip()
+        tip = f"{i + 1}. {name} {num(v)} {cls}".strip()
         body.append(f'<circle class="pt" cx="{px(i):.1f}" cy="{py(v):.1f}" r="2.6" fill="{colour.get(cls, MUTED)}">'
                     f"<title>{esc(tip)}</title></circle>")
     for (x, _), (tx, anchor, label, lane) in zip(cuts, above):
@@ -287,7 +289,7 @@ def hbars(cid: str, title: str, desc: str, bars: list[Bar], x_max: float, ref: t
 
 
 def grouped_bars(cid: str, title: str, desc: str, groups: list[str], series: list[Series],
-                 values: list[list[float | None]], y_max: float, fmt=lambda v: f"{v:.1f}", unit: str = "") -> Chart:
+                 values: list[list[float | None]], y_max: float, fmt=lambda v: num(v, 1), unit: str = "") -> Chart:
     """Vertical bars: one cluster per group, one bar per series (``values[group][series]``)."""
     left, right, top, bottom = 48, 16, 24, 70
     h = 330
@@ -361,8 +363,8 @@ def heatmap(cid: str, title: str, desc: str, rows: list[Series], cols: list[str]
         body.append(_text(26, y + cell_h / 2 + 4, r.label, cls="label"))
         for j, v in enumerate(values[i]):
             body.append(_rect(left + j * cw + 1, y + 1, cw - 2, cell_h - 2, _blue(shade(v)),
-                              f"{r.label} · {cols[j]}: {v:.1%}", "cell"))
-            body.append(_text(left + (j + 0.5) * cw, y + cell_h / 2 + 4, f"{v * 100:.1f}", "middle", "tiny",
+                              f"{r.label} · {cols[j]}: {pct(v, 1)}", "cell"))
+            body.append(_text(left + (j + 0.5) * cw, y + cell_h / 2 + 4, pct(v, 1)[:-1], "middle", "tiny",
                               f' fill="{"#fff" if shade(v) > 0.5 else INK}"'))
     return svg(cid, top + cell_h * len(rows) + 10, title, desc, body)
 

@@ -46,7 +46,7 @@ def distribution(res: Results, doc: dict) -> list[ch.Chart]:
     n = len(ranked)
     how = f"{g['label'] or '等级'}（{g['method']}）" if g else "未分等级"
     desc = (f"{n} 个单位的总分从高到低排列，{how}；" +
-            "；".join(f"第 {a} 名 {name} {s:.2f} 之后断开" for a, name, s in breaks))
+            "；".join(f"第 {a} 名 {name} {num(s)} 之后断开" for a, name, s in breaks))
     return [ch.sorted_scores("chart-sorted", f"总分排序与等级断点 Sorted totals and grade breaks（{n}）", desc, points,
                              classes, breaks, doc["max_total"]),
             ch.histogram("chart-histogram", "总分分布 Distribution of totals",
@@ -76,13 +76,15 @@ def regions(doc: dict) -> list[ch.Chart]:
                      bars, doc["max_total"], (total["mean"], f"全国 {num(total['mean'])}"), row=30)
     levels = [x for x in doc["indicators"] if x["level"] <= 1]
     values = []
+    shown: dict[float, str] = {}  # each bar's percentage → its label, rounded once from the rate itself
     for x in levels:
         by = {r["name"]: r["rate"] for r in x["regions"] or []}
         values.append([None if by.get(n) is None else by[n] * 100 for n in names])
+        shown |= {by[n] * 100: pct(by[n], 1)[:-1] for n in names if by.get(n) is not None}
     series = [ch.Series(n, n, colours[n]) for n in names]
     second = ch.grouped_bars("chart-regions-rates", "各区域得分率 Score rates by region",
                              "总分及各一级指标在各区域的得分率（%）。", [x["name"] for x in levels], series, values,
-                             100.0, unit="得分率 %")
+                             100.0, fmt=lambda v: shown[v], unit="得分率 %")
     return [first, second]
 
 
