@@ -71,6 +71,7 @@ def _label(x: dict) -> str:
 
 def report(doc: dict, members: int | None = 10) -> Report:
     """The analysis as tables; ``members`` limits the names listed per cluster (None: all)."""
+    from govindex.analysis.statistics import tables as declared_statistics
     ind = doc["indicators"]
     tables = [_national(ind), _distribution(ind)]
     if doc["region_attr"]:
@@ -84,6 +85,7 @@ def report(doc: dict, members: int | None = 10) -> Report:
         tables.append(_grades(doc["grading"]))
     if doc["clusters"]:
         tables += _clusters(doc, members)
+    tables += declared_statistics(doc)  # the rules' `statistic` declarations (analysis/statistics.py)
     notes = list(doc["notes"])
     if doc["previous"]:
         tables += _previous(doc)

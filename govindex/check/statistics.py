@@ -69,7 +69,21 @@ def statistics(ck: Checker, nodes: dict[str, Node], attrs: list[str]) -> tuple[S
         st = _statistic(ck, d, nodes, attrs, ids)
         if st is not None:
             out.append(st)
+    _cycles(ck, out)
     return tuple(out)
+
+
+def _cycles(ck: Checker, stats: list[Statistic]) -> None:
+    """``among:`` chains end: a statistic is never (through others) a share of itself."""
+    among = {s.id: s.among for s in stats}
+    for s in stats:
+        seen, at = [s.id], s.among
+        while at is not None and at not in seen:
+            seen.append(at)
+            at = among.get(at)
+        if at == s.id:
+            ck.err("E354", f"statistic `{s.id}` is, through `among:`, a share of itself", s.span,
+                   "cycle: " + " → ".join([*seen, s.id]))
 
 
 def _statistic(ck: Checker, d: n.StatisticDecl, nodes: dict[str, Node], attrs: list[str],
