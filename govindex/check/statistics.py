@@ -45,6 +45,11 @@ _ARITH = {"+", "-", "*", "/"}
 _HINT = "e.g. where: qa_widget > 0, or where: change(intelligence) > 1 (see docs §14c)"
 
 Json = dict[str, Any]
+_TYPE = {"num": "number", "str": "string", "bool": "condition"}
+
+
+def _t(ty: str | None) -> str:
+    return _TYPE.get(ty or "", str(ty))
 
 
 class Checker(Protocol):
@@ -96,7 +101,7 @@ def _statistic(ck: Checker, d: n.StatisticDecl, nodes: dict[str, Node], attrs: l
     low = _Lowering(ck, nodes, attrs)
     tree, ty = low.lower(where)
     if tree is not None and ty != "bool":
-        ck.err("E350", f"`where:` needs a condition, found a {ty}", where.span, _HINT)
+        ck.err("E350", f"`where:` needs a condition, found a {_t(ty)}", where.span, _HINT)
         tree = None
     by = _by(ck, s.get("by"), attrs)
     among = _among(ck, d, s.get("among"), ids)
@@ -235,7 +240,7 @@ class _Lowering:
             if tree is None:
                 return None, None
             if ty != "bool":
-                return self.fail("E350", f"`{e.fn}(…)` needs a condition, found a {ty}", e.args[1].span, hint)
+                return self.fail("E350", f"`{e.fn}(…)` needs a condition, found a {_t(ty)}", e.args[1].span, hint)
             parts.append(tree)
         return {"op": e.fn, "args": parts}, "bool"
 
@@ -245,7 +250,7 @@ class _Lowering:
             return None, None
         want = "bool" if e.op == "not" else "num"
         if ty != want:
-            return self.fail("E350", f"`{e.op}` needs a {'condition' if want == 'bool' else 'number'}, found a {ty}",
+            return self.fail("E350", f"`{e.op}` needs a {_TYPE[want]}, found a {_t(ty)}",
                              e.span)
         return {"op": "not" if e.op == "not" else "neg", "args": [x]}, want
 
@@ -261,10 +266,10 @@ class _Lowering:
         elif e.op in _COMPARE:
             ok = ta == tb and (ta in ("num", "str") or e.op in ("==", "!="))
             if not ok:
-                return self.fail("E350", f"`{e.op}` compares two numbers or two strings, found {ta} and {tb}", e.span)
+                return self.fail("E350", f"`{e.op}` compares two numbers or two strings, found a {_t(ta)} and a {_t(tb)}", e.span)
             return {"op": e.op, "args": [a, b]}, "bool"
         else:
             return self.fail("E350", f"`{e.op}` is not part of a statistic's condition", e.span)
         if (ta, tb) != want:
-            return self.fail("E350", f"`{e.op}` needs {want[0]}s, found {ta} and {tb}", e.span)
+            return self.fail("E350", f"`{e.op}` needs two {_TYPE[want[0]]}s, found a {_t(ta)} and a {_t(tb)}", e.span)
         return {"op": e.op, "args": [a, b]}, out
