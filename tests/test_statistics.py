@@ -324,3 +324,18 @@ def test_shipped_example_against_independent_count(shipped):
     assert got["qa_all_correct"]["previous"]["count"] == len(old_all)
     assert got["qa_offered"]["previous"]["change"] == len(offered) - len(old_offered)
     assert got["intelligence_gain"]["previous"] is None
+
+
+def test_report_shows_the_statistics_section(seven, tmp_path):
+    from lxml import html
+
+    target = tmp_path / "report.html"
+    r = CliRunner().invoke(app, ["report", str(seven[0]), "--previous", str(seven[1]), "--out", str(target)])
+    assert r.exit_code == 0, r.output
+    page = html.fromstring(target.read_text(encoding="utf-8"))
+    section = page.get_element_by_id("statistics")
+    rows = [[td.text_content().strip() for td in tr.findall("td")] for tr in section.iter("tr")]
+    assert ["甲一得分", "5", "71.43% of 7", "3", "+2 (+66.67%)", "+21.43 pp"] in rows
+    assert ["甲提升超过 0.4", "4", "57.14% of 7", "—", "—", "—"] in rows
+    assert ["P1", "2", "4", "50.00%"] in rows  # 前 30% by province
+    assert "统计 · Statistics" in section.text_content()
