@@ -10,6 +10,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from govindex.analysis.analyze import analyze, load_results
@@ -339,3 +341,41 @@ def test_report_shows_the_statistics_section(seven, tmp_path):
     assert ["甲提升超过 0.4", "4", "57.14% of 7", "—", "—", "—"] in rows
     assert ["P1", "2", "4", "50.00%"] in rows  # 前 30% by province
     assert "统计 · Statistics" in section.text_content()
+
+
+# --- property: the three-valued count equals a plain-Python count on random results -------------------
+
+_Opt = st.one_of(st.none(), st.sampled_from([0.0, 0.25, 0.5, 1.0]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(a=st.lists(_Opt, min_size=7, max_size=7), b=st.lists(_Opt, min_size=7, max_size=7),
+       t=st.sampled_from([0.0, 0.25, 0.5]), conj=st.booleans())
+def test_count_with_nulls_equals_plain_python(a, b, t, conj):
+    import numpy as np
+
+    from govindex.analysis import statistics as stats
+    from govindex.analysis.load import Results
+
+    op = "and" if conj else "or"
+    where = {"op": op, "args": [{"op": ">", "args": [{"fn": "score", "node": "pa"}, {"num": t}]},
+                                {"op": "not", "args": [{"op": "==", "args": [{"fn": "rate", "node": "pb"},
+                                                                              {"num": 1.0}]}]}]}
+    units = [{"code": f"U{i}", "name": f"U{i}", "province": "P1" if i < 4 else "P2", "rank": i + 1} for i in range(7)]
+    nan = float("nan")
+    res = Results("r", 2.0, [{"id": "total", "max": 2.0, "level": 0}], units, ["province"],
+                  {"total": np.ones(7)}, points=[{"id": "pa", "max": 1.0}, {"id": "pb", "max": 1.0}],
+                  point_scores={"pa": np.array([nan if v is None else v for v in a]),
+                                "pb": np.array([nan if v is None else v for v in b])},
+                  statistics=[{"id": "s", "label": "s", "text": "", "where": where, "nodes": ["pa", "pb"],
+                               "needs_previous": False, "by": "province", "among": None}])
+
+    def kleene(x, y):  # None = unknown
+        if conj:
+            return False if False in (x, y) else None if None in (x, y) else True
+        return True if True in (x, y) else None if None in (x, y) else False
+
+    want = [kleene(None if x is None else x > t, None if y is None else y != 1.0) is True for x, y in zip(a, b)]
+    got = stats.compute(res)[0]
+    assert got["count"] == sum(want) and got["base"] == 7
+    assert [g["count"] for g in got["groups"]] == [sum(want[:4]), sum(want[4:])]
