@@ -559,6 +559,31 @@ class Summary:
     span: n.Span
 
 
+@dataclass(frozen=True, slots=True)
+class Statistic:
+    """``statistic id "label" { where: …, by: …, among: … }``: the units whose scores meet
+    ``where``, counted by ``analyze`` (docs §14c; :mod:`govindex.analysis.statistics`).
+
+    ``where`` is the condition lowered by :mod:`govindex.check.statistics` to a small JSON tree
+    (carried as is in ``scores.json`` "statistics"); ``text`` is the condition as written."""
+
+    id: str
+    label: str
+    where: dict[str, Any]
+    text: str
+    nodes: tuple[str, ...]  # the nodes the condition reads
+    needs_previous: bool  # reads `previous(…)` or `change(…)`: computed only with --previous
+    by: str | None  # a registry column: also counted per group
+    among: str | None  # another statistic: the share is of its units, not of all
+    span: n.Span
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "text": self.text, "where": self.where, "nodes": list(self.nodes),
+                "needs_previous": self.needs_previous, "by": self.by, "among": self.among,
+                "description": self.description}
+
+
 @dataclass(slots=True)
 class RuleSet:
     name: str
@@ -586,6 +611,7 @@ class RuleSet:
     named_gradings: tuple[Grading, ...] = ()  # a node's further gradings, each named (`g:<node>:<id>`)
     # name → parameters of each function `let f(a, b) = …` (its body is in `lets`, as written)
     let_params: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    statistics: tuple[Statistic, ...] = ()  # `statistic` declarations (docs §14c)
 
     @property
     def points(self) -> list[Node]:

@@ -212,6 +212,8 @@ def to_json(sc: Scores, provenance: dict | None = None) -> dict:
                            for g in _named(sc)]
     if sc.summaries is not None:
         doc["summaries"] = summaries_json(sc)
+    if rs.statistics:  # `statistic` declarations, counted by `analyze` (docs §14c)
+        doc["statistics"] = [st.to_json() for st in rs.statistics]
     doc["units"] = units
     doc["corrections"] = [a.to_json() for a in getattr(sc, "overrides_applied", ())]  # FACTS/overrides.csv
     if provenance is not None:

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from govindex.diagnostics import display_width as _display_width
 
 # What the manual template calls the registry's attributes (govindex/collect/manual.py,
 # ATTR_LABELS; tests/test_workbook.py holds the two equal): a Chinese rule set's workbook uses the
@@ -121,8 +122,9 @@ def rate_format(digits: int) -> str:
 
 
 def display_width(text: str) -> int:
-    """Excel's column width of ``text`` in characters: a wide (CJK) character takes two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    """Excel's column width of ``text`` in characters: a wide (CJK) character takes two — the
+    package's one display width (:func:`govindex.diagnostics.display_width`)."""
+    return _display_width(text)
 
 
 _MIN_WIDTH, _MAX_WIDTH = 6, 60

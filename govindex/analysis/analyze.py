@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from govindex.analysis import statistics as declared
 from govindex.analysis import stats as st
 from govindex.analysis.compare import compare
 from govindex.analysis.load import TOTAL, Results, load_results  # noqa: F401 (the stage's public names)
@@ -63,6 +64,7 @@ def analyze(res: Results, previous: Results | None = None, options: Options | No
         prev_opts = Options(opts.region_attr, opts.province_attr, _reference_for(doc, previous, opts), 0, opts.seed,
                             opts.sd, opts.published)
         doc["previous"] = compare(doc, _analyze(previous, prev_opts), res, previous, st.Published(opts.published))
+    doc["statistics"] = declared.compute(res, previous)  # `statistic` declarations (docs §14c)
     return tidy(doc)
 
 

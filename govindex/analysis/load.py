@@ -4,7 +4,7 @@ units and the grading; ``scores_long.parquet`` for the unrounded scores."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +31,11 @@ class Results:
     scores: dict[str, np.ndarray]  # node id → unrounded score per unit (aligned with units; NaN = null)
     grading: dict | None = None
     provenance: dict | None = None  # scores.json "provenance" (govindex.provenance.build), when it has one
+    # For the statistics declared in the rules (analysis/statistics.py): scores.json "points", the
+    # points' unrounded scores (aligned with units), and scores.json "statistics".
+    points: list[dict] = field(default_factory=list)
+    point_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    statistics: list[dict] = field(default_factory=list)
 
     def names(self) -> dict[str, str]:
         return {u["code"]: u["name"] for u in self.units}
@@ -94,7 +99,8 @@ def _results(doc: dict, frame, path: Path) -> Results:
     units = [{k: v for k, v in u.items() if k not in ("scores", "points", "status")} for u in doc["units"]]
     codes = [u["code"] for u in units]
     ids = [x["id"] for x in indicators]
-    wide = (frame.filter(pl.col("node").is_in(ids))
+    pids = [p["id"] for p in doc.get("points") or []] if doc.get("statistics") else []
+    wide = (frame.filter(pl.col("node").is_in([*ids, *pids]))
             .pivot(on="node", index="code", values="score", aggregate_function="first"))
     wide = pl.DataFrame({"code": codes}, schema={"code": pl.String}).join(wide, on="code", how="left")
     absent = [i for i in ids if i not in wide.columns]
@@ -105,5 +111,8 @@ def _results(doc: dict, frame, path: Path) -> Results:
               else np.full(len(codes), np.nan) for i in ids}
     attrs = [k for k in dict.fromkeys(k for u in units for k in u) if k not in _UNIT_KEYS]
     prov = doc.get("provenance")
+    points = {p: wide[p].cast(pl.Float64).fill_null(float("nan")).to_numpy() if p in wide.columns
+              else np.full(len(codes), np.nan) for p in pids}
     return Results(str(doc.get("ruleset", path.name)), max_total, indicators, units, attrs, scores,
-                   doc.get("grading"), prov if isinstance(prov, dict) else None)
+                   doc.get("grading"), prov if isinstance(prov, dict) else None,
+                   list(doc.get("points") or []), points, list(doc.get("statistics") or []))

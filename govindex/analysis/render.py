@@ -108,6 +108,7 @@ def report(doc: dict, members: int | None = 10) -> Report:
         tables.append(_grades(doc["grading"]))
     if doc["clusters"]:
         tables += _clusters(doc, members)
+    tables += _statistics(doc)  # the rules' `statistic` declarations (analysis/statistics.py)
     notes = list(doc["notes"])
     if doc["previous"]:
         tables += _previous(doc)
@@ -307,6 +308,39 @@ def _unmatched(p: dict) -> list[str]:
     if u["units_previous"]:
         notes.append(f"{len(u['units_previous'])} unit(s) of the previous results are gone")
     return notes
+
+
+# --- the rules' statistics (analysis/statistics.py, docs §14c) ---------------------------------
+
+
+def _statistics(doc: dict) -> list[Table]:
+    """The section "统计 Statistics" of ``analyze`` text and Markdown: one table of every statistic,
+    then one per statistic counted ``by:`` a group. Figures rounded once, by the render helpers."""
+    stats = doc.get("statistics") or []
+    if not stats:
+        return []
+    rows = []
+    for s in stats:
+        p = s.get("previous")
+        if s["status"] != "ok":
+            rows.append([s["label"], s["status"], DASH, DASH, DASH, DASH])
+            continue
+        rel = DASH if not p or p["change_relative"] is None else signed(p["change_relative"], 2, 100.0, "%")
+        rows.append([s["label"], str(s["count"]), f"{pct(s['share'])} of {s['base']}",
+                     DASH if not p else str(p["count"]), DASH if not p else f"{signed(float(p['change']), 0)} ({rel})",
+                     DASH if not p or p["share_change"] is None else signed(p["share_change"], 2, 100.0, " pp")])
+    conditions = "; ".join(f"{s['label']}: {s['text']}" + (f" (among {s['among']})" if s.get("among") else "")
+                           for s in stats)
+    out = [Table("统计 Statistics", ["Statistic", "Count", "Share", "Previous", "Change", "Share change"],
+                 rows, {1, 2, 3, 4, 5}, "declared in the rules (`statistic`, docs §14c); the share is of the units "
+                 f"with a total, or of the units of the statistic named by `among:`. Conditions: {conditions}")]
+    for s in stats:
+        if s["status"] == "ok" and s.get("by") and s["groups"]:
+            grows = [[g["group"], str(g["count"]), str(g["base"]), pct(g["share"])]
+                     for g in sorted(s["groups"], key=lambda g: -g["count"])]
+            out.append(Table(f"统计 Statistics: {s['label']} by {s['by']}", [s["by"], "Count", "Units", "Share"],
+                             grows, {1, 2, 3}))
+    return out
 
 
 # --- Markdown --------------------------------------------------------------------------------

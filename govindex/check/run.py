@@ -15,6 +15,7 @@ from typing import TypeVar, cast
 
 from govindex import ir
 from govindex.check import published
+from govindex.check import statistics as declared_statistics
 from govindex.check.expr import Ctx, Scope, lower_expr
 from govindex.check.functions import COLUMN_TYPES, ROUND_POLICIES, ROUNDING_MODES
 from govindex.check.grading import GRADING_KEYS, GRADING_METHODS, GradingChecker  # noqa: F401  (re-exported)
@@ -115,6 +116,7 @@ class _Checker:
         with_total = published.has_total(self, settings)
         nodes = Tree(self, settings, scope, decl).build()
         summaries = published.summaries(self, nodes, attrs)
+        statistics = declared_statistics.statistics(self, nodes, attrs)
         self._undeclared_markers(markers, nodes, tables)
         for name in lets:
             if name not in scope.used_lets:
@@ -138,7 +140,8 @@ class _Checker:
                      tests, self.files, grading, markers, cleaning,
                      year, groups, has_total=with_total, summaries=summaries, node_gradings=tuple(grader.others),
                      named_gradings=tuple(grader.named),
-                     let_params={k: f.params for k, f in self.functions.items()})
+                     let_params={k: f.params for k, f in self.functions.items()},
+                     statistics=statistics)
         return rs, self.diags
 
     # ------------------------------------------------------------------ ruleset header

@@ -50,6 +50,9 @@ CODES: dict[str, str] = {
     "E330": "unknown-edit-target", "E331": "bad-extends", "E332": "extends-cycle", "E333": "removed-still-referenced",
     "E334": "edited-twice", "E335": "include-cycle", "E336": "bad-include", "E337": "edit-without-base",
     "E338": "bad-move",
+    # statistics declared in the rules (check/statistics.py, docs §14c)
+    "E350": "bad-statistic", "E351": "unknown-statistic-node", "E352": "unknown-statistic-group",
+    "E353": "duplicate-statistic", "E354": "bad-statistic-among",
     "E401": "bad-test",
     "W501": "unused-declaration", "W502": "unused-table", "W503": "undeclared-marker", "W504": "large-expression",
     "W505": "unused-parameter",
@@ -74,7 +77,7 @@ CODES: dict[str, str] = {
     # FACTS/overrides.csv: corrections after publication (eval/overrides.py, docs §10)
     "F120": "unknown-override-point", "F121": "override-of-indicator", "F122": "unknown-override-unit",
     "F123": "unknown-override-round", "F124": "override-without-reason", "F125": "bad-override-value",
-    "F126": "override-value-not-allowed", "F127": "duplicate-override", "F128": "bad-override-date",
+    "F126": "override-not-allowed", "F127": "duplicate-override", "F128": "bad-override-date",
     "F129": "bad-overrides-file",
     # channels registries (govindex crawl, channels)
     "C101": "unreadable", "C102": "bad-header", "C103": "bad-row", "C104": "bad-unit", "C105": "unknown-kind",

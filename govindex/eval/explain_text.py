@@ -6,10 +6,10 @@ top, never under every point."""
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from typing import Any
 
+from govindex.diagnostics import display_width
 from govindex.eval import overrides as ov
 from govindex.ir import ROOT
 
@@ -240,8 +240,8 @@ def render_compact(doc: dict[str, Any], fmt_num: Callable[[float | None], str], 
 
 
 def _width(s: str) -> int:
-    """Columns ``s`` takes in a terminal: CJK characters are two wide."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+    """Columns ``s`` takes in a terminal: CJK characters are two wide (the one display width)."""
+    return display_width(s)
 
 
 def _compact_node(x: dict[str, Any], depth: int, rows: list[tuple[str, str]],

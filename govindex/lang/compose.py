@@ -28,7 +28,8 @@ from govindex.lang.templates import expand_templates
 Node = n.IndicatorDecl | n.PointDecl
 _NODE_KINDS = {"point": n.PointDecl, "indicator": n.IndicatorDecl}
 _TOP_KINDS: dict[str, type] = {"table": n.TableDecl, "let": n.LetDecl, "test": n.TestDecl, "marker": n.MarkerDecl,
-                               "clean": n.CleanDecl, "summary": n.SummaryDecl, "grading": n.GradingDecl,
+                               "clean": n.CleanDecl, "summary": n.SummaryDecl, "statistic": n.StatisticDecl,
+                               "grading": n.GradingDecl,
                                "ruleset": n.RulesetDecl}
 _EDITS = (n.OverrideDecl, n.RemoveDecl, n.MoveDecl, n.RenameDecl, n.ReplaceDecl)
 
@@ -56,7 +57,7 @@ def key_of(it: n.Decl) -> tuple[str, str]:
         return "grading", it.id or ""
     if isinstance(it, n.RulesetDecl):
         return "ruleset", ""
-    kind = "marker" if isinstance(it, n.MarkerDecl) else "clean" if isinstance(it, n.CleanDecl) else "summary"
+    kind = {n.MarkerDecl: "marker", n.CleanDecl: "clean", n.StatisticDecl: "statistic"}.get(type(it), "summary")
     return kind, it.id
 
 
@@ -390,10 +391,10 @@ class _References:
         elif isinstance(it, n.TestDecl):
             for ex in it.expects:
                 self._hit(ex.node, ex.span, f"test {_quoted(it.name)} expects a value of")
-        elif isinstance(it, (n.GradingDecl, n.SummaryDecl)):
+        elif isinstance(it, (n.GradingDecl, n.SummaryDecl, n.StatisticDecl)):
             for s in it.settings:
                 for x in n.walk(s.value):
-                    if isinstance(x, n.Name) and s.key in ("measures", "of", "node", "nodes"):
+                    if isinstance(x, n.Name) and s.key in ("measures", "of", "node", "nodes", "where"):
                         self._hit(x.id, x.span, f"`{s.key}:` names")
 
 

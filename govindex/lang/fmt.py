@@ -293,8 +293,8 @@ def _wrap_operand(e: n.Expr, level: int, indent: str, prefix: str, width: int) -
 
 
 def _item(w: _Writer, it: n.Item | n.RefDecl, indent: str) -> None:
-    if isinstance(it, (n.MarkerDecl, n.CleanDecl, n.SummaryDecl)):
-        kw = "marker" if isinstance(it, n.MarkerDecl) else "clean" if isinstance(it, n.CleanDecl) else "summary"
+    if isinstance(it, (n.MarkerDecl, n.CleanDecl, n.SummaryDecl, n.StatisticDecl)):
+        kw = {n.MarkerDecl: "marker", n.CleanDecl: "clean", n.SummaryDecl: "summary"}.get(type(it), "statistic")
         _block(w, indent, f"{kw} {it.id} {format_string(it.label)}", it.span, lambda ind: _settings(w, ind, it.settings))
     elif isinstance(it, n.GradingDecl):
         head = f"grading {it.id + ' ' if it.id else ''}{format_string(it.label)}"

@@ -281,6 +281,17 @@ class SummaryDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class StatisticDecl:
+    """``statistic id "label" { where: …, by: attr, among: other }`` — the units for which a
+    condition on their scores holds, counted by ``analyze`` (docs §14c)."""
+
+    id: str
+    label: str
+    settings: tuple[Setting, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class TemplateSource:
     """``d in "datasets.csv"`` (a CSV next to the rule file) or ``d in [{id: "a", …}, …]``."""
 
@@ -303,7 +314,7 @@ class TemplateDecl:
 
 
 Decl = (RulesetDecl | TableDecl | IndicatorDecl | PointDecl | LetDecl | TestDecl | GradingDecl | MarkerDecl | CleanDecl
-        | SummaryDecl | TemplateDecl)
+        | SummaryDecl | StatisticDecl | TemplateDecl)
 
 
 # ---------------------------------------------------------------- composition (lang/compose.py)

@@ -208,6 +208,10 @@ class _ToAst(Transformer[Token, Any]):
         return n.SummaryDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
 
     @v_args(meta=True)
+    def statistic(self, meta: Meta, c: Children) -> n.StatisticDecl:
+        return n.StatisticDecl(str(c[0]), _unquote(c[1]), tuple(c[2:]), self._span(meta))
+
+    @v_args(meta=True)
     def ref(self, meta: Meta, c: Children) -> n.RefDecl:
         return n.RefDecl(str(c[0]), tuple(c[1:]), self._span(meta))
 

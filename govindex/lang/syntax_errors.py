@@ -22,7 +22,7 @@ _TERMINALS = {
     "NUMBER": "a number", "COMP_OP": "a comparison", "ADD_OP": "'+' or '-'", "MUL_OP": "'*' or '/'",
     "MINUS": "'-'", "$END": "end of file",
 }
-for _kw in ("ruleset", "grading", "marker", "clean", "summary", "ref", "table", "indicator", "point", "let", "test",
+for _kw in ("ruleset", "grading", "marker", "clean", "summary", "statistic", "ref", "table", "indicator", "point", "let", "test",
             "under", "valid", "when", "given", "expect", "if", "then", "else", "and", "or", "not", "in", "true", "false", "null"):
     _TERMINALS[_kw.upper()] = f"'{_kw}'"
 

@@ -57,6 +57,7 @@ def build(res: Results, doc: dict, previous: Results | None = None, rounds: list
         ("regions", "区域比较 · Regions"),
         ("provinces", "省份比较 · Provinces"),
         ("profile", "指标得分率 · Score-rate profile"),
+        ("statistics", "统计 · Statistics"),  # the rules' `statistic` declarations (analysis/statistics.py)
         ("clusters", "聚类分析 · Clusters"),
         ("change", "年度变化 · Year over year"),
         ("ranking", "完整排名 · Full ranking"),
@@ -170,7 +171,7 @@ def _route(title: str, doc: dict) -> str:
              ("National figures", "national"), ("Distribution", "national"),
              (f"Means by {doc['region_attr']} (share", "regions"), (f"Means by {doc['province_attr']}", "provinces"),
              ("Dispersion", "provinces"), ("SD within", "provinces"), ("L3 score rates", "profile"),
-             ("Clusters", "clusters"), ("Cluster members", "clusters")]
+             ("Clusters", "clusters"), ("Cluster members", "clusters"), ("统计 Statistics", "statistics")]
     if g:
         rules.append((f"{g['label'] or 'Grades'} ({g['method']})", "distribution"))
     return next((s for prefix, s in rules if title.startswith(prefix)), "more")
