@@ -18,7 +18,6 @@ from lxml import html as lhtml
 from tests.test_report import ARGS, _chromium, _keep, page, results  # noqa: F401  (fixtures)
 
 
-
 def _squash(s: str) -> str:
     """Text as compared across HTML and PDF: NFKC, no whitespace."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", s))
@@ -210,5 +209,6 @@ def test_print_css_keeps_header_text_and_charts_whole():
     css = (Path(__file__).parents[1] / "govindex/report/templates/report.html.j2").read_text(encoding="utf-8")
     rules = css[css.index("@media print"):]
     for rule in ("thead { display: table-header-group; }", "th button { display: contents; }",
-                 "@page wide { size: A4 landscape;", "section.wide { page: wide; }", "figure, .cards div { break-inside: avoid; }"):
+                 "@page wide { size: A4 landscape;", "section.wide { page: wide; }",
+                 "figure, .cards div { break-inside: avoid; }"):
         assert rule in rules, rule
