@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ from govindex.analysis.render import DASH, num, pct, report, signed
 from govindex.analysis.render import Table as RenderTable
 from govindex.fsio import write_file
 from govindex.provenance import summary
-from govindex.report.charts import Chart
+from govindex.report.charts import Chart, esc
 from govindex.report.profiles import Profile, profiles
 
 ATTR_LABELS = {"province": ("省份", "province"), "macro_region": ("区域", "region"), "region": ("区域", "region")}
@@ -101,7 +101,7 @@ def build(res: Results, doc: dict, previous: Results | None = None, rounds: list
     ``language`` (the rule set's, :func:`language_of`) orders every bilingual label."""
     bi = Bi(language)
     sections = {k: Section(k, bi.title(zh, en)) for k, zh, en in SECTIONS}
-    _charts(sections, res, doc)
+    _charts(sections, res, doc, bi)
     tables = report(doc, members=None)
     for t in tables.tables:
         sections[_route(t.title, doc)].tables.append(_table(t, doc, bi))
@@ -343,7 +343,23 @@ def _sub_key(s: str | None) -> str:
 # --- charts ----------------------------------------------------------------------------------
 
 
-def _charts(sections: dict[str, Section], res: Results, doc: dict) -> None:
+def english_first(c: Chart) -> Chart:
+    """A chart titled "中文 English…" retitled "English… 中文" (figures write Chinese first)."""
+    m = re.fullmatch(r"(.*?[\u4e00-\u9fff][^A-Za-z]*?) ([A-Z].*)", c.title)
+    if not m:
+        return c
+    title = f"{m.group(2)} {m.group(1)}"
+    return replace(c, title=title, markup=c.markup.replace(f">{esc(c.title)}</title>", f">{esc(title)}</title>", 1))
+
+
+def _charts(sections: dict[str, Section], res: Results, doc: dict, bi: Bi) -> None:
+    _figures(sections, res, doc)
+    if bi.language == "en":
+        for sec in sections.values():
+            sec.charts = [english_first(c) for c in sec.charts]
+
+
+def _figures(sections: dict[str, Section], res: Results, doc: dict) -> None:
     from govindex.report import figures as fig
 
     s = sections
