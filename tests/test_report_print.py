@@ -148,7 +148,7 @@ def test_a_unit_profile_opens_from_the_ranking(browser, page, tmp_path):  # noqa
     tab.locator("#ranking-table a", has_text="宜宾市").click()
     assert prof.evaluate("d => d.open") and prof.is_visible()
     text = prof.inner_text()
-    for label in ("宜宾市", "四川", "服务供给能力", "目录覆盖能力", "全国均值", "本省均值", "优势", "短板", "较上年"):
+    for label in ("宜宾市", "四川", "服务供给能力", "目录覆盖能力", "全国平均得分率", "本省平均得分率", "优势", "短板", "较上年"):
         assert label in text, label
     shot = tmp_path / "unit-profile.png"
     prof.screenshot(path=str(shot))

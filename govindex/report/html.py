@@ -132,7 +132,7 @@ def language_of(results_dir: Path) -> str:
 
 def _profile_columns(bi: Bi, previous: bool) -> list[str]:
     cols = [bi("指标", "Indicator"), bi("得分", "Score"), bi("得分率", "Rate"), bi("排名", "Rank"),
-            bi("全国均值", "National mean"), bi("本省均值", "Province mean")]
+            bi("全国平均得分率", "National mean rate"), bi("本省平均得分率", "Province mean rate")]
     return cols + [bi("较上年", "Change")] if previous else cols
 
 
