@@ -200,7 +200,8 @@ def to_json(sc: Scores, provenance: dict | None = None) -> dict:
     root = rs.nodes[ROOT]  # `max_total`: the top of the scale the total is shown on (its `scale:` if declared)
     doc = {"ruleset": rs.name, "rounds": sc.round_ids, "max_total": root.scale,
            **({"max_total_in_method": root.max} if root.own_scale is not None else {}), "total_label": root.label,
-           "indicators": indicator_list(rs), "points": point_list(rs)}
+           "indicators": indicator_list(rs), "points": point_list(rs),
+           "language": getattr(rs.settings.get("language"), "value", "zh")}  # the report's first language
     if not rs.has_total:  # the categories are the results: no total, no rank
         doc.update({"max_total": None, "total_label": None, "has_total": False})
     if sc.graded is not None:

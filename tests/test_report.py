@@ -24,7 +24,7 @@ from govindex.cli import app
 from govindex.grade import difference_trend_breaks
 from govindex.report import charts as ch
 from govindex.report.figures import pca
-from govindex.report.html import build, render
+from govindex.report.html import Bi, build, caption, render
 from tests.conftest import ROOT
 from tests.test_analyze import write_results
 
@@ -116,9 +116,12 @@ def test_html_parses_with_every_section_and_table(results, page):
     ids = set(tree.xpath("//section/@id"))
     assert {"distribution", "national", "regions", "provinces", "profile", "clusters", "change", "ranking"} <= ids
     captions = [" ".join(c.text_content().split()) for c in tree.xpath("//table/caption")]
-    assert len(captions) == len(tree.xpath("//table"))  # every table has a caption
-    for t in render_tables(_doc(results), members=None).tables:  # every table of `analyze` is on the page
-        assert " ".join(t.title.split()) in captions, t.title
+    assert len(captions) == len(tree.xpath("//table[contains(@class, 'data')]"))  # every data table has a caption
+    doc = _doc(results)
+    for t in render_tables(doc, members=None).tables:  # every table of `analyze` is on the page, captioned in words
+        assert " ".join(caption(t.title, doc, Bi("zh")).split()) in captions, t.title
+    for raw in ("macro_region", "difference_trend"):
+        assert not any(raw in c for c in captions), raw
     ranking = tree.xpath("//section[@id='ranking']//table/tbody/tr")
     assert len(ranking) == 334
     for label in ("创新领先", "亟待发展", "服务供给能力", "目录覆盖能力", "政府信息公开目录", "东部", "东北", "江苏", "西藏"):

@@ -33,7 +33,8 @@ from govindex.lang.templates import expand_templates
 
 RULESET_KEYS = {"total_label", "year", "units", "key", "name_column", "groups", "unit_column", "round_column", "rounds",
                 "max_total", "rounding", "round", "ranks", "missing", "missing_indicators", "rounds_policy",
-                "aggregate", "description", "source", "total", "scale"}
+                "aggregate", "description", "source", "total", "scale", "language"}
+LANGUAGES = ("zh", "en")  # `language:` — the first language of the report's bilingual labels
 MARKER_KEYS = {"table", "where", "into", "column", "description", "source"}
 CLEAN_KEYS = {"table", "drop_when", "dedupe", "description", "source"}
 _T = TypeVar("_T")
@@ -92,9 +93,12 @@ class _Checker:
                          f"every fact table needs the column `{unit_col}: str` (the ruleset's unit_column)")
         rounds = self._rounds(settings, decl)
         for key in ("units", "key", "name_column", "unit_column", "round_column", "total_label", "description",
-                    "source"):
+                    "source", "language"):
             if key in settings and not isinstance(settings[key], n.String):
                 self.err("E207", f"`{key}` takes a quoted string", settings[key].span, f'e.g. {key}: "…"')
+        if "language" in settings and shown(settings["language"]) not in LANGUAGES:
+            self.err("E207", f"unknown language `{shown(settings['language'])}`", settings["language"].span,
+                     'language: "zh" (the default: Chinese first) or "en" (English first)')
         for key, table in (("rounds_policy", ROUND_POLICIES),):  # `missing:` is read by check.missing
             if key in settings and policy_name(settings[key], table) is None:
                 self.err("E207", f"unknown {key} `{shown(settings[key])}`", settings[key].span,

@@ -29,7 +29,7 @@ def report(results: Path = typer.Argument(..., help="A results directory written
     def go():
         from govindex.analysis.analyze import Options, analyze, load_results
         from govindex.cli.outputs import out_file as checked_file
-        from govindex.report.html import build, corrections_of, render, rounds_of, write
+        from govindex.report.html import build, corrections_of, language_of, render, rounds_of, write
 
         t0 = time.perf_counter()
         res = load_results(results)
@@ -39,7 +39,8 @@ def report(results: Path = typer.Argument(..., help="A results directory written
         target = checked_file(target)  # before the work: a device, a FIFO or a missing directory is refused
         prev = load_results(previous) if previous is not None else None
         doc = analyze(res, prev, Options(region_attr, province_attr, reference_region, clusters))
-        html = render(build(res, doc, prev, rounds_of(results), corrections=corrections_of(results)))
+        html = render(build(res, doc, prev, rounds_of(results), corrections=corrections_of(results),
+                           language=language_of(results)))
         write(target, html)
         out.print(f"wrote {target} ({len(html.encode('utf-8')) / 1024:.0f} KB) in {time.perf_counter() - t0:.2f}s",
                   markup=False, highlight=False)

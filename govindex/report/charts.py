@@ -277,7 +277,8 @@ def hbars(cid: str, title: str, desc: str, bars: list[Bar], x_max: float, ref: t
         if b.marker is not None:
             body.append(f'<path class="marker" d="M{px(b.marker):.1f} {y + 1:.1f}v{row - 2:.1f}" stroke="{INK}" '
                         f'stroke-width="2"><title>{esc(b.tip or b.label)}</title></path>')
-        body.append(_text(max(px(b.value), px(b.marker or 0)) + 6, y + row / 2 + 4, b.text, cls="value"))
+        body.append(_text(_value_x(px(b.value), px(b.marker or 0), b.text, px(ref[0]) if ref else None),
+                          y + row / 2 + 4, b.text, cls="value"))
         y += row
     if ref is not None:
         body.append(_text(px(ref[0]) + 4, y + 14, ref[1], cls="note"))
@@ -286,6 +287,15 @@ def hbars(cid: str, title: str, desc: str, bars: list[Bar], x_max: float, ref: t
         marks, y = legend(key, 8, y + 22)
         body += marks
     return svg(cid, y + 8, title, desc, body)
+
+
+def _value_x(bar_end: float, marker: float, text: str, ref: float | None, size: float = 12) -> float:
+    """Where a bar's figure starts: right of the bar and of last year's tick; when the reference
+    line (the 60 % line) would run through the figure, right of that line instead."""
+    x = max(bar_end, marker) + 6
+    if ref is not None and x - 3 <= ref <= x + _text_width(text, size) + 3:
+        x = ref + 6
+    return x
 
 
 def grouped_bars(cid: str, title: str, desc: str, groups: list[str], series: list[Series],
