@@ -80,7 +80,7 @@ def test_score_out_with_excel_forbidden_labels_and_total_label(tmp_path, monkeyp
     assert r.exit_code == 0, r.output
     assert "综合得分 /10" in r.stdout and "total /10" not in r.stdout
     sheets = fastexcel.read_excel(tmp_path / "out" / "scores.xlsx").sheet_names
-    assert sheets == ["总表", "网站_平台_ _A___", "网站_平台_ _A___ (2)", "说明"]
+    assert sheets == ["总表", "网站_平台_ _A___", "网站_平台_ _A___ (2)", "说明", "来源 Provenance"]
 
 
 # ------------------------------------------------------------------ settings as constant expressions
