@@ -166,6 +166,20 @@ def test_report_without_previous_and_atomic_write(results, tmp_path):
     assert len(tree.xpath("//svg[@id='chart-cluster-profiles']//rect[@class='cell']")) == 3 * 9
 
 
+def test_footer_says_which_sd_and_which_derived_figures(results, tmp_path):
+    """`report --sd sample --from-published 2` computes what `analyze` would and says so."""
+    target = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", str(results[0]), "--previous", str(results[1]), "--out", str(target),
+                                 "--clusters", "0", "--sd", "sample", "--from-published", "2"])
+    assert r.exit_code == 0, r.output
+    footer = lhtml.fromstring(target.read_text(encoding="utf-8")).xpath("string(//footer)")
+    assert "样本标准差" in footer and "sample SDs" in footer and "2 decimals" in footer
+    default = CliRunner().invoke(app, ["report", str(results[0]), "--out", str(tmp_path / "d.html"), "--clusters", "0"])
+    assert default.exit_code == 0, default.output
+    footer = lhtml.fromstring((tmp_path / "d.html").read_text(encoding="utf-8")).xpath("string(//footer)")
+    assert "总体标准差" in footer and "as published" not in footer
+
+
 def _score_and_report(rules: str, facts: str, out: Path):
     r = CliRunner().invoke(app, ["score", rules, "--facts", facts, "--out", str(out)])
     assert r.exit_code == 0, r.output

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from govindex.cli.analyze import SdKind
 from govindex.cli.base import _run, app, out
 
 
@@ -20,7 +21,12 @@ def report(results: Path = typer.Argument(..., help="A results directory written
                                                      "else the region with the highest mean total)."),
            region_attr: str = typer.Option(None, "--region-attr", help="Unit attribute of regions (default: macro_region)."),
            province_attr: str = typer.Option(None, "--province-attr",
-                                             help="Unit attribute of provinces (default: province).")) -> None:
+                                             help="Unit attribute of provinces (default: province)."),
+           sd: SdKind = typer.Option(SdKind.population, "--sd",
+                                     help="Standard deviations: population (divide by n, default) or sample (n − 1)."),
+           from_published: int = typer.Option(None, "--from-published", min=0, max=10, metavar="DIGITS",
+                                              help="Derived figures from the values rounded half up at DIGITS "
+                                                   "decimals, as published (see `analyze`).")) -> None:
     """An HTML report of a results directory that works offline: summary, charts and every table of `analyze`.
 
     Charts: the distribution of totals with the grade breaks, regions, provinces, the score-rate
@@ -38,7 +44,8 @@ def report(results: Path = typer.Argument(..., help="A results directory written
             target = target / "report.html"
         target = checked_file(target)  # before the work: a device, a FIFO or a missing directory is refused
         prev = load_results(previous) if previous is not None else None
-        doc = analyze(res, prev, Options(region_attr, province_attr, reference_region, clusters))
+        doc = analyze(res, prev, Options(region_attr, province_attr, reference_region, clusters, sd=sd.value,
+                                            published=from_published))
         html = render(build(res, doc, prev, rounds_of(results), corrections=corrections_of(results),
                            language=language_of(results)))
         write(target, html)

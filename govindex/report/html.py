@@ -119,7 +119,8 @@ def build(res: Results, doc: dict, previous: Results | None = None, rounds: list
     return {"title": doc["ruleset"], "cards": cards, "notes": [_plain_note(n, res) for n in tables.notes],
             "sections": [s for s in order if s.charts or s.tables or s.profiles], "lang": LANGUAGES[bi.language],
             "profile_columns": _profile_columns(bi, previous is not None), "bi": bi,
-            "provenance": provenance_rows(res.provenance, previous.provenance if previous is not None else None)}
+            "provenance": provenance_rows(res.provenance, previous.provenance if previous is not None else None),
+            "sd": doc.get("sd", "population"), "from_published": doc.get("from_published")}
 
 
 def language_of(results_dir: Path) -> str:
