@@ -206,8 +206,9 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
+    # Folded, not cut: "服务供给能力" and "服务响应能力" cut to width both read "服务 …" (issue 14).
     for x in l1:
-        t.add_column(f"{x.label} /{x.scale:g}", justify="right")
+        t.add_column(f"{x.label} /{x.scale:g}", justify="right", overflow="fold")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         # The published tie label ("=14") when the total is ranked with labels (`kl:total`).

