@@ -72,3 +72,25 @@ def test_l1_headers_distinguishable(ruleset_dir, tmp_path, monkeypatch, width):
     cells = _header_cells(table)
     # every L1 header is its whole label over one or more lines, never "服务 …"
     assert cells[-3:] == ["服务供给能力/4", "服务响应能力/4", "服务智慧能力/2"]
+
+
+def _broken_mini(tmp_path):
+    """tests/fixtures/mini with one of its expectations made wrong."""
+    broken = tmp_path / "mini"
+    broken.mkdir()
+    for f in (ROOT / "tests/fixtures/mini").glob("*.*"):
+        text = f.read_text(encoding="utf-8").replace('expect "100100" portal == 2', 'expect "100100" portal == 1.5')
+        (broken / f.name).write_text(text, encoding="utf-8")
+    return broken
+
+
+@pytest.mark.parametrize("env", [{}, {"FORCE_COLOR": "1"}], ids=["plain", "force-color"])
+def test_inline_test_summary_and_failure_on_separate_lines(tmp_path, env):
+    # One pipe for both streams, as `govindex test R 2>&1 | less` has it.
+    r = subprocess.run([sys.executable, "-m", "govindex.cli", "test", str(_broken_mini(tmp_path))],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT, timeout=60,
+                       env={**os.environ, **env, "COLUMNS": "60"})
+    assert r.returncode == 1
+    lines = r.stdout.decode("utf-8").splitlines()
+    assert lines == [f'{tmp_path}/mini/mini.rules:63:3: FAIL test "门户得分": 100100 portal == 1.5 (got 2)',
+                     "2 passed, 1 failed (1 test blocks)"]

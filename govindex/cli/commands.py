@@ -298,6 +298,18 @@ def _crawl_index(facts: Path):
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def _ordered_lines(stream, lines: list[str]) -> None:
+    """Whole lines on ``stream``, after everything already written to the other standard stream:
+    when stdout and stderr share one pipe (``2>&1``) the failures and the summary arrive each on
+    its own line and in the order written, whatever either stream buffers (plain text, no colour)."""
+    if not lines:
+        return
+    for s in (sys.stdout, sys.stderr):
+        s.flush()
+    stream.write("".join(line + "\n" for line in lines))
+    stream.flush()
+
+
 @app.command("test")
 def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> None:
     """Run the inline `test` blocks of a rule set."""
@@ -308,10 +320,9 @@ def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> N
         rs = load(rules)
         results = run_tests(rs)
         failed = [r for r in results if not r.passed]
-        for r in failed:
-            err.print(f"{r.expect.span}: FAIL test \"{r.test}\": {r.describe()}", markup=False, highlight=False)
         tests = len({r.test for r in results})
-        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed ({tests} test blocks)")
+        _ordered_lines(err.file, [f"{r.expect.span}: FAIL test \"{r.test}\": {r.describe()}" for r in failed])
+        _ordered_lines(out.file, [f"{len(results) - len(failed)} passed, {len(failed)} failed ({tests} test blocks)"])
         if failed:
             raise typer.Exit(1)
     _run(go)
