@@ -94,3 +94,34 @@ def test_inline_test_summary_and_failure_on_separate_lines(tmp_path, env):
     lines = r.stdout.decode("utf-8").splitlines()
     assert lines == [f'{tmp_path}/mini/mini.rules:63:3: FAIL test "门户得分": 100100 portal == 1.5 (got 2)',
                      "2 passed, 1 failed (1 test blocks)"]
+
+
+def _archived_facts(tmp_path):
+    from tests.test_outputs_kill import archive
+
+    facts = tmp_path / "facts"
+    archive(facts, ["110100", "120100"])  # six archived pages of round 4
+    return facts
+
+
+def test_extract_prints_no_progress_off_a_terminal(tmp_path):
+    facts = _archived_facts(tmp_path)
+    r = CliRunner().invoke(app, ["extract", "rules/2019", "--round", "4", "--facts", str(facts)])
+    assert r.exit_code == 0, r.output
+    assert r.stderr == "" and "records" not in r.stdout
+    assert r.stdout.startswith("round 4:")
+
+
+def test_extract_shows_progress_on_a_terminal(tmp_path, monkeypatch):
+    from io import StringIO
+
+    from govindex.cli import collect as collect_cli
+
+    facts = _archived_facts(tmp_path)
+    screen = StringIO()
+    monkeypatch.setattr(collect_cli, "err", Console(file=screen, force_terminal=True, width=100))
+    r = CliRunner().invoke(app, ["extract", "rules/2019", "--round", "4", "--facts", str(facts)])
+    assert r.exit_code == 0, r.output
+    shown = screen.getvalue()
+    assert "records" in shown and "6/6" in shown
+    assert r.stdout.startswith("round 4:")

@@ -148,7 +148,10 @@ def register_collection(app: typer.Typer) -> None:
             from govindex.check.run import load
             from govindex.collect.pipeline import extract_round
 
-            out.print(extract_round(load(rules), round_, facts).summary(), markup=False, highlight=False)
+            rs = load(rules)
+            with _record_bar() as progress:
+                report = extract_round(rs, round_, facts, progress)
+            out.print(report.summary(), markup=False, highlight=False)
         _run(go)
 
 
@@ -250,6 +253,31 @@ class _bars:
 
     def __exit__(self, *exc) -> None:
         self.bar.__exit__(*exc)
+
+
+class _record_bar:
+    """A progress bar of archived records read, on stderr and only when stderr is a terminal (a
+    pipe or a log gets nothing extra); the callback is None otherwise."""
+
+    def __enter__(self):
+        if not err.is_terminal:
+            self.bar = None
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("records", total=None)
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        assert self.bar is not None
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def _crawl_with_progress(chans, round_no: int, facts: Path, config, console=None):
