@@ -1,0 +1,79 @@
+"""README.md does not drift from the code: every `govindex …` command it shows parses against the
+CLI (commands, options, arguments — nothing is run), every `rules/…:line` it cites exists, and
+its sample of `diff rules/2018 rules/2019` is made of lines of the real output (the golden)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+import typer.main
+
+from govindex.cli import app
+from tests.conftest import GOLDEN, ROOT
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+BLOCKS = re.findall(r"^```[a-z]*\n(.*?)^```", README, re.M | re.S)
+
+
+def _commands() -> list[str]:
+    """Each `govindex …` invocation of the README's code blocks, without comments, pipes,
+    redirections or a trailing `&`; a `&&` chain gives each of its govindex commands."""
+    found = []
+    for block in BLOCKS:
+        for line in block.splitlines():
+            for part in line.split("&&"):
+                m = re.match(r"\s*(?:\.venv/bin/)?govindex\s(.*)", part)
+                if not m:
+                    continue
+                rest = re.split(r"\s#\s", m.group(1) + " ")[0]  # a comment
+                rest = re.split(r"\s[|>]\s", rest)[0]  # a pipe or a redirection
+                found.append(re.sub(r"\s&\s*$", "", rest).strip())  # in the background
+    return found
+
+
+COMMANDS = _commands()
+
+
+def test_the_readme_shows_commands():
+    assert len(COMMANDS) >= 35, COMMANDS  # the tour, analysis, report, diff, collection …
+
+
+@pytest.mark.parametrize("line", COMMANDS)
+def test_readme_command_parses(line):
+    args = shlex.split(line)
+    cmd = typer.main.get_command(app)
+    ctx = cmd.make_context("govindex", list(args))
+    while hasattr(cmd, "commands"):  # a group: the next word names its command
+        rest = [*ctx._protected_args, *ctx.args]  # click keeps the command word apart
+        assert rest, f"`govindex {line}` names no command"
+        name, sub, left = cmd.resolve_command(ctx, rest)
+        assert sub is not None, f"`govindex {line}`: no command {name!r}"
+        cmd, ctx = sub, sub.make_context(name, list(left), parent=ctx)  # UsageError/BadParameter if wrong
+
+
+def test_rule_file_locations_exist():
+    cited = set(re.findall(r"(rules/[\w.-]+/[\w.-]+\.rules):(\d+)", README))
+    assert cited
+    for path, line in sorted(cited):
+        f = ROOT / path
+        assert f.is_file(), f"README cites {path}, which does not exist"
+        assert int(line) <= len(f.read_text(encoding="utf-8").splitlines()), f"README cites {path}:{line}"
+
+
+def test_unknown_column_sample_points_at_the_probe():
+    # `check` on `markerz` at rules/2019/1-supply.rules:54:38: that place holds `markers` today
+    m = re.search(r"rules/2019/1-supply\.rules:(\d+):(\d+): error\[E102 unknown-column\]", README)
+    assert m
+    line = (ROOT / "rules/2019/1-supply.rules").read_text(encoding="utf-8").splitlines()[int(m.group(1)) - 1]
+    assert line[int(m.group(2)) - 1:].startswith("markers")
+
+
+def test_diff_sample_is_the_real_output():
+    sample = next(b for b in BLOCKS if b.startswith("rules/2018 → rules/2019\n"))
+    real = set((GOLDEN / "diff_2018_2019.txt").read_text(encoding="utf-8").splitlines())
+    shown = [ln for ln in sample.splitlines() if ln.strip() != "…"]
+    assert len(shown) > 15
+    missing = [ln for ln in shown if ln not in real]
+    assert not missing, f"README diff sample lines not in the real output: {missing}"
