@@ -130,7 +130,8 @@ def register_collection(app: typer.Typer) -> None:
                                  concurrency=concurrency, allow_loopback=allow_loopback, obey_robots=not no_robots)
             # with --format json, stdout holds the JSON document alone: the bars go to stderr
             summary = _crawl_with_progress(chans, round_, target, config, err if str(format) == "json" else out)
-            report = extract_round(rs, round_, target)
+            with _record_bar() as progress:
+                report = extract_round(rs, round_, target, progress)
             if str(format) == "json":
                 sys.stdout.write(json.dumps({"crawl": _summary_json(summary), "extract": report.__dict__},
                                             ensure_ascii=False, default=str) + "\n")
