@@ -77,3 +77,39 @@ def test_diff_sample_is_the_real_output():
     assert len(shown) > 15
     missing = [ln for ln in shown if ln not in real]
     assert not missing, f"README diff sample lines not in the real output: {missing}"
+
+
+def _table_rows() -> list[str]:
+    """The first cell of each row of the README's table of commands."""
+    table = README.split("## Commands", 1)[1].split("\n## ", 1)[0]
+    return [ln.split(" | ")[0] for ln in table.splitlines() if ln.startswith("| `govindex")]
+
+
+def _resolve(words: list[str]):
+    cmd = typer.main.get_command(app)
+    for w in words:
+        if not hasattr(cmd, "commands") or w not in cmd.commands:
+            break
+        cmd = cmd.commands[w]
+    return cmd
+
+
+def test_commands_table_names_every_command_and_only_real_options():
+    top = typer.main.get_command(app)
+    listed: set[str] = set()
+    for cell in _table_rows():
+        for span in re.findall(r"`govindex ([^`]+)`", cell):
+            words = span.replace("\\|", "|").split()
+            for alt in words[1].split("|") if len(words) > 1 and "|" in words[1] else [None]:
+                path = [words[0], *([alt] if alt else words[1:2])]
+                assert path[0] in top.commands, f"README's table names no command `govindex {path[0]}`"
+                cmd = _resolve(path)
+                listed.add(" ".join(path[: 1 + hasattr(top.commands[path[0]], "commands")]))
+                if alt is not None:
+                    continue  # `manual template|import …`: options not listed
+                known = {o for prm in cmd.params for o in (*prm.opts, *prm.secondary_opts)}
+                unknown = set(re.findall(r"--[a-z][a-z-]*", span)) - known
+                assert not unknown, f"README lists {sorted(unknown)} for `govindex {' '.join(path)}`"
+    real = {n if not hasattr(c, "commands") else f"{n} {s}" for n, c in top.commands.items()
+            for s in (getattr(c, "commands", None) or [None])}
+    assert real <= listed, f"commands missing from the README's table: {sorted(real - listed)}"
