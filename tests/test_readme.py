@@ -1,6 +1,8 @@
 """README.md does not drift from the code: every `govindex …` command it shows parses against the
-CLI (commands, options, arguments — nothing is run), every `rules/…:line` it cites exists, and
-its sample of `diff rules/2018 rules/2019` is made of lines of the real output (the golden)."""
+CLI (commands, options, arguments — nothing is run) and its table of commands names every command
+and only real options; every `rules/…:line` it cites exists; its sample of `diff rules/2018
+rules/2019` is made of lines of the real output (the golden); the example figures it quotes (the
+rank-1 unit, the class counts and L1 means set beside the report's) are today's."""
 
 from __future__ import annotations
 
@@ -113,3 +115,33 @@ def test_commands_table_names_every_command_and_only_real_options():
     real = {n if not hasattr(c, "commands") else f"{n} {s}" for n, c in top.commands.items()
             for s in (getattr(c, "commands", None) or [None])}
     assert real <= listed, f"commands missing from the README's table: {sorted(real - listed)}"
+
+
+@pytest.fixture(scope="module")
+def example_2019():
+    """rules/2019 scored on the shipped example facts, as `score` does (about 3 s)."""
+    from govindex.check.run import load
+    from govindex.eval.evaluate import evaluate
+    from govindex.eval.explain import load_sources
+    from govindex.results import wide_table
+
+    rs = load(ROOT / "rules/2019")
+    sc = evaluate(rs, load_sources(rs, ROOT / "examples/2019/facts"))
+    return wide_table(sc).sort("rank", "code")
+
+
+def test_example_figures_the_readme_quotes(example_2019):
+    w = example_2019
+    top = w.row(0, named=True)
+    # the Results JSON sample's rank-1 unit, and the unit shown as rank 161
+    assert f'"code": "{top["code"]}", "name": "{top["name"]}"' in README
+    assert f'"total": {top["total"]:.2f}, "rank": 1, "grade": "{top["grade"]}", "sublevel": "{top["sublevel"]}"' in README
+    dg = w.filter(w["code"] == "441900").row(0, named=True)
+    assert f'"total": {dg["total"]:g}, "rank": {dg["rank"]}' in README
+    # the class counts and the first-level means set beside the report's
+    counts = " / ".join(str(w.filter(w["grade"] == c).height) for c in "ABCD")
+    flat = " ".join(README.split())
+    assert f"On the shipped example facts: {counts} units (the 2019 report: 14 / 203 / 103 / 14)" in flat
+    assert f"It finds {counts};" in flat
+    means = ", ".join(f"{w[c].mean():.2f}" for c in ("supply", "response")) + f" and {w['intelligence'].mean():.2f}"
+    assert f"They come out at {means}." in flat
