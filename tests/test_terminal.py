@@ -52,6 +52,20 @@ def _score_table(ruleset_dir, tmp_path, monkeypatch, width: int) -> str:
     return r.stdout[r.stdout.index("┏"):]
 
 
+@pytest.mark.parametrize("width", [80, 100])
+def test_columns_env_sets_the_width(ruleset_dir, tmp_path, width):
+    # the real entry point, its width from COLUMNS as a user's shell sets it: the same table
+    rules = ruleset_dir(BODY, max_total=10)
+    (rules / "units.csv").write_text(UNITS, encoding="utf-8")
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    (facts / "t.csv").write_text(FACTS, encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "govindex.cli", "score", str(rules), "--facts", str(facts), "--round", "1"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "COLUMNS": str(width)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout[r.stdout.index("┏"):] == (ROOT / "tests/golden" / f"score_table_{width}.txt").read_text(encoding="utf-8")
+
+
 def _header_cells(table: str) -> list[str]:
     """Each column's header text, its lines joined (the rows between ┏ and ┡)."""
     lines = [ln for ln in table.splitlines() if ln.startswith("┃")]
