@@ -2,7 +2,11 @@
 
     python examples/generate_facts.py RULES_DIR OUT_DIR [--seed N] [--rounds 3,4]
 
-Nothing here knows the 2019 system. The generator loads a rule set, finds every aggregate in the
+The row-making machinery knows nothing of the 2019 system; two tuning constants do, on purpose:
+``TIERS`` cuts the units into tiers of the 2019 report's class counts (14/203/103/14 of 334) and
+``L1_DIFFICULTY`` shifts the points of the 2019 first-level indicators so that their means land
+near the published ones — so the example's class counts and L1 means are close to the report's by
+construction (README, "The example data"). The generator loads a rule set, finds every aggregate in the
 points' probes (``any``, ``count``, ``ratio``, ``coverage``, ``median``, ``entry`` …) and
 the literals their filters test (markers in ``has(markers, "x")``, ``site == "service"``,
 ``depth <= 4``, expected lists of ``coverage``) — read from the checked IR by

@@ -210,7 +210,8 @@ def register_collection(app: typer.Typer) -> None:
                                  concurrency=concurrency, allow_loopback=allow_loopback, obey_robots=not no_robots)
             # with --format json, stdout holds the JSON document alone: the bars go to stderr
             summary = _crawl_with_progress(chans, round_, target, config, err if str(format) == "json" else out)
-            report = extract_round(rs, round_, target)
+            with _record_bar() as progress:
+                report = extract_round(rs, round_, target, progress)
             if str(format) == "json":
                 sys.stdout.write(json.dumps({"crawl": _summary_json(summary), "extract": report.__dict__},
                                             ensure_ascii=False, default=str) + "\n")
@@ -228,7 +229,10 @@ def register_collection(app: typer.Typer) -> None:
             from govindex.check.run import load
             from govindex.collect.pipeline import extract_round
 
-            out.print(extract_round(load(rules), round_, facts).summary(), markup=False, highlight=False)
+            rs = load(rules)
+            with _record_bar() as progress:
+                report = extract_round(rs, round_, facts, progress)
+            out.print(report.summary(), markup=False, highlight=False)
         _run(go)
 
 
@@ -330,6 +334,31 @@ class _bars:
 
     def __exit__(self, *exc) -> None:
         self.bar.__exit__(*exc)
+
+
+class _record_bar:
+    """A progress bar of archived records read, on stderr and only when stderr is a terminal (a
+    pipe or a log gets nothing extra); the callback is None otherwise."""
+
+    def __enter__(self):
+        if not err.is_terminal:
+            self.bar = None
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            console=err)
+        self.bar.__enter__()
+        self.task = self.bar.add_task("records", total=None)
+        return self.update
+
+    def update(self, done: int, total: int) -> None:
+        assert self.bar is not None
+        self.bar.update(self.task, completed=done, total=total)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def _crawl_with_progress(chans, round_no: int, facts: Path, config, console=None):

@@ -206,8 +206,9 @@ def _ranking(rs, wide, top: int, elapsed: float) -> None:
     graded = "grade" in wide.columns
     if graded:
         t.add_column("grade")
+    # Folded, not cut: "服务供给能力" and "服务响应能力" cut to width both read "服务 …" (issue 14).
     for x in l1:
-        t.add_column(f"{x.label} /{x.scale:g}", justify="right")
+        t.add_column(f"{x.label} /{x.scale:g}", justify="right", overflow="fold")
     rows = wide.rows(named=True)
     for r in rows[: top or None]:
         # The published tie label ("=14") when the total is ranked with labels (`kl:total`).
@@ -297,6 +298,18 @@ def _crawl_index(facts: Path):
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def _ordered_lines(stream, lines: list[str]) -> None:
+    """Whole lines on ``stream``, after everything already written to the other standard stream:
+    when stdout and stderr share one pipe (``2>&1``) the failures and the summary arrive each on
+    its own line and in the order written, whatever either stream buffers (plain text, no colour)."""
+    if not lines:
+        return
+    for s in (sys.stdout, sys.stderr):
+        s.flush()
+    stream.write("".join(line + "\n" for line in lines))
+    stream.flush()
+
+
 @app.command("test")
 def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> None:
     """Run the inline `test` blocks of a rule set."""
@@ -307,10 +320,9 @@ def test_cmd(rules: Path = typer.Argument(..., help="Rule set directory.")) -> N
         rs = load(rules)
         results = run_tests(rs)
         failed = [r for r in results if not r.passed]
-        for r in failed:
-            err.print(f"{r.expect.span}: FAIL test \"{r.test}\": {r.describe()}", markup=False, highlight=False)
         tests = len({r.test for r in results})
-        out.print(f"{len(results) - len(failed)} passed, {len(failed)} failed ({tests} test blocks)")
+        _ordered_lines(err.file, [f"{r.expect.span}: FAIL test \"{r.test}\": {r.describe()}" for r in failed])
+        _ordered_lines(out.file, [f"{len(results) - len(failed)} passed, {len(failed)} failed ({tests} test blocks)"])
         if failed:
             raise typer.Exit(1)
     _run(go)

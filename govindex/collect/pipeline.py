@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -56,8 +56,10 @@ class ExtractReport:
                 f"{self.interactions} letters; cleaning dropped: {drops} ({self.elapsed:.1f}s)")
 
 
-def extract_round(rs: RuleSet, round_no: int, facts_dir: Path) -> ExtractReport:
-    """Re-derive round ``round_no``'s fact rows from the archive under ``facts_dir``."""
+def extract_round(rs: RuleSet, round_no: int, facts_dir: Path,
+                  progress: Callable[[int, int], None] | None = None) -> ExtractReport:
+    """Re-derive round ``round_no``'s fact rows from the archive under ``facts_dir``; ``progress(done,
+    total)`` is called after each archived record is read and parsed (the long part of the work)."""
     t0 = datetime.now()
     if RAW_TABLE not in rs.tables:
         raise ProbesError(f"the rule set declares no `{RAW_TABLE}` table: extraction has nothing to fill")
@@ -71,6 +73,8 @@ def extract_round(rs: RuleSet, round_no: int, facts_dir: Path) -> ExtractReport:
         rows.append(raw)
         if raw["status"] and 200 <= raw["status"] < 400 and record.body:
             letters += _letters(row, record.body, round_no)
+        if progress is not None:
+            progress(len(rows), index.height)
     report = ExtractReport(round_no)
     ex = extract(rs, raw_frame(rs, RAW_TABLE, rows), RAW_TABLE)
     report.labels = {c.id: c.label for c in rs.cleaning}
