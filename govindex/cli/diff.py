@@ -213,7 +213,7 @@ def _locs(e: dict) -> str:
 
 def _groups(edits: list[dict]) -> tuple[list[dict], list[dict], dict[str, list[dict]]]:
     header = [e for e in edits if e["scope"] in ("ruleset", "grading")]
-    tables = [e for e in edits if e["scope"] in ("table", "column", "marker", "clean")]
+    tables = [e for e in edits if e["scope"] in ("table", "column", "marker", "clean", "statistic")]
     tree = {k: [e for e in edits if e["scope"] in _TREE and e["kind"] == k] for k in KIND_ORDER}
     return header, tables, tree
 
@@ -274,7 +274,8 @@ def render_text(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
             name = e["field"] if e["scope"] == "ruleset" else f"grading \"{e['node']}\" {e['field'] or ''}".strip()
             lines += _pair_lines(f"{e['kind']} {name}", e, digits=digits, show_all=show_all)
     if tables:
-        lines += ["", "Tables, markers and cleaning"]
+        lines += ["", "Tables, markers, cleaning and statistics" if any(e["scope"] == "statistic" for e in tables)
+                  else "Tables, markers and cleaning"]
         for e in tables:
             kind = "" if e["scope"] in ("table", "column") else f"{e['scope']} "
             what = f"{e['kind']} {kind}{e['node']}" + (f" {e['field']}" if e["field"] and e["scope"] != "column" else "")
@@ -493,7 +494,8 @@ def render_md(doc: dict, top: int | None = 10, show_all: bool = False) -> str:
              + (f" · {_n(folded, 'consequence')} folded" if folded else ""), ""]
     header, tables, tree = _groups(doc["edits"])
     if header or tables:
-        lines += ["### Rule set, tables, markers and cleaning", ""]
+        lines += ["### Rule set, tables, markers, cleaning and statistics" if any(e["scope"] == "statistic" for e in tables)
+                  else "### Rule set, tables, markers and cleaning", ""]
         lines += _md_table(["what", "field", "old", "new", "where"], [
             [_md_cell(e["node"] if e["scope"] != "ruleset" else "ruleset"), *_md_change(e, digits, show_all)]
             for e in _with_follows(header + tables, show_all)])

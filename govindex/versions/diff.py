@@ -111,6 +111,8 @@ def diff(old: RuleSet, new: RuleSet) -> list[Edit]:
     reach = lets.closure(old, changed) | lets.closure(new, changed)
     edits = [*_header(old, new), *_gradings(old, new, m), *_tables(old, new),
              *_declared(old, new, "markers", "marker"), *_declared(old, new, "cleaning", "clean"),
+             # a statistic by its condition as written, `by:` and `among:` (the lowered tree follows from the text)
+             *_declared(old, new, "statistics", "statistic", skip=("where", "nodes", "needs_previous", "description")),
              *lets.let_edits(old, new, m, Edit), *_nodes(old, new, m, why, reach)]
     return fold(edits, old, new, m)
 
@@ -394,16 +396,17 @@ def _grading_span(rs: RuleSet, g: ir.Grading, key: str) -> n.Span:
     return s.span if s is not None else g.span
 
 
-def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
-    """Extraction markers and cleaning rules, matched by id; every field but the span compared."""
-    items_old: dict[str, Marker | Clean] = {x.id: x for x in getattr(old, attr)}
-    items_new: dict[str, Marker | Clean] = {x.id: x for x in getattr(new, attr)}
+def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str, skip: tuple[str, ...] = ()) -> list[Edit]:
+    """Extraction markers, cleaning rules and statistics, matched by id; every field but the span
+    (and ``skip``: what follows from another field, or a description) compared."""
+    items_old: dict[str, Marker | Clean | ir.Statistic] = {x.id: x for x in getattr(old, attr, ())}
+    items_new: dict[str, Marker | Clean | ir.Statistic] = {x.id: x for x in getattr(new, attr, ())}
+    skip = ("id", "span", *skip)
     out = []
     for ident in [*items_old, *(i for i in items_new if i not in items_old)]:
         xo, xn = items_old.get(ident), items_new.get(ident)
         either = xo or items_new[ident]
-        body = {f.name: _plain(getattr(either, f.name)) for f in dataclasses.fields(either)
-                if f.name not in ("id", "span")}
+        body = {f.name: _plain(getattr(either, f.name)) for f in dataclasses.fields(either) if f.name not in skip}
         if xo is None or xn is None:
             out.append(Edit("added" if xo is None else "removed", ident, None, body if xn is None else None,
                             body if xo is None else None, xo.span if xo else None, xn.span if xn else None,
@@ -411,7 +414,7 @@ def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str) -> list[Edit]:
             continue
         for f in dataclasses.fields(xo):
             a, b = _plain(getattr(xo, f.name)), _plain(getattr(xn, f.name))
-            if f.name not in ("id", "span") and a != b:
+            if f.name not in skip and a != b:
                 out.append(Edit("changed", ident, f.name, a, b, xo.span, xn.span, scope, str(_plain(xn.label))))
     return out
 
