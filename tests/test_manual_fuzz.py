@@ -151,10 +151,10 @@ def _apply(ws, wb, m: tuple, o: _Oracle, cols: dict[str, int], where: dict[str, 
     kind = m[0]
     if kind == "cell" and not _merged(ws, where[m[1]], cols[m[2]]):
         o.cells[(where[m[1]], m[2])] = m[3]
-        ws.cell(where[m[1]], cols[m[2]], CELLS[m[3]][0])
+        ws.cell(where[m[1]], cols[m[2]]).value = CELLS[m[3]][0]  # a blank (None) clears the cell
     elif kind == "collector":
         o.collector[where[m[1]]] = m[2]
-        ws.cell(where[m[1]], cols["collector"], m[2] or None)
+        ws.cell(where[m[1]], cols["collector"]).value = m[2] or None  # cell(…, None) would keep the old value
     elif kind == "unknown-unit":
         o.codes[where[m[1]]] = "ZZ" + m[1]
         ws.cell(where[m[1]], 1, "ZZ" + m[1])
