@@ -170,6 +170,17 @@ def test_every_error_is_located_at_its_line(tmp_path):
     assert_golden("overrides_errors.txt", r.output.replace(str(facts), "facts"))
 
 
+def test_a_count_takes_whole_numbers(tmp_path):
+    """2.5 pages is no fact: a counting probe's override is a whole number, located at its line."""
+    facts = _facts(tmp_path, MINI, HEADER + "100100,pages_n,1,2.5,,复核,张三,2019-12-05,\n")
+    with pytest.raises(FactsError) as e:
+        _score(MINI, facts)
+    (d,) = e.value.diagnostics
+    assert (d.code, str(d.where)) == ("F126", f"{facts / 'overrides.csv'}:2") and "whole number" in d.message
+    ok = _facts(tmp_path / "ok", MINI, HEADER + "100100,pages_n,1,3,,复核,张三,2019-12-05,\n")
+    assert [a.new_value for a in _score(MINI, ok).overrides_applied] == [3.0]
+
+
 @pytest.mark.parametrize("text, code", [
     ("unit,point,round,value,reson,by,at\n", "F129"),
     ("unit,point,value,reason,by,at\n100100,qa_manual,1,x,y,2019-01-01,extra\n", "F129"),

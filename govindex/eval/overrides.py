@@ -26,6 +26,7 @@ from typing import Any
 
 import polars as pl
 
+from govindex import ir
 from govindex.diagnostics import Diagnostic, FactsError, File, Record, did_you_mean
 from govindex.eval.compile import ENTRY_EPS, ROUND, entry_allowed, value_col
 from govindex.ir import RuleSet
@@ -250,6 +251,15 @@ def _allowed(p: Any, v: float, where: Record, found: list[Diagnostic]) -> None:
     elif rng is not None and not rng[0] - ENTRY_EPS <= v <= rng[1] + ENTRY_EPS:
         found.append(Diagnostic("F126", f"{v:g} is outside the range of `{p.id}`", where,
                                 f"a number from {rng[0]:g} to {rng[1]:g} (its `range:`)"))
+    elif _counts(p) and not float(v).is_integer():
+        found.append(Diagnostic("F126", f"{v:g} is not a whole number, and `{p.id}` counts", where,
+                                f"its probe is a {p.probe.fn} of rows: give a whole number"))
+
+
+def _counts(p: Any) -> bool:
+    """A probe that counts rows (``count``, ``distinct``): its values are whole numbers, whatever
+    the column type the engine holds them in."""
+    return isinstance(p.probe, ir.Agg) and p.probe.fn in ("count", "distinct")
 
 
 def _valid_date(text: str) -> bool:
