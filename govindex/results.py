@@ -345,23 +345,24 @@ def write_excel(sc: Scores, path: Path, provenance: dict | None = None) -> None:
     assert_finite(sc)  # xlsxwriter cannot store NaN or inf
     units = sc.units
     chinese = book.is_chinese([x.label for x in rs.nodes.values()])
-    head = [book.Column("代码", units["code"].to_list(), "text"), book.Column("名称", units["name"].to_list(), "text"),
+    w = _words(rs)
+    head = [book.Column(w["代码"], units["code"].to_list(), "text"), book.Column(w["名称"], units["name"].to_list(), "text"),
             *[book.Column(book.attr_header(a, chinese), units[a].to_list(), "text") for a in rs.unit_attrs]]
     if rs.has_total:
         head += [book.Column(rs.nodes[ROOT].label, units.select(rounded(rs, pl.col("total")))[:, 0].to_list(), "score"),
-                 book.Column("排名", units["rank"].to_list(), "int")]
+                 book.Column(w["排名"], units["rank"].to_list(), "int")]
     if sc.graded is not None:
-        head += [book.Column("等级", units["grade"].to_list()), book.Column("级别", units["sublevel"].to_list())]
+        head += [book.Column(w["等级"], units["grade"].to_list()), book.Column(w["级别"], units["sublevel"].to_list())]
     head += [book.Column(f"{g.label} ({g.id})", units[grade_col(g.node, g.id)].to_list()) for g in _named(sc)]
     l1s = [x for x in rs.indicators if x.level == 1]
-    reserved = ("总表", "说明", book.PROVENANCE_SHEET, *(("汇总",) if sc.summaries is not None else ()))
-    sheets = [book.Sheet("总表", head + _book_columns(sc, rs.indicators))]
+    reserved = (w["总表"], w["说明"], book.PROVENANCE_SHEET, *((w["汇总"],) if sc.summaries is not None else ()))
+    sheets = [book.Sheet(w["总表"], head + _book_columns(sc, rs.indicators))]
     for l1, name in zip(l1s, sheet_names([x.label for x in l1s], reserved=reserved)):
         sheets.append(book.Sheet(name, head[:2] + _book_columns(sc, [x for x in rs.nodes.values() if _under(rs, x.id, l1.id)])))
     if sc.summaries is not None:
         table = summaries_table(sc)
         kinds = {"value": "score", "units": "int", "missing": "int"}
-        sheets.append(book.Sheet("汇总", [book.Column(c, table[c].to_list(), kinds.get(c, "any"))  # type: ignore[arg-type]
+        sheets.append(book.Sheet(w["汇总"], [book.Column(c, table[c].to_list(), kinds.get(c, "any"))  # type: ignore[arg-type]
                                           for c in table.columns], frozen=1))
     digits = rs.rounding.digits
     notes = [("规则集", rs.name), ("轮次", ", ".join(map(str, sc.round_ids))),
@@ -369,7 +370,23 @@ def write_excel(sc: Scores, path: Path, provenance: dict | None = None) -> None:
              ("舍入", f"{rs.rounding.mode}, {rs.rounding.digits} 位"),
              ("数字格式", f"得分 {book.score_format(digits)}：公布值 (按舍入规则舍入)；"
                        f"得分率 {book.rate_format(digits)}：精确值，显示时舍入")]
-    book.write_book(path, sheets, digits, notes, provenance)
+    if w is not _ZH:
+        notes = [("Rule set", rs.name), ("Rounds", ", ".join(map(str, sc.round_ids))),
+                 ("Maximum", f"{rs.nodes[ROOT].scale:g}" if rs.has_total else "no total (total: none)"),
+                 ("Rounding", f"{rs.rounding.mode}, {rs.rounding.digits} digits"),
+                 ("Number formats", f"scores {book.score_format(digits)}: as published (rounded by the rule "
+                                    f"set's rounding); rates {book.rate_format(digits)}: exact, rounded for display")]
+    book.write_book(path, sheets, digits, notes, provenance, english=w is not _ZH)
+
+
+# The workbook's fixed words: Chinese, or English for a rule set whose `language:` is "en".
+_ZH = {k: k for k in ("代码", "名称", "排名", "等级", "级别", "总表", "说明", "汇总", "得分率")}
+_EN = {"代码": "Code", "名称": "Name", "排名": "Rank", "等级": "Grade", "级别": "Sub-level", "总表": "Overview",
+       "说明": "Notes", "汇总": "Summaries", "得分率": "rate"}
+
+
+def _words(rs: RuleSet) -> dict[str, str]:
+    return _EN if getattr(rs.settings.get("language"), "value", "zh") == "en" else _ZH
 
 
 def _book_columns(sc: Scores, nodes) -> list:
@@ -378,6 +395,7 @@ def _book_columns(sc: Scores, nodes) -> list:
     from govindex import results_book as book
 
     rs, units = sc.rs, sc.units
+    w = _words(rs)
     have = set(units.columns)
     applied = {(o.get("unit"), o.get("point")): o.get("reason")
                for o in (a.to_json() for a in getattr(sc, "overrides_applied", ()))}
@@ -394,9 +412,9 @@ def _book_columns(sc: Scores, nodes) -> list:
                                units["ov:" + x.id].fill_null(False).to_list() if "ov:" + x.id in have else [False] * n,
                                [applied.get((c, x.id)) for c in codes])
         out += [book.Column(f"{x.label} ({x.id}, /{x.scale:g})", values["s" + x.id].to_list(), "score", marks),
-                book.Column(f"{x.label} ({x.id}) 得分率" if x.is_ref else f"{x.label} 得分率",
+                book.Column(f"{x.label} ({x.id}) {w['得分率']}" if x.is_ref else f"{x.label} {w['得分率']}",
                             values["r" + x.id].to_list(), "rate", marks)]
-        out += [book.Column(f"{x.label} {h}", units[c + x.id].to_list()) for c, h in (("kl:", "排名"), ("g:", "等级"))
+        out += [book.Column(f"{x.label} {h}", units[c + x.id].to_list()) for c, h in (("kl:", w["排名"]), ("g:", w["等级"]))
                 if c + x.id in have]
     return out
 

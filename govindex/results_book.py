@@ -145,16 +145,16 @@ def column_width(col: Column, digits: int) -> int:
 
 
 def write_book(path: Path, sheets: list[Sheet], digits: int, notes: list[tuple[str, str]],
-               provenance: dict | None = None) -> None:
-    """Write the data ``sheets``, then 说明 (``notes`` and the status legend), then 来源 Provenance
-    when ``provenance`` is given."""
+               provenance: dict | None = None, *, english: bool = False) -> None:
+    """Write the data ``sheets``, then 说明 (``notes`` and the status legend; ``Notes`` for an
+    English rule set), then 来源 Provenance when ``provenance`` is given."""
     from xlsxwriter import Workbook
 
     with Workbook(str(path)) as wb:
         fmts = _Formats(wb, digits)
         for sheet in sheets:
             _data_sheet(wb, fmts, sheet, digits)
-        _notes_sheet(wb, fmts, notes)
+        _notes_sheet(wb, fmts, notes, english)
         if provenance is not None:
             _provenance_sheet(wb, fmts, provenance)
 
@@ -208,14 +208,14 @@ def _write(ws: Any, r: int, c: int, v: Any, fmt: Any) -> None:
         ws.write_string(r, c, str(v), fmt)
 
 
-def _notes_sheet(wb: Any, fmts: _Formats, notes: list[tuple[str, str]]) -> None:
-    ws = wb.add_worksheet("说明")
-    ws.write_row(0, 0, ["项目", "内容"], fmts.header)
+def _notes_sheet(wb: Any, fmts: _Formats, notes: list[tuple[str, str]], english: bool = False) -> None:
+    ws = wb.add_worksheet("Notes" if english else "说明")
+    ws.write_row(0, 0, ["Item", "Value"] if english else ["项目", "内容"], fmts.header)
     for r, (k, v) in enumerate(notes, start=1):
         ws.write_string(r, 0, k)
         ws.write_string(r, 1, v)
     at = len(notes) + 2
-    ws.write_row(at, 0, ["状态图例 Legend", "含义"], fmts.header)
+    ws.write_row(at, 0, ["Legend 状态图例", "Meaning"] if english else ["状态图例 Legend", "含义"], fmts.header)
     for r, (status, s) in enumerate(STATUS_STYLES.items(), start=at + 1):
         ws.write_string(r, 0, f"{s.zh} {s.en} ({status})", fmts.get("text", status))
         ws.write_string(r, 1, s.meaning)

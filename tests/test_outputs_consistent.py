@@ -79,14 +79,14 @@ def test_the_workbooks_rate_column_is_the_exact_rate(tmp_path: Path) -> None:
     # The cell holds the rate, not a rounded percentage: its format (0.000% at `digits: 3`) rounds for
     # display only. To 16 significant digits: what xlsxwriter writes (Excel itself computes with 15).
     long, _, out = scored(PUBLISHED / "hdi", tmp_path / "hdi")
-    sheet = pl.read_excel(out / "scores.xlsx", sheet_name="总表")
+    sheet = pl.read_excel(out / "scores.xlsx", sheet_name="Overview")  # the HDI is written in English
     rates = {(r["code"], r["node"]): r["rate"] for r in long.iter_rows(named=True)}
     # (The test this replaces keyed the columns by labels the rule set does not use, and so compared none.)
-    names = {"Life expectancy index 得分率": "health", "Education index 得分率": "education",
-             "Income index 得分率": "income"}
+    names = {"Life expectancy index rate": "health", "Education index rate": "education",
+             "Income index rate": "income"}
     assert set(names) <= set(sheet.columns)
     for col, node in names.items():
-        for code, shown in zip(sheet["代码"], sheet[col]):
+        for code, shown in zip(sheet["Code"], sheet[col]):
             assert shown == float(f"{rates[(code, node)]:.16g}"), (code, col)
 
 

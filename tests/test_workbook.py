@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 
 MINI = ROOT / "tests" / "fixtures" / "mini"
 HEADER_ID = re.compile(r"\(([^,()]+), /[^)]*\)$")  # "门户网站 (portal, /2)" → portal
-DATA_SHEETS_SKIP = ("说明", book.PROVENANCE_SHEET)
+DATA_SHEETS_SKIP = ("说明", "Notes", book.PROVENANCE_SHEET)
 
 
 def scores_of(rules: Path, facts: Path) -> Scores:
@@ -138,7 +138,7 @@ def test_number_formats_follow_the_rule_sets_digits(tmp_path, rules, digits):
     score_fmt = "0." + "0" * digits
     seen = 0
     for ws in wb.worksheets:
-        if ws.title in ("汇总", *DATA_SHEETS_SKIP):
+        if ws.title in ("汇总", "Summaries", *DATA_SHEETS_SKIP):
             continue
         head = [c.value for c in ws[1]]
         for row in ws.iter_rows(min_row=2):
@@ -189,8 +189,11 @@ def test_attribute_headers_are_the_manual_templates_for_a_chinese_rule_set(y2019
     # An English rule set keeps its attributes' own names (the labels' script decides).
     d = ROOT / "examples" / "country-index"
     write_outputs(scores_of(d, d / "facts"), tmp_path / "en")
-    head = [c.value for c in openpyxl.load_workbook(tmp_path / "en" / "scores.xlsx")["总表"][1]]
-    assert head[2:4] == ["region", "income"]
+    en = openpyxl.load_workbook(tmp_path / "en" / "scores.xlsx")
+    head = [c.value for c in en["Overview"][1]]
+    assert head[:4] == ["Code", "Name", "region", "income"]  # `language: "en"`: the fixed words in English too
+    assert en.sheetnames[0] == "Overview" and en.sheetnames[-1] == "Notes"
+    assert [c.value for c in en["Notes"][1]] == ["Item", "Value"]
 
 
 def test_the_provenance_sheet_holds_each_key_and_nested_values_as_json(tmp_path):
