@@ -103,7 +103,7 @@ def test_diff_2019_2020_draft_lists_exactly_the_changes():
         ("moved", "key_manual_certificates", "parent"),
         ("changed", "guide_quality", "max"), ("changed", "key_matters", "max"),
         ("changed", "ext_weibo", "score"),
-        ("changed", "qa_all_correct", "text"),  # the statistic restated for the replaced sampled question
+        ("changed", "qa_all_correct", "where"),  # the statistic restated for the replaced sampled question
     ])
     where = {(e.node, e.field): e.to_json() for e in edits}
     assert "rules/2020-draft/changes.rules" in json.dumps(where[("ext_weibo", "score")])

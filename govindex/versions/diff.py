@@ -31,9 +31,11 @@ from datetime import date
 from pathlib import Path
 
 from govindex import ir
+from govindex.diagnostics import RuleError
 from govindex.ir import ROOT, Clean, Marker, Node, RuleSet
 from govindex.lang import nodes as n
 from govindex.lang.fmt import format_expr
+from govindex.lang.parse import parse_text
 from govindex.versions import lets
 from govindex.versions.exprdiff import parts as expr_parts
 from govindex.versions.fold import fold
@@ -415,8 +417,22 @@ def _declared(old: RuleSet, new: RuleSet, attr: str, scope: str, skip: tuple[str
         for f in dataclasses.fields(xo):
             a, b = _plain(getattr(xo, f.name)), _plain(getattr(xn, f.name))
             if f.name not in skip and a != b:
+                if scope == "statistic" and f.name == "text":  # the condition, as its setting is called
+                    found = _text_parts(str(a), str(b))
+                    out.append(Edit("changed", ident, "where", a, b, xo.span, xn.span, scope, str(_plain(xn.label)),
+                                    parts=tuple((p.old, p.new) for p in found), paths=tuple(p.path for p in found)))
+                    continue
                 out.append(Edit("changed", ident, f.name, a, b, xo.span, xn.span, scope, str(_plain(xn.label))))
     return out
+
+
+def _text_parts(old: str, new: str) -> list:
+    """The smallest changed subexpressions of two conditions kept as text (a statistic's)."""
+    try:
+        a, b = (parse_text(f"let z = {t}").items[0] for t in (old, new))
+    except RuleError:
+        return []
+    return expr_parts(a.value, b.value) if isinstance(a, n.LetDecl) and isinstance(b, n.LetDecl) else []
 
 
 def _columns(rs: RuleSet, table: str) -> dict[str, n.Span]:
