@@ -75,7 +75,7 @@ def summaries(ck: Checker, nodes: dict[str, Node], attrs: list[str]) -> tuple[Su
         s = ck._settings(d.settings, SUMMARY_KEYS, f"summary `{d.id}`")
         of = _of(ck, d, s.get("of"), nodes)
         agg = _aggregate(ck, d, s.get("aggregate"))
-        by = _by(ck, s.get("by"), attrs)
+        by = by_column(ck, s.get("by"), attrs, "E257")
         if of is not None and agg is not None and by is not False:
             out.append(Summary(d.id, d.label, of, agg, by if isinstance(by, str) else None, d.span))
     return tuple(out)
@@ -121,14 +121,15 @@ def _aggregate(ck: Checker, d: n.SummaryDecl, e: n.Expr | None) -> ir.SummaryAgg
     return None
 
 
-def _by(ck: Checker, e: n.Expr | None, attrs: list[str]) -> str | None | bool:
-    """The grouping attribute, None for all units together, False when invalid (reported)."""
+def by_column(ck: Checker, e: n.Expr | None, attrs: list[str], code: str) -> str | None | bool:
+    """A `by:` grouping column of the units file (summaries, statistics): the column, None for all
+    units together, False when invalid (reported as ``code``)."""
     if e is None:
         return None
     name = e.id if isinstance(e, n.Name) else e.value if isinstance(e, n.String) else None
     if name in attrs:
         return name
-    ck.err("E257", f"`by:` names a column of the units file{'' if name is None else f', not `{name}`'}", e.span,
+    ck.err(code, f"`by:` names a column of the units file{'' if name is None else f', not `{name}`'}", e.span,
            did_you_mean(name or "", attrs) or ("columns: " + ", ".join(attrs) if attrs else
                                                 "the units file has no column beyond code and name"))
     return False

@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from govindex.check.published import by_column
 from govindex.diagnostics import did_you_mean
 from govindex.ir import ROOT, Node, Statistic
 from govindex.lang import nodes as n
@@ -103,7 +104,7 @@ def _statistic(ck: Checker, d: n.StatisticDecl, nodes: dict[str, Node], attrs: l
     if tree is not None and ty != "bool":
         ck.err("E350", f"`where:` needs a condition, found a {_t(ty)}", where.span, _HINT)
         tree = None
-    by = _by(ck, s.get("by"), attrs)
+    by = by_column(ck, s.get("by"), attrs, "E352")
     among = _among(ck, d, s.get("among"), ids)
     desc = s.get("description")
     if tree is None or low.failed or by is False or among is False:
@@ -111,19 +112,6 @@ def _statistic(ck: Checker, d: n.StatisticDecl, nodes: dict[str, Node], attrs: l
     return Statistic(d.id, d.label, tree, format_expr(where), tuple(low.used), low.previous,
                      by if isinstance(by, str) else None, among if isinstance(among, str) else None, d.span,
                      desc.value if isinstance(desc, n.String) else "")
-
-
-def _by(ck: Checker, e: n.Expr | None, attrs: list[str]) -> str | None | bool:
-    """The grouping column, None for all units together, False when invalid (reported)."""
-    if e is None:
-        return None
-    name = e.id if isinstance(e, n.Name) else e.value if isinstance(e, n.String) else None
-    if name in attrs:
-        return name
-    ck.err("E352", f"`by:` names a column of the units file{'' if name is None else f', not `{name}`'}", e.span,
-           did_you_mean(name or "", attrs) or ("columns: " + ", ".join(attrs) if attrs else
-                                                "the units file has no column beyond code and name"))
-    return False
 
 
 def _among(ck: Checker, d: n.StatisticDecl, e: n.Expr | None, ids: set[str]) -> str | None | bool:
