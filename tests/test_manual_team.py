@@ -85,6 +85,17 @@ def test_two_collectors_books_merge_into_one_round_with_who_when_and_where(tmp_p
         ("200200", "guide_manual"): (0.5, "李四", "li.xlsx", "录入!G4"),
     }
     assert all(datetime.fromisoformat(v["entered_at"]) >= before for v in rows.values())
+    # progress per collector: what each book asked for (河北's 2 units × 3 points; 2 units × 2 points)
+    # and how much of it the round still lacks, computed here from the assignments and the rows
+    doc = json.loads(_cli("manual", "progress", TEAM, "--round", "1", "--facts", "facts", "--format", "json",
+                          cwd=tmp_path).stdout)
+    who = {c["collector"]: (c["expected"], c["entered"], c["missing"]) for c in doc["collectors"]}
+    asked = {"张三": {(u, p) for u in ("100100", "100200") for p in ("qa_manual", "guide_manual", "mobile_manual")},
+             "李四": {(u, p) for u in ("200100", "200200") for p in ("qa_manual", "guide_manual")}}
+    assert who == {n: (len(c), sum(1 for k in rows if rows[k]["collector"] == n), len(c - set(rows)))
+                   for n, c in asked.items()} == {"张三": (6, 4, 2), "李四": (4, 3, 1)}
+    register = json.loads((tmp_path / "facts" / "manual" / "round=1" / "_assignments.json").read_text(encoding="utf-8"))
+    assert [(a["collector"], a["book"]) for a in register["assignments"]] == [("张三", "zhang.xlsx"), ("李四", "li.xlsx")]
 
 
 def test_bad_unit_and_point_names_are_located_with_a_did_you_mean(tmp_path):

@@ -38,7 +38,8 @@ from govindex.collect.manual import (
     manual_table,
     num,
 )
-from govindex.collect.manual_merge import Entry, merge_round
+from govindex.collect.manual_assignments import record_assignment
+from govindex.collect.manual_merge import Entry, _locked, merge_round
 from govindex.collect.xlsx import MAX_CELL_CHARS, Sheet, WorkbookError, read_workbook
 from govindex.diagnostics import Cell, Diagnostic, File, Severity, did_you_mean
 from govindex.ir import RuleSet, Unit
@@ -61,6 +62,10 @@ def import_workbook(path: Path, rs: RuleSet, round_no: int, facts_dir: Path, *, 
     book = read_book(path, rs, round_no, force=force, collector=collector)
     report = merge_round(rs, book.table, round_no, facts_dir, book.entries, str(path), replace=replace)
     report.blanks, report.warnings = book.blanks, book.warnings + report.warnings
+    if book.collector and book.assigned is not None:  # a collector's book: what they were asked for
+        round_dir = facts_dir / book.table / f"{rs.round_column}={round_no}"
+        with _locked(round_dir):
+            record_assignment(round_dir, book.collector, path.name, *book.assigned)
     return report
 
 
@@ -75,6 +80,7 @@ class Book:
     entries: list[Entry]
     blanks: int
     warnings: list[Diagnostic]
+    assigned: tuple[tuple[str, ...], tuple[str, ...]] | None = None  # units, points the book asked for (empty: all)
 
 
 def read_book(path: Path, rs: RuleSet, round_no: int | None = None, *, force: bool = False,
@@ -96,7 +102,10 @@ def read_book(path: Path, rs: RuleSet, round_no: int | None = None, *, force: bo
         imp.read_entries(sheets[SHEET])
     if imp.log.errors():
         raise ManualImportError(str(path), imp.log.kept, counts=imp.log.counts)
-    return Book(path, table, round_no, imp.meta_collector, imp.entries, imp.blanks, imp.log.warnings())
+    assigned = None
+    if imp.assigned_units is not None or imp.assigned_points is not None:
+        assigned = (tuple(sorted(imp.assigned_units or ())), tuple(sorted(imp.assigned_points or ())))
+    return Book(path, table, round_no, imp.meta_collector, imp.entries, imp.blanks, imp.log.warnings(), assigned)
 
 
 def _meta(sheet: Sheet | None) -> dict[str, tuple[str, int]]:

@@ -11,11 +11,13 @@ Definitions, per point (every unit of the rule set is expected to have every man
 - 有争议 disputed: units whose cell has an open dispute (two collectors, two values);
 - 未填 missing: expected − entered.
 
-Per collector (the row's ``collector``; rows without one are ``(未署名)``): entered, verified
-(their entries confirmed by a second collector or a resolution), 核验他人 verifications they
-made of others' entries, and disputed (open disputes they are on either side of). A collector
-has no "expected": a book's assignment is not recorded in the facts. The total line sums the
-points.
+Per collector (the row's ``collector``; rows without one are ``(未署名)``): 应填 expected — the
+cells of the books made for them (``manual template --collector``), recorded in the round's
+assignment register when such a book is imported (:mod:`govindex.collect.manual_assignments`;
+``—`` for a collector without one) —, entered, verified (their entries confirmed by a second
+collector or a resolution), 核验他人 verifications they made of others' entries, disputed (open
+disputes they are on either side of) and 未填 missing — their assigned cells that no row of the
+round holds yet, whoever entered it. The total line sums the points.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 import polars as pl
 
 from govindex.collect.manual import check_round, manual_points, manual_table
+from govindex.collect.manual_assignments import expected_cells
 from govindex.collect.manual_disputes import open_disputes
 from govindex.collect.manual_merge import PART, _read
 from govindex.diagnostics import FactsError, display_width
@@ -34,7 +37,7 @@ from govindex.ir import RuleSet
 
 UNNAMED = "(未署名)"
 POINT_HEAD = ("点位", "应填", "已填", "已核验", "有争议", "未填", "完成率")
-WHO_HEAD = ("采集人", "已填", "已核验", "核验他人", "有争议")
+WHO_HEAD = ("采集人", "应填", "已填", "已核验", "核验他人", "有争议", "未填")
 
 
 @dataclass
@@ -45,7 +48,7 @@ class Progress:
     round: int
     units: int
     points: list[tuple[str, str, int, int, int, int, int]] = field(default_factory=list)
-    collectors: list[tuple[str, int, int, int, int]] = field(default_factory=list)
+    collectors: list[tuple[str, int | None, int, int, int, int, int | None]] = field(default_factory=list)
 
     def total(self) -> tuple[int, int, int, int, int]:
         sums = [sum(int(p[i]) for p in self.points) for i in range(2, 7)]
@@ -59,7 +62,7 @@ class Progress:
         lines += _table(POINT_HEAD, rows)
         lines.append(f"合计：应填 {exp}，已填 {ent}（{_rate(ent, exp)}），已核验 {ver}，有争议 {dis}，未填 {mis}")
         lines.append("")
-        lines += _table(WHO_HEAD, [[name, *map(str, c)] for name, *c in self.collectors])
+        lines += _table(WHO_HEAD, [[name, *("—" if v is None else str(v) for v in c)] for name, *c in self.collectors])
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, object]:
@@ -67,8 +70,9 @@ class Progress:
         return {"round": self.round, "units": self.units,
                 "points": [{"point": pid, "label": label, **dict(zip(keys, p, strict=True))}
                            for pid, label, *p in self.points],
-                "collectors": [{"collector": name, **dict(zip(("entered", "verified", "verifications", "disputed"),
-                                                              c, strict=True))} for name, *c in self.collectors],
+                "collectors": [{"collector": name, **dict(zip(("expected", "entered", "verified", "verifications",
+                                                               "disputed", "missing"), c, strict=True))}
+                               for name, *c in self.collectors],
                 "total": dict(zip(keys, self.total(), strict=True))}
 
 
@@ -107,11 +111,16 @@ def progress(rs: RuleSet, round_no: int, facts_dir: Path) -> Progress:
                                                                              r.get("resolved_by"))} & mine
         dis = {u for (u, pt) in disputes if pt == p.id}
         out.points.append((p.id, p.label, len(units), len(mine), len(ok), len(dis), len(units - mine)))
-    out.collectors = _collectors(rows, disputes)
+    held = {(str(r[rs.unit_column]), r["point"]) for r in rows if r["value"] is not None}
+    points = {p.id for p in manual_points(rs) if p.table == table}
+    assigned = expected_cells(round_dir, units, points)
+    out.collectors = [(n, None if n not in assigned else len(assigned[n]), e, v, k, d,
+                       None if n not in assigned else len(assigned[n] - held))
+                      for n, e, v, k, d in _collectors(rows, disputes, assigned)]
     return out
 
 
-def _collectors(rows: list[dict], disputes: dict) -> list[tuple[str, int, int, int, int]]:
+def _collectors(rows: list[dict], disputes: dict, assigned: dict) -> list[tuple[str, int, int, int, int]]:
     entered, verified, checks, disputed = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
     for r in rows:
         who = r.get("collector") or UNNAMED
@@ -124,5 +133,5 @@ def _collectors(rows: list[dict], disputes: dict) -> list[tuple[str, int, int, i
         for d in ds:
             for who in {d.held.collector or UNNAMED, d.entered.collector or UNNAMED}:
                 disputed[who] += 1
-    names = sorted(entered.keys() | checks.keys() | disputed.keys())
+    names = sorted(entered.keys() | checks.keys() | disputed.keys() | assigned.keys())
     return [(n, entered[n], verified[n], checks[n], disputed[n]) for n in names]
