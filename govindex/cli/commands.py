@@ -271,13 +271,14 @@ def explain(rules: Path = typer.Argument(..., help="Rule set directory."),
         from govindex.results import strict_json
 
         rs, sc, sources = _score(rules, facts, round_)
+        short = compact if compact is not None else node is None
         doc = run_explain(sc, find_unit(rs, unit), node, sources, limit=None if all_rows else limit,
-                          facts_dir=facts if facts.is_dir() else None, archive=_crawl_index(facts))
+                          facts_dir=facts if facts.is_dir() else None, archive=_crawl_index(facts),
+                          with_evidence=format == Format.json or not short)  # compact text shows none
         if format == Format.json:
             sys.stdout.write(strict_json(doc, indent=1) + "\n")
             return
         digits = rs.rounding.digits  # the figures as published: rounded by `rounding:`, shown at its digits
-        short = compact if compact is not None else node is None
         text = render_compact(doc, lambda v: _num(v, digits), digits) if short else \
             render_text(doc, lambda v: _num(v, digits))
         out.print(text, markup=False, highlight=False)

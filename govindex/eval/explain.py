@@ -44,8 +44,9 @@ def find_unit(rs: RuleSet, key: str) -> Unit:
 
 def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.LazyFrame], *,
             limit: int | None = LIMIT, facts_dir: Path | None = None,
-            archive: pl.DataFrame | None = None) -> dict[str, Any]:
-    """The trace as a JSON-ready dict. ``limit``: evidence rows per aggregate (None: all).
+            archive: pl.DataFrame | None = None, with_evidence: bool = True) -> dict[str, Any]:
+    """The trace as a JSON-ready dict. ``limit``: evidence rows per aggregate (None: all);
+    ``with_evidence`` False leaves the evidence out (the compact view prints none of it).
     ``facts_dir``: read the unit's rows again with the columns the files hold beyond the declared
     ones (collector, source cell, WARC location: display only, scoring never reads them).
     ``archive``: a crawl index (unit, round, url, warc_file, offset, length) locating pages."""
@@ -71,7 +72,7 @@ def explain(sc: Scores, unit: Unit, node: str | None, sources: dict[str, pl.Lazy
     extra = {x: [(prefix, name) for prefix, name, ids in carried(row, rs.nodes) if x in ids] for x in rs.nodes}
     extra |= {x: v + [(prefix, name) for prefix, name, ids in carried(rounds.columns, rs.nodes) if x in ids
                       and (prefix, name) not in v] for x, v in extra.items()}
-    tree = _node(rs, start, row, rounds, unit_rows, extra, limit)
+    tree = _node(rs, start, row, rounds, unit_rows, extra, limit, with_evidence)
     ov.attach(tree, ov.for_unit(getattr(sc, "overrides_applied", ()), unit.code))  # corrections, at their points
     return {"unit": {"code": unit.code, "name": unit.name, **unit.attrs}, "total": row["total"],
             "reported": row[f"__reported:{ROOT}"], "rank": row["rank"], "of": sc.units.height,
@@ -151,7 +152,8 @@ Carried = dict[str, list[tuple[str, str]]]  # node → (prefix, field) of the ca
 
 
 def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
-          unit_rows: dict[str, pl.DataFrame], extra: Carried, limit: int | None = LIMIT) -> dict[str, Any]:
+          unit_rows: dict[str, pl.DataFrame], extra: Carried, limit: int | None = LIMIT,
+          with_evidence: bool = True) -> dict[str, Any]:
     x = rs.nodes[ident]
     # On the node's scale; with a declared scale, also what it contributes to its parent.
     out: dict[str, Any] = {"id": x.id, "name": x.label, "kind": x.kind, "level": x.level, "max": x.scale,
@@ -175,7 +177,7 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
         out["aggregate"] = x.aggregate
         out["missing"] = x.missing
         out.update(_exclusions(rs, x.id, row))
-        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra, limit) for c in x.children]
+        out["children"] = [_node(rs, c, row, rounds, unit_rows, extra, limit, with_evidence) for c in x.children]
         return out
     status = row[status_col(x.id)]
     policy = x.policy(status) if status in ("no_data", "not_applicable", "error") else x.missing  # by its reason
@@ -189,7 +191,8 @@ def _node(rs: RuleSet, ident: str, row: dict[str, Any], rounds: pl.DataFrame,
                         for r in rounds.iter_rows(named=True)]
     if row.get("ov:" + x.id):  # an override changed this point (eval/overrides.py)
         out["overridden"] = True
-    out["facts"] = [evidence(rs, agg, unit_rows[agg.table], limit) for agg in aggregates(x.probe)]
+    out["facts"] = [evidence(rs, agg, unit_rows[agg.table], limit) for agg in aggregates(x.probe)] \
+        if with_evidence else []
     return out
 
 
