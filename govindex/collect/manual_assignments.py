@@ -10,16 +10,14 @@ of the round holds yet). A book of all units and points (no ``--collector``) rec
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from govindex.diagnostics import FactsError
-from govindex.fsio import write_file
+from govindex.collect.registers import read_records, write_records
 
 REGISTER = "_assignments.json"
-FORMAT = "govindex manual assignments 1"
+FORMAT = "govindex-manual-assignments/1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,27 +38,19 @@ class Assignment:
 
 def read_assignments(round_dir: Path) -> list[Assignment]:
     """The round's assignments (none without a register); :class:`FactsError` if unreadable."""
-    path = round_dir / REGISTER
-    if not path.exists():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Assignment(a["collector"], a["book"], tuple(a["units"]), tuple(a["points"]), a["at"])
-                for a in data["assignments"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FactsError(f"{path}: cannot read the round's assignment register: {exc}\n"
-                         "  hint: restore it from a backup, or delete it (progress then has no per-collector "
-                         "expected counts)") from None
+    return read_records(round_dir / REGISTER, "assignments",
+                        lambda a: Assignment(a["collector"], a["book"], tuple(a["units"]), tuple(a["points"]), a["at"]),
+                        "assignment register",
+                        "restore it from a backup, or delete it (progress then has no per-collector expected counts)")
 
 
 def record_assignment(round_dir: Path, collector: str, book: str, units: tuple[str, ...],
                       points: tuple[str, ...]) -> None:
     """Record (or renew) one book's assignment; the caller holds the round's lock."""
     kept = [a for a in read_assignments(round_dir) if (a.collector, a.book) != (collector, book)]
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    kept.append(Assignment(collector, book, units, points, now))
-    doc = {"format": FORMAT, "assignments": [asdict(a) for a in sorted(kept, key=lambda a: (a.collector, a.book))]}
-    write_file(round_dir / REGISTER, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+    kept.append(Assignment(collector, book, units, points, datetime.now(UTC).isoformat(timespec="seconds")))
+    write_records(round_dir / REGISTER, FORMAT, "assignments",
+                  [asdict(a) for a in sorted(kept, key=lambda a: (a.collector, a.book))])
 
 
 def expected_cells(round_dir: Path, all_units: set[str], all_points: set[str]) -> dict[str, set[tuple[str, str]]]:

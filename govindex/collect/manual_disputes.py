@@ -14,13 +14,11 @@ in the register: it is the history of the round.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from govindex.diagnostics import FactsError
-from govindex.fsio import write_file
+from govindex.collect.registers import read_records, write_records
 
 REGISTER = "_disputes.json"
 FORMAT = "govindex-manual-disputes/1"
@@ -54,23 +52,14 @@ class Dispute:
 
 def read_register(round_dir: Path) -> list[Dispute]:
     """The round's disputes (none if it has no register); :class:`FactsError` if unreadable."""
-    path = round_dir / REGISTER
-    if not path.exists():
-        return []
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return [Dispute(**{**d, "held": Side(**d["held"]), "entered": Side(**d["entered"])})
-                for d in data["disputes"]]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise FactsError(f"{path}: cannot read the round's dispute register: {exc}; nothing written\n"
-                         "  hint: restore it from a backup, or delete it to forget the recorded disputes") from None
+    return read_records(round_dir / REGISTER, "disputes",
+                        lambda d: Dispute(**{**d, "held": Side(**d["held"]), "entered": Side(**d["entered"])}),
+                        "dispute register", "restore it from a backup, or delete it to forget the recorded disputes")
 
 
 def write_register(round_dir: Path, disputes: list[Dispute]) -> None:
     """Write the register atomically (the caller holds the round's lock)."""
-    doc = {"format": FORMAT, "disputes": [asdict(d) for d in disputes]}
-    text = json.dumps(doc, ensure_ascii=False, indent=1) + "\n"
-    write_file(round_dir / REGISTER, text)
+    write_records(round_dir / REGISTER, FORMAT, "disputes", [asdict(d) for d in disputes])
 
 
 def record(round_dir: Path, new: list[Dispute]) -> None:
